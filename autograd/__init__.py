@@ -5,7 +5,7 @@ from __future__ import annotations
 from autograd.context import current_scope, is_grad_enabled, no_grad, scope
 from autograd.gradcheck import backprop_grad, gradcheck, numerical_grad
 from autograd.graph import accumulate, backward, topological_order
-from autograd.value import Value, weighted_sum
+from autograd.value import Value, set_renderer, weighted_sum
 
 # Marker that nn and viz check, because HIPS autograd uses the same import name.
 __axongrad__ = True
@@ -21,6 +21,7 @@ __all__ = [
     "no_grad",
     "numerical_grad",
     "scope",
+    "set_renderer",
     "topological_order",
     "weighted_sum",
 ]

@@ -66,7 +66,7 @@ def power_value(a: float, b: float) -> tuple[float, float, float]:
 def _checked_pow(a: float, n: float) -> float:
     """a ** n as a float, turning overflow into a ValueError that names the operands."""
     try:
-        result = float(a) ** n
+        result: float = float(a) ** n
     except OverflowError:
         raise ValueError(f"a ** n overflows a float, got a={a!r}, n={n!r}") from None
     if math.isinf(result):

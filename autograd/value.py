@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Sequence
-from typing import Union
+from typing import TypeAlias
 
 from autograd import ops
 from autograd.context import state
 
 # What arithmetic accepts beside a Value: int, float and NumPy scalars (numbers.Real).
-Number = Union[int, float]
-Operand = Union["Value", int, float]
+Number: TypeAlias = "int | float"
+Operand: TypeAlias = "Value | int | float"
 
 
 def _as_float(data: object, where: str) -> float:
@@ -109,6 +109,12 @@ class Value:
         """micrograd's form: Value(data=..., grad=...)."""
         return f"Value(data={self.data}, grad={self.grad})"
 
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
+        """Jupyter display: the graph diagram when a renderer is registered (viz does, on import)."""
+        if _display.renderer is None:
+            return {"text/plain": repr(self)}
+        return _display.renderer(self)
+
     # ------------------------------------------------------------ arithmetic
     # NOTE: + - * are the hot path of every network, so their rules (ops.add, ops.sub, ops.mul)
     # are inlined here: one Python call per node instead of four. The other operations go
@@ -124,7 +130,7 @@ class Value:
 
     def __radd__(self, other: Number) -> Value:
         """other + self."""
-        o = other if type(other) is Value else _coerce(other)
+        o = _coerce(other)
         if o is None:
             return NotImplemented
         a, b = o.data, self.data
@@ -140,7 +146,7 @@ class Value:
 
     def __rsub__(self, other: Number) -> Value:
         """other - self."""
-        o = other if type(other) is Value else _coerce(other)
+        o = _coerce(other)
         if o is None:
             return NotImplemented
         a, b = o.data, self.data
@@ -156,7 +162,7 @@ class Value:
 
     def __rmul__(self, other: Number) -> Value:
         """other * self."""
-        o = other if type(other) is Value else _coerce(other)
+        o = _coerce(other)
         if o is None:
             return NotImplemented
         a, b = o.data, self.data
@@ -248,6 +254,20 @@ class Value:
         accumulate((self,))
 
 
+class _Display:
+    """Holds the optional Jupyter renderer; autograd imports no drawing code itself."""
+
+    renderer: Callable[[Value], dict[str, str]] | None = None
+
+
+_display = _Display()
+
+
+def set_renderer(renderer: Callable[[Value], dict[str, str]] | None) -> None:
+    """Register how a Value shows itself in Jupyter (a mime bundle); viz registers its diagram."""
+    _display.renderer = renderer
+
+
 def _coerce(other: object) -> Value | None:
     """`other` as a Value (numbers become constant leaves), None for unsupported types."""
     if isinstance(other, Value):
@@ -256,7 +276,7 @@ def _coerce(other: object) -> Value | None:
     if kind is float or kind is int:  # the common case, without the slower ABC check below
         return _constant(float(other))  # type: ignore[arg-type]
     if isinstance(other, numbers.Real) and not isinstance(other, bool):
-        return Value(other)
+        return Value(float(other))
     return None
 
 
@@ -331,7 +351,8 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Valu
     """
     if len(weights) != len(inputs):
         raise ValueError(
-            f"weighted_sum needs as many weights as inputs, got {len(weights)} weights and {len(inputs)} inputs"
+            "weighted_sum needs as many weights as inputs, "
+            f"got {len(weights)} weights and {len(inputs)} inputs"
         )
     parents: list[Value] = []
     grads: list[float] = []
