@@ -347,7 +347,8 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Valu
 
     One node with an edge per weight, input and bias, instead of 2n binary nodes: the edges carry
     dz/dw_i = x_i, dz/dx_i = w_i and dz/db = 1, exactly the factors the posts write down.
-    Number inputs are constants and get no edge.
+    Parents are always (w0, x0, w1, x1, ..., [b]): number inputs become constant leaves, so an
+    odd number of parents means the last one is the bias.
     """
     if len(weights) != len(inputs):
         raise ValueError(
@@ -360,15 +361,13 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Valu
     for w, x in zip(weights, inputs):
         if not isinstance(w, Value):
             raise TypeError(f"weighted_sum needs Value weights, got {type(w).__name__}")
-        if isinstance(x, Value):
-            xd = x.data
-            parents += (w, x)
-            grads += (xd, w.data)
-        else:
-            xd = _as_float(x, "weighted_sum input")
-            parents.append(w)
-            grads.append(xd)
-        total += w.data * xd
+        if not isinstance(x, Value):
+            x = _constant(_as_float(x, "weighted_sum input"))
+        wd = w.data
+        xd = x.data
+        parents += (w, x)
+        grads += (xd, wd)
+        total += wd * xd
     if bias is not None:
         if not isinstance(bias, Value):
             raise TypeError(f"weighted_sum needs a Value bias or None, got {type(bias).__name__}")
