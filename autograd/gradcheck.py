@@ -23,7 +23,7 @@ def numerical_grad(
     f: Callable[[list[float]], float | Value], xs: Sequence[float], eps: float = 1e-6
 ) -> list[float]:
     """Central differences (f(x+h) - f(x-h)) / 2h for each input, with h = eps * max(1, |x|)."""
-    if eps <= 0:
+    if not eps > 0:  # also rejects nan
         raise ValueError(f"numerical_grad needs eps > 0, got eps={eps!r}")
     point = [float(x) for x in xs]
     grads = []

@@ -34,7 +34,9 @@ def div(a: float, b: float) -> tuple[float, float, float]:
     """a / b; d/da = 1/b, d/db = -a/b^2."""
     if b == 0.0:
         raise ZeroDivisionError(f"division a / b needs b != 0, got b=0.0 (a={a!r})")
-    return a / b, 1.0 / b, -a / (b * b)
+    # -q/b, not -a/(b*b): b*b underflows to 0 (or loses digits) for tiny b long before a/b does.
+    q = a / b
+    return q, 1.0 / b, -q / b
 
 
 def neg(a: float) -> tuple[float, float]:

@@ -283,7 +283,7 @@ def _coerce(other: object) -> Value | None:
 def _constant(data: float) -> Value:
     """A leaf for a number operand (`x + 2`), built without re-validating its type."""
     if data - data != 0.0:
-        raise ValueError(f"an operand must be a finite number, got {data!r}")
+        raise ValueError(f"an operand of an arithmetic operation must be a finite number, got {data!r}")
     out = _new(Value)
     out.data = data
     out.grad = 0.0
