@@ -186,7 +186,7 @@ class Value:
             return NotImplemented
         exponent = _as_float(other, "a ** n (the exponent n)")
         value, slope = ops.power(self.data, exponent)
-        return _record(value, f"**{exponent:g}", self, slope, None, 0.0)
+        return _record(value, "**" + _exponent_text(exponent), self, slope, None, 0.0)
 
     def __rpow__(self, other: Number) -> Value:
         """other ** self, a number base with a Value exponent (needs other > 0)."""
@@ -266,6 +266,12 @@ _display = _Display()
 def set_renderer(renderer: Callable[[Value], dict[str, str]] | None) -> None:
     """Register how a Value shows itself in Jupyter (a mime bundle); viz registers its diagram."""
     _display.renderer = renderer
+
+
+def _exponent_text(n: float) -> str:
+    """The exponent as written in the op name: short ("2", "0.5") yet exact ("0.3333333333333333")."""
+    short = f"{n:g}"
+    return short if float(short) == n else repr(n)
 
 
 def _coerce(other: object) -> Value | None:
