@@ -74,31 +74,11 @@ class TapeStep(NamedTuple):
 
 
 def _exponent(node: Value) -> float:
-    """The number exponent of a "**<n>" node, recovered to full precision.
-
-    The op name holds it with 6 significant digits (f"**{n:g}"); the node's value and local
-    derivative hold all of it (n = d * a / a^n), so prefer whichever candidate reproduces both.
-    """
-    text = node.op[2:]
+    """The number exponent of a "**<n>" node, read from its op name (written exactly by Value)."""
     try:
-        parsed = float(text)
+        return float(node.op[2:])
     except ValueError:
         raise ValueError(f"compile: cannot read the exponent of op {node.op!r}") from None
-    (base,) = node.parents
-    candidates = [parsed]
-    if base.data != 0.0 and node.data != 0.0:
-        candidates.append(node.local_grads[0] * base.data / node.data)
-    for n in candidates:
-        try:
-            if ops.power(base.data, n) == (node.data, node.local_grads[0]):
-                return n
-        except ValueError:
-            continue
-    # The base changed since the graph was built (a parameter): trust the 6 digits unless the
-    # estimate agrees with them and carries more.
-    if len(candidates) == 2 and f"{candidates[1]:g}" == text:
-        return candidates[1]
-    return parsed
 
 
 def fail(step: TapeStep, operands: Sequence[float], sample: int, cause: BaseException | None = None) -> None:
