@@ -11,3 +11,42 @@ if not getattr(_autograd, "__axongrad__", False):
         f"{getattr(_autograd, '__file__', '?')} (probably HIPS autograd, which uses the same name). "
         "Uninstall it with 'pip uninstall autograd' or use a separate virtual environment."
     )
+
+from nn.activations import ACTIVATIONS
+from nn.datasets import and_gate, circles, digits, moons, train_test_split, xor
+from nn.layers import MLP, Layer, Neuron, seed
+from nn.losses import binary_cross_entropy, cross_entropy, hinge, mse, softmax, squared_error
+from nn.module import Module
+from nn.optim import SGD, Adam, Optimizer
+from nn.serialize import load, save
+from nn.train import ENGINES, History, evaluate, fit
+
+__all__ = [
+    "ACTIVATIONS",
+    "ENGINES",
+    "MLP",
+    "SGD",
+    "Adam",
+    "History",
+    "Layer",
+    "Module",
+    "Neuron",
+    "Optimizer",
+    "and_gate",
+    "binary_cross_entropy",
+    "circles",
+    "cross_entropy",
+    "digits",
+    "evaluate",
+    "fit",
+    "hinge",
+    "load",
+    "moons",
+    "mse",
+    "save",
+    "seed",
+    "softmax",
+    "squared_error",
+    "train_test_split",
+    "xor",
+]

@@ -1,0 +1,138 @@
+"""Small data sets in pure Python, seeded: the logic gates, two moons, two circles; and sklearn's digits.
+
+Each returns (xs, ys): xs a list of input lists of floats, ys a list of targets.
+Target conventions:
+- `xor()`, `and_gate()`: 0/1 (the posts' step and sigmoid outputs); `signed=True` gives -1/+1.
+- `moons()`, `circles()`: -1/+1 (micrograd's demo maps sklearn's 0/1 with y*2-1, for the hinge
+  loss); `signed=False` gives sklearn's 0/1. Label +1 (or 1) is sklearn's class 1.
+- `digits()`: int class labels 0..9 (for cross_entropy).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+from collections.abc import Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+def _labels(ys01: list[int], signed: bool) -> list[float]:
+    """0/1 labels as floats, mapped to -1/+1 when `signed`."""
+    return [float(2 * y - 1) if signed else float(y) for y in ys01]
+
+
+def _check_n(n: object, noise: object, where: str) -> tuple[int, float]:
+    """n >= 2 as int and noise >= 0 as float, or a TypeError/ValueError naming `where`."""
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
+        raise ValueError(f"{where}(n) needs an int >= 2, got {n!r}")
+    if (
+        isinstance(noise, bool)
+        or not isinstance(noise, numbers.Real)
+        or not (math.isfinite(noise) and float(noise) >= 0)
+    ):
+        raise ValueError(f"{where}(noise) needs a finite number >= 0, got {noise!r}")
+    return int(n), float(noise)
+
+
+def xor(signed: bool = False) -> tuple[list[list[float]], list[float]]:
+    """The four XOR cases: y = 1 when exactly one input is 1 (not linearly separable)."""
+    xs = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    return xs, _labels([0, 1, 1, 0], signed)
+
+
+def and_gate(signed: bool = False) -> tuple[list[list[float]], list[float]]:
+    """The four AND cases: y = 1 only when both inputs are 1 (one threshold neuron can learn it)."""
+    xs = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    return xs, _labels([0, 0, 0, 1], signed)
+
+
+def _shuffled(
+    xs: list[list[float]], ys: list[int], rng: random.Random
+) -> tuple[list[list[float]], list[int]]:
+    """xs and ys shuffled together."""
+    order = list(range(len(xs)))
+    rng.shuffle(order)
+    return [xs[i] for i in order], [ys[i] for i in order]
+
+
+def moons(
+    n: int = 100, noise: float = 0.1, seed: int = 0, signed: bool = True
+) -> tuple[list[list[float]], list[float]]:
+    """Two interleaving half circles (sklearn's make_moons layout), n points, Gaussian noise of std `noise`.
+
+    The upper moon is label -1 (0 when not `signed`), the lower one +1 (sklearn's classes 0 and 1).
+    """
+    n, noise = _check_n(n, noise, "moons")
+    rng = random.Random(seed)  # noqa: S311 (data, not cryptography)
+    n_outer = n // 2
+    n_inner = n - n_outer
+    xs: list[list[float]] = []
+    ys: list[int] = []
+    for i in range(n_outer):
+        t = math.pi * i / (n_outer - 1) if n_outer > 1 else 0.0
+        xs.append([math.cos(t), math.sin(t)])
+        ys.append(0)
+    for i in range(n_inner):
+        t = math.pi * i / (n_inner - 1) if n_inner > 1 else 0.0
+        xs.append([1.0 - math.cos(t), 0.5 - math.sin(t)])
+        ys.append(1)
+    xs = [[a + rng.gauss(0.0, noise), b + rng.gauss(0.0, noise)] for a, b in xs] if noise else xs
+    xs, ys = _shuffled(xs, ys, rng)
+    return xs, _labels(ys, signed)
+
+
+def circles(
+    n: int = 100, noise: float = 0.1, seed: int = 0, factor: float = 0.5, signed: bool = True
+) -> tuple[list[list[float]], list[float]]:
+    """A circle of radius `factor` (label +1) inside one of radius 1 (label -1): make_circles' layout."""
+    n, noise = _check_n(n, noise, "circles")
+    if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 < factor < 1:
+        raise ValueError(f"circles(factor) needs a number in (0, 1), got {factor!r}")
+    rng = random.Random(seed)  # noqa: S311 (data, not cryptography)
+    n_outer = n // 2
+    n_inner = n - n_outer
+    xs: list[list[float]] = []
+    ys: list[int] = []
+    for count, radius, label in ((n_outer, 1.0, 0), (n_inner, float(factor), 1)):
+        for i in range(count):
+            t = 2.0 * math.pi * i / count
+            xs.append([radius * math.cos(t), radius * math.sin(t)])
+            ys.append(label)
+    xs = [[a + rng.gauss(0.0, noise), b + rng.gauss(0.0, noise)] for a, b in xs] if noise else xs
+    xs, ys = _shuffled(xs, ys, rng)
+    return xs, _labels(ys, signed)
+
+
+def digits() -> tuple[list[list[float]], list[int]]:
+    """scikit-learn's 1,797 8x8 handwritten digits: 64 pixels scaled to [0, 1] (/16), labels 0..9."""
+    try:
+        from sklearn.datasets import load_digits
+    except ImportError as error:
+        raise ImportError("digits() needs scikit-learn: pip install 'axongrad[data]'") from error
+    data = load_digits()
+    xs = [[float(v) / 16.0 for v in row] for row in data.data]
+    ys = [int(t) for t in data.target]
+    return xs, ys
+
+
+def train_test_split(
+    xs: Sequence[T], ys: Sequence[U], test_size: float = 0.2, seed: int = 0
+) -> tuple[list[T], list[T], list[U], list[U]]:
+    """Shuffle with `seed` and hold out a `test_size` fraction: (xs_train, xs_test, ys_train, ys_test)."""
+    if len(xs) != len(ys):
+        raise ValueError(f"train_test_split needs as many ys as xs, got {len(xs)} xs and {len(ys)} ys")
+    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real) or not 0 < test_size < 1:
+        raise ValueError(f"train_test_split(test_size) needs a number in (0, 1), got {test_size!r}")
+    n_test = max(1, round(len(xs) * float(test_size)))
+    if n_test >= len(xs):
+        raise ValueError(
+            f"train_test_split: {len(xs)} samples leave none for training with test_size={test_size}"
+        )
+    order = list(range(len(xs)))
+    random.Random(seed).shuffle(order)  # noqa: S311 (shuffling, not cryptography)
+    test, train = order[:n_test], order[n_test:]
+    return [xs[i] for i in train], [xs[i] for i in test], [ys[i] for i in train], [ys[i] for i in test]

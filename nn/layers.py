@@ -1,0 +1,304 @@
+"""Neuron, Layer and MLP: the posts' artificial neuron, layers of them, a multilayer perceptron.
+
+Names and call semantics follow micrograd (`MLP.layers`, `Layer.neurons`, `Neuron.w`, `Neuron.b`;
+`MLP(2, [16, 16, 1])` is ReLU hidden and linear output; calling a model on a list of floats or
+Values returns a Value for one output and a list otherwise), so micrograd tutorials run after
+changing the imports.
+"""
+
+from __future__ import annotations
+
+import numbers
+import random
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeAlias
+
+from autograd import Value, scope, weighted_sum
+from nn.activations import DISPLAY_NAMES, activate, check_activation, init_bound
+from nn.module import Module
+
+if TYPE_CHECKING:
+    import torch
+
+Input: TypeAlias = "Value | float | int"
+Output: TypeAlias = "Value | list[Value]"
+
+# Used when no seed is given; `nn.seed(n)` reseeds it. Never the global `random` state.
+_default_rng = random.Random(0)  # noqa: S311 (initialisation, not cryptography)
+
+
+def seed(n: int) -> None:
+    """Seed the generator that initialises models created without `seed=` (reproducible runs)."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"seed(n) needs an int, got {type(n).__name__} {n!r}")
+    _default_rng.seed(n)
+
+
+def _pick_rng(seed: int | None, rng: random.Random | None) -> random.Random:
+    """A generator from `seed` (a fresh one), `rng` (shared), or the module default."""
+    if seed is not None and rng is not None:
+        raise ValueError("give either seed or rng, not both")
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed needs an int or None, got {type(seed).__name__} {seed!r}")
+        return random.Random(seed)  # noqa: S311 (initialisation, not cryptography)
+    if rng is not None:
+        if not isinstance(rng, random.Random):
+            raise TypeError(f"rng needs a random.Random or None, got {type(rng).__name__}")
+        return rng
+    return _default_rng
+
+
+def _check_size(value: object, where: str) -> int:
+    """`value` as a positive int size, or a TypeError/ValueError naming `where`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{where} needs a positive int, got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{where} needs a positive int, got {value!r}")
+    return int(value)
+
+
+def _check_inputs(x: object, nin: int, where: str) -> Sequence[Input]:
+    """`x` as a sequence of nin numbers or Values (a bare one allowed when nin == 1)."""
+    if isinstance(x, (Value, numbers.Real)) and not isinstance(x, bool):
+        x = [x]
+    elif not isinstance(x, (Sequence, str, bytes)) and hasattr(x, "__len__") and hasattr(x, "__iter__"):
+        x = list(x)  # a NumPy row, as in micrograd tutorials
+    if not isinstance(x, Sequence) or isinstance(x, (str, bytes)):
+        raise TypeError(f"{where} needs a list of {nin} numbers or Values, got {type(x).__name__}")
+    if len(x) != nin:
+        raise ValueError(f"{where} expects {nin} inputs, got {len(x)}")
+    return x
+
+
+class Neuron(Module):
+    """The posts' artificial neuron: y = activation(w0*x0 + w1*x1 + ... + b).
+
+    The bias b is the posts' threshold T moved into a weight on a constant input: the neuron
+    fires when sum w_i x_i >= T, i.e. when sum w_i x_i + b >= 0 with b = -T. `bias=False` drops it
+    (then `b` is None). `nonlin=False` makes the neuron linear whatever `activation` says
+    (micrograd's `Neuron(nin, nonlin=False)`).
+
+    The weighted sum is ONE node (`autograd.weighted_sum`, op "wsum") whose edges carry
+    dz/dw_i = x_i and dz/db = 1. Every node a neuron creates carries its scope `name` (e.g.
+    "L1.n3", layers from 1, neurons from 0), and its output Value is labelled with that name.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        activation: str = "relu",
+        nonlin: bool = True,
+        bias: bool = True,
+        *,
+        seed: int | None = None,
+        rng: random.Random | None = None,
+        fan_out: int = 1,
+        name: str = "L1.n0",
+    ) -> None:
+        """Weights uniform in [-a, a] (Xavier or He by activation, see nn.activations), bias 0."""
+        self.nin = _check_size(nin, "Neuron(nin)")
+        fan_out = _check_size(fan_out, "Neuron(fan_out)")
+        check_activation(activation, "Neuron activation")
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"Neuron(name) needs a non-empty str, got {name!r}")
+        self.activation = activation if nonlin else "linear"
+        self.nonlin = bool(nonlin)
+        self.name = name
+        generator = _pick_rng(seed, rng)
+        a = init_bound(self.activation, self.nin, fan_out)
+        # Created inside the neuron's scope so diagrams group the parameters with their neuron.
+        with scope(name):
+            self.w = [Value(generator.uniform(-a, a), label=f"w{i}") for i in range(self.nin)]
+            self.b: Value | None = Value(0.0, label="b") if bias else None
+
+    def __call__(self, x: Sequence[Input]) -> Value:
+        """activation(sum w_i x_i + b) for nin inputs (numbers or Values)."""
+        return self._forward(_check_inputs(x, self.nin, f"Neuron {self.name}"))
+
+    def _forward(self, x: Sequence[Input]) -> Value:
+        """The neuron's output for inputs already checked by the caller (the layer)."""
+        with scope(self.name):
+            out = activate(self.activation, weighted_sum(self.w, x, self.b))
+        out.label = self.name
+        return out
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """("w.0", w0), ("w.1", w1), ..., ("b", b)."""
+        named = [(f"w.{i}", w) for i, w in enumerate(self.w)]
+        if self.b is not None:
+            named.append(("b", self.b))
+        return named
+
+    def __repr__(self) -> str:
+        """micrograd's form: ReLUNeuron(2), LinearNeuron(16), SigmoidNeuron(3)."""
+        return f"{DISPLAY_NAMES[self.activation]}Neuron({self.nin})"
+
+
+class Layer(Module):
+    """`nout` neurons that all read the same `nin` inputs."""
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation: str = "relu",
+        nonlin: bool = True,
+        bias: bool = True,
+        *,
+        seed: int | None = None,
+        rng: random.Random | None = None,
+        index: int = 0,
+    ) -> None:
+        """Neurons named L{index+1}.n0, L{index+1}.n1, ... (`index` is the layer's place in an MLP)."""
+        nin = _check_size(nin, "Layer(nin)")
+        nout = _check_size(nout, "Layer(nout)")
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise ValueError(f"Layer(index) needs an int >= 0, got {index!r}")
+        check_activation(activation, "Layer activation")
+        generator = _pick_rng(seed, rng)
+        self.nin = nin
+        self.index = index
+        self.neurons = [
+            Neuron(nin, activation, nonlin, bias, rng=generator, fan_out=nout, name=f"L{index + 1}.n{j}")
+            for j in range(nout)
+        ]
+
+    @property
+    def nout(self) -> int:
+        """Number of neurons (outputs)."""
+        return len(self.neurons)
+
+    @property
+    def activation(self) -> str:
+        """The neurons' activation name."""
+        return self.neurons[0].activation
+
+    @property
+    def bias(self) -> bool:
+        """Whether the neurons have a bias."""
+        return self.neurons[0].b is not None
+
+    def outputs(self, x: Sequence[Input]) -> list[Value]:
+        """Every neuron's output as a list, even for one neuron."""
+        x = _check_inputs(x, self.nin, f"Layer L{self.index + 1}")
+        return [n._forward(x) for n in self.neurons]
+
+    def __call__(self, x: Sequence[Input]) -> Output:
+        """The neurons' outputs: a Value for a one-neuron layer, else a list (as micrograd)."""
+        out = self.outputs(x)
+        return out[0] if len(out) == 1 else out
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """("neurons.{j}.w.{i}", ...), ("neurons.{j}.b", ...) for every neuron j."""
+        return [
+            (f"neurons.{j}.{name}", p) for j, n in enumerate(self.neurons) for name, p in n.named_parameters()
+        ]
+
+    def __repr__(self) -> str:
+        """micrograd's form: Layer of [ReLUNeuron(2), ...]."""
+        return f"Layer of [{', '.join(str(n) for n in self.neurons)}]"
+
+
+class MLP(Module):
+    """A multilayer perceptron: layers of sizes `nouts` on `nin` inputs.
+
+    `activation` is the hidden layers' activation (a name for all, or one name per hidden layer);
+    `output_activation` is the last layer's. `bias` is one flag for all layers or one per layer.
+    `seed` makes the initialisation reproducible; without it the generator of `nn.seed` is used.
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        nouts: Sequence[int],
+        activation: str | Sequence[str] = "relu",
+        output_activation: str = "linear",
+        bias: bool | Sequence[bool] = True,
+        *,
+        seed: int | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        """Build the layers; names are checked before any weight is drawn."""
+        nin = _check_size(nin, "MLP(nin)")
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
+            raise TypeError(f"MLP(nouts) needs a non-empty list of layer sizes, got {nouts!r}")
+        sizes = [_check_size(n, f"MLP(nouts[{i}])") for i, n in enumerate(nouts)]
+        hidden = len(sizes) - 1
+        if isinstance(activation, str):
+            hidden_acts = [activation] * hidden
+        elif isinstance(activation, Sequence) and len(activation) == hidden:
+            hidden_acts = list(activation)
+        else:
+            raise ValueError(
+                f"MLP(activation) needs a name or one name per hidden layer ({hidden}), got {activation!r}"
+            )
+        acts = [*hidden_acts, output_activation]
+        for i, act in enumerate(acts):
+            check_activation(act, f"MLP activation of layer {i + 1}")
+        if isinstance(bias, bool):
+            biases = [bias] * len(sizes)
+        elif (
+            isinstance(bias, Sequence) and len(bias) == len(sizes) and all(isinstance(b, bool) for b in bias)
+        ):
+            biases = list(bias)
+        else:
+            raise ValueError(f"MLP(bias) needs a bool or one bool per layer ({len(sizes)}), got {bias!r}")
+        generator = _pick_rng(seed, rng)
+        ins = [nin, *sizes]
+        self.nin = nin
+        self.layers = [
+            Layer(ins[i], sizes[i], acts[i], bias=biases[i], rng=generator, index=i)
+            for i in range(len(sizes))
+        ]
+
+    @property
+    def sizes(self) -> list[int]:
+        """Every layer's number of outputs (the `nouts` given)."""
+        return [layer.nout for layer in self.layers]
+
+    @property
+    def activations(self) -> list[str]:
+        """Every layer's activation name, the output layer last."""
+        return [layer.activation for layer in self.layers]
+
+    def outputs(self, x: Sequence[Input]) -> list[Value]:
+        """The last layer's outputs as a list, even for one output."""
+        x = _check_inputs(x, self.nin, "MLP")
+        # Numbers become labelled leaves once, shared by every first-layer neuron (and drawn as x0...).
+        h: Sequence[Input] = [v if isinstance(v, Value) else Value(v, label=f"x{i}") for i, v in enumerate(x)]
+        out: list[Value] = []
+        for layer in self.layers:
+            out = layer.outputs(h)
+            h = out
+        return out
+
+    def __call__(self, x: Sequence[Input]) -> Output:
+        """The network's output: a Value when the last layer has one neuron, else a list."""
+        out = self.outputs(x)
+        return out[0] if len(out) == 1 else out
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """("layers.{k}.neurons.{j}.w.{i}", ...) and ("layers.{k}.neurons.{j}.b", ...)."""
+        return [
+            (f"layers.{k}.{name}", p)
+            for k, layer in enumerate(self.layers)
+            for name, p in layer.named_parameters()
+        ]
+
+    def __repr__(self) -> str:
+        """micrograd's form: MLP of [Layer of [ReLUNeuron(2), ...], Layer of [LinearNeuron(16)]]."""
+        return f"MLP of [{', '.join(str(layer) for layer in self.layers)}]"
+
+    def to_torch(self) -> torch.nn.Sequential:
+        """An equivalent float64 `torch.nn.Sequential` with the same weights (needs torch)."""
+        from nn.torch_bridge import to_torch
+
+        return to_torch(self)
+
+    @classmethod
+    def from_torch(cls, seq: torch.nn.Sequential) -> MLP:
+        """An MLP with the weights of a Sequential of Linear and activation modules (needs torch)."""
+        from nn.torch_bridge import from_torch
+
+        return from_torch(seq)

@@ -1,0 +1,147 @@
+"""Loss functions built from `autograd.Value` operations, so every step of the error is in the graph.
+
+Each loss scores ONE sample: a prediction (a Value or a list of Values, as a model returns) against
+its target. Mismatched lengths and out-of-range targets raise ValueError saying which.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import TypeAlias
+
+from autograd import Value
+
+Prediction: TypeAlias = "Value | float | Sequence[Value | float]"
+Target: TypeAlias = "float | Sequence[float]"
+
+
+def _values(pred: object, where: str) -> list[Value]:
+    """A prediction as a non-empty list of Values (numbers become constants)."""
+    items = pred if isinstance(pred, Sequence) and not isinstance(pred, str) else [pred]
+    out = []
+    for i, p in enumerate(items):
+        if isinstance(p, Value):
+            out.append(p)
+        elif isinstance(p, numbers.Real) and not isinstance(p, bool):
+            out.append(Value(float(p)))
+        else:
+            raise TypeError(f"{where} needs Values or numbers as predictions, got {type(p).__name__} at {i}")
+    if not out:
+        raise ValueError(f"{where} needs at least one prediction, got an empty list")
+    return out
+
+
+def _number(t: object, where: str) -> float:
+    """A target as a finite float, or a TypeError/ValueError naming it."""
+    if isinstance(t, bool) or not isinstance(t, numbers.Real):
+        raise TypeError(f"{where} needs a number as target, got {type(t).__name__} {t!r}")
+    value = float(t)
+    if not math.isfinite(value):
+        raise ValueError(f"{where} needs a finite target, got {value!r}")
+    return value
+
+
+def _pairs(pred: Prediction, target: Target, where: str) -> list[tuple[Value, float]]:
+    """(prediction, target) pairs; a ValueError when the lengths differ."""
+    preds = _values(pred, where)
+    items = target if isinstance(target, Sequence) and not isinstance(target, str) else [target]
+    targets = [_number(t, where) for t in items]
+    if len(preds) != len(targets):
+        raise ValueError(
+            f"{where} needs as many targets as predictions, got {len(preds)} predictions "
+            f"and {len(targets)} targets"
+        )
+    return list(zip(preds, targets))
+
+
+def _total(terms: Sequence[Value]) -> Value:
+    """terms[0] + terms[1] + ... (no leading constant 0 node)."""
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+def squared_error(pred: Prediction, target: Target) -> Value:
+    """The posts' error E = 1/2 sum_k (Y'_k - Y_k)^2; dE/dY'_k = Y'_k - Y_k."""
+    return 0.5 * _total([(p - t) ** 2 for p, t in _pairs(pred, target, "squared_error")])
+
+
+def mse(pred: Prediction, target: Target) -> Value:
+    """Mean squared error 1/n sum_k (Y'_k - Y_k)^2 (PyTorch's MSELoss; no 1/2)."""
+    pairs = _pairs(pred, target, "mse")
+    return _total([(p - t) ** 2 for p, t in pairs]) * (1.0 / len(pairs))
+
+
+def hinge(score: Prediction, target: float) -> Value:
+    """micrograd's max-margin loss relu(1 - y * score) for one score and a label y of -1 or +1."""
+    ((s, y),) = _pairs(score, [target], "hinge")
+    if y not in (-1.0, 1.0):
+        raise ValueError(f"hinge needs a target of -1 or +1, got {y!r} (map 0/1 labels with y*2-1)")
+    return (1 + -y * s).relu()
+
+
+def binary_cross_entropy(prob: Prediction, target: float) -> Value:
+    """-(t log p + (1 - t) log(1 - p)) for a probability p and a target t in [0, 1].
+
+    Stable at p = 0 and 1 by this rule, with no epsilon: when `prob` is the output of `.sigmoid()`
+    (a sigmoid neuron), the loss is computed from its input, the logit z, as
+    softplus(z) - t z = max(z, 0) + log(1 + e^-|z|) - t z, which is exact for every z even where
+    the sigmoid itself has rounded to 0.0 or 1.0. Otherwise p must lie strictly inside (0, 1)
+    wherever a log needs it (t > 0 needs p > 0, t < 1 needs p < 1), else a ValueError: the loss
+    is infinite there.
+    """
+    ((p, t),) = _pairs(prob, [target], "binary_cross_entropy")
+    if not 0.0 <= t <= 1.0:
+        raise ValueError(f"binary_cross_entropy needs a target in [0, 1], got {t!r}")
+    if p.op == "sigmoid":
+        (z,) = p.parents
+        # Branch on the sign of z (a constant choice): each branch exponentiates a non-positive
+        # number, and both are smooth with equal value and slope 1/2 - t at z = 0.
+        if z.data >= 0.0:
+            return z + ((-z).exp() + 1.0).log() - t * z
+        return (z.exp() + 1.0).log() - t * z
+    if (t > 0.0 and p.data <= 0.0) or (t < 1.0 and p.data >= 1.0):
+        raise ValueError(
+            f"binary_cross_entropy is infinite for p={p.data!r} with target {t!r}; "
+            "pass the output of .sigmoid() (computed from its logit, exact) or keep p inside (0, 1)"
+        )
+    terms = []
+    if t > 0.0:
+        terms.append(-t * p.log())
+    if t < 1.0:
+        terms.append(-(1.0 - t) * (1.0 - p).log())
+    return _total(terms)
+
+
+def softmax(logits: Sequence[Value | float]) -> list[Value]:
+    """e^z_i / sum_j e^z_j, stable: the largest logit's .data is subtracted first (a constant)."""
+    zs = _values(logits, "softmax")
+    top = max(z.data for z in zs)
+    exps = [(z - top).exp() for z in zs]
+    total = _total(exps)
+    return [e / total for e in exps]
+
+
+def cross_entropy(logits: Sequence[Value | float], target_index: int) -> Value:
+    """-log softmax(logits)[target] = log sum_j e^(z_j - m) - (z_target - m), with m the max logit.
+
+    Subtracting the constant m (the largest logit's .data) changes nothing mathematically and keeps
+    every exponent <= 0, so no logit overflows exp. The target is a class index 0 <= t < n.
+    """
+    zs = _values(logits, "cross_entropy")
+    if isinstance(target_index, bool) or not isinstance(target_index, numbers.Integral):
+        raise TypeError(
+            "cross_entropy needs an int class index as target, "
+            f"got {type(target_index).__name__} {target_index!r}"
+        )
+    if not 0 <= target_index < len(zs):
+        raise ValueError(
+            f"cross_entropy target {int(target_index)} is out of range for {len(zs)} logits "
+            f"(valid: 0..{len(zs) - 1})"
+        )
+    top = max(z.data for z in zs)
+    log_total = _total([(z - top).exp() for z in zs]).log()
+    return log_total - (zs[int(target_index)] - top)

@@ -1,0 +1,64 @@
+"""`Module`: the base of Neuron, Layer and MLP (parameters, names, zero_grad, state dicts, save)."""
+
+from __future__ import annotations
+
+import math
+import numbers
+import os
+from collections.abc import Mapping
+
+from autograd import Value
+
+
+class Module:
+    """Something with trainable parameters, named like PyTorch (`layers.0.neurons.3.w.1`)."""
+
+    def named_parameters(self) -> list[tuple[str, Value]]:
+        """(name, parameter) pairs in a stable order; a module without parameters returns []."""
+        return []
+
+    def parameters(self) -> list[Value]:
+        """Every trainable parameter Value, in the order of `named_parameters()`."""
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's grad to 0.0 (leaves accumulate across backward calls)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def state_dict(self) -> dict[str, float]:
+        """{parameter name: value} as plain floats (a snapshot; changing it changes nothing)."""
+        return {name: p.data for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: Mapping[str, float]) -> None:
+        """Copy values from `state` into the parameters; the names must match exactly.
+
+        Raises ValueError naming a missing or unexpected key, or a non-finite value, and TypeError
+        for a non-number; nothing is changed unless every entry is valid.
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict needs a mapping of name -> float, got {type(state).__name__}")
+        named = self.named_parameters()
+        names = {name for name, _ in named}
+        missing = [name for name, _ in named if name not in state]
+        if missing:
+            raise ValueError(f"load_state_dict: missing key {missing[0]!r} ({len(missing)} missing in all)")
+        unexpected = [key for key in state if key not in names]
+        if unexpected:
+            raise ValueError(f"load_state_dict: unexpected key {unexpected[0]!r}")
+        values: dict[str, float] = {}
+        for name, _ in named:
+            value = state[name]
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"load_state_dict: {name!r} needs a number, got {type(value).__name__}")
+            if not math.isfinite(value):
+                raise ValueError(f"load_state_dict: {name!r} needs a finite number, got {value!r}")
+            values[name] = float(value)
+        for name, p in named:
+            p.data = values[name]
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write this model to a JSON model file atomically (see `nn.serialize`; MLPs only)."""
+        from nn.serialize import save
+
+        save(self, path)

@@ -1,0 +1,263 @@
+"""`fit`: the posts' loop (forward, error, backpropagate, update) repeated for epochs, and `History`.
+
+One epoch visits every sample once, in mini-batches (`batch_size`, shuffled with `seed`) or as one
+full batch (`batch_size=None`). For each batch an engine computes the mean loss and the number of
+correct predictions and leaves d(loss)/d(parameter) in every parameter's grad; the optimizer then
+steps. The epoch's loss is the sample-weighted mean of its batch losses (each measured before that
+batch's update), so with one full batch it is exactly the loss of the weights the epoch started with.
+
+Accuracy (`accuracy="auto"`) is chosen once from the model's outputs and the targets:
+- several outputs and int targets (classification, e.g. with cross_entropy): argmax == target;
+- several outputs and one-hot list targets: argmax of output == argmax of target;
+- one output and targets all in {-1, +1}: the signs agree (output > 0 means +1), as micrograd;
+- one output and targets all in {0, 1}: output > 0.5 means 1 (a sigmoid's probability);
+- anything else (regression): no accuracy, recorded as None.
+Pass `accuracy=callable(prediction, target) -> bool` for another rule, or None to skip it.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import random
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+from autograd import Value, no_grad
+from nn import losses as _losses
+from nn.layers import MLP, Input, Output
+from nn.optim import SGD, Optimizer
+
+Loss: TypeAlias = Callable[[Any, Any], Value]
+Accuracy: TypeAlias = Callable[[Output, Any], bool]
+# An engine computes one batch: mean loss and correct count (None without accuracy), grads in params.
+Samples: TypeAlias = "Sequence[Sequence[Input]]"
+Engine: TypeAlias = "Callable[[MLP, Samples, Sequence[Any], Loss, Accuracy | None], tuple[float, int | None]]"
+
+LOSSES: dict[str, Loss] = {
+    "squared_error": _losses.squared_error,
+    "mse": _losses.mse,
+    "hinge": _losses.hinge,
+    "binary_cross_entropy": _losses.binary_cross_entropy,
+    "cross_entropy": _losses.cross_entropy,
+}
+
+
+@dataclass
+class History:
+    """What `fit` measured: per-epoch mean loss, accuracy (None when not measured) and seconds."""
+
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float | None] = field(default_factory=list)
+    time: list[float] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        """How many epochs ran (fewer than asked when `until` stopped the loop)."""
+        return len(self.loss)
+
+
+def scalar_batch(
+    model: MLP, xs: Sequence[Sequence[Input]], ys: Sequence[Any], loss: Loss, accuracy: Accuracy | None
+) -> tuple[float, int | None]:
+    """The scalar engine: one graph of Values for the batch's mean loss, then backward.
+
+    Returns (mean loss, correct predictions or None) and leaves d(mean loss)/dp in each p.grad
+    (added to what is there: zero the grads first).
+    """
+    preds = [model(x) for x in xs]
+    terms = [loss(p, y) for p, y in zip(preds, ys)]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    mean = total * (1.0 / len(terms)) if len(terms) > 1 else total
+    mean.backward()
+    correct = None if accuracy is None else sum(1 for p, y in zip(preds, ys) if accuracy(p, y))
+    return mean.data, correct
+
+
+ENGINES: dict[str, Engine] = {"scalar": scalar_batch}
+"""Engines by name; `fit(engine=...)` picks one."""
+
+
+def _argmax(values: Sequence[float]) -> int:
+    """Index of the largest value (the first one on ties)."""
+    return max(range(len(values)), key=values.__getitem__)
+
+
+def _data(pred: Output) -> list[float]:
+    """A model output as floats (a list even for one output)."""
+    return [v.data for v in pred] if isinstance(pred, list) else [pred.data]
+
+
+def _class_index_accuracy(pred: Output, target: Any) -> bool:
+    """argmax(outputs) == target class index."""
+    return _argmax(_data(pred)) == int(target)
+
+
+def _one_hot_accuracy(pred: Output, target: Any) -> bool:
+    """argmax(outputs) == argmax(target)."""
+    return _argmax(_data(pred)) == _argmax(list(target))
+
+
+def _sign_accuracy(pred: Output, target: Any) -> bool:
+    """(output > 0) == (target > 0), for -1/+1 targets."""
+    return (_data(pred)[0] > 0.0) == (float(target) > 0.0)
+
+
+def _threshold_accuracy(pred: Output, target: Any) -> bool:
+    """(output > 0.5) == (target == 1), for 0/1 targets."""
+    return (_data(pred)[0] > 0.5) == (float(target) == 1.0)
+
+
+def _is_int(y: object) -> bool:
+    """True for an int-like class index (not a bool)."""
+    return isinstance(y, numbers.Integral) and not isinstance(y, bool)
+
+
+def auto_accuracy(model: MLP, ys: Sequence[Any]) -> Accuracy | None:
+    """The accuracy rule for these targets (see the module docstring), or None for regression."""
+    if model.layers[-1].nout > 1:
+        if all(_is_int(y) for y in ys):
+            return _class_index_accuracy
+        if all(
+            isinstance(y, Sequence) and sorted(float(t) for t in y) == [0.0] * (len(y) - 1) + [1.0]
+            for y in ys
+        ):
+            return _one_hot_accuracy
+        return None
+    if not all(isinstance(y, numbers.Real) and not isinstance(y, bool) for y in ys):
+        return None
+    labels = {float(y) for y in ys}
+    if labels <= {-1.0, 1.0}:
+        return _sign_accuracy
+    if labels <= {0.0, 1.0}:
+        return _threshold_accuracy
+    return None
+
+
+def _as_list(items: object, name: str) -> list[Any]:
+    """A list of samples from a list, tuple or NumPy array (a TypeError for anything else)."""
+    if isinstance(items, (str, bytes)) or not (hasattr(items, "__len__") and hasattr(items, "__iter__")):
+        raise TypeError(f"fit needs a list {name}, got {type(items).__name__}")
+    return [item.tolist() if hasattr(item, "tolist") else item for item in items]  # NumPy rows -> lists
+
+
+def _resolve_loss(loss: Loss | str) -> Loss:
+    """A loss callable from a callable or a name in LOSSES."""
+    if isinstance(loss, str):
+        if loss not in LOSSES:
+            raise ValueError(f"fit: unknown loss {loss!r}; valid names: {', '.join(LOSSES)}")
+        return LOSSES[loss]
+    if not callable(loss):
+        raise TypeError(f"fit(loss) needs a callable or a loss name, got {type(loss).__name__}")
+    return loss
+
+
+def fit(
+    model: MLP,
+    xs: Sequence[Sequence[Input]],
+    ys: Sequence[Any],
+    loss: Loss | str = "squared_error",
+    optimizer: Optimizer | None = None,
+    epochs: int = 100,
+    batch_size: int | None = None,
+    until: float | None = None,
+    progress: bool = True,
+    seed: int = 0,
+    accuracy: Accuracy | str | None = "auto",
+    engine: str = "scalar",
+) -> History:
+    """Train `model` on (xs, ys) and return the per-epoch History.
+
+    `loss(prediction, target)` scores one sample (a function or a name: squared_error, mse, hinge,
+    binary_cross_entropy, cross_entropy); the batch loss is the mean. `optimizer` defaults to
+    SGD(model.parameters(), lr=0.1). `until` stops after the first epoch whose loss is below it,
+    as the posts' loop does. `progress` shows a tqdm bar with the current loss, only when stderr
+    is a terminal. `engine` picks how a batch is computed: "scalar" (Values) for now.
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"fit: unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
+    if not isinstance(model, MLP):
+        raise TypeError(f"fit needs an MLP model, got {type(model).__name__}")
+    xs, ys = _as_list(xs, "xs"), _as_list(ys, "ys")
+    if len(xs) != len(ys):
+        raise ValueError(f"fit needs as many targets as inputs, got {len(xs)} xs and {len(ys)} ys")
+    if not xs:
+        raise ValueError("fit needs at least one sample, got empty xs and ys")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"fit(epochs) needs an int >= 1, got {epochs!r}")
+    n = len(xs)
+    if batch_size is None:
+        batch_size = n
+    elif isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
+        raise ValueError(
+            f"fit(batch_size) needs None or an int in 1..{n} (the number of samples), got {batch_size!r}"
+        )
+    if until is not None and (
+        isinstance(until, bool) or not isinstance(until, numbers.Real) or not math.isfinite(until)
+    ):
+        raise ValueError(f"fit(until) needs None or a finite number, got {until!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"fit(seed) needs an int, got {type(seed).__name__} {seed!r}")
+    loss_fn = _resolve_loss(loss)
+    if accuracy == "auto":
+        acc_fn = auto_accuracy(model, ys)
+    elif accuracy is None or callable(accuracy):
+        acc_fn = accuracy
+    else:
+        raise ValueError(f"fit(accuracy) needs 'auto', None or a callable, got {accuracy!r}")
+    if optimizer is None:
+        optimizer = SGD(model.parameters(), lr=0.1)
+    elif not isinstance(optimizer, Optimizer):
+        raise TypeError(f"fit(optimizer) needs an nn.optim Optimizer or None, got {type(optimizer).__name__}")
+    run_batch = ENGINES[engine]
+
+    from tqdm import tqdm  # a core dependency, imported here so `import nn` stays light
+
+    order = list(range(n))
+    shuffler = random.Random(seed)  # noqa: S311 (shuffling, not cryptography)
+    history = History()
+    bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress or not sys.stderr.isatty())
+    for _ in bar:
+        start = time.perf_counter()
+        if batch_size < n:
+            shuffler.shuffle(order)
+        loss_sum = 0.0
+        correct = 0
+        for lo in range(0, n, batch_size):
+            idx = order[lo : lo + batch_size]
+            optimizer.zero_grad()
+            batch_loss, batch_correct = run_batch(
+                model, [xs[i] for i in idx], [ys[i] for i in idx], loss_fn, acc_fn
+            )
+            optimizer.step()
+            loss_sum += batch_loss * len(idx)
+            correct += batch_correct or 0
+        epoch_loss = loss_sum / n
+        history.loss.append(epoch_loss)
+        history.accuracy.append(None if acc_fn is None else correct / n)
+        history.time.append(time.perf_counter() - start)
+        bar.set_postfix(loss=f"{epoch_loss:.4g}")
+        if until is not None and epoch_loss < until:
+            break
+    bar.close()
+    return history
+
+
+def evaluate(
+    model: MLP, xs: Sequence[Sequence[Input]], ys: Sequence[Any], accuracy: Accuracy | str = "auto"
+) -> float:
+    """Fraction of samples the model gets right (same rules as fit), computed without gradients."""
+    if len(xs) != len(ys) or not xs:
+        raise ValueError(f"evaluate needs equally many (>= 1) xs and ys, got {len(xs)} and {len(ys)}")
+    acc_fn = auto_accuracy(model, ys) if accuracy == "auto" else accuracy
+    if acc_fn is None or isinstance(acc_fn, str):
+        raise ValueError(
+            f"evaluate: no accuracy rule for these targets; pass accuracy=callable, got {accuracy!r}"
+        )
+    with no_grad():
+        return sum(1 for x, y in zip(xs, ys) if acc_fn(model(x), y)) / len(xs)
