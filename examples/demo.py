@@ -77,7 +77,8 @@ def explain_smallest(out: Path) -> None:
     print(text)
     print(f"  backward:     dE/dW0 = {n['W0'].grad:+.10f}   dE/dW1 = {n['W1'].grad:+.10f}")
     print(f"  closed forms: dE/dW0 = {dw0:+.10f}   dE/dW1 = {dw1:+.10f}")
-    if not (math.isclose(n["W0"].grad, dw0, rel_tol=1e-12) and math.isclose(n["W1"].grad, dw1, rel_tol=1e-12)):
+    agree = math.isclose(n["W0"].grad, dw0, rel_tol=1e-12) and math.isclose(n["W1"].grad, dw1, rel_tol=1e-12)
+    if not agree:
         raise SystemExit("backward disagrees with the posts' closed forms")
 
 
