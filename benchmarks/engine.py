@@ -1,0 +1,961 @@
+"""Speed and memory of axongrad's engine against micrograd 0.1.0 and hand-written plain floats.
+
+Run from the repository root:
+
+    .venv/bin/python benchmarks/engine.py [--repeat N] [--quick] [--cprofile]
+
+Everything runs in one process and repetitions are interleaved (A, B, C, A, B, C, ...), so a
+slow phase of the machine hits every engine alike; each row shows the median and the minimum.
+Sections: (1) a training step of micrograd's demo MLP 2-16-16-1 over 100 samples with its
+max-margin loss + 1e-4 L2 (build graph, backward, SGD update); (2) a 100,000-leaf sum; (3) a
+1,000,000-node chain (micrograd's recursive topological sort cannot); (4) bytes per node
+(tracemalloc); (5) objects the cycle collector tracks per node; then where axongrad's step spends
+its time. micrograd comes from the `dev` extra: pip install 'axongrad[dev]'.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import itertools
+import math
+import os
+import platform
+import pstats
+import random
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# Run as a script from anywhere: make the repository's packages importable.
+_ROOT = Path(__file__).resolve().parent.parent
+if str(_ROOT) not in sys.path:
+    sys.path.insert(0, str(_ROOT))
+
+import autograd  # noqa: E402
+from autograd import Value, accumulate, topological_order, weighted_sum  # noqa: E402
+
+SEED = 1337
+SIZES = (2, 16, 16, 1)  # micrograd's demo network
+N_SAMPLES = 100
+ALPHA = 1e-4  # micrograd's demo L2 strength
+LR = 0.1
+WIDE_N = 100_000
+CHAIN_N = 1_000_000
+MICROGRAD_CHAIN_N = 10_000
+MEMORY_N = 100_000
+TOLERANCE = 1e-9
+TARGET_VS_MICROGRAD = 10.0
+TARGET_VS_MICROGRAD_GC_OFF = 2.0
+TARGET_BYTES_RATIO = 1 / 3
+
+# Weights as plain data: one list per layer of (weights, bias) per neuron, micrograd's order.
+Weights = list[list[tuple[list[float], float]]]
+
+
+def _micrograd() -> tuple[Any, Any]:
+    """micrograd's Value and MLP, or SystemExit saying which extra installs them."""
+    try:
+        import micrograd.engine
+        import micrograd.nn
+    except ImportError as error:
+        raise SystemExit(
+            f"benchmarks/engine.py needs micrograd 0.1.0 ({error}): pip install 'axongrad[dev]'"
+        ) from error
+    return micrograd.engine.Value, micrograd.nn.MLP
+
+
+# ====================================================================== data and models
+
+
+def make_moons(
+    n: int = N_SAMPLES, noise: float = 0.1, seed: int = SEED
+) -> tuple[list[list[float]], list[float]]:
+    """Two interleaving half circles like scikit-learn's make_moons, labels -1/+1, pure Python."""
+    rng = random.Random(seed)
+    n_outer = n // 2
+    points: list[tuple[float, float, float]] = []
+    for i in range(n_outer):
+        t = math.pi * i / max(n_outer - 1, 1)
+        points.append((math.cos(t), math.sin(t), -1.0))
+    for i in range(n - n_outer):
+        t = math.pi * i / max(n - n_outer - 1, 1)
+        points.append((1.0 - math.cos(t), 0.5 - math.sin(t), 1.0))
+    rng.shuffle(points)
+    xs = [[a + rng.gauss(0.0, noise), b + rng.gauss(0.0, noise)] for a, b, _ in points]
+    ys = [y for _, _, y in points]
+    return xs, ys
+
+
+def initial_weights(sizes: Sequence[int] = SIZES, seed: int = SEED) -> Weights:
+    """The weights micrograd's own MLP draws (random.uniform(-1, 1), biases 0) from `seed`."""
+    _, mg_mlp = _micrograd()
+    state = random.getstate()
+    random.seed(seed)
+    try:
+        model = mg_mlp(sizes[0], list(sizes[1:]))
+    finally:
+        random.setstate(state)
+    return [[([w.data for w in n.w], float(n.b.data)) for n in layer.neurons] for layer in model.layers]
+
+
+def load_weights(model: Any, weights: Weights) -> None:
+    """Copy `weights` into any model with micrograd's attributes (layers, neurons, w, b)."""
+    if len(model.layers) != len(weights):
+        raise ValueError(f"model has {len(model.layers)} layers, weights have {len(weights)}")
+    for layer, layer_weights in zip(model.layers, weights):
+        if len(layer.neurons) != len(layer_weights):
+            raise ValueError(f"layer has {len(layer.neurons)} neurons, weights have {len(layer_weights)}")
+        for neuron, (w, b) in zip(layer.neurons, layer_weights):
+            if len(neuron.w) != len(w):
+                raise ValueError(f"neuron has {len(neuron.w)} weights, expected {len(w)}")
+            for p, value in zip(neuron.w, w):
+                p.data = value
+            neuron.b.data = b
+
+
+def grads_of(model: Any) -> list[float]:
+    """Every parameter's gradient in micrograd's order (per neuron: w..., b)."""
+    return [float(p.grad) for layer in model.layers for n in layer.neurons for p in (*n.w, n.b)]
+
+
+class LocalNeuron:
+    """micrograd's Neuron on any Value class; `fused` uses axongrad's one-node weighted_sum."""
+
+    def __init__(self, value_cls: Any, w: list[float], b: float, nonlin: bool, fused: bool) -> None:
+        """A neuron with the given weights and bias."""
+        self.w = [value_cls(x) for x in w]
+        self.b = value_cls(b)
+        self.nonlin = nonlin
+        self.fused = fused
+
+    def __call__(self, x: Sequence[Any]) -> Any:
+        """relu(w . x + b), or the linear sum for the output neuron."""
+        if self.fused:
+            act = weighted_sum(self.w, x, self.b)
+        else:
+            act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)  # micrograd's line
+        return act.relu() if self.nonlin else act
+
+
+class LocalLayer:
+    """micrograd's Layer."""
+
+    def __init__(self, neurons: list[LocalNeuron]) -> None:
+        """A layer of the given neurons."""
+        self.neurons = neurons
+
+    def __call__(self, x: Sequence[Any]) -> Any:
+        """Every neuron on x; one Value when the layer has one neuron."""
+        out = [n(x) for n in self.neurons]
+        return out[0] if len(out) == 1 else out
+
+
+class LocalMLP:
+    """micrograd's MLP (ReLU hidden layers, linear output) built from given weights."""
+
+    def __init__(self, value_cls: Any, weights: Weights, fused: bool = False) -> None:
+        """An MLP holding `weights`; `fused` makes each neuron one weighted_sum node."""
+        last = len(weights) - 1
+        self.layers = [
+            LocalLayer([LocalNeuron(value_cls, w, b, i != last, fused) for w, b in layer])
+            for i, layer in enumerate(weights)
+        ]
+
+    def __call__(self, x: Sequence[Any]) -> Any:
+        """The network's output on x."""
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def parameters(self) -> list[Any]:
+        """Weights and biases, micrograd's order."""
+        return [p for layer in self.layers for n in layer.neurons for p in (*n.w, n.b)]
+
+    def zero_grad(self) -> None:
+        """Set every parameter's grad to 0."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+
+def nn_mlp(weights: Weights) -> Any | None:
+    """nn.MLP(2, [16, 16, 1]) holding `weights`, or None while nn is missing or not working."""
+    try:
+        from nn import MLP
+
+        model = MLP(SIZES[0], list(SIZES[1:]))
+        load_weights(model, weights)
+        return model
+    except Exception:  # nn is being written in parallel: any failure means "use the local model"
+        return None
+
+
+# ====================================================================== one training step
+
+
+def value_step(value_cls: Any, model: Any, xs: list[list[float]], ys: list[float], lr: float) -> float:
+    """micrograd's demo step on any Value engine: max-margin + L2, backward, SGD; returns the loss."""
+    inputs = [list(map(value_cls, row)) for row in xs]
+    scores = list(map(model, inputs))
+    losses = [(1 + -yi * si).relu() for yi, si in zip(ys, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = ALPHA * sum(p * p for p in model.parameters())
+    total = data_loss + reg_loss
+    model.zero_grad()
+    total.backward()
+    for p in model.parameters():
+        p.data -= lr * p.grad
+    return float(total.data)
+
+
+class PlainMLP:
+    """The same network, loss, backward and update written by hand on Python floats."""
+
+    def __init__(self, weights: Weights) -> None:
+        """Copy `weights` into per-layer weight rows and biases."""
+        self.rows = [[list(w) for w, _ in layer] for layer in weights]
+        self.biases = [[b for _, b in layer] for layer in weights]
+        self.row_grads: list[list[list[float]]] = [[[0.0] * len(r) for r in layer] for layer in self.rows]
+        self.bias_grads: list[list[float]] = [[0.0] * len(layer) for layer in self.biases]
+
+    def step(self, xs: list[list[float]], ys: list[float], lr: float) -> float:
+        """Forward, manual backprop (every sample, even at zero loss), L2, SGD; returns the loss."""
+        rows, biases = self.rows, self.biases
+        last = len(rows) - 1
+        row_grads = [[[0.0] * len(r) for r in layer] for layer in rows]
+        bias_grads = [[0.0] * len(layer) for layer in biases]
+        inv_n = 1.0 / len(xs)
+        data_loss = 0.0
+        for x, y in zip(xs, ys):
+            acts = [x]
+            zs = []
+            a = x
+            for li in range(last + 1):
+                z = [sum((wi * ai for wi, ai in zip(row, a)), b) for row, b in zip(rows[li], biases[li])]
+                zs.append(z)
+                a = z if li == last else [v if v > 0.0 else 0.0 for v in z]
+                acts.append(a)
+            margin = 1.0 + -y * a[0]
+            if margin > 0.0:
+                data_loss += margin
+                delta = [-y * inv_n]
+            else:
+                delta = [0.0]
+            for li in range(last, -1, -1):
+                a_prev = acts[li]
+                layer_rows, layer_row_grads, layer_bias_grads = rows[li], row_grads[li], bias_grads[li]
+                for j, d in enumerate(delta):
+                    layer_bias_grads[j] += d
+                    grow = layer_row_grads[j]
+                    for i, ai in enumerate(a_prev):
+                        grow[i] += d * ai
+                if li:
+                    z_prev = zs[li - 1]
+                    delta = [
+                        sum(layer_rows[j][i] * d for j, d in enumerate(delta)) if z_prev[i] > 0.0 else 0.0
+                        for i in range(len(a_prev))
+                    ]
+        reg = 0.0
+        for layer_rows, layer_biases, layer_row_grads, layer_bias_grads in zip(
+            rows, biases, row_grads, bias_grads
+        ):
+            for j, (row, grow) in enumerate(zip(layer_rows, layer_row_grads)):
+                for i, w in enumerate(row):
+                    reg += w * w
+                    grow[i] += 2.0 * ALPHA * w
+                    row[i] = w - lr * grow[i]
+                b = layer_biases[j]
+                reg += b * b
+                layer_bias_grads[j] += 2.0 * ALPHA * b
+                layer_biases[j] = b - lr * layer_bias_grads[j]
+        self.row_grads, self.bias_grads = row_grads, bias_grads
+        return data_loss * inv_n + ALPHA * reg
+
+    def grads(self) -> list[float]:
+        """Gradients of the last step, micrograd's order."""
+        return [
+            g
+            for layer_row_grads, layer_bias_grads in zip(self.row_grads, self.bias_grads)
+            for grow, gb in zip(layer_row_grads, layer_bias_grads)
+            for g in (*grow, gb)
+        ]
+
+
+@dataclass
+class Engine:
+    """One contender: `step(lr)` runs a training step and returns the loss; `grads()` reads them."""
+
+    name: str
+    step: Callable[[float], float]
+    grads: Callable[[], list[float]]
+
+
+def _gc_off(step: Callable[[float], float]) -> Callable[[float], float]:
+    """`step` with the cycle collector disabled while it runs (re-enabled after)."""
+
+    def run(lr: float) -> float:
+        gc.disable()
+        try:
+            return step(lr)
+        finally:
+            gc.enable()
+
+    return run
+
+
+def value_engine(name: str, value_cls: Any, model: Any, xs: list[list[float]], ys: list[float]) -> Engine:
+    """An Engine running `value_step` on `model`."""
+    return Engine(name, lambda lr: value_step(value_cls, model, xs, ys, lr), lambda: grads_of(model))
+
+
+def make_tape_engine(weights: Weights, xs: list[list[float]], ys: list[float]) -> Engine | None:
+    """>>> COMPILED-TAPE ENGINE GOES HERE (issue 6, `autograd.compile`) <<<
+
+    Build the step graph once from placeholder input Values (x0, x1, y) and the parameter Values
+    holding `weights`, `autograd.compile(root, inputs, params)` it, and return an Engine whose
+    step(lr) zeroes the grads, runs `tape.run([x0_column, x1_column, y_column])`, calls
+    `tape.backward()`, adds the L2 term's gradient, applies SGD and returns the loss. It is then
+    timed, checked against micrograd's loss and gradients, and given ratios like the others.
+    Returns None (no row) until `autograd.compile` exists.
+    """
+    if not hasattr(autograd, "compile"):
+        return None
+    return None  # TODO(issue 6): the tape engine described above
+
+
+def step_engines(weights: Weights, xs: list[list[float]], ys: list[float]) -> tuple[list[Engine], str]:
+    """Every step contender from the same weights, micrograd first; and which fused model ran."""
+    mg_value, mg_mlp = _micrograd()
+
+    def micrograd_model() -> Any:
+        state = random.getstate()
+        model = mg_mlp(SIZES[0], list(SIZES[1:]))
+        random.setstate(state)
+        load_weights(model, weights)
+        return model
+
+    mg_on, mg_off = micrograd_model(), micrograd_model()
+    plain = PlainMLP(weights)
+    engines = [
+        value_engine("micrograd 0.1.0 (gc on)", mg_value, mg_on, xs, ys),
+        Engine(
+            "micrograd 0.1.0 (gc off)",
+            _gc_off(lambda lr: value_step(mg_value, mg_off, xs, ys, lr)),
+            lambda: grads_of(mg_off),
+        ),
+        value_engine("axongrad, micrograd-style code", Value, LocalMLP(Value, weights), xs, ys),
+    ]
+    variant = "local weighted_sum MLP (nn.MLP not importable)"
+    model = nn_mlp(weights)
+    if model is not None:
+        nn_engine = value_engine("axongrad, nn.MLP (weighted_sum)", Value, model, xs, ys)
+        problem = disagreement(reference_result(engines[0]), nn_engine)
+        if problem is None:
+            engines.append(nn_engine)
+            variant = "nn.MLP(2, [16, 16, 1]) from the nn package"
+        else:
+            variant = f"local weighted_sum MLP (nn.MLP disagrees with micrograd: {problem})"
+    if len(engines) == 3:
+        engines.append(
+            value_engine("axongrad, weighted_sum neuron", Value, LocalMLP(Value, weights, fused=True), xs, ys)
+        )
+    engines.append(Engine("plain Python floats", lambda lr: plain.step(xs, ys, lr), plain.grads))
+    tape = make_tape_engine(weights, xs, ys)
+    if tape is not None:
+        engines.append(tape)
+    return engines, variant
+
+
+def reference_result(engine: Engine) -> tuple[float, list[float]]:
+    """The loss and gradients of one step with lr = 0 (the weights do not move)."""
+    return engine.step(0.0), engine.grads()
+
+
+def disagreement(reference: tuple[float, list[float]], engine: Engine) -> str | None:
+    """None when `engine` computes the reference loss and gradients to 1e-9, else what differs."""
+    ref_loss, ref_grads = reference
+    loss, grads = reference_result(engine)
+    if abs(loss - ref_loss) > TOLERANCE * max(1.0, abs(ref_loss)):
+        return f"loss {loss!r} != {ref_loss!r}"
+    if len(grads) != len(ref_grads):
+        return f"{len(grads)} gradients, expected {len(ref_grads)}"
+    for i, (g, r) in enumerate(zip(grads, ref_grads)):
+        if abs(g - r) > TOLERANCE * max(1.0, abs(r)):
+            return f"gradient of parameter {i} is {g!r}, expected {r!r}"
+    return None
+
+
+def check_step_engines(engines: list[Engine]) -> float:
+    """Abort unless every engine matches the first (micrograd) to 1e-9; returns the loss.
+
+    Runs each engine once with lr = 0, which also serves as the warm-up round.
+    """
+    reference = reference_result(engines[0])
+    for engine in engines[1:]:
+        problem = disagreement(reference, engine)
+        if problem is not None:
+            raise SystemExit(f"{engine.name} disagrees with {engines[0].name}: {problem}")
+    gc.collect()
+    return reference[0]
+
+
+# ====================================================================== wide sum and chain
+
+
+def tree_sum(values: list[Any]) -> Any:
+    """Pairwise sum (depth log2 n), so micrograd's recursive topological sort can handle it."""
+    while len(values) > 1:
+        paired = [values[i] + values[i + 1] for i in range(0, len(values) - 1, 2)]
+        if len(values) % 2:
+            paired.append(values[-1])
+        values = paired
+    return values[0]
+
+
+def wide_sum_values(value_cls: Any, data: list[float]) -> tuple[float, list[float]]:
+    """Build n leaves and their pairwise sum (n - 1 '+' nodes), backward; the total and leaf grads."""
+    leaves = [value_cls(x) for x in data]
+    total = tree_sum(leaves)
+    total.backward()
+    return float(total.data), [float(v.grad) for v in leaves]
+
+
+def wide_sum_plain(data: list[float]) -> tuple[float, list[float]]:
+    """The same pairwise sum and its backward pass by hand on floats."""
+    levels = [data]
+    while len(levels[-1]) > 1:
+        v = levels[-1]
+        paired = [v[i] + v[i + 1] for i in range(0, len(v) - 1, 2)]
+        if len(v) % 2:
+            paired.append(v[-1])
+        levels.append(paired)
+    grads = [1.0]
+    for level in reversed(levels[:-1]):
+        below = [0.0] * len(level)
+        for i in range(len(level) // 2):
+            below[2 * i] = below[2 * i + 1] = grads[i]
+        if len(level) % 2:
+            below[-1] = grads[-1]  # the carried odd element
+        grads = below
+    return levels[-1][0], grads
+
+
+def chain(value_cls: Any, n: int) -> tuple[float, float]:
+    """y = x + c + c + ... (n '+' nodes in a line), backward; returns dy/dx and dy/dc."""
+    x = value_cls(0.5)
+    c = value_cls(1e-6)
+    y = x
+    for _ in range(n):
+        y = y + c
+    y.backward()
+    return float(x.grad), float(c.grad)
+
+
+def micrograd_max_chain(limit: int) -> int:
+    """The longest chain micrograd can backward (binary search up to `limit`)."""
+    mg_value, _ = _micrograd()
+    lo, hi = 1, limit
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        try:
+            chain(mg_value, mid)
+            lo = mid
+        except RecursionError:
+            hi = mid - 1
+    return lo
+
+
+# ====================================================================== timing
+
+
+class GcMeter:
+    """A gc.callbacks hook: every collection's start time, duration, generation and yield."""
+
+    def __init__(self) -> None:
+        """A meter with no collections recorded."""
+        self.seconds = 0.0
+        self.events: list[tuple[float, float, int, int]] = []
+        self._start = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        """Called by the collector at the start and stop of every collection."""
+        now = time.perf_counter()
+        if phase == "start":
+            self._start = now
+        else:
+            self.seconds += now - self._start
+            self.events.append((self._start, now - self._start, info["generation"], info["collected"]))
+
+    def reset(self) -> None:
+        """Forget every collection recorded so far."""
+        self.seconds = 0.0
+        self.events = []
+
+
+METER = GcMeter()
+
+
+@contextmanager
+def metering() -> Iterator[GcMeter]:
+    """METER registered in gc.callbacks for the duration (nested uses register it once)."""
+    added = METER not in gc.callbacks
+    if added:
+        gc.callbacks.append(METER)
+    try:
+        yield METER
+    finally:
+        if added:
+            gc.callbacks.remove(METER)
+
+
+@dataclass
+class Sample:
+    """One timed call: wall time, collector time and runs inside it, and reclaiming its garbage."""
+
+    seconds: float
+    gc_seconds: float
+    gc_runs: tuple[int, int, int]
+    cleanup_seconds: float
+    garbage: int
+
+
+@dataclass
+class Row:
+    """All samples of one contender; `charge_cleanup` adds reclaiming its garbage to its time."""
+
+    name: str
+    charge_cleanup: bool = True
+    samples: list[Sample] = field(default_factory=list)
+
+    def totals(self) -> list[float]:
+        """Seconds per sample: the call, plus collecting the garbage it left when charged."""
+        return [s.seconds + (s.cleanup_seconds if self.charge_cleanup else 0.0) for s in self.samples]
+
+    @property
+    def median(self) -> float:
+        """Median total time, seconds."""
+        return statistics.median(self.totals())
+
+    @property
+    def best(self) -> float:
+        """Minimum total time, seconds."""
+        return min(self.totals())
+
+
+def measure(fn: Callable[[], object]) -> Sample:
+    """Time fn() (a graph it builds is freed inside, when fn returns), then collect its garbage.
+
+    The collection after the call is timed separately, minus a second collection's time (the
+    cost of scanning the rest of the process): what reclaiming the call's cyclic garbage costs.
+    micrograd's graphs are reference cycles, which users' later steps pay for in automatic
+    collections (consecutive micrograd steps take about step + this); axongrad's graphs are freed
+    by reference counting inside the call. Nothing between the call and the collection allocates
+    an object the collector tracks, so no automatic collection can run in between.
+    """
+    with metering():
+        METER.reset()
+        start = time.perf_counter()
+        fn()
+        end = time.perf_counter()
+        gc.collect()
+        done = time.perf_counter()
+        gc.collect()
+        baseline = time.perf_counter() - done
+    # A collection can start right after the call (the first tracked allocation once a gc-off
+    # call re-enables the collector): split collections by start time, not by where we read.
+    inside = [e for e in METER.events if e[0] < end]
+    after = [e for e in METER.events if e[0] >= end]
+    runs = [sum(1 for e in inside if e[2] == generation) for generation in range(3)]
+    return Sample(
+        seconds=end - start,
+        gc_seconds=sum(e[1] for e in inside),
+        gc_runs=(runs[0], runs[1], runs[2]),
+        cleanup_seconds=max(0.0, done - end - baseline),
+        garbage=sum(e[3] for e in after),
+    )
+
+
+def interleaved(contenders: list[tuple[str, bool, Callable[[], object]]], repeat: int) -> list[Row]:
+    """Run every contender `repeat` times in turn (A, B, C, A, B, C, ...).
+
+    Each contender is (name, charge_cleanup, fn); callers run each once beforehand (their
+    correctness check), which is the warm-up.
+    """
+    rows = [Row(name, charge) for name, charge, _ in contenders]
+    gc.collect()
+    for _ in range(repeat):
+        for row, (_, _, fn) in zip(rows, contenders):
+            row.samples.append(measure(fn))
+    return rows
+
+
+def print_rows(rows: list[Row]) -> None:
+    """The compact timing table."""
+    print(
+        f"  {'engine':<34}{'call ms':>9}{'in gc':>8}{'gc runs':>13}{'+reclaim':>9}{'objects':>10}"
+        f"{'total ms':>10}{'min':>9}"
+    )
+    for row in rows:
+        samples = row.samples
+        runs = "/".join(f"{statistics.median(s.gc_runs[g] for s in samples):g}" for g in range(3))
+        reclaim = statistics.median(s.cleanup_seconds for s in samples) * 1e3
+        print(
+            f"  {row.name:<34}{statistics.median(s.seconds for s in samples) * 1e3:>9.2f}"
+            f"{statistics.median(s.gc_seconds for s in samples) * 1e3:>8.2f}{runs:>13}"
+            f"{(f'{reclaim:.2f}' if row.charge_cleanup else f'({reclaim:.0f})'):>9}"
+            f"{statistics.median(s.garbage for s in samples):>10,.0f}"
+            f"{row.median * 1e3:>10.2f}{row.best * 1e3:>9.2f}"
+        )
+
+
+LEGEND = (
+    "  call = the timed call (build, backward, update, and freeing by refcount); in gc = cycle-collector\n"
+    "  time inside it, gc runs = its collections per generation 0/1/2; +reclaim = gc.collect() of the\n"
+    "  garbage it left (net of an empty collect), objects = how many; total = call + reclaim, except\n"
+    "  'gc off' rows, which by definition never pay the collector (their reclaim is in parentheses)"
+)
+
+
+def ratio_line(label: str, numerator: Row, denominator: Row, target: float | None = None) -> str:
+    """'label: 12.3x (of minima 12.1x)   target >= 10x: met', from two rows' medians (and minima)."""
+    ratio = numerator.median / denominator.median
+    text = f"  {label:<50}{ratio:>8.2f}x  (of minima {numerator.best / denominator.best:.2f}x)"
+    if target is not None:
+        text += f"   target >= {target:g}x: {'met' if ratio >= target else 'MISSED'}"
+    return text
+
+
+# ====================================================================== memory
+
+
+def traced_bytes(build: Callable[[], object]) -> int:
+    """Bytes (tracemalloc) still held after build() while its result is alive."""
+    gc.collect()
+    tracemalloc.start()
+    before = tracemalloc.get_traced_memory()[0]
+    kept = build()
+    gc.collect()  # drop cycles made while building (micrograd's recursive build_topo)
+    after = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    del kept
+    gc.collect()
+    return after - before
+
+
+def tracked_objects(build: Callable[[], object]) -> int:
+    """Growth of the objects the cycle collector tracks while build()'s result is alive."""
+    gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        before = len(gc.get_objects())
+        kept = build()
+        after = len(gc.get_objects())
+    finally:
+        if enabled:
+            gc.enable()
+    del kept
+    gc.collect()
+    return after - before
+
+
+def build_chain(value_cls: Any, n: int) -> Callable[[], object]:
+    """A builder of an n-node '+' chain, n + 2 nodes with its two leaves (no backward: micrograd can't)."""
+
+    def build() -> object:
+        x, c = value_cls(0.5), value_cls(1e-6)
+        y = x
+        for _ in range(n):
+            y = y + c
+        return y
+
+    return build
+
+
+def count_nodes(root: Any) -> int:
+    """Nodes reachable from root through `.parents` (axongrad) or `._prev` (micrograd)."""
+    seen = {id(root)}
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for p in node.parents if isinstance(node, Value) else node._prev:
+            if id(p) not in seen:
+                seen.add(id(p))
+                stack.append(p)
+    return len(seen)
+
+
+def step_graph(value_cls: Any, model: Any, xs: list[list[float]], ys: list[float]) -> Any:
+    """The step's loss graph, built and back-propagated (what a step holds before it frees it)."""
+    inputs = [list(map(value_cls, row)) for row in xs]
+    losses = [(1 + -yi * model(x)).relu() for x, yi in zip(inputs, ys)]
+    total = sum(losses) * (1.0 / len(losses)) + ALPHA * sum(p * p for p in model.parameters())
+    total.backward()
+    return total
+
+
+# ====================================================================== where the time goes
+
+
+def phased_step(model: Any, xs: list[list[float]], ys: list[float], lr: float, out: dict[str, float]) -> None:
+    """`value_step` on axongrad with a timer (and collector time) around each phase."""
+    clock = time.perf_counter
+    marks: list[tuple[str, float, float]] = [("", clock(), METER.seconds)]
+
+    def mark(name: str) -> None:
+        marks.append((name, clock(), METER.seconds))
+
+    inputs = [list(map(Value, row)) for row in xs]
+    scores = list(map(model, inputs))
+    losses = [(1 + -yi * si).relu() for yi, si in zip(ys, scores)]
+    data_loss = sum(losses) * (1.0 / len(losses))
+    reg_loss = ALPHA * sum(p * p for p in model.parameters())
+    total = data_loss + reg_loss
+    mark("forward (build graph)")
+    model.zero_grad()
+    mark("zero_grad")
+    order = topological_order(total)
+    mark("topological order")
+    total.grad = 1.0  # a fresh graph: interior grads are 0, so this is all backward() resets
+    accumulate(reversed(order))
+    mark("chain-rule loop")
+    for p in model.parameters():
+        p.data -= lr * p.grad
+    mark("SGD update")
+    del order, total, data_loss, reg_loss, losses, scores, inputs
+    mark("freeing the graph")
+    for (_, t0, g0), (name, t1, g1) in itertools.pairwise(marks):
+        out[name] = out.get(name, 0.0) + (t1 - t0)
+        out[name + " [gc]"] = out.get(name + " [gc]", 0.0) + (g1 - g0)
+
+
+def print_breakdown(label: str, model: Any, xs: list[list[float]], ys: list[float], rounds: int) -> None:
+    """Mean per-phase times of axongrad's step, with the collector on (as users run) and off."""
+    print(f"  {label}")
+    print(f"    {'phase':<24}{'gc on ms':>10}{'(in gc)':>9}{'gc off ms':>11}")
+    results = []
+    for enabled in (True, False):
+        totals: dict[str, float] = {}
+        for _ in range(rounds):
+            gc.collect()
+            METER.reset()
+            if not enabled:
+                gc.disable()
+            try:
+                with metering():
+                    phased_step(model, xs, ys, 0.0, totals)
+            finally:
+                gc.enable()
+        results.append({k: v / rounds for k, v in totals.items()})
+    on, off = results
+    for name in [k for k in on if not k.endswith("[gc]")]:
+        in_gc = on[name + " [gc]"]
+        print(f"    {name:<24}{on[name] * 1e3:>10.2f}{in_gc * 1e3:>9.2f}{off[name] * 1e3:>11.2f}")
+    total_on = sum(v for k, v in on.items() if not k.endswith("[gc]"))
+    total_off = sum(v for k, v in off.items() if not k.endswith("[gc]"))
+    gc_on = sum(v for k, v in on.items() if k.endswith("[gc]"))
+    print(f"    {'total':<24}{total_on * 1e3:>10.2f}{gc_on * 1e3:>9.2f}{total_off * 1e3:>11.2f}")
+
+
+# ====================================================================== main
+
+
+def section_step(repeat: int, cprofile: bool) -> tuple[list[Row], str]:
+    """Section 1: the training step."""
+    xs, ys = make_moons()
+    weights = initial_weights()
+    engines, variant = step_engines(weights, xs, ys)
+    loss = check_step_engines(engines)
+    print(
+        f"\n1. Training step: MLP {'-'.join(map(str, SIZES))}, {N_SAMPLES} samples, max-margin loss "
+        f"+ {ALPHA:g} L2, backward, SGD (lr {LR:g})"
+    )
+    print(
+        f"  all {len(engines)} engines agree with micrograd to {TOLERANCE:g} (loss {loss:.12f}, "
+        f"{len(engines[-1].grads())} gradients)"
+    )
+    print(f"  weighted_sum variant: {variant}")
+    print(
+        "  >>> compiled tape (issue 6): "
+        + ("timed below" if any("tape" in e.name for e in engines) else "not yet available, no row")
+    )
+    contenders = [(e.name, "gc off" not in e.name, (lambda s=e.step: s(LR))) for e in engines]
+    rows = interleaved(contenders, repeat)
+    print(f"  medians of {repeat} interleaved rounds; all engines run with gc on unless the row says so")
+    print(LEGEND)
+    print_rows(rows)
+    mg_on, mg_off = rows[0], rows[1]
+    plain = next(r for r in rows if r.name.startswith("plain"))
+    print("  ratios (medians):")
+    for row in rows[2:]:
+        if row is plain:
+            continue
+        print(f"  [{row.name}]")
+        print(ratio_line("micrograd (gc on) / axongrad", mg_on, row, TARGET_VS_MICROGRAD))
+        print(ratio_line("micrograd (gc off) / axongrad", mg_off, row, TARGET_VS_MICROGRAD_GC_OFF))
+        print(ratio_line("axongrad / plain floats", row, plain))
+    print(ratio_line("[reference] micrograd (gc on) / plain floats", mg_on, plain))
+    if cprofile:
+        for engine in engines[2:4]:
+            print(f"\n  cProfile of 5 steps: {engine.name}")
+            profiler = cProfile.Profile()
+            for _ in range(5):
+                profiler.runcall(engine.step, LR)
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
+    return rows, variant
+
+
+def section_wide(repeat: int) -> None:
+    """Section 2: a wide sum."""
+    mg_value, _ = _micrograd()
+    rng = random.Random(SEED)
+    data = [rng.uniform(-1.0, 1.0) for _ in range(WIDE_N)]
+    results = {
+        "axongrad": wide_sum_values(Value, data),
+        "micrograd": wide_sum_values(mg_value, data),
+        "plain": wide_sum_plain(data),
+    }
+    for name, (total, grads) in results.items():
+        if abs(total - results["plain"][0]) > TOLERANCE or any(g != 1.0 for g in grads):
+            raise SystemExit(f"wide sum: {name} computes a different total or gradient")
+    print(
+        f"\n2. Wide sum: {WIDE_N:,} leaves summed pairwise ({WIDE_N - 1:,} '+' nodes, depth "
+        f"{math.ceil(math.log2(WIDE_N))}), build + backward; all agree (every leaf grad 1)"
+    )
+    mg_off = _gc_off(lambda _lr: wide_sum_values(mg_value, data)[0])
+    rows = interleaved(
+        [
+            ("micrograd 0.1.0 (gc on)", True, lambda: wide_sum_values(mg_value, data)),
+            ("micrograd 0.1.0 (gc off)", False, lambda: mg_off(0.0)),
+            ("axongrad", True, lambda: wide_sum_values(Value, data)),
+            ("plain Python floats", True, lambda: wide_sum_plain(data)),
+        ],
+        repeat,
+    )
+    print(LEGEND)
+    print_rows(rows)
+    print(ratio_line("micrograd (gc on) / axongrad", rows[0], rows[2]))
+    print(ratio_line("micrograd (gc off) / axongrad", rows[1], rows[2]))
+    print(ratio_line("axongrad / plain floats", rows[2], rows[3]))
+
+
+def section_chain(repeat: int) -> None:
+    """Section 3: a deep chain."""
+    mg_value, _ = _micrograd()
+    dx, dc = chain(Value, CHAIN_N)
+    if dx != 1.0 or dc != float(CHAIN_N):
+        raise SystemExit(f"chain: axongrad gives dy/dx={dx}, dy/dc={dc}, expected 1 and {CHAIN_N}")
+    print(f"\n3. Chain: y = x + c + c + ... ({CHAIN_N:,} '+' nodes), build + backward (+ freeing)")
+    rows = interleaved([("axongrad", True, lambda: chain(Value, CHAIN_N))], repeat)
+    print_rows(rows)
+    per_node = rows[0].median / CHAIN_N * 1e9
+    print(f"  axongrad: {per_node:.0f} ns per node; dy/dx = 1, dy/dc = {CHAIN_N:,}: correct")
+    try:
+        chain(mg_value, MICROGRAD_CHAIN_N)
+        print(f"  micrograd: a {MICROGRAD_CHAIN_N:,}-node chain worked (unexpected)")
+    except RecursionError as error:
+        deepest = micrograd_max_chain(MICROGRAD_CHAIN_N)
+        print(
+            f"  micrograd: a {MICROGRAD_CHAIN_N:,}-node chain fails in backward() with RecursionError "
+            f"({error}); its recursive topological sort handles at most {deepest:,} nodes "
+            f"(sys.getrecursionlimit() = {sys.getrecursionlimit()})"
+        )
+
+
+def section_memory(memory_n: int = MEMORY_N) -> None:
+    """Sections 4 and 5: bytes and collector-tracked objects per node."""
+    mg_value, _ = _micrograd()
+    xs, ys = make_moons()
+    weights = initial_weights()
+    print(
+        "\n4. Bytes per node (tracemalloc; chains as built, step graphs after backward) and"
+        "\n5. objects the cycle collector tracks per node (len(gc.get_objects()) growth, gc off)"
+    )
+    print(f"  {'graph':<44}{'nodes':>9}{'MB':>7}{'bytes/node':>12}{'gc objs/node':>14}")
+    results: dict[str, tuple[float, float]] = {}
+    graphs: list[tuple[str, Callable[[], object], int]] = [
+        (f"axongrad chain {memory_n:,}", build_chain(Value, memory_n), memory_n + 2),
+        (f"micrograd chain {memory_n:,}", build_chain(mg_value, memory_n), memory_n + 2),
+    ]
+    step_models: list[tuple[str, Any, Any]] = [
+        ("axongrad step, micrograd-style code", Value, LocalMLP(Value, weights)),
+        ("axongrad step, weighted_sum neuron", Value, LocalMLP(Value, weights, fused=True)),
+    ]
+    model = nn_mlp(weights)
+    if model is not None:
+        step_models.append(("axongrad step, nn.MLP", Value, model))
+    _, mg_mlp = _micrograd()
+    mg_model = mg_mlp(SIZES[0], list(SIZES[1:]))
+    load_weights(mg_model, weights)
+    step_models.append(("micrograd step", mg_value, mg_model))
+    for name, cls, m in step_models:
+        nodes = count_nodes(step_graph(cls, m, xs, ys))
+        graphs.append((name, lambda c=cls, m=m: step_graph(c, m, xs, ys), nodes))
+    for name, build, nodes in graphs:
+        total_bytes = traced_bytes(build)
+        per_node = total_bytes / nodes
+        objs = tracked_objects(build) / nodes
+        results[name] = (per_node, objs)
+        print(f"  {name:<44}{nodes:>9,}{total_bytes / 1e6:>7.1f}{per_node:>12.1f}{objs:>14.2f}")
+    ax, mg = results[f"axongrad chain {memory_n:,}"], results[f"micrograd chain {memory_n:,}"]
+    ratio = ax[0] / mg[0]
+    print(
+        f"  chain bytes per node axongrad / micrograd: {ratio:.3f} (target <= {TARGET_BYTES_RATIO:.3f}: "
+        f"{'met' if ratio <= TARGET_BYTES_RATIO else 'MISSED'}); "
+        f"gc-tracked objects per node {ax[1]:.2f} vs {mg[1]:.2f}"
+    )
+    ax_step = [v for k, v in results.items() if k.startswith("axongrad step")]
+    mg_step = results["micrograd step"]
+    for (name, _, _), (b, _) in zip(step_models, ax_step):
+        print(f"  {name} bytes per node / micrograd step's: {b / mg_step[0]:.3f}")
+
+
+def main(argv: Iterable[str] | None = None) -> None:
+    """Parse the options and run every section."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--repeat", type=int, default=None, help="timed repetitions of the step (default 15)")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (under 20 s)")
+    parser.add_argument("--cprofile", action="store_true", help="also print cProfile of the axongrad steps")
+    args = parser.parse_args(list(argv) if argv is not None else None)
+    repeat = args.repeat if args.repeat is not None else (3 if args.quick else 15)
+    if repeat < 1:
+        parser.error(f"--repeat needs a positive number, got {repeat}")
+    big_repeat = max(1, repeat // 5)
+    print(
+        f"Python {platform.python_version()} ({platform.python_implementation()}) on {platform.machine()}, "
+        f"gc enabled: {gc.isenabled()}, thresholds {gc.get_threshold()}, "
+        f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
+    started = time.perf_counter()
+    with metering():
+        section_step(repeat, args.cprofile)
+        section_wide(max(1, repeat // 3))
+        section_chain(big_repeat)
+        section_memory(MEMORY_N // 5 if args.quick else MEMORY_N)
+        print(
+            "\n6. Where axongrad's step goes (mean of "
+            f"{max(3, repeat // 3)} steps; manual timers; 'in gc' = cycle collector time inside the phase)"
+        )
+        xs, ys = make_moons()
+        weights = initial_weights()
+        print_breakdown("micrograd-style code", LocalMLP(Value, weights), xs, ys, max(3, repeat // 3))
+        fused = nn_mlp(weights) or LocalMLP(Value, weights, fused=True)
+        print_breakdown(
+            f"weighted_sum neuron ({type(fused).__module__}.{type(fused).__name__})",
+            fused,
+            xs,
+            ys,
+            max(3, repeat // 3),
+        )
+    print(f"\n(total run {time.perf_counter() - started:.0f} s; gc enabled at exit: {gc.isenabled()})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Smoke test of benchmarks/engine.py at a tiny size: every engine computes the same numbers (no timing)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+pytest.importorskip("micrograd", reason="the benchmark compares with micrograd 0.1.0 (the dev extra)")
+
+from autograd import Value
+
+
+def _load_engine() -> ModuleType:
+    """Import benchmarks/engine.py by path (benchmarks/ is not a package)."""
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "engine.py"
+    spec = importlib.util.spec_from_file_location("axongrad_benchmark_engine", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load_engine()
+
+
+@pytest.fixture(scope="module")
+def tiny() -> tuple[list[list[float]], list[float], list]:
+    """12 moons samples and micrograd's initial weights for a 2-4-3-1 network."""
+    xs, ys = bench.make_moons(12, seed=3)
+    weights = bench.initial_weights((2, 4, 3, 1), seed=5)
+    # micrograd starts biases at 0; make them non-zero so bias gradients are exercised too
+    weights = [[(w, 0.1 * (j - 1)) for j, (w, _) in enumerate(layer)] for layer in weights]
+    return xs, ys, weights
+
+
+def test_make_moons_is_seeded_with_labels_plus_minus_one() -> None:
+    xs, ys = bench.make_moons(10, seed=1)
+    assert (xs, ys) == bench.make_moons(10, seed=1)
+    assert len(xs) == 10 and all(len(row) == 2 for row in xs)
+    assert sorted(set(ys)) == [-1.0, 1.0]
+
+
+def test_step_engines_agree_on_loss_and_gradients(tiny) -> None:
+    xs, ys, weights = tiny
+    mg_value, mg_mlp = bench._micrograd()
+    micrograd_model = mg_mlp(2, [4, 3, 1])
+    bench.load_weights(micrograd_model, weights)
+    plain = bench.PlainMLP(weights)
+    engines = [
+        bench.value_engine("micrograd", mg_value, micrograd_model, xs, ys),
+        bench.value_engine("binary", Value, bench.LocalMLP(Value, weights), xs, ys),
+        bench.value_engine("fused", Value, bench.LocalMLP(Value, weights, fused=True), xs, ys),
+        bench.Engine("plain", lambda lr: plain.step(xs, ys, lr), plain.grads),
+    ]
+    reference = bench.reference_result(engines[0])
+    assert reference[0] > 0.0 and any(g != 0.0 for g in reference[1])
+    for engine in engines[1:]:
+        assert bench.disagreement(reference, engine) is None, engine.name
+    # and the SGD update moves every engine's weights the same way
+    losses = [engine.step(0.5) for engine in engines]
+    after = [engine.step(0.0) for engine in engines]
+    assert max(losses) - min(losses) < 1e-9
+    assert max(after) - min(after) < 1e-9
+
+
+def test_disagreement_catches_a_wrong_gradient(tiny) -> None:
+    xs, ys, weights = tiny
+    good = bench.value_engine("good", Value, bench.LocalMLP(Value, weights), xs, ys)
+    reference = bench.reference_result(good)
+    wrong = bench.Engine("wrong", good.step, lambda: [g + 1e-6 for g in good.grads()])
+    assert "gradient of parameter 0" in bench.disagreement(reference, wrong)
+
+
+def test_wide_sum_engines_agree() -> None:
+    mg_value, _ = bench._micrograd()
+    data = [0.25 * i - 1.0 for i in range(13)]  # odd length: exercises the carried element
+    total, grads = bench.wide_sum_plain(data)
+    assert total == pytest.approx(sum(data), abs=1e-12) and grads == [1.0] * 13
+    for cls in (Value, mg_value):
+        assert bench.wide_sum_values(cls, data) == (pytest.approx(total, abs=1e-12), [1.0] * 13)
+
+
+def test_chain_gradients_and_micrograd_depth_limit() -> None:
+    assert bench.chain(Value, 5_000) == (1.0, 5_000.0)
+    mg_value, _ = bench._micrograd()
+    assert bench.chain(mg_value, 50) == (1.0, 50.0)
+    with pytest.raises(RecursionError):
+        bench.chain(mg_value, 5_000)
+
+
+def test_memory_counters_see_one_tracked_object_per_axongrad_node() -> None:
+    mg_value, _ = bench._micrograd()
+    build = bench.build_chain(Value, 2_000)
+    assert bench.tracked_objects(build) == pytest.approx(2_002, abs=20)
+    assert bench.tracked_objects(bench.build_chain(mg_value, 2_000)) > 3 * 2_000
+    assert bench.traced_bytes(build) > 50 * 2_000
+    assert bench.count_nodes(build()) == 2_002
+
+
+def test_measure_reports_micrograd_cycles_and_no_axongrad_garbage() -> None:
+    mg_value, _ = bench._micrograd()
+    data = [float(i) for i in range(200)]
+    assert bench.measure(lambda: bench.wide_sum_values(Value, data)).garbage == 0
+    assert bench.measure(lambda: bench.wide_sum_values(mg_value, data)).garbage > 200
+    assert bench.METER not in __import__("gc").callbacks  # measure() unregisters its hook
