@@ -57,7 +57,8 @@ class Value:
 
     def __init__(self, data: float, label: str = "") -> None:
         """A leaf holding `data` (any real number, stored as float) with grad 0.0."""
-        self.data = _as_float(data, "Value(data)")
+        # A finite float skips the slower numbers.Real check (x - x is nan for inf and nan).
+        self.data = data if type(data) is float and data - data == 0.0 else _as_float(data, "Value(data)")
         if not isinstance(label, str):
             raise TypeError(f"Value(label) needs a str, got {type(label).__name__}")
         self.grad = 0.0
