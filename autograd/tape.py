@@ -120,6 +120,10 @@ class Engine(Protocol):
         """Sum over the batch of weight_i * d(root_i)/d(param), one float per parameter."""
         ...
 
+    def rows(self, slots: Sequence[int]) -> list[list[float]]:
+        """Each sample's values of these slots from the last run, one list per sample."""
+        ...
+
 
 class Tape:
     """A graph recorded once and replayed over batches (see `compile`).
@@ -159,6 +163,7 @@ class Tape:
 
         self.nodes: list[Value] = [*self.params, *constants, *self.inputs, *interior]
         slot = {id(v): i for i, v in enumerate(self.nodes)}
+        self._slot = slot
         self.n_params = len(self.params)
         self.constants = [v.data for v in constants]
         first_input = len(self.params) + len(constants)
@@ -236,6 +241,17 @@ class Tape:
         result = self._engine.run(batch, [p.data for p in self.params])
         self._batch_size = sizes[0]
         return result
+
+    def values(self, nodes: Sequence[Value]) -> list[list[float]]:
+        """Each sample's values of these graph nodes from the last `run`, one list per sample."""
+        if self._batch_size is None:
+            raise RuntimeError("tape.values(nodes) needs tape.run(batch) first")
+        slots = []
+        for v in nodes:
+            if id(v) not in self._slot or self.nodes[self._slot[id(v)]] is not v:
+                raise ValueError(f"tape.values: {v!r} (label {v.label!r}) is not a node of this tape")
+            slots.append(self._slot[id(v)])
+        return self._engine.rows(slots)
 
     def backward(self, weights: Sequence[float] | None = None) -> None:
         """Accumulate into each parameter's `.grad` the batch sum of d(root)/d(param).
@@ -449,6 +465,10 @@ class PythonEngine:
             out.append(v[root])
         self.saved = saved
         return out
+
+    def rows(self, slots: Sequence[int]) -> list[list[float]]:
+        """Each sample's values of these slots from the last run."""
+        return [[v[s] for s in slots] for v in self.saved]
 
     def backward(self, weights: Sequence[float] | None) -> list[float]:
         """Reverse replay per sample; parameter adjoints accumulate across the batch."""

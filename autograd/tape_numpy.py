@@ -249,6 +249,11 @@ class NumpyEngine:
 
     # ------------------------------------------------------------ backward
 
+    def rows(self, slots: Sequence[int]) -> list[list[float]]:
+        """Each sample's values of these slots from the last run."""
+        picked = self.values[[self.row[s] for s in slots]]
+        return [[float(x) for x in column] for column in picked.T]
+
     def backward(self, weights: Sequence[float] | None) -> list[float]:
         """Adjoints for all rows at once; parameter gradients summed over the batch."""
         np = _numpy()

@@ -30,6 +30,7 @@ from autograd import Value, no_grad
 from nn import losses as _losses
 from nn.layers import MLP, Input, Output
 from nn.optim import SGD, Optimizer
+from nn.tape_engine import TapeEngine
 
 Loss: TypeAlias = Callable[[Any, Any], Value]
 Accuracy: TypeAlias = Callable[[Output, Any], bool]
@@ -79,8 +80,13 @@ def scalar_batch(
     return mean.data, correct
 
 
-ENGINES: dict[str, Engine] = {"scalar": scalar_batch}
-"""Engines by name; `fit(engine=...)` picks one."""
+ENGINES: dict[str, Engine] = {
+    "scalar": scalar_batch,
+    "tape": TapeEngine(),
+    "tape-python": TapeEngine("python"),
+    "tape-numpy": TapeEngine("numpy"),
+}
+"""Engines by name; `fit(engine=...)` picks one ("tape" uses NumPy when it imports, else Python)."""
 
 
 def _argmax(values: Sequence[float]) -> int:
@@ -177,7 +183,10 @@ def fit(
     binary_cross_entropy, cross_entropy); the batch loss is the mean. `optimizer` defaults to
     SGD(model.parameters(), lr=0.1). `until` stops after the first epoch whose loss is below it,
     as the posts' loop does. `progress` shows a tqdm bar with the current loss, only when stderr
-    is a terminal. `engine` picks how a batch is computed: "scalar" (Values) for now.
+    is a terminal. `engine` picks how a batch is computed: "scalar" (a graph of Values per batch, the
+    default, for teaching) or "tape" (the sample graph compiled once with `autograd.compile` and
+    replayed per batch, same gradients, much faster; see `nn.tape_engine`): "tape" uses the NumPy
+    back end when numpy imports, "tape-python" and "tape-numpy" pick one.
     """
     if engine not in ENGINES:
         raise ValueError(f"fit: unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import subprocess
 import sys
@@ -398,3 +399,21 @@ def test_importing_autograd_does_not_import_numpy() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False)
     assert result.returncode == 0, result.stderr
     assert autograd.compile is compile
+
+
+def test_values_reads_any_node_per_sample(backend: str) -> None:
+    """tape.values(nodes) gives each sample's value of interior nodes, as separate scalar passes do."""
+    x, w = Value(0.0), Value(1.5)
+    hidden = (x * w).tanh()
+    root = hidden * hidden + x
+    tape = compile(root, [x], [w], backend=backend)
+    with pytest.raises(RuntimeError, match="run"):
+        tape.values([hidden])
+    xs = [-1.0, 0.25, 2.0]
+    tape.run([xs])
+    rows = tape.values([hidden, root])
+    for x_i, (h, r) in zip(xs, rows):
+        assert h == pytest.approx(math.tanh(1.5 * x_i), abs=1e-15)
+        assert r == pytest.approx(math.tanh(1.5 * x_i) ** 2 + x_i, abs=1e-15)
+    with pytest.raises(ValueError, match="not a node of this tape"):
+        tape.values([Value(3.0)])

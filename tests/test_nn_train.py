@@ -168,7 +168,7 @@ def test_custom_and_disabled_accuracy() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"engine": "tape"}, ValueError, "unknown engine 'tape'; valid engines: scalar"),
+        ({"engine": "gpu"}, ValueError, "unknown engine 'gpu'; valid engines: scalar, tape"),
         ({"ys": [0.0, 1.0]}, ValueError, "4 xs and 2 ys"),
         ({"epochs": 0}, ValueError, "epochs"),
         ({"batch_size": 0}, ValueError, r"batch_size.*1\.\.4"),

@@ -1,0 +1,379 @@
+"""The tape engine of `fit`: compile one sample's graph (model and loss) once, replay it per batch.
+
+A network's graph has the same shape for every sample, so `TapeEngine` builds it ONCE from
+placeholder Values (one per input feature, one per target column), compiles it with
+`autograd.compile` and then, for every batch, runs the tape over the batch's columns and calls
+`tape.backward(weights=[1/B] * B)`: the gradient of the batch's mean loss, the same numbers
+(to rounding) as the scalar engine's graph of Values, without creating a Value per operation.
+
+Targets become inputs of the graph, so its shape never depends on a label:
+- cross_entropy: one 0/1 input per class (the one-hot target) and
+  log sum_k e^(z_k - c) - sum_k t_k (z_k - c), where the shift c = max_k z_k is computed IN the
+  graph by a tree of max(a, b) = b + relu(a - b) (relu re-evaluates per sample). Any c gives the
+  same value (it cancels, as sum_k t_k = 1) and d(loss)/dc = 1 - sum softmax = 0, so the gradient
+  is the scalar engine's; with c the per-sample max every exponent is <= 0 and no logit overflows.
+- squared_error, mse, hinge: the loss's own formula with a target input in place of each number.
+- binary_cross_entropy: needs a sigmoid output; computed from its logit z as
+  m + log(e^-m + e^(z - m)) - t z with m = relu(z): softplus(z) - t z, exact for every z, with
+  slope sigmoid(z) - t everywhere (also at z = 0, where relu'(0) = 0 is harmless).
+- any other loss callable is called with target placeholder Values; it must compute with them
+  only through Value operations (no Python `if` on `.data`: the tape would record one branch).
+
+Engine names in `fit`: "tape" (NumPy back end when numpy imports, else pure Python),
+"tape-python" and "tape-numpy".
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Callable, Hashable, Sequence
+from operator import is_
+from typing import Any
+
+from autograd import Tape, Value, compile, topological_order, weighted_sum
+from nn import losses as _losses
+from nn.layers import MLP
+
+BACKENDS: tuple[str, ...] = ("python", "numpy")
+"""The tape back ends `TapeEngine(backend=...)` accepts (None picks one, see `default_backend`)."""
+
+NAMED_LOSSES = (
+    _losses.cross_entropy,
+    _losses.squared_error,
+    _losses.mse,
+    _losses.hinge,
+    _losses.binary_cross_entropy,
+)
+"""The losses compiled from their own tape formulations (see the module docstring)."""
+
+SUGGESTION = "use engine='scalar' for this model and loss"
+
+
+def default_backend() -> str:
+    """The default back end: numpy when it can be imported, else python (no dependency)."""
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        return "python"
+    return "numpy"
+
+
+def _parameters(model: MLP) -> list[Value]:
+    """model.parameters() without building the names (checked on every batch, so kept cheap)."""
+    return [
+        p for layer in model.layers for n in layer.neurons for p in ([*n.w, n.b] if n.b is not None else n.w)
+    ]
+
+
+def _max(values: Sequence[Value]) -> Value:
+    """max of the values as graph operations: pairwise max(a, b) = b + relu(a - b), in a tree."""
+    level = list(values)
+    while len(level) > 1:
+        pairs = [level[i + 1] + (level[i] - level[i + 1]).relu() for i in range(0, len(level) - 1, 2)]
+        level = pairs + level[len(level) - len(level) % 2 :]
+    return level[0]
+
+
+def _sum(terms: Sequence[Value]) -> Value:
+    """terms[0] + terms[1] + ... (the order the losses use)."""
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+def _number(y: object, where: str) -> float:
+    """A target entry as a float, or a TypeError naming the sample."""
+    if isinstance(y, bool) or not isinstance(y, numbers.Real):
+        raise TypeError(f"fit(engine='tape'): {where} needs a number as target, got {type(y).__name__} {y!r}")
+    return float(y)
+
+
+# A target encoder turns the batch's targets into the target columns of the tape.
+Encoder = Callable[[Sequence[Any]], list[list[float]]]
+
+
+def _one_hot(n: int) -> Encoder:
+    """Class indices 0..n-1 as n one-hot columns."""
+
+    def encode(ys: Sequence[Any]) -> list[list[float]]:
+        """One column per class, 1.0 where the sample's label is that class."""
+        columns = [[0.0] * len(ys) for _ in range(n)]
+        for i, y in enumerate(ys):
+            columns[int(y)][i] = 1.0
+        return columns
+
+    return encode
+
+
+def _numbers(width: int, scalar: bool) -> Encoder:
+    """Targets that are numbers (`scalar`) or sequences of `width` numbers, as `width` columns."""
+
+    def encode(ys: Sequence[Any]) -> list[list[float]]:
+        """One column per target entry; a ValueError when a target has another length."""
+        if scalar:
+            return [[_number(y, f"sample {i}") for i, y in enumerate(ys)]]
+        for i, y in enumerate(ys):
+            if isinstance(y, (str, bytes)) or not isinstance(y, Sequence) or len(y) != width:
+                raise ValueError(
+                    f"fit(engine='tape'): every target must be a list of {width} numbers (the first "
+                    f"one's length), got {y!r} at sample {i}"
+                )
+        return [[_number(y[k], f"sample {i}") for i, y in enumerate(ys)] for k in range(width)]
+
+    return encode
+
+
+def _placeholders(y0: Any, prefix: str) -> tuple[Any, list[Value], Encoder]:
+    """Placeholder Values shaped like target y0 (a number or a list), their list, and the encoder."""
+    if isinstance(y0, (str, bytes)) or not (isinstance(y0, Sequence) or isinstance(y0, numbers.Real)):
+        raise ValueError(
+            f"fit(engine='tape') needs numbers or lists of numbers as targets, got "
+            f"{type(y0).__name__}; {SUGGESTION}"
+        )
+    if isinstance(y0, Sequence):
+        ts = [Value(_number(t, "sample 0"), label=f"{prefix}{k}") for k, t in enumerate(y0)]
+        return ts, ts, _numbers(len(ts), scalar=False)
+    t = Value(_number(y0, "sample 0"), label=prefix)
+    return t, [t], _numbers(1, scalar=True)
+
+
+def _loss_graph(
+    loss: Callable[[Any, Any], Value], outs: list[Value], y0: Any
+) -> tuple[Value, list[Value], Encoder]:
+    """The loss of one sample as a graph with target placeholders: (root, placeholders, encoder)."""
+    pred: Any = outs[0] if len(outs) == 1 else outs
+    if loss is _losses.cross_entropy:
+        ts = [Value(1.0 if k == y0 else 0.0, label=f"t{k}") for k in range(len(outs))]
+        c = _max(outs)
+        shifted = [z - c for z in outs]
+        root = _sum([d.exp() for d in shifted]).log() - _weighted(ts, shifted)
+        return root, ts, _one_hot(len(outs))
+    if loss is _losses.squared_error or loss is _losses.mse:
+        target, ts, encode = _placeholders(y0, "t")
+        terms = [(p - t) ** 2 for p, t in zip(outs, ts)]
+        root = _sum(terms) * 0.5 if loss is _losses.squared_error else _sum(terms) * (1.0 / len(terms))
+        return root, ts, encode
+    if loss is _losses.hinge:
+        target, ts, encode = _placeholders(y0, "t")
+        return (1 + -ts[0] * outs[0]).relu(), ts, encode
+    if loss is _losses.binary_cross_entropy:
+        p = outs[0]
+        if p.op != "sigmoid":
+            raise ValueError(
+                "fit(engine='tape') compiles binary_cross_entropy only for a sigmoid output "
+                "(MLP(..., output_activation='sigmoid')): on other outputs the loss drops the log "
+                f"term its target zeroes, a per-sample choice the tape cannot record; {SUGGESTION}"
+            )
+        (z,) = p.parents
+        target, ts, encode = _placeholders(y0, "t")
+        m = z.relu()
+        return m + ((-m).exp() + (z - m).exp()).log() - ts[0] * z, ts, encode
+    target, ts, encode = _placeholders(y0, "t")
+    name = getattr(loss, "__name__", type(loss).__name__)
+    try:
+        root = loss(pred, target)
+    except (TypeError, ValueError, AttributeError) as error:
+        raise ValueError(
+            f"fit(engine='tape') cannot compile loss {name!r}: called with placeholder Values as "
+            f"targets it raised {type(error).__name__}: {error}; {SUGGESTION}"
+        ) from error
+    if not isinstance(root, Value):
+        raise ValueError(
+            f"fit(engine='tape') cannot compile loss {name!r}: it returned {type(root).__name__}, "
+            f"not a Value; {SUGGESTION}"
+        )
+    return root, ts, encode
+
+
+def _weighted(ws: Sequence[Value], xs: Sequence[Value]) -> Value:
+    """sum_k w_k x_k as one "wsum" node (exact for one-hot weights: the other terms are 0)."""
+    return weighted_sum(list(ws), list(xs))
+
+
+class _Compiled:
+    """One model and loss compiled: the tape, how to encode targets, how to read the outputs."""
+
+    def __init__(
+        self,
+        model: MLP,
+        loss: Callable[[Any, Any], Value],
+        params: list[Value],
+        x0: list[float],
+        y0: Any,
+        backend: str,
+    ) -> None:
+        """Build the sample graph from placeholders set to the first sample and compile it."""
+        self.model = model
+        self.loss = loss
+        self.params = params
+        xs = [Value(x, label=f"x{i}") for i, x in enumerate(x0)]
+        outs = model.outputs(xs)
+        root, ts, self.encode = _loss_graph(loss, outs, y0)
+        self.tape = self._compile(root, [*xs, *ts], params, backend)
+        slot = {id(v): i for i, v in enumerate(self.tape.nodes)}
+        # How to read each output after a run: its slot, a sigmoid of a slot (binary_cross_entropy
+        # is computed from the logit), or a tape of its own (an output the loss does not use).
+        self.readers: list[tuple[str, Any]] = []
+        self.read: list[Value] = []
+        for o in outs:
+            if id(o) in slot:
+                self.readers.append(("slot", len(self.read)))
+                self.read.append(o)
+            elif o.op == "sigmoid" and id(o.parents[0]) in slot:
+                self.readers.append(("sigmoid", len(self.read)))
+                self.read.append(o.parents[0])
+            else:
+                seen = {id(v) for v in topological_order(o)}
+                own = [p for p in params if id(p) in seen]
+                self.readers.append(("tape", self._compile(o, xs, own, backend)))
+        self.n_inputs = len(xs)
+        self.single = len(outs) == 1
+        self.validated: set[Hashable] = set()
+
+    @staticmethod
+    def _compile(root: Value, inputs: list[Value], params: list[Value], backend: str) -> Tape:
+        """autograd.compile, its ValueError reworded to say which engine to use instead."""
+        try:
+            return compile(root, inputs, params, backend=backend)
+        except ValueError as error:
+            raise ValueError(
+                f"fit(engine='tape') cannot compile this model and loss: {error}; {SUGGESTION}"
+            ) from error
+
+    def matches(self, model: MLP, loss: Callable[[Any, Any], Value], params: list[Value]) -> bool:
+        """True when this compilation is for the same model object, loss and parameter Values."""
+        return (
+            self.model is model
+            and self.loss is loss
+            and len(params) == len(self.params)
+            and all(map(is_, params, self.params))
+        )
+
+    def predictions(self, columns: Any, size: int) -> list[Any]:
+        """Every sample's outputs as Values (a Value for one output, else a list), for accuracy."""
+        rows = self.tape.values(self.read) if self.read else [[] for _ in range(size)]
+        extra: dict[int, list[float]] = {}
+        for k, (kind, how) in enumerate(self.readers):
+            if kind == "tape":
+                extra[k] = list(how.run(columns[: self.n_inputs]))
+        preds: list[Any] = []
+        for i in range(size):
+            out: list[Value] = []
+            for k, (kind, how) in enumerate(self.readers):
+                if kind == "slot":
+                    out.append(Value(rows[i][how]))
+                elif kind == "sigmoid":
+                    out.append(Value(rows[i][how]).sigmoid())
+                else:
+                    out.append(Value(float(extra[k][i])))
+            preds.append(out[0] if self.single else out)
+        return preds
+
+
+def _feature_rows(xs: Sequence[Any], nin: int) -> list[Sequence[float]]:
+    """The batch's inputs as rows of nin numbers (Values read as their data), as the MLP checks them."""
+    rows: list[Sequence[float]] = []
+    for x in xs:
+        if isinstance(x, (Value, numbers.Real)) and not isinstance(x, bool):
+            x = [x]
+        if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
+            raise TypeError(f"MLP needs a list of {nin} numbers or Values, got {type(x).__name__}")
+        if len(x) != nin:
+            raise ValueError(f"MLP expects {nin} inputs, got {len(x)}")
+        rows.append(
+            [v.data if isinstance(v, Value) else v for v in x] if any(isinstance(v, Value) for v in x) else x
+        )
+    return rows
+
+
+class TapeEngine:
+    """A `fit` engine that compiles the sample graph once and replays it per batch (see module doc).
+
+    Called like the scalar engine: engine(model, xs, ys, loss, accuracy) -> (mean loss, correct or
+    None), leaving d(mean loss)/dp in every p.grad. The compiled tape is kept and reused while the
+    model object, the loss and the model's parameter Values stay the same (new weights, e.g. after
+    an optimizer step or `load_state_dict`, are read at every run).
+    """
+
+    def __init__(self, backend: str | None = None) -> None:
+        """`backend`: "python", "numpy" or None (numpy when importable, chosen at the first call)."""
+        if backend is not None and backend not in BACKENDS:
+            raise ValueError(
+                f"TapeEngine(backend) must be one of {', '.join(BACKENDS)} or None, got {backend!r}"
+            )
+        self.backend = backend
+        self._compiled: _Compiled | None = None
+
+    def __repr__(self) -> str:
+        """TapeEngine(backend=...)."""
+        return f"TapeEngine(backend={self.backend!r})"
+
+    def __call__(
+        self,
+        model: MLP,
+        xs: Sequence[Any],
+        ys: Sequence[Any],
+        loss: Callable[[Any, Any], Value],
+        accuracy: Callable[[Any, Any], bool] | None,
+    ) -> tuple[float, int | None]:
+        """Mean loss and correct predictions of the batch; adds d(mean loss)/dp to each p.grad."""
+        if not xs or len(xs) != len(ys):
+            raise ValueError(
+                f"the tape engine needs equally many (>= 1) xs and ys, got {len(xs)} and {len(ys)}"
+            )
+        rows = _feature_rows(xs, model.nin)
+        compiled = self._compile(model, loss, rows[0], ys[0])
+        self._validate(compiled, model, loss, ys)
+        size = len(rows)
+        columns: Any
+        if compiled.tape.backend == "numpy":
+            import numpy as np
+
+            columns = np.concatenate([np.asarray(rows, dtype=np.float64).T, np.asarray(compiled.encode(ys))])
+        else:
+            columns = [list(c) for c in zip(*rows)] + compiled.encode(ys)
+        values = compiled.tape.run(columns)
+        compiled.tape.backward([1.0 / size] * size)
+        total = 0.0
+        for v in values.tolist() if hasattr(values, "tolist") else values:
+            total += v  # left to right, as the scalar engine adds the sample losses
+        mean = total * (1.0 / size) if size > 1 else total
+        if accuracy is None:
+            return mean, None
+        preds = compiled.predictions(columns, size)
+        return mean, sum(1 for p, y in zip(preds, ys) if accuracy(p, y))
+
+    def _compile(
+        self, model: MLP, loss: Callable[[Any, Any], Value], x0: Sequence[float], y0: Any
+    ) -> _Compiled:
+        """The cached compilation when it is for this model and loss, else a new one."""
+        if not isinstance(model, MLP):
+            raise TypeError(f"the tape engine needs an MLP model, got {type(model).__name__}")
+        params = _parameters(model)
+        if self._compiled is None or not self._compiled.matches(model, loss, params):
+            backend = self.backend or default_backend()
+            self._compiled = None
+            self._compiled = _Compiled(model, loss, params, [float(x) for x in x0], y0, backend)
+        return self._compiled
+
+    @staticmethod
+    def _validate(
+        compiled: _Compiled, model: MLP, loss: Callable[[Any, Any], Value], ys: Sequence[Any]
+    ) -> None:
+        """Check each new target with the loss itself, so bad targets raise the scalar engine's error."""
+        if not any(loss is f for f in NAMED_LOSSES):
+            return  # a custom loss: its targets were shaped by the placeholders; the encoder checks them
+        width = model.layers[-1].nout
+        dummy: Any = [0.5] * width if width > 1 else 0.5
+        for y in ys:
+            # The type is part of the key: 1, 1.0 and True hash alike but the losses tell them apart.
+            key: Hashable = tuple((type(t), t) for t in y) if isinstance(y, (list, tuple)) else (type(y), y)
+            try:
+                if key in compiled.validated:
+                    continue
+            except TypeError:  # unhashable: check it every time
+                key = None
+            loss(dummy, y)
+            if key is not None:
+                compiled.validated.add(key)
