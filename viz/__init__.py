@@ -1,4 +1,20 @@
-"""axongrad's viz package (see the README)."""
+"""axongrad's pictures: graph diagrams with every partial derivative, chain-rule text, backward steps, plots.
+
+    import viz
+    E.backward()
+    viz.draw(E)                              # a graphviz.Digraph; Jupyter shows it inline
+    viz.draw(E).render("E", directory="out", format="svg", cleanup=True)   # writes out/E.svg
+    viz.render(viz.draw(E, legend=True), "out/E.png", format="png")        # exact path, atomic
+    viz.draw(loss, group="neuron")           # an MLP: one box per neuron, one cluster per layer
+    print(viz.explain(E, W0))                # dE/dW0 = dE/da1 · da1/dZ1 · ... = 0.01502
+    viz.save_backward_html(E, "out/backward.html")   # one page, a frame per backward step
+    viz.plot_history(history, "out/loss.png")        # matplotlib: pip install 'axongrad[plots]'
+
+Rendering (render, save_backward_html, Jupyter's SVG) needs the Graphviz `dot` program; without it
+the error names the install command and `draw(...).source` (the DOT text) still works. Colours are
+explained in viz/dot.py and drawn with `draw(..., legend=True)`. viz reads autograd's graph
+(parents, local_grads, labels, scopes) and never imports nn.
+"""
 
 from __future__ import annotations
 
@@ -11,3 +27,32 @@ if not getattr(_autograd, "__axongrad__", False):
         f"{getattr(_autograd, '__file__', '?')} (probably HIPS autograd, which uses the same name). "
         "Uninstall it with 'pip uninstall autograd' or use a separate virtual environment."
     )
+
+from viz.dot import Diagram, draw, jupyter_bundle, render
+from viz.explain import ChainPath, Explanation, Factor, explain
+from viz.plots import plot_activation, plot_decision_boundary, plot_history
+from viz.steps import Step, backward_steps, save_backward_html
+from viz.trace import Edge, Node, Trace, trace
+
+# A Value shows its diagram in Jupyter (autograd itself imports no drawing code).
+_autograd.set_renderer(jupyter_bundle)
+
+__all__ = [
+    "ChainPath",
+    "Diagram",
+    "Edge",
+    "Explanation",
+    "Factor",
+    "Node",
+    "Step",
+    "Trace",
+    "backward_steps",
+    "draw",
+    "explain",
+    "plot_activation",
+    "plot_decision_boundary",
+    "plot_history",
+    "render",
+    "save_backward_html",
+    "trace",
+]

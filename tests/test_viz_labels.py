@@ -1,0 +1,74 @@
+"""viz.labels: 4-significant-digit numbers, operation symbols, and the one place that escapes user text."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from viz.labels import dot_text, fmt, fmt_factor, op_symbol, op_word, page_text
+
+
+@pytest.mark.parametrize(
+    ("x", "text"),
+    [
+        (0.123456, "0.1235"),
+        (2.0, "2"),
+        (-0.0, "0"),
+        (0.0, "0"),
+        (-1.23449, "-1.234"),
+        (1234567.0, "1.235e+06"),
+        (0.00012345, "0.0001234"),
+        (float("inf"), "inf"),
+    ],
+)
+def test_fmt_shows_four_significant_digits(x: float, text: str) -> None:
+    assert fmt(x) == text
+
+
+def test_fmt_factor_brackets_negative_numbers() -> None:
+    assert fmt_factor(-0.5) == "(-0.5)"
+    assert fmt_factor(0.5) == "0.5"
+
+
+@pytest.mark.parametrize(
+    ("op", "symbol"),
+    [
+        ("*", "×"),
+        ("neg", "−x"),
+        ("**2", "x²"),
+        ("**-1", "x⁻¹"),
+        ("**0.5", "x^0.5"),
+        ("wsum", "Σ wx+b"),
+        ("sigmoid", "sigmoid"),
+        ("-", "−"),
+        ("frobnicate", "frobnicate"),
+    ],
+)
+def test_op_symbols(op: str, symbol: str) -> None:
+    assert op_symbol(op) == symbol
+
+
+def test_weighted_sum_without_bias_and_op_words() -> None:
+    assert op_symbol("wsum", has_bias=False) == "Σ wx"
+    assert [op_word(o) for o in ("*", "+", "**3", "tanh", "**")] == ["mul", "add", "pow", "tanh", "pow"]
+
+
+def test_escaping_turns_markup_into_entities_and_control_characters_into_visible_text() -> None:
+    assert dot_text('<a href="x">&\'') == "&lt;a href=&quot;x&quot;&gt;&amp;&#x27;"
+    assert dot_text("two\nlines\t!") == "two\\nlines\\t!"
+    assert page_text("<script>alert(1)</script>") == "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+@given(st.text())
+def test_escaped_text_never_contains_markup(text: str) -> None:
+    for escape in (dot_text, page_text):
+        assert not set(escape(text)) & set("<>\"'\n\r\x00")
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Zl", "Zp"))))
+def test_escaped_printable_text_unescapes_to_itself(text: str) -> None:
+    assert html.unescape(dot_text(text)) == text
+    assert html.unescape(page_text(text)) == text

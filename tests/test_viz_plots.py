@@ -1,0 +1,115 @@
+"""viz plots (matplotlib extra): training history, decision boundary, activations and their derivatives."""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+import viz
+from autograd import Value, is_grad_enabled, numerical_grad
+
+pytest.importorskip("matplotlib", reason="the plots need matplotlib: pip install 'axongrad[plots]'")
+
+
+def xdata(line: Any) -> list[float]:
+    """A matplotlib line's x values as floats."""
+    return [float(v) for v in line.get_xdata()]
+
+
+def ydata(line: Any) -> list[float]:
+    """A matplotlib line's y values as floats."""
+    return [float(v) for v in line.get_ydata()]
+
+
+def test_history_with_loss_and_accuracy(tmp_path: Path) -> None:
+    history = SimpleNamespace(loss=[1.0, 0.5, 0.3, 0.2], accuracy=[0.5, 0.7, 0.8, 0.9])
+    fig = viz.plot_history(history, tmp_path / "history.png")
+    loss_ax, acc_ax = fig.axes
+    assert ydata(loss_ax.lines[0]) == history.loss
+    assert xdata(loss_ax.lines[0]) == [1, 2, 3, 4]
+    assert ydata(acc_ax.lines[0]) == history.accuracy
+    assert (tmp_path / "history.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_history_with_loss_only_and_bad_input() -> None:
+    fig = viz.plot_history(SimpleNamespace(loss=[Value(2.0), 1.0]))
+    assert len(fig.axes) == 1 and ydata(fig.axes[0].lines[0]) == [2.0, 1.0]
+    with pytest.raises(TypeError, match=r"\.loss"):
+        viz.plot_history({"loss": [1.0]})
+    with pytest.raises(TypeError, match=r"history\.loss must hold numbers"):
+        viz.plot_history(SimpleNamespace(loss=["high"]))
+
+
+def test_decision_boundary_evaluates_the_model_without_recording(tmp_path: Path) -> None:
+    recorded = []
+
+    def model(x: list[float]) -> Value:
+        recorded.append(is_grad_enabled())
+        w0, w1 = Value(1.0, "w0"), Value(-1.0, "w1")
+        return (w0 * x[0] + w1 * x[1]).tanh()
+
+    xs = [[0.0, 1.0], [1.0, 0.0], [0.5, 1.5], [1.5, 0.2]]
+    ys = [-1.0, 1.0, -1.0, 1.0]
+    fig = viz.plot_decision_boundary(model, xs, ys, tmp_path / "boundary.svg", resolution=12)
+    assert len(recorded) == 144 and not any(recorded)
+    assert is_grad_enabled()
+    ax = fig.axes[0]
+    assert len(ax.collections) >= 3  # filled contours, the 0-level line, the points
+    assert "output = 0" in ax.get_title()
+    assert (tmp_path / "boundary.svg").read_text().count("<svg") == 1
+    # 0/1 labels and a plain-number model: the line sits at 0.5
+    fig = viz.plot_decision_boundary(
+        lambda x: 1 / (1 + math.exp(x[1] - x[0])), xs, [0, 1, 0, 1], resolution=8
+    )
+    assert "output = 0.5" in fig.axes[0].get_title()
+
+
+def test_decision_boundary_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="as many labels"):
+        viz.plot_decision_boundary(lambda x: 0.0, [[0.0, 1.0]], [1.0, 0.0])
+    with pytest.raises(ValueError, match="2-D"):
+        viz.plot_decision_boundary(lambda x: 0.0, [[0.0, 1.0, 2.0]], [1.0])
+    with pytest.raises(TypeError, match="must return a Value or a number"):
+        viz.plot_decision_boundary(lambda x: "yes", [[0.0, 1.0]], [1.0], resolution=2)
+
+
+@pytest.mark.parametrize("name", ["step", "sign", "sigmoid", "tanh", "relu"])
+def test_activation_and_its_backward_derivative(name: str, tmp_path: Path) -> None:
+    fig = viz.plot_activation(name, tmp_path / f"{name}.png")
+    left, right = fig.axes
+    xs = xdata(right.lines[0])
+    slopes = ydata(right.lines[0])
+    assert name in left.get_title() and "backward" in right.get_title()
+    f: Callable[[float], float] = {
+        "step": lambda x: 1.0 if x >= 0 else 0.0,
+        "sign": lambda x: 1.0 if x >= 0 else -1.0,
+        "sigmoid": lambda x: 1 / (1 + math.exp(-x)),
+        "tanh": math.tanh,
+        "relu": lambda x: max(0.0, x),
+    }[name]
+    for x, slope in list(zip(xs, slopes))[::25]:
+        if abs(x) > 1e-3:  # central differences are meaningless at the kink
+            assert slope == pytest.approx(numerical_grad(lambda v: f(v[0]), [x])[0], rel=1e-4, abs=1e-7)
+    shown = [y for y in ydata(left.lines[0]) if not math.isnan(y)]
+    assert min(shown) == pytest.approx(min(f(x) for x in xs))
+    assert (tmp_path / f"{name}.png").stat().st_size > 1000
+
+
+def test_unknown_activation() -> None:
+    with pytest.raises(ValueError, match="step, sign, sigmoid, tanh, relu"):
+        viz.plot_activation("softmax")
+
+
+def test_missing_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    with pytest.raises(ImportError, match=r"plot_history needs matplotlib: pip install 'axongrad\[plots\]'"):
+        viz.plot_history(SimpleNamespace(loss=[1.0]))
+    with pytest.raises(ImportError, match=r"axongrad\[plots\]"):
+        viz.plot_activation("tanh")

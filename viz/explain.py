@@ -1,0 +1,210 @@
+"""`explain(root, wrt)`: d(root)/d(wrt) written out as the posts do, one chain-rule product per path.
+
+    dE/dW0 = dE/da1 · da1/dZ1 · dZ1/da0 · da0/dZ0 · dZ0/dW0
+           = -0.5763 · 0.2442 · -0.4 · 0.1779 · 1.5
+           = 0.01502
+
+Each path from `wrt` up to `root` contributes the product of the local derivatives along it; the
+derivative is the sum over paths. Unlabelled intermediate nodes (the `a1 - Y` inside E) are folded
+into the factor between the labelled nodes around them, so the factors are the quantities a learner
+named. The total is computed exactly by the chain rule (like `backward`, on copies of the grads),
+so it is right even when the paths are too many to list.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+
+from autograd import Value, topological_order
+from viz.labels import fmt, fmt_factor, op_word
+
+MAX_PATHS = 64
+
+
+@dataclass(frozen=True)
+class Factor:
+    """One factor d(numerator)/d(denominator) of a path's product, with its value."""
+
+    numerator: str
+    denominator: str
+    value: float
+
+    def __str__(self) -> str:
+        """ "da1/dZ1"."""
+        return f"d{self.numerator}/d{self.denominator}"
+
+
+@dataclass(frozen=True)
+class ChainPath:
+    """One path from `wrt` to the root: its factors (root side first), their product, and the
+    unlabelled nodes folded into those factors (`via`, wrt side first)."""
+
+    factors: tuple[Factor, ...]
+    product: float
+    via: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """d(root)/d(wrt): the listed paths, how many there are, and the exact total (= wrt.grad)."""
+
+    root_name: str
+    wrt_name: str
+    paths: tuple[ChainPath, ...]
+    path_count: int
+    total: float
+
+    @property
+    def omitted(self) -> int:
+        """How many paths were not listed (more than the cap)."""
+        return self.path_count - len(self.paths)
+
+    def __str__(self) -> str:
+        """The chain rule written out, with every factor's number."""
+        lhs = f"d{self.root_name}/d{self.wrt_name}"
+        if self.path_count == 0:
+            unrelated = f"{self.root_name} does not depend on {self.wrt_name} (no path between them)"
+            return f"{unrelated}, so\n{lhs} = 0"
+        if len(self.paths) == 1 and self.path_count == 1:
+            return _single(lhs, self.paths[0], self.total)
+        lines = [
+            f"{lhs}: {self.path_count} paths lead from {self.wrt_name} to {self.root_name}; "
+            "the chain rule adds one product per path."
+        ]
+        for i, path in enumerate(self.paths, 1):
+            names = " · ".join(str(f) for f in path.factors)
+            numbers = " · ".join(fmt_factor(f.value) for f in path.factors)
+            via = f" (via {', '.join(path.via)})" if path.via else ""
+            lines.append(f"  path {i}{via}: {names} = {numbers} = {fmt(path.product)}")
+        listed = [fmt_factor(p.product) for p in self.paths]
+        if self.omitted:
+            rest = self.total - sum(p.product for p in self.paths)
+            lines.append(f"  ... and {self.omitted} more paths (not listed), together {fmt(rest)}")
+            listed.append(fmt_factor(rest))
+        lines.append(f"{lhs} = {' + '.join(listed)} = {fmt(self.total)}")
+        return "\n".join(lines)
+
+
+def _single(lhs: str, path: ChainPath, total: float) -> str:
+    """The one-path layout: names, then numbers, then the result, aligned under '='."""
+    pad = " " * len(lhs)
+    names = " · ".join(str(f) for f in path.factors)
+    numbers = " · ".join(fmt_factor(f.value) for f in path.factors)
+    if len(path.factors) == 1 and str(path.factors[0]) == lhs:
+        return f"{lhs} = {fmt(total)}"
+    return f"{lhs} = {names}\n{pad} = {numbers}\n{pad} = {fmt(total)}"
+
+
+def _names(order: list[Value]) -> dict[Value, str]:
+    """A readable, unique name per node: its label (with scope if labels repeat), else op + index."""
+    labels = Counter(v.label for v in order if v.label)
+    names: dict[Value, str] = {}
+    taken: set[str] = set()
+    counters: Counter[str] = Counter()
+    for v in order:
+        if v.label:
+            name = v.label
+            if labels[v.label] > 1 and v.scope:
+                name = f"{v.scope}.{v.label}"
+        else:
+            word = op_word(v.op) if v.op else "c"
+            counters[word] += 1
+            name = f"{word}{counters[word]}"
+        base, k = name, 1
+        while name in taken:
+            k += 1
+            name = f"{base}#{k}"
+        taken.add(name)
+        names[v] = name
+    return names
+
+
+def explain(root: Value, wrt: Value, *, max_paths: int = MAX_PATHS) -> Explanation:
+    """d(root)/d(wrt) as a sum over paths of products of local derivatives (`str()` it to read it).
+
+    Lists at most `max_paths` paths and says how many were left out; `.total` is exact and equals
+    `wrt.grad` after `root.backward()` (when wrt's grad started at zero). Grads are not touched.
+    """
+    if not isinstance(root, Value) or not isinstance(wrt, Value):
+        raise TypeError(
+            f"explain(root, wrt) needs two Values, got {type(root).__name__} and {type(wrt).__name__}"
+        )
+    if max_paths < 0:
+        raise ValueError(f"explain(max_paths=...) must be >= 0, got {max_paths}")
+    order = topological_order(root)
+    names = _names(order)
+    # The chain rule on copies: grad[v] = d root / d v, accumulated in reverse topological order.
+    grad: dict[Value, float] = {v: 0.0 for v in order}
+    grad[root] = 1.0
+    for v in reversed(order):
+        g = grad[v]
+        for p, d in zip(v.parents, v.local_grads):
+            grad[p] += d * g
+    if wrt not in grad:
+        return Explanation(names[root], wrt.label or "wrt", (), 0, 0.0)
+    # Number of paths from each node up to the root (over edges, so a*a counts twice).
+    count: dict[Value, int] = {v: 0 for v in order}
+    count[root] = 1
+    for v in reversed(order):
+        for p in v.parents:
+            count[p] += count[v]
+    children: dict[Value, list[tuple[Value, float]]] = {v: [] for v in order}
+    for v in order:
+        for p, d in zip(v.parents, v.local_grads):
+            children[p].append((v, d))
+    paths = _enumerate(wrt, root, children, max_paths)
+    listed = tuple(_fold(path, wrt, names) for path in paths)
+    return Explanation(names[root], names[wrt], listed, count[wrt], grad[wrt])
+
+
+def _enumerate(
+    wrt: Value, root: Value, children: dict[Value, list[tuple[Value, float]]], limit: int
+) -> list[list[tuple[Value, float]]]:
+    """Up to `limit` paths from wrt to root, each a list of (node reached, local derivative)."""
+    if limit == 0:
+        return []
+    if wrt is root:
+        return [[]]
+    # Iterative DFS over edges; every node in `children` reaches the root, so there are no dead
+    # ends. A path is a linked list (node, d, previous link): no copying, even on deep chains.
+    Link = tuple[Value, float, object]  # noqa: N806 (a local type alias)
+    found: list[Link] = []
+    stack: list[tuple[Value, Link | None]] = [(wrt, None)]
+    while stack and len(found) < limit:
+        node, link = stack.pop()
+        for child, d in reversed(children[node]):
+            step: Link = (child, d, link)
+            if child is root:
+                found.append(step)
+            else:
+                stack.append((child, step))
+    paths = []
+    for last in found[:limit]:
+        path: list[tuple[Value, float]] = []
+        cursor: object = last
+        while cursor is not None:
+            child, d, cursor = cursor  # type: ignore[misc]
+            path.append((child, d))
+        paths.append(path[::-1])
+    return paths
+
+
+def _fold(path: list[tuple[Value, float]], wrt: Value, names: dict[Value, str]) -> ChainPath:
+    """Turn a path into factors between labelled nodes, root side first (unlabelled ones folded in)."""
+    factors: list[Factor] = []
+    via: list[str] = []
+    start = wrt
+    value = 1.0
+    product = 1.0
+    for i, (node, d) in enumerate(path):
+        value *= d
+        product *= d
+        if node.label or i == len(path) - 1:
+            factors.append(Factor(names[node], names[start], value))
+            start, value = node, 1.0
+        else:
+            via.append(names[node])
+    if not path:
+        factors.append(Factor(names[wrt], names[wrt], 1.0))
+    return ChainPath(tuple(reversed(factors)), product, tuple(via))

@@ -1,0 +1,97 @@
+"""Number formatting, operation symbols and ALL escaping of user text (DOT HTML-like labels, HTML pages).
+
+Labels are user text: every string that reaches a diagram or a web page goes through `dot_text`
+or `page_text` here, and nowhere else, so one place decides what is safe.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+
+# Control characters (newline, tab, NUL, ...) would break a one-line label or confuse dot's
+# parser; they are shown as visible escapes ("\n") instead.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+# Pretty symbols for operation nodes; "**n" exponents are handled in `op_symbol`.
+_OP_SYMBOLS = {
+    "+": "+",
+    "-": "−",
+    "*": "×",
+    "/": "÷",
+    "neg": "−x",
+    "**": "aᵇ",
+    "exp": "eˣ",
+    "log": "log",
+    "sqrt": "√x",
+    "tanh": "tanh",
+    "sigmoid": "sigmoid",
+    "relu": "ReLU",
+    "step": "step",
+    "sign": "sign",
+    "abs": "|x|",
+    "wsum": "Σ wx+b",
+}
+
+# Names for unlabelled operation nodes in chain-rule text (`explain`): "mul1", "sigmoid2".
+_OP_WORDS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "wsum": "wsum"}
+
+_SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
+
+
+def fmt(x: float) -> str:
+    """`x` with 4 significant digits ("0.1235", "-2", "1.5e+06"); -0.0 shows as "0"."""
+    if x == 0.0:
+        return "0"
+    if math.isnan(x) or math.isinf(x):
+        return str(x)
+    return f"{x:.4g}"
+
+
+def fmt_factor(x: float) -> str:
+    """`fmt(x)` in parentheses when negative, so products read unambiguously: "0.5 × (-2)"."""
+    text = fmt(x)
+    return f"({text})" if text.startswith("-") else text
+
+
+def op_symbol(op: str, *, has_bias: bool = True) -> str:
+    """The symbol an operation node shows: "*" -> "×", "**2" -> "x²", "wsum" -> "Σ wx+b"."""
+    if op == "wsum" and not has_bias:
+        return "Σ wx"
+    if op in _OP_SYMBOLS:
+        return _OP_SYMBOLS[op]
+    if op.startswith("**"):
+        exponent = op[2:]
+        if re.fullmatch(r"-?\d+", exponent):
+            return "x" + exponent.translate(_SUPERSCRIPT)
+        return f"x^{exponent}"
+    return op
+
+
+def op_word(op: str) -> str:
+    """A name-like word for an operation ("*" -> "mul", "**2" -> "pow", "tanh" -> "tanh")."""
+    if op.startswith("**"):
+        return "pow"
+    return _OP_WORDS.get(op, op if op.isidentifier() else "op")
+
+
+def _visible(text: str) -> str:
+    """`text` with control characters replaced by visible escapes (newline -> "\\n")."""
+    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+    return _CONTROL.sub(lambda m: named.get(m.group(), f"\\x{ord(m.group()):02x}"), text)
+
+
+def dot_text(text: str) -> str:
+    """`text` escaped for the inside of a DOT HTML-like label (<...>): & < > " ' become entities.
+
+    Inside an HTML-like label dot treats braces, bars, quotes and backslashes as plain text, so
+    entity-escaping the XML specials (and showing control characters as escapes) is enough for
+    any user string to render as text and never end the label early.
+    """
+    return html.escape(_visible(text), quote=True)
+
+
+def page_text(text: str) -> str:
+    """`text` escaped for an HTML page (element text or a quoted attribute value)."""
+    return html.escape(_visible(text), quote=True)

@@ -1,0 +1,227 @@
+"""The backward pass one node at a time: a diagram per step, and a self-contained HTML page of them.
+
+The steps replay the chain rule on copies of the grads (the Values' `.grad` are never touched):
+step 0 seeds d(root)/d(root) = 1, then each step takes the next operation in reverse topological
+order and adds local * grad to each of its inputs, exactly as `autograd.backward` does.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from autograd import Value
+from viz.dot import Diagram, build, root_value, svg_of, write_atomically
+from viz.labels import fmt, fmt_factor, op_symbol, page_text
+from viz.trace import trace
+
+MAX_STEP_NODES = 150
+
+
+@dataclass(frozen=True)
+class Step:
+    """One frame of the backward pass: its number, the processed node's id, what happened, the diagram."""
+
+    index: int
+    node_id: str
+    caption: str
+    diagram: Diagram
+
+
+def _name(v: Value, depth: int = 2, top: bool = True) -> str:
+    """A node's name in captions: its label, else a short formula from its inputs ("(a1 − Y)²")."""
+    if v.label:
+        return v.label
+    if not v.parents:
+        return f"const {fmt(v.data)}" if top else fmt(v.data)
+    if v.op == "wsum":
+        return "Σ wx+b"
+    if depth == 0:
+        return "…"
+    args = [_name(p, depth - 1, top=False) for p in v.parents]
+    if v.op.startswith("**") and len(args) == 1:
+        return f"{args[0]}{op_symbol(v.op)[1:]}"  # "x²" -> "(a1 − Y)²"
+    if v.op in ("+", "-", "*", "/", "**") and len(args) == 2:
+        symbol = "^" if v.op == "**" else op_symbol(v.op)
+        return f"({args[0]} {symbol} {args[1]})"
+    if v.op == "neg":
+        return f"−{args[0]}"
+    inner = (
+        args[0][1:-1]
+        if len(args) == 1 and args[0].startswith("(") and args[0].endswith(")")
+        else ", ".join(args)
+    )
+    return f"{v.op}({inner})"
+
+
+def replay(
+    root: Value, *, max_nodes: int = MAX_STEP_NODES, rankdir: str = "LR", captions: bool = True
+) -> Iterator[Step]:
+    """The steps of `root`'s backward pass as `Step`s (`captions=False`: no captions in the diagrams)."""
+    _, order = trace(root, max_nodes=max_nodes)
+    index = {v: i for i, v in enumerate(order)}
+    grads = {v: 0.0 for v in order}
+    grads[root] = 1.0
+    processed: set[Value] = set()
+    rid = f"n{index[root]}"
+    operations = [v for v in reversed(order) if v.parents]
+    total = len(operations)
+    seed = (
+        f"step 0/{total}: seed d{_name(root)}/d{_name(root)} = 1, "
+        "the grad of the value the backward pass starts from"
+    )
+    data, _ = trace(root, max_nodes=None, grads=grads, processed=processed)
+    yield Step(
+        0, rid, seed, build(data, rankdir=rankdir, highlight=[rid], caption=seed if captions else None)
+    )
+    for k, v in enumerate(operations, 1):
+        g = grads[v]
+        pushes = []
+        for p, d in zip(v.parents, v.local_grads):
+            grads[p] += d * g
+            pushes.append(f"{_name(p)} += {fmt(d)} × {fmt_factor(g)} = {fmt(d * g)}")
+        processed.add(v)
+        shown = "; ".join(pushes[:4]) + (f"; … ({len(pushes) - 4} more)" if len(pushes) > 4 else "")
+        caption = (
+            f"step {k}/{total}: {_name(v)} (made by {op_symbol(v.op)}) passes its grad "
+            f"{fmt(g)} to its inputs: {shown}"
+        )
+        nid = f"n{index[v]}"
+        data, _ = trace(root, max_nodes=None, grads=grads, processed=processed)
+        yield Step(
+            k,
+            nid,
+            caption,
+            build(data, rankdir=rankdir, highlight=[nid], hot=nid, caption=caption if captions else None),
+        )
+
+
+def backward_steps(
+    root: object, *, max_nodes: int = MAX_STEP_NODES, rankdir: str = "LR"
+) -> Iterator[Diagram]:
+    """One diagram per backward step: the processed node highlighted, grads filled in so far.
+
+    Step 0 is the seed (root grad 1); then one step per operation in reverse topological order.
+    Does not modify any `.grad`. ValueError for graphs larger than `max_nodes`.
+    """
+    for step in replay(root_value(root), max_nodes=max_nodes, rankdir=rankdir):
+        yield step.diagram
+
+
+_STYLE = """
+body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #111827; }
+h1 { font-size: 1.3em; }
+#controls { display: flex; gap: 0.6em; align-items: center; margin: 0.8em 0; }
+#controls button { font-size: 1em; padding: 0.3em 0.9em; }
+#slider { flex: 1; max-width: 40em; }
+#caption { font-family: Menlo, Consolas, monospace; background: #f3f4f6; padding: 0.6em; min-height: 1.5em; }
+#stage { overflow-x: auto; }
+#stage.fit svg { max-width: 100%; height: auto; }
+.help { color: #4b5563; max-width: 60em; }
+"""
+
+_SCRIPT = """
+(function () {
+  var frames = document.querySelectorAll("#stage > .frame");
+  var stage = document.getElementById("stage");
+  var slider = document.getElementById("slider");
+  var caption = document.getElementById("caption");
+  var counter = document.getElementById("counter");
+  var prev = document.getElementById("prev");
+  var next = document.getElementById("next");
+  var fit = document.getElementById("fit");
+  var current = 0;
+  fit.addEventListener("change", function () { stage.classList.toggle("fit", fit.checked); });
+  function show(i) {
+    i = Math.max(0, Math.min(frames.length - 1, i));
+    frames[current].hidden = true;
+    frames[i].hidden = false;
+    current = i;
+    stage.setAttribute("data-step", String(i));
+    stage.setAttribute("data-node", frames[i].getAttribute("data-node"));
+    slider.value = String(i);
+    caption.textContent = frames[i].getAttribute("data-caption");
+    counter.textContent = "step " + i + " / " + (frames.length - 1);
+    prev.disabled = i === 0;
+    next.disabled = i === frames.length - 1;
+  }
+  prev.addEventListener("click", function () { show(current - 1); });
+  next.addEventListener("click", function () { show(current + 1); });
+  slider.addEventListener("input", function () { show(Number(slider.value)); });
+  document.addEventListener("keydown", function (event) {
+    if (event.target === slider) { return; }
+    if (event.key === "ArrowRight") { show(current + 1); }
+    if (event.key === "ArrowLeft") { show(current - 1); }
+  });
+  show(0);
+})();
+"""
+
+
+def _inline_svg(svg: str) -> str:
+    """dot's SVG without the XML prolog and DOCTYPE, ready to sit inside an HTML page."""
+    start = svg.find("<svg")
+    if start < 0:
+        raise RuntimeError("dot returned no <svg> element")
+    return svg[start:]
+
+
+def backward_html(
+    root: object, *, max_nodes: int = MAX_STEP_NODES, rankdir: str = "LR", title: str | None = None
+) -> str:
+    """The backward-steps page as one HTML string (see `save_backward_html`)."""
+    value = root_value(root)
+    steps = list(replay(value, max_nodes=max_nodes, rankdir=rankdir, captions=False))
+    heading = title or f"Backward pass of {value.label or 'the root'}, step by step"
+    frames = []
+    for step in steps:
+        frames.append(
+            f'<section class="frame" data-step="{step.index}" data-node="{page_text(step.node_id)}" '
+            f'data-caption="{page_text(step.caption)}"{"" if step.index == 0 else " hidden"}>'
+            f"{_inline_svg(svg_of(step.diagram))}</section>"
+        )
+    # Content-Security-Policy: only this page's own script (by hash) may run, so even text that
+    # slipped through escaping could not execute; nothing is loaded from anywhere.
+    digest = base64.b64encode(hashlib.sha256(_SCRIPT.encode("utf-8")).digest()).decode("ascii")
+    csp = f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'"
+    last = len(steps) - 1
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
+        f"<title>{page_text(heading)}</title>\n<style>{_STYLE}</style></head>\n<body>\n"
+        f"<h1>{page_text(heading)}</h1>\n"
+        '<p class="help">Each step applies the chain rule at one node (red): its grad times the local '
+        "derivative on each input edge (∂) is added to that input's grad. Grads shown are the ones "
+        "filled in so far. Use the buttons, the slider or the ← → keys.</p>\n"
+        '<div id="controls"><button id="prev" type="button">◀ previous</button>'
+        f'<input id="slider" type="range" min="0" max="{last}" value="0" aria-label="step">'
+        '<button id="next" type="button">next ▶</button>'
+        f'<span id="counter">step 0 / {last}</span>'
+        '<label><input id="fit" type="checkbox" checked> fit to width</label></div>\n'
+        f'<p id="caption">{page_text(steps[0].caption)}</p>\n'
+        f'<main id="stage" class="fit" data-step="0" data-node="{page_text(steps[0].node_id)}">\n'
+        + "\n".join(frames)
+        + f"\n</main>\n<script>{_SCRIPT}</script>\n</body></html>\n"
+    )
+
+
+def save_backward_html(
+    root: object,
+    path: str | os.PathLike[str],
+    *,
+    max_nodes: int = MAX_STEP_NODES,
+    rankdir: str = "LR",
+    title: str | None = None,
+) -> str:
+    """Write one self-contained HTML page (inline SVG frames, slider, prev/next, ← →) and return its path.
+
+    Needs the Graphviz `dot` program (RuntimeError naming the install command otherwise). The file
+    is written atomically; all user text in it is escaped and it loads nothing from elsewhere.
+    """
+    page = backward_html(root, max_nodes=max_nodes, rankdir=rankdir, title=title)
+    target = os.fspath(path)
+    write_atomically(target, page.encode("utf-8"))
+    return target
