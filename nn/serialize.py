@@ -54,6 +54,10 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
     data = to_dict(model)
     target = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(target))
+    try:  # keep the mode of the file being replaced; mkstemp's own files are owner-only
+        mode = os.stat(target).st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -61,6 +65,7 @@ def save(model: Module, path: str | os.PathLike[str]) -> None:
             f.write("\n")
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         try:

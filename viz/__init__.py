@@ -28,6 +28,7 @@ if not getattr(_autograd, "__axongrad__", False):
         "Uninstall it with 'pip uninstall autograd' or use a separate virtual environment."
     )
 
+from viz.digit_pad import export_digit_pad
 from viz.dot import Diagram, draw, jupyter_bundle, render
 from viz.explain import ChainPath, Explanation, Factor, explain
 from viz.plots import plot_activation, plot_decision_boundary, plot_history
@@ -49,6 +50,7 @@ __all__ = [
     "backward_steps",
     "draw",
     "explain",
+    "export_digit_pad",
     "plot_activation",
     "plot_decision_boundary",
     "plot_history",

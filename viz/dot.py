@@ -26,13 +26,13 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-import tempfile
 from collections.abc import Iterable
 from typing import Any
 
 import graphviz
 
 from autograd import Value
+from viz.files import write_atomically
 from viz.labels import dot_text, fmt, op_symbol
 from viz.trace import (
     CONSTANT,
@@ -394,22 +394,6 @@ def render(graph: Any, path: str | os.PathLike[str], format: str = "svg") -> str
     target = os.fspath(path)
     write_atomically(target, image)
     return target
-
-
-def write_atomically(path: str, content: bytes) -> None:
-    """Write `content` to a temporary file beside `path`, then rename it over `path` (makes folders)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
-        os.chmod(tmp, 0o644)  # mkstemp makes the file private; a picture or page is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def svg_of(graph: Any) -> str:

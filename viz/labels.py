@@ -7,8 +7,10 @@ or `page_text` here, and nowhere else, so one place decides what is safe.
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
+from typing import Any
 
 # Control characters (newline, tab, NUL, ...) would break a one-line label or confuse dot's
 # parser; they are shown as visible escapes ("\n") instead.
@@ -95,3 +97,16 @@ def dot_text(text: str) -> str:
 def page_text(text: str) -> str:
     """`text` escaped for an HTML page (element text or a quoted attribute value)."""
     return html.escape(_visible(text), quote=True)
+
+
+def script_json(data: Any) -> str:
+    """`data` as JSON safe inside a <script> element: < > & and U+2028/2029 as \\u escapes.
+
+    JSON.parse reads the escapes back as the same characters, and no "</script>" or "<!--" can
+    appear in the page's source.
+    """
+    text = json.dumps(data, allow_nan=False, separators=(",", ":"))
+    for char, escape in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"),
+                         ("\u2028", "\\u2028"), ("\u2029", "\\u2029")):
+        text = text.replace(char, escape)
+    return text

@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from autograd import Value
-from viz.dot import Diagram, build, root_value, svg_of, write_atomically
+from viz.dot import Diagram, build, root_value, svg_of
+from viz.files import write_atomically
 from viz.labels import fmt, fmt_factor, op_symbol, page_text
 from viz.trace import trace
 
