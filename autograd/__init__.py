@@ -6,7 +6,7 @@ from autograd.context import current_scope, is_grad_enabled, no_grad, scope
 from autograd.gradcheck import backprop_grad, gradcheck, numerical_grad
 from autograd.graph import accumulate, backward, topological_order
 from autograd.tape import Tape, compile
-from autograd.value import Value, set_renderer, weighted_sum
+from autograd.value import Value, real_number, set_renderer, weighted_sum
 
 # Marker that nn and viz check, because HIPS autograd uses the same import name.
 __axongrad__ = True
@@ -23,6 +23,7 @@ __all__ = [
     "is_grad_enabled",
     "no_grad",
     "numerical_grad",
+    "real_number",
     "scope",
     "set_renderer",
     "topological_order",

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple, Protocol
 
 from autograd import ops
 from autograd.graph import topological_order
-from autograd.value import Value
+from autograd.value import Value, real_number
 
 # ---------------------------------------------------------------- the tape's instruction set
 
@@ -268,7 +268,7 @@ class Tape:
                     f"tape.backward(weights) needs one weight per sample: {self._batch_size}, "
                     f"got {len(weights)}"
                 )
-            weights = [_finite(w, f"tape.backward(weights[{i}])") for i, w in enumerate(weights)]
+            weights = [real_number(w, f"tape.backward(weights[{i}])") for i, w in enumerate(weights)]
         grads = self._engine.backward(weights)
         for p, g in zip(self.params, grads):
             p.grad += g
@@ -310,16 +310,6 @@ def _leaf_list(values: Sequence[Value], name: str) -> list[Value]:
             raise ValueError(f"compile: {name}[{i}] (label {v.label!r}) is listed twice")
         seen.add(id(v))
     return list(values)
-
-
-def _finite(x: object, where: str) -> float:
-    """`x` as a finite float, or a TypeError/ValueError naming `where`."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{where} needs a real number, got {type(x).__name__}")
-    value = float(x)
-    if not math.isfinite(value):
-        raise ValueError(f"{where} needs a finite number, got {value!r}")
-    return value
 
 
 def _python_column(column: Any, index: int) -> list[float]:

@@ -15,8 +15,8 @@ Number: TypeAlias = "int | float"
 Operand: TypeAlias = "Value | int | float"
 
 
-def _as_float(data: object, where: str) -> float:
-    """`data` as a finite float, or a TypeError/ValueError naming what was received."""
+def real_number(data: object, where: str) -> float:
+    """`data` (int, float, NumPy scalar) as a finite float, else a TypeError/ValueError naming `where`."""
     if isinstance(data, bool) or not isinstance(data, numbers.Real):
         raise TypeError(
             f"{where} needs a real number (int, float or NumPy scalar), got {type(data).__name__}"
@@ -58,7 +58,7 @@ class Value:
     def __init__(self, data: float, label: str = "") -> None:
         """A leaf holding `data` (any real number, stored as float) with grad 0.0."""
         # A finite float skips the slower numbers.Real check (x - x is nan for inf and nan).
-        self.data = data if type(data) is float and data - data == 0.0 else _as_float(data, "Value(data)")
+        self.data = data if type(data) is float and data - data == 0.0 else real_number(data, "Value(data)")
         if not isinstance(label, str):
             raise TypeError(f"Value(label) needs a str, got {type(label).__name__}")
         self.grad = 0.0
@@ -185,7 +185,7 @@ class Value:
             return _binary(ops.power_value, "**", self, other)
         if isinstance(other, bool) or not isinstance(other, numbers.Real):
             return NotImplemented
-        exponent = _as_float(other, "a ** n (the exponent n)")
+        exponent = real_number(other, "a ** n (the exponent n)")
         value, slope = ops.power(self.data, exponent)
         return _record(value, "**" + _exponent_text(exponent), self, slope, None, 0.0)
 
@@ -369,7 +369,7 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Valu
         if not isinstance(w, Value):
             raise TypeError(f"weighted_sum needs Value weights, got {type(w).__name__}")
         if not isinstance(x, Value):
-            x = _constant(_as_float(x, "weighted_sum input"))
+            x = _constant(real_number(x, "weighted_sum input"))
         wd = w.data
         xd = x.data
         parents += (w, x)

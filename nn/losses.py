@@ -33,7 +33,7 @@ def _values(pred: object, where: str) -> list[Value]:
     return out
 
 
-def _number(t: object, where: str) -> float:
+def target_number(t: object, where: str) -> float:
     """A target as a finite float, or a TypeError/ValueError naming it."""
     if isinstance(t, bool) or not isinstance(t, numbers.Real):
         raise TypeError(f"{where} needs a number as target, got {type(t).__name__} {t!r}")
@@ -47,7 +47,7 @@ def _pairs(pred: Prediction, target: Target, where: str) -> list[tuple[Value, fl
     """(prediction, target) pairs; a ValueError when the lengths differ."""
     preds = _values(pred, where)
     items = target if isinstance(target, Sequence) and not isinstance(target, str) else [target]
-    targets = [_number(t, where) for t in items]
+    targets = [target_number(t, where) for t in items]
     if len(preds) != len(targets):
         raise ValueError(
             f"{where} needs as many targets as predictions, got {len(preds)} predictions "
@@ -56,7 +56,7 @@ def _pairs(pred: Prediction, target: Target, where: str) -> list[tuple[Value, fl
     return list(zip(preds, targets))
 
 
-def _total(terms: Sequence[Value]) -> Value:
+def sum_values(terms: Sequence[Value]) -> Value:
     """terms[0] + terms[1] + ... (no leading constant 0 node)."""
     total = terms[0]
     for term in terms[1:]:
@@ -66,13 +66,13 @@ def _total(terms: Sequence[Value]) -> Value:
 
 def squared_error(pred: Prediction, target: Target) -> Value:
     """The posts' error E = 1/2 sum_k (Y'_k - Y_k)^2; dE/dY'_k = Y'_k - Y_k."""
-    return 0.5 * _total([(p - t) ** 2 for p, t in _pairs(pred, target, "squared_error")])
+    return 0.5 * sum_values([(p - t) ** 2 for p, t in _pairs(pred, target, "squared_error")])
 
 
 def mse(pred: Prediction, target: Target) -> Value:
     """Mean squared error 1/n sum_k (Y'_k - Y_k)^2 (PyTorch's MSELoss; no 1/2)."""
     pairs = _pairs(pred, target, "mse")
-    return _total([(p - t) ** 2 for p, t in pairs]) * (1.0 / len(pairs))
+    return sum_values([(p - t) ** 2 for p, t in pairs]) * (1.0 / len(pairs))
 
 
 def hinge(score: Prediction, target: float) -> Value:
@@ -113,7 +113,7 @@ def binary_cross_entropy(prob: Prediction, target: float) -> Value:
         terms.append(-t * p.log())
     if t < 1.0:
         terms.append(-(1.0 - t) * (1.0 - p).log())
-    return _total(terms)
+    return sum_values(terms)
 
 
 def softmax(logits: Sequence[Value | float]) -> list[Value]:
@@ -121,8 +121,8 @@ def softmax(logits: Sequence[Value | float]) -> list[Value]:
     zs = _values(logits, "softmax")
     top = max(z.data for z in zs)
     exps = [(z - top).exp() for z in zs]
-    total = _total(exps)
-    return [e / total for e in exps]
+    denominator = sum_values(exps)
+    return [e / denominator for e in exps]
 
 
 def cross_entropy(logits: Sequence[Value | float], target_index: int) -> Value:
@@ -143,5 +143,5 @@ def cross_entropy(logits: Sequence[Value | float], target_index: int) -> Value:
             f"(valid: 0..{len(zs) - 1})"
         )
     top = max(z.data for z in zs)
-    log_total = _total([(z - top).exp() for z in zs]).log()
+    log_total = sum_values([(z - top).exp() for z in zs]).log()
     return log_total - (zs[int(target_index)] - top)

@@ -74,19 +74,9 @@ def _max(values: Sequence[Value]) -> Value:
     return level[0]
 
 
-def _sum(terms: Sequence[Value]) -> Value:
-    """terms[0] + terms[1] + ... (the order the losses use)."""
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return total
-
-
-def _number(y: object, where: str) -> float:
-    """A target entry as a float, or a TypeError naming the sample."""
-    if isinstance(y, bool) or not isinstance(y, numbers.Real):
-        raise TypeError(f"fit(engine='tape'): {where} needs a number as target, got {type(y).__name__} {y!r}")
-    return float(y)
+def _target(y: object, where: str) -> float:
+    """A target entry as a finite float, or an error naming the sample."""
+    return _losses.target_number(y, f"fit(engine='tape'): {where}")
 
 
 # A target encoder turns the batch's targets into the target columns of the tape.
@@ -112,14 +102,14 @@ def _numbers(width: int, scalar: bool) -> Encoder:
     def encode(ys: Sequence[Any]) -> list[list[float]]:
         """One column per target entry; a ValueError when a target has another length."""
         if scalar:
-            return [[_number(y, f"sample {i}") for i, y in enumerate(ys)]]
+            return [[_target(y, f"sample {i}") for i, y in enumerate(ys)]]
         for i, y in enumerate(ys):
             if isinstance(y, (str, bytes)) or not isinstance(y, Sequence) or len(y) != width:
                 raise ValueError(
                     f"fit(engine='tape'): every target must be a list of {width} numbers (the first "
                     f"one's length), got {y!r} at sample {i}"
                 )
-        return [[_number(y[k], f"sample {i}") for i, y in enumerate(ys)] for k in range(width)]
+        return [[_target(y[k], f"sample {i}") for i, y in enumerate(ys)] for k in range(width)]
 
     return encode
 
@@ -132,9 +122,9 @@ def _placeholders(y0: Any, prefix: str) -> tuple[Any, list[Value], Encoder]:
             f"{type(y0).__name__}; {SUGGESTION}"
         )
     if isinstance(y0, Sequence):
-        ts = [Value(_number(t, "sample 0"), label=f"{prefix}{k}") for k, t in enumerate(y0)]
+        ts = [Value(_target(t, "sample 0"), label=f"{prefix}{k}") for k, t in enumerate(y0)]
         return ts, ts, _numbers(len(ts), scalar=False)
-    t = Value(_number(y0, "sample 0"), label=prefix)
+    t = Value(_target(y0, "sample 0"), label=prefix)
     return t, [t], _numbers(1, scalar=True)
 
 
@@ -147,12 +137,13 @@ def _loss_graph(
         ts = [Value(1.0 if k == y0 else 0.0, label=f"t{k}") for k in range(len(outs))]
         c = _max(outs)
         shifted = [z - c for z in outs]
-        root = _sum([d.exp() for d in shifted]).log() - _weighted(ts, shifted)
+        root = _losses.sum_values([d.exp() for d in shifted]).log() - _weighted(ts, shifted)
         return root, ts, _one_hot(len(outs))
     if loss is _losses.squared_error or loss is _losses.mse:
         target, ts, encode = _placeholders(y0, "t")
         terms = [(p - t) ** 2 for p, t in zip(outs, ts)]
-        root = _sum(terms) * 0.5 if loss is _losses.squared_error else _sum(terms) * (1.0 / len(terms))
+        scale = 0.5 if loss is _losses.squared_error else 1.0 / len(terms)
+        root = _losses.sum_values(terms) * scale
         return root, ts, encode
     if loss is _losses.hinge:
         target, ts, encode = _placeholders(y0, "t")

@@ -68,6 +68,56 @@ def test_step_engines_agree_on_loss_and_gradients(tiny) -> None:
     assert max(after) - min(after) < 1e-9
 
 
+def _micrograd_engine(xs: list[list[float]], ys: list[float], weights: list):
+    """micrograd 0.1.0's MLP 2-4-3-1 holding `weights`, as a benchmark Engine."""
+    mg_value, mg_mlp = bench._micrograd()
+    model = mg_mlp(2, [4, 3, 1])
+    bench.load_weights(model, weights)
+    return bench.value_engine("micrograd", mg_value, model, xs, ys)
+
+
+def _assert_same_training(reference_engine, engine) -> None:
+    """`engine` matches micrograd's loss and gradients to 1e-9, before and after two SGD steps."""
+    reference = bench.reference_result(reference_engine)
+    assert reference[0] > 0.0 and any(g != 0.0 for g in reference[1])
+    assert bench.disagreement(reference, engine) is None, engine.name
+    for lr in (0.5, 0.3):
+        expected, got = reference_engine.step(lr), engine.step(lr)
+        assert got == pytest.approx(expected, abs=1e-9), engine.name
+    assert bench.disagreement(bench.reference_result(reference_engine), engine) is None, engine.name
+
+
+@pytest.mark.parametrize("backend", ["python", "numpy"])
+def test_tape_engines_agree_with_micrograd(tiny, backend: str) -> None:
+    if backend == "numpy":
+        pytest.importorskip("numpy", reason="the NumPy tape back end needs numpy (the numpy extra)")
+    xs, ys, weights = tiny
+    engine = bench.make_tape_engine(weights, xs, ys, backend)
+    assert engine is not None and engine.name == bench.TAPE_BACKENDS[backend]
+    _assert_same_training(_micrograd_engine(xs, ys, weights), engine)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_batched_torch_engine_agrees_with_micrograd(tiny, threads: int) -> None:
+    torch = pytest.importorskip("torch", reason="the batched PyTorch row needs torch (the torch extra)")
+    xs, ys, weights = tiny
+    before = torch.get_num_threads()
+    engine = bench.make_torch_engine(weights, xs, ys, threads)
+    assert engine is not None and f"{threads} thr" in engine.name
+    _assert_same_training(_micrograd_engine(xs, ys, weights), engine)
+    assert torch.get_num_threads() == before  # each step restores the process's thread count
+
+
+def test_ratio_line_checks_floors_and_ceilings() -> None:
+    def row(ms: float) -> object:
+        return bench.Row("r", samples=[bench.Sample(ms / 1e3, 0.0, (0, 0, 0), 0.0, 0)])
+
+    assert "target <= 3x: met" in bench.ratio_line("t", row(5.0), row(2.0), 3.0, at_most=True)
+    assert "target <= 3x: MISSED" in bench.ratio_line("t", row(7.0), row(2.0), 3.0, at_most=True)
+    assert "target >= 300x: MISSED" in bench.ratio_line("t", row(500.0), row(2.0), 300.0)
+    assert "target >= 300x: met" in bench.ratio_line("t", row(700.0), row(2.0), 300.0)
+
+
 def test_disagreement_catches_a_wrong_gradient(tiny) -> None:
     xs, ys, weights = tiny
     good = bench.value_engine("good", Value, bench.LocalMLP(Value, weights), xs, ys)

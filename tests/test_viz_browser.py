@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import missing_browser, start_chromium
 from test_viz_graphs import HOSTILE, smallest
 
 import viz
 from viz.dot import HIGHLIGHT
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(
-        not os.path.exists(CHROMIUM), reason=f"headless Chromium is not installed at {CHROMIUM}"
-    ),
-    pytest.mark.skipif(
-        not os.path.exists(CHROMEDRIVER), reason=f"chromedriver is not installed at {CHROMEDRIVER}"
-    ),
-    pytest.mark.skipif(
-        importlib.util.find_spec("selenium") is None,
-        reason="selenium is not installed (pip install 'axongrad[browser]')",
-    ),
+    pytest.mark.skipif(missing_browser() is not None, reason=str(missing_browser())),
     pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz 'dot' binary is not on PATH"),
 ]
 
@@ -44,24 +31,7 @@ return nodes.map(g => g.querySelector('title').textContent);
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = start_chromium(tmp_path / "profile")
     try:
         yield driver
     finally:

@@ -7,7 +7,6 @@ probabilities and prediction with the Python model's for exactly those 64 values
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -18,26 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import missing_browser, start_chromium
 
 import nn
 from viz.digit_pad import INPUTS, digit_pad_html, export_digit_pad, mlp_as_lists
 from viz.labels import script_json
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
 MODEL_JSON = re.compile(r'<script type="application/json" id="axongrad-model">(.*?)</script>', re.S)
 
-
-
-def missing_browser() -> str | None:
-    """Why the browser tests cannot run here, or None."""
-    if not os.path.exists(CHROMIUM):
-        return f"headless Chromium is not installed at {CHROMIUM}"
-    if not os.path.exists(CHROMEDRIVER):
-        return f"chromedriver is not installed at {CHROMEDRIVER}"
-    if importlib.util.find_spec("selenium") is None:
-        return "selenium is not installed (pip install 'axongrad[browser]')"
-    return None
 
 
 def small_model(activation: str = "relu", output_activation: str = "linear", seed: int = 0) -> nn.MLP:
@@ -157,25 +144,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     reason = missing_browser()
     if reason is not None:
         pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1200,900",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"), "--window-size=1200,900")
     try:
         yield driver
     finally:

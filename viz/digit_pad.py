@@ -27,14 +27,13 @@ the bias; the same activation formulas; softmax after the last layer), so its pr
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from autograd import real_number
 from viz.files import write_atomically
 from viz.labels import page_text, script_json
 
@@ -59,13 +58,7 @@ PAGE_VERSION = 1
 
 def _number(value: object, where: str) -> float:
     """A finite float from a Value-like `.data` or a number, or a TypeError/ValueError naming `where`."""
-    data = getattr(value, "data", value)
-    if isinstance(data, bool) or not isinstance(data, numbers.Real):
-        raise TypeError(f"export_digit_pad: {where} needs a number (or a Value), got {type(data).__name__}")
-    number = float(data)
-    if not math.isfinite(number):
-        raise ValueError(f"export_digit_pad: {where} needs a finite number, got {number!r}")
-    return number
+    return real_number(getattr(value, "data", value), f"export_digit_pad: {where}")
 
 
 def _sequence(value: object, where: str) -> Sequence[Any]:
