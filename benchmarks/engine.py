@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import gc
 import itertools
 import math
@@ -55,6 +56,9 @@ TOLERANCE = 1e-9
 TARGET_VS_MICROGRAD = 10.0
 TARGET_VS_MICROGRAD_GC_OFF = 2.0
 TARGET_BYTES_RATIO = 1 / 3
+TARGET_TAPE_VS_PLAIN = 3.0  # issue 6: pure-Python tape at most 3x the hand-written floats
+TARGET_MICROGRAD_VS_NUMPY_TAPE = 300.0  # issue 6: NumPy tape at least 300x faster than micrograd
+TARGET_NUMPY_TAPE_VS_TORCH = 5.0  # issue 6: NumPy tape within 5x of batched PyTorch float64
 
 # Weights as plain data: one list per layer of (weights, bias) per neuron, micrograd's order.
 Weights = list[list[tuple[list[float], float]]]
@@ -315,19 +319,129 @@ def value_engine(name: str, value_cls: Any, model: Any, xs: list[list[float]], y
     return Engine(name, lambda lr: value_step(value_cls, model, xs, ys, lr), lambda: grads_of(model))
 
 
-def make_tape_engine(weights: Weights, xs: list[list[float]], ys: list[float]) -> Engine | None:
-    """>>> COMPILED-TAPE ENGINE GOES HERE (issue 6, `autograd.compile`) <<<
+TAPE_BACKENDS = {"python": "axongrad tape (pure Python)", "numpy": "axongrad tape (NumPy)"}
 
-    Build the step graph once from placeholder input Values (x0, x1, y) and the parameter Values
-    holding `weights`, `autograd.compile(root, inputs, params)` it, and return an Engine whose
-    step(lr) zeroes the grads, runs `tape.run([x0_column, x1_column, y_column])`, calls
-    `tape.backward()`, adds the L2 term's gradient, applies SGD and returns the loss. It is then
-    timed, checked against micrograd's loss and gradients, and given ratios like the others.
-    Returns None (no row) until `autograd.compile` exists.
+
+def make_tape_engine(
+    weights: Weights, xs: list[list[float]], ys: list[float], backend: str = "python"
+) -> Engine | None:
+    """The step on a compiled tape (issue 6): the graph is built and compiled once, then replayed.
+
+    The graph of one sample's hinge loss relu(1 - y * mlp(x)) is built once from placeholder
+    inputs (x0, x1, y) and the parameter Values holding `weights` (each neuron one
+    `weighted_sum` node), and compiled with `autograd.compile(root, [x0, x1, y], params,
+    backend)`. Each step zeroes the grads, runs the tape over the batch's columns, calls
+    `tape.backward([1/B] * B)` (the mean's seed), adds the L2 term's value and gradient
+    2 * ALPHA * p, and applies SGD. Returns None (no row) when `autograd.compile` is missing or
+    the back end cannot be used (numpy not installed).
     """
     if not hasattr(autograd, "compile"):
         return None
-    return None  # TODO(issue 6): the tape engine described above
+    layers = [[([Value(w) for w in row], Value(b)) for row, b in layer] for layer in weights]
+    params = [p for layer in layers for ws, b in layer for p in (*ws, b)]
+    inputs = [Value(0.0, label=f"x{i}") for i in range(len(xs[0]))]
+    y = Value(1.0, label="y")
+    a: list[Value] = inputs
+    last = len(layers) - 1
+    for k, layer in enumerate(layers):
+        z = [weighted_sum(ws, a, b) for ws, b in layer]
+        a = z if k == last else [v.relu() for v in z]
+    root = (1 + -y * a[0]).relu()
+    columns: list[Any] = [[row[i] for row in xs] for i in range(len(xs[0]))] + [list(ys)]
+    try:
+        tape = autograd.compile(root, [*inputs, y], params, backend=backend)
+        if backend == "numpy":
+            import numpy as np
+
+            columns = [np.asarray(column, dtype=np.float64) for column in columns]
+    except ImportError:
+        return None
+    mean = [1.0 / len(xs)] * len(xs)
+    l2 = 2.0 * ALPHA
+
+    def step(lr: float) -> float:
+        for p in params:
+            p.grad = 0.0
+        data_loss = float(sum(tape.run(columns))) / len(xs)
+        tape.backward(mean)
+        reg = 0.0
+        for p in params:
+            w = p.data
+            reg += w * w
+            p.grad += l2 * w
+            p.data = w - lr * p.grad
+        return data_loss + ALPHA * reg
+
+    return Engine(TAPE_BACKENDS[backend], step, lambda: [p.grad for p in params])
+
+
+def make_torch_engine(
+    weights: Weights, xs: list[list[float]], ys: list[float], threads: int = 1
+) -> Engine | None:
+    """The step in batched PyTorch float64: nn.Linear/ReLU layers holding `weights`, whole batch at once.
+
+    Same loss (hinge mean + ALPHA * sum of squared parameters), `loss.backward()`, SGD under
+    `no_grad`. Every step runs with `torch.set_num_threads(threads)` and restores the previous
+    count after (a fraction of a microsecond each), so rows with different thread counts can be
+    interleaved and the process's setting is left alone.
+    Returns None when torch is not installed (the `torch` extra).
+    """
+    try:
+        import torch
+    except ImportError:
+        return None
+    layers: list[Any] = []
+    for k, layer in enumerate(weights):
+        linear = torch.nn.Linear(len(layer[0][0]), len(layer), dtype=torch.float64)
+        with torch.no_grad():
+            linear.weight.copy_(torch.tensor([w for w, _ in layer], dtype=torch.float64))
+            linear.bias.copy_(torch.tensor([b for _, b in layer], dtype=torch.float64))
+        layers.append(linear)
+        if k < len(weights) - 1:
+            layers.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*layers)
+    params: list[Any] = list(model.parameters())  # Any: their .grad is set after backward
+    x = torch.tensor(xs, dtype=torch.float64)
+    y = torch.tensor(ys, dtype=torch.float64)
+
+    def step(lr: float) -> float:
+        previous = torch.get_num_threads()
+        if previous != threads:
+            torch.set_num_threads(threads)
+        try:
+            model.zero_grad(set_to_none=True)
+            scores = model(x).squeeze(1)
+            loss: Any = torch.relu(1.0 - y * scores).mean() + ALPHA * sum((p * p).sum() for p in params)
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p -= lr * p.grad
+            return float(loss.item())
+        finally:
+            if previous != threads:
+                torch.set_num_threads(previous)
+
+    def grads() -> list[float]:
+        out: list[float] = []
+        """Every parameter's gradient, micrograd's order."""
+        linears: list[Any] = [m for m in model if isinstance(m, torch.nn.Linear)]
+        for linear in linears:  # micrograd's order: per neuron its weights, then its bias
+            for row, b in zip(linear.weight.grad.tolist(), linear.bias.grad.tolist()):
+                out.extend((*row, b))
+        return out
+
+    plural = "" if threads == 1 else "s"
+    return Engine(f"batched PyTorch float64 (nn.Linear, {threads} thread{plural})", step, grads)
+
+
+@functools.cache
+def torch_default_threads() -> int | None:
+    """torch's intra-op thread count before this script first changes it, or None without torch."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return int(torch.get_num_threads())
 
 
 def step_engines(weights: Weights, xs: list[list[float]], ys: list[float]) -> tuple[list[Engine], str]:
@@ -367,9 +481,22 @@ def step_engines(weights: Weights, xs: list[list[float]], ys: list[float]) -> tu
             value_engine("axongrad, weighted_sum neuron", Value, LocalMLP(Value, weights, fused=True), xs, ys)
         )
     engines.append(Engine("plain Python floats", lambda lr: plain.step(xs, ys, lr), plain.grads))
-    tape = make_tape_engine(weights, xs, ys)
-    if tape is not None:
-        engines.append(tape)
+    for backend in TAPE_BACKENDS:
+        tape = make_tape_engine(weights, xs, ys, backend)
+        if tape is None:
+            print(f"  (no row for {TAPE_BACKENDS[backend]}: autograd.compile or its back end is missing)")
+        else:
+            engines.append(tape)
+    default_threads = torch_default_threads()
+    if default_threads is None:
+        print("  (no batched PyTorch row: torch is not installed; pip install 'axongrad[torch]')")
+    else:
+        # The first torch row of each round pays ~0.4 ms of cold caches after the Python engines;
+        # the default-thread row goes first so the 1-thread row the target uses is the warm one.
+        for threads in sorted({1, default_threads}, reverse=True):
+            torch_engine = make_torch_engine(weights, xs, ys, threads)
+            if torch_engine is not None:
+                engines.append(torch_engine)
     return engines, variant
 
 
@@ -582,7 +709,7 @@ def measure(fn: Callable[[], object]) -> Sample:
     )
 
 
-def interleaved(contenders: list[tuple[str, bool, Callable[[], object]]], repeat: int) -> list[Row]:
+def interleaved(contenders: Sequence[tuple[str, bool, Callable[[], object]]], repeat: int) -> list[Row]:
     """Run every contender `repeat` times in turn (A, B, C, A, B, C, ...).
 
     Each contender is (name, charge_cleanup, fn); callers run each once beforehand (their
@@ -598,8 +725,9 @@ def interleaved(contenders: list[tuple[str, bool, Callable[[], object]]], repeat
 
 def print_rows(rows: list[Row]) -> None:
     """The compact timing table."""
+    width = max(34, *(len(row.name) + 2 for row in rows))
     print(
-        f"  {'engine':<34}{'call ms':>9}{'in gc':>8}{'gc runs':>13}{'+reclaim':>9}{'objects':>10}"
+        f"  {'engine':<{width}}{'call ms':>9}{'in gc':>8}{'gc runs':>13}{'+reclaim':>9}{'objects':>10}"
         f"{'total ms':>10}{'min':>9}"
     )
     for row in rows:
@@ -607,7 +735,7 @@ def print_rows(rows: list[Row]) -> None:
         runs = "/".join(f"{statistics.median(s.gc_runs[g] for s in samples):g}" for g in range(3))
         reclaim = statistics.median(s.cleanup_seconds for s in samples) * 1e3
         print(
-            f"  {row.name:<34}{statistics.median(s.seconds for s in samples) * 1e3:>9.2f}"
+            f"  {row.name:<{width}}{statistics.median(s.seconds for s in samples) * 1e3:>9.2f}"
             f"{statistics.median(s.gc_seconds for s in samples) * 1e3:>8.2f}{runs:>13}"
             f"{(f'{reclaim:.2f}' if row.charge_cleanup else f'({reclaim:.0f})'):>9}"
             f"{statistics.median(s.garbage for s in samples):>10,.0f}"
@@ -623,12 +751,18 @@ LEGEND = (
 )
 
 
-def ratio_line(label: str, numerator: Row, denominator: Row, target: float | None = None) -> str:
-    """'label: 12.3x (of minima 12.1x)   target >= 10x: met', from two rows' medians (and minima)."""
+def ratio_line(
+    label: str, numerator: Row, denominator: Row, target: float | None = None, at_most: bool = False
+) -> str:
+    """'label: 12.3x (of minima 12.1x)   target >= 10x: met', from two rows' medians (and minima).
+
+    The target is a floor (ratio >= target), or a ceiling (ratio <= target) when `at_most`.
+    """
     ratio = numerator.median / denominator.median
     text = f"  {label:<50}{ratio:>8.2f}x  (of minima {numerator.best / denominator.best:.2f}x)"
     if target is not None:
-        text += f"   target >= {target:g}x: {'met' if ratio >= target else 'MISSED'}"
+        met = ratio <= target if at_most else ratio >= target
+        text += f"   target {'<=' if at_most else '>='} {target:g}x: {'met' if met else 'MISSED'}"
     return text
 
 
@@ -782,10 +916,8 @@ def section_step(repeat: int, cprofile: bool) -> tuple[list[Row], str]:
         f"{len(engines[-1].grads())} gradients)"
     )
     print(f"  weighted_sum variant: {variant}")
-    print(
-        "  >>> compiled tape (issue 6): "
-        + ("timed below" if any("tape" in e.name for e in engines) else "not yet available, no row")
-    )
+    if not any(e.name in TAPE_BACKENDS.values() for e in engines):
+        print("  compiled tape (issue 6): not available, no row")
     contenders = [(e.name, "gc off" not in e.name, (lambda s=e.step: s(LR))) for e in engines]
     rows = interleaved(contenders, repeat)
     print(f"  medians of {repeat} interleaved rounds; all engines run with gc on unless the row says so")
@@ -793,15 +925,17 @@ def section_step(repeat: int, cprofile: bool) -> tuple[list[Row], str]:
     print_rows(rows)
     mg_on, mg_off = rows[0], rows[1]
     plain = next(r for r in rows if r.name.startswith("plain"))
+    by_name = {r.name: r for r in rows}
     print("  ratios (medians):")
     for row in rows[2:]:
-        if row is plain:
+        if not row.name.startswith("axongrad,"):  # the scalar Value engines
             continue
         print(f"  [{row.name}]")
         print(ratio_line("micrograd (gc on) / axongrad", mg_on, row, TARGET_VS_MICROGRAD))
         print(ratio_line("micrograd (gc off) / axongrad", mg_off, row, TARGET_VS_MICROGRAD_GC_OFF))
         print(ratio_line("axongrad / plain floats", row, plain))
     print(ratio_line("[reference] micrograd (gc on) / plain floats", mg_on, plain))
+    print_tape_ratios(by_name, mg_on, mg_off, plain)
     if cprofile:
         for engine in engines[2:4]:
             print(f"\n  cProfile of 5 steps: {engine.name}")
@@ -810,6 +944,50 @@ def section_step(repeat: int, cprofile: bool) -> tuple[list[Row], str]:
                 profiler.runcall(engine.step, LR)
             pstats.Stats(profiler).sort_stats("tottime").print_stats(12)
     return rows, variant
+
+
+def print_tape_ratios(by_name: dict[str, Row], mg_on: Row, mg_off: Row, plain: Row) -> None:
+    """Issue 6's three speed targets for the compiled tape, each with its target, and context."""
+    py_tape = by_name.get(TAPE_BACKENDS["python"])
+    np_tape = by_name.get(TAPE_BACKENDS["numpy"])
+    torch_rows = [r for name, r in by_name.items() if name.startswith("batched PyTorch")]
+    torch_1 = next((r for r in torch_rows if r.name.endswith(" 1 thread)")), None)
+    print("  [compiled tape: issue 6 targets]")
+    if py_tape is not None:
+        print(
+            ratio_line("pure-Python tape / plain floats", py_tape, plain, TARGET_TAPE_VS_PLAIN, at_most=True)
+        )
+    if np_tape is not None:
+        print(ratio_line("micrograd (gc on) / NumPy tape", mg_on, np_tape, TARGET_MICROGRAD_VS_NUMPY_TAPE))
+        if torch_1 is not None:
+            print(
+                ratio_line(
+                    "NumPy tape / batched PyTorch (1 thread)",
+                    np_tape,
+                    torch_1,
+                    TARGET_NUMPY_TAPE_VS_TORCH,
+                    at_most=True,
+                )
+            )
+        else:
+            print("  NumPy tape / batched PyTorch: no PyTorch row (torch not installed)")
+    print("  [compiled tape: context]")
+    if py_tape is not None:
+        print(ratio_line("micrograd (gc on) / pure-Python tape", mg_on, py_tape))
+        print(ratio_line("micrograd (gc off) / pure-Python tape", mg_off, py_tape))
+    if np_tape is not None:
+        print(ratio_line("micrograd (gc off) / NumPy tape", mg_off, np_tape))
+        if py_tape is not None:
+            print(ratio_line("pure-Python tape / NumPy tape", py_tape, np_tape))
+        print(ratio_line("plain floats / NumPy tape", plain, np_tape))
+        for row in torch_rows:
+            if row is not torch_1:
+                print(ratio_line(f"NumPy tape / PyTorch ({row.name.split(', ')[-1]}", np_tape, row))
+    if torch_1 is not None:
+        for row in torch_rows:
+            if row is not torch_1:
+                print(ratio_line(f"PyTorch ({row.name.split(', ')[-1]} / PyTorch (1 thread)", row, torch_1))
+        print(ratio_line("plain floats / batched PyTorch (1 thread)", plain, torch_1))
 
 
 def section_wide(repeat: int) -> None:
@@ -897,7 +1075,7 @@ def section_memory(memory_n: int = MEMORY_N) -> None:
     step_models.append(("micrograd step", mg_value, mg_model))
     for name, cls, m in step_models:
         nodes = count_nodes(step_graph(cls, m, xs, ys))
-        graphs.append((name, lambda c=cls, m=m: step_graph(c, m, xs, ys), nodes))
+        graphs.append((name, functools.partial(step_graph, cls, m, xs, ys), nodes))
     for name, build, nodes in graphs:
         total_bytes = traced_bytes(build)
         per_node = total_bytes / nodes
@@ -917,6 +1095,25 @@ def section_memory(memory_n: int = MEMORY_N) -> None:
         print(f"  {name} bytes per node / micrograd step's: {b / mg_step[0]:.3f}")
 
 
+def freeze_startup_heap() -> int:
+    """Import the optional libraries the rows use, then `gc.freeze()` everything alive; the count.
+
+    Importing torch adds about 150,000 objects the cycle collector tracks; every full collection
+    would scan them, which roughly doubles micrograd's (gc on) step and makes the reclaim
+    measurement (two gc.collect() calls subtracted) noisy by milliseconds. Frozen objects are
+    skipped by every collection, as if the process had imported only what micrograd needs.
+    """
+    for name in ("numpy", "torch"):
+        try:
+            __import__(name)
+        except ImportError:
+            pass
+    torch_default_threads()  # read torch's default before any row changes it
+    gc.collect()
+    gc.freeze()
+    return gc.get_freeze_count()
+
+
 def main(argv: Iterable[str] | None = None) -> None:
     """Parse the options and run every section."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -932,6 +1129,11 @@ def main(argv: Iterable[str] | None = None) -> None:
         f"Python {platform.python_version()} ({platform.python_implementation()}) on {platform.machine()}, "
         f"gc enabled: {gc.isenabled()}, thresholds {gc.get_threshold()}, "
         f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
+    frozen = freeze_startup_heap()
+    print(
+        f"gc.freeze(): the {frozen:,} objects alive after importing numpy and torch are exempt from "
+        "collection, so their size does not slow every engine's collections"
     )
     started = time.perf_counter()
     with metering():
