@@ -31,9 +31,9 @@ def real_number(data: object, where: str) -> float:
 class Value:
     """A scalar node of the graph: `.data`, `.grad`, and how it was computed from `.parents`.
 
-    Parents and local derivatives are stored in two fixed slots (unary and binary operations),
-    not in per-node tuples or closures, so a node is one object the garbage collector tracks and a
-    graph is freed by reference counting alone.
+    Parents and local derivatives live in fixed slots (see __slots__), not in per-node tuples or
+    closures: a node is one object for the garbage collector to track, and a graph holds no
+    reference cycle, so it is freed by reference counting alone.
     """
 
     # _a/_b and _da/_db hold the one or two inputs of most operations and their local
