@@ -49,7 +49,21 @@ def test_reused_value_gives_one_path_per_edge() -> None:
     assert sorted(p.product for p in result.paths) == [1.0, 3.0, 3.0]
     assert result.total == 7.0  # d(a² + a)/da = 2a + 1
     text = str(result)
-    assert "3 paths" in text and "(via mul1)" in text and text.endswith("db/da = 1 + 3 + 3 = 7")
+    # No interior node is labelled, so every step is its own factor.
+    assert "3 paths" in text and "db/dmul1 · dmul1/da = 1 · 3 = 3" in text
+    assert text.endswith("db/da = 1 + 3 + 3 = 7")
+
+
+def test_unlabelled_steps_fold_between_labelled_nodes() -> None:
+    """Once an interior node is labelled, the unlabelled ones fold into factors (as the posts write)."""
+    a = Value(3.0, "a")
+    square = a * a
+    square.label = "s"
+    b = (square * 2.0).tanh() + 0.0
+    b.label = "b"
+    result = viz.explain(b, a)
+    assert [str(f) for f in result.paths[0].factors] == ["db/ds", "ds/da"]
+    assert "(via " in str(result)
 
 
 def test_unrelated_value_and_the_root_itself() -> None:
@@ -87,13 +101,16 @@ def test_many_paths_are_capped_but_the_total_stays_exact() -> None:
 def test_deep_chain_needs_no_recursion() -> None:
     x = Value(1.0, "x")
     y = x
-    for _ in range(20_000):
+    for i in range(20_000):
         y = y * 1.0001
+        if i == 9_999:
+            y.label = "m"
     y.label = "y"
     result = viz.explain(y, x)
     assert result.path_count == 1
-    assert [str(f) for f in result.paths[0].factors] == ["dy/dx"]  # unlabelled steps fold into one factor
-    assert result.paths[0].via and len(result.paths[0].via) == 19_999
+    # Unlabelled steps fold into the factors between the labelled nodes.
+    assert [str(f) for f in result.paths[0].factors] == ["dy/dm", "dm/dx"]
+    assert len(result.paths[0].via) == 19_998
     assert result.total == pytest.approx(1.0001**20_000, rel=1e-9)
 
 

@@ -154,7 +154,11 @@ def explain(root: Value, wrt: Value, *, max_paths: int = MAX_PATHS) -> Explanati
         for p, d in zip(v.parents, v.local_grads):
             children[p].append((v, d))
     paths = _enumerate(wrt, root, children, max_paths)
-    listed = tuple(_fold(path, wrt, names) for path in paths)
+    # Factors run between labelled nodes (unlabelled ones such as a constant's product fold into
+    # them, as the posts write dE/dY'); with no labelled interior node, every node is a factor.
+    labelled = {v for v in order if v.label and v.parents and v is not root}
+    stops = labelled or {v for v in order if v.parents}
+    listed = tuple(_fold(path, wrt, names, stops) for path in paths)
     return Explanation(names[root], names[wrt], listed, count[wrt], grad[wrt])
 
 
@@ -190,8 +194,10 @@ def _enumerate(
     return paths
 
 
-def _fold(path: list[tuple[Value, float]], wrt: Value, names: dict[Value, str]) -> ChainPath:
-    """Turn a path into factors between labelled nodes, root side first (unlabelled ones folded in)."""
+def _fold(
+    path: list[tuple[Value, float]], wrt: Value, names: dict[Value, str], stops: set[Value]
+) -> ChainPath:
+    """Turn a path into factors between the `stops` nodes, root side first (the others folded in)."""
     factors: list[Factor] = []
     via: list[str] = []
     start = wrt
@@ -200,7 +206,7 @@ def _fold(path: list[tuple[Value, float]], wrt: Value, names: dict[Value, str]) 
     for i, (node, d) in enumerate(path):
         value *= d
         product *= d
-        if node.label or i == len(path) - 1:
+        if node in stops or i == len(path) - 1:
             factors.append(Factor(names[node], names[start], value))
             start, value = node, 1.0
         else:
