@@ -207,3 +207,20 @@ def test_numpy_arrays_are_accepted_like_lists() -> None:
     hb = nn.fit(b, np.array(xs), np.array(ys, dtype=np.int64), loss="hinge", epochs=3, progress=False)
     assert ha.loss == hb.loss and ha.accuracy == hb.accuracy
     assert a(np.array([0.1, 0.2])).data == a([0.1, 0.2]).data  # type: ignore[union-attr]
+
+
+def test_progress_bar_shows_the_loss_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal, fit draws a tqdm bar whose postfix is the current loss."""
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    xs, ys = nn.and_gate()
+    history = nn.fit(nn.MLP(2, [1], seed=0), xs, ys, epochs=3, progress=True)
+    text = screen.getvalue()
+    assert "3/3" in text
+    assert f"loss={history.loss[-1]:.4g}" in text

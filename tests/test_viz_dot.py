@@ -248,3 +248,15 @@ def test_without_dot_rendering_says_how_to_install_graphviz(
         diagram.pipe(format="svg")
     assert not (tmp_path / "E.svg").exists()
     assert g["E"]._repr_mimebundle_() == {"text/plain": repr(g["E"])}
+
+
+def test_a_compiled_tape_draws_as_the_graph_it_came_from() -> None:
+    """viz.draw(tape) draws tape.root, so the replayed graph looks like the scalar one."""
+    from autograd import compile
+
+    x, w = Value(0.5, "x"), Value(-1.5, "w0")
+    root = (x * w).sigmoid()
+    tape = compile(root, [x], [w])
+    assert viz.draw(tape).source == viz.draw(root).source
+    with pytest.raises(TypeError):
+        viz.draw(object())
