@@ -18,50 +18,16 @@ import os
 import sys
 from pathlib import Path
 
+from smallest_ann import W0_START, W1_START, closed_form_grads, network  # examples/smallest_ann.py
+
 import nn
 import viz
 from autograd import Value
 
 
-def smallest_network(x: float = 1.5, w0: float = 0.8, w1: float = -0.4, y: float = 0.9) -> dict[str, Value]:
-    """The posts' smallest network and its error, every node named as the posts name it."""
-    X = Value(x, label="X")
-    W0 = Value(w0, label="W0")
-    W1 = Value(w1, label="W1")
-    Y = Value(y, label="Y")
-    Z0 = X * W0
-    Z0.label = "Z0"
-    a0 = Z0.sigmoid()
-    a0.label = "a0"
-    Z1 = a0 * W1
-    Z1.label = "Z1"
-    a1 = Z1.sigmoid()
-    a1.label = "Y'"
-    diff = a1 - Y
-    diff.label = "err"  # Y' - Y
-    E = 0.5 * diff**2
-    E.label = "E"
-    return {"X": X, "W0": W0, "W1": W1, "Y": Y, "Z0": Z0, "a0": a0, "Z1": Z1, "a1": a1, "E": E}
-
-
-def closed_forms(n: dict[str, Value]) -> tuple[float, float]:
-    """The posts' dE/dW0 and dE/dW1 with plain floats: (Y'-Y) s'(Z1) W1 s'(Z0) X and (Y'-Y) s'(Z1) a0."""
-
-    def s(z: float) -> float:
-        return 1.0 / (1.0 + math.exp(-z))
-
-    x, w0, w1, y = n["X"].data, n["W0"].data, n["W1"].data, n["Y"].data
-    z0 = x * w0
-    a0 = s(z0)
-    z1 = a0 * w1
-    a1 = s(z1)
-    common = (a1 - y) * s(z1) * (1 - s(z1))
-    return common * w1 * s(z0) * (1 - s(z0)) * x, common * a0
-
-
 def explain_smallest(out: Path) -> None:
     """Diagrams, chain-rule text and the backward-steps page for the smallest network."""
-    n = smallest_network()
+    n = network(W0_START, W1_START)
     E = n["E"]
     viz.render(viz.draw(E, legend=True), out / "smallest_forward.svg")
     viz.render(viz.draw(E, legend=True), out / "smallest_forward.png", format="png")
@@ -72,7 +38,7 @@ def explain_smallest(out: Path) -> None:
     (out / "smallest_chain_rule.txt").write_text(text, encoding="utf-8")
     viz.save_backward_html(E, out / "smallest_backward_steps.html")
 
-    dw0, dw1 = closed_forms(n)
+    dw0, dw1 = closed_form_grads(W0_START, W1_START)
     print("The smallest network: x -> *W0 -> sigmoid -> *W1 -> sigmoid, E = 1/2 (Y' - Y)^2")
     print(text)
     print(f"  backward:     dE/dW0 = {n['W0'].grad:+.10f}   dE/dW1 = {n['W1'].grad:+.10f}")
