@@ -80,3 +80,11 @@ def backward(root: Value) -> None:
     else:
         root.grad = 1.0
     accumulate(reversed(order))
+    # Every local derivative is finite, yet their products can still overflow: say so, never a silent inf.
+    for node in order:
+        g = node.grad
+        if g - g != 0.0:
+            name = node.label or node.op or "a leaf"
+            raise ValueError(
+                f"backward: the gradient at {name!r} (data={node.data!r}) overflows a float: grad={g!r}"
+            )

@@ -270,6 +270,13 @@ class Tape:
                 )
             weights = [real_number(w, f"tape.backward(weights[{i}])") for i, w in enumerate(weights)]
         grads = self._engine.backward(weights)
+        for i, g in enumerate(grads):
+            if g - g != 0.0:  # as the scalar backward: an overflowing gradient is an error, not inf
+                p = self.params[i]
+                raise ValueError(
+                    f"tape.backward: the gradient at params[{i}] (label {p.label!r}) overflows a float: "
+                    f"grad={g!r}"
+                )
         for p, g in zip(self.params, grads):
             p.grad += g
 

@@ -265,12 +265,14 @@ class NumpyEngine:
         summed = np.zeros(self.n_rows)  # batch-summed adjoints of scalar weights (matmul path)
         root = self.row[tape.root_slot]
         adj[root] += 1.0 if weights is None else np.asarray(weights, dtype=np.float64)
-        for g in reversed(self.groups):
-            if not any(self.needs[self.row[s.output]] for s in g.steps):
-                continue
-            self._backward(np, g, v, adj, summed)
-        p = tape.n_params
-        return (adj[:p].sum(axis=1) + summed[:p]).tolist()  # type: ignore[no-any-return]
+        # Overflow shows up as inf in the result, which Tape.backward turns into a clear error.
+        with np.errstate(over="ignore", invalid="ignore"):
+            for g in reversed(self.groups):
+                if not any(self.needs[self.row[s.output]] for s in g.steps):
+                    continue
+                self._backward(np, g, v, adj, summed)
+            p = tape.n_params
+            return (adj[:p].sum(axis=1) + summed[:p]).tolist()  # type: ignore[no-any-return]
 
     def _backward(self, np: Any, g: _Group, v: Any, adj: Any, summed: Any) -> None:
         """Push one group's output adjoints to its inputs' rows."""

@@ -95,3 +95,11 @@ def test_a_failed_operation_leaves_the_graph_untouched() -> None:
     y = x * 2
     y.backward()
     assert x.grad == 2.0
+
+
+def test_gradient_overflow_in_backward_is_an_error() -> None:
+    """Finite forward values and local derivatives whose product overflows: ValueError, not inf."""
+    x = Value(1e-200, label="x")
+    y = x * 1e200 * 1e200  # forward: 1e-200 -> 1 -> 1e200, all finite; dy/dx = 1e400 overflows
+    with pytest.raises(ValueError, match=r"backward: the gradient at 'x' .*overflows"):
+        y.backward()

@@ -417,3 +417,13 @@ def test_values_reads_any_node_per_sample(backend: str) -> None:
         assert r == pytest.approx(math.tanh(1.5 * x_i) ** 2 + x_i, abs=1e-15)
     with pytest.raises(ValueError, match="not a node of this tape"):
         tape.values([Value(3.0)])
+
+
+def test_gradient_overflow_is_an_error(backend: str) -> None:
+    """A batch-summed gradient past float range raises, as the scalar backward does; grads untouched."""
+    x, w = Value(0.0), Value(1e-200, label="w")
+    tape = compile(w * x * 1e200, [x], [w], backend=backend)
+    tape.run([[1e200]])  # forward: 1e-200 * 1e200 * 1e200 = 1e200; d/dw = 1e400
+    with pytest.raises(ValueError, match=r"params\[0\] \(label 'w'\) overflows"):
+        tape.backward()
+    assert w.grad == 0.0
