@@ -204,14 +204,19 @@ def nn_mlp(weights: Weights) -> Any | None:
 # ====================================================================== one training step
 
 
-def value_step(value_cls: Any, model: Any, xs: list[list[float]], ys: list[float], lr: float) -> float:
-    """micrograd's demo step on any Value engine: max-margin + L2, backward, SGD; returns the loss."""
+def demo_loss(value_cls: Any, model: Any, xs: list[list[float]], ys: list[float]) -> Any:
+    """micrograd's demo loss on any Value engine: mean max-margin over the samples + ALPHA * L2."""
     inputs = [list(map(value_cls, row)) for row in xs]
     scores = list(map(model, inputs))
     losses = [(1 + -yi * si).relu() for yi, si in zip(ys, scores)]
     data_loss = sum(losses) * (1.0 / len(losses))
     reg_loss = ALPHA * sum(p * p for p in model.parameters())
-    total = data_loss + reg_loss
+    return data_loss + reg_loss
+
+
+def value_step(value_cls: Any, model: Any, xs: list[list[float]], ys: list[float], lr: float) -> float:
+    """micrograd's demo step on any Value engine: max-margin + L2, backward, SGD; returns the loss."""
+    total = demo_loss(value_cls, model, xs, ys)
     model.zero_grad()
     total.backward()
     for p in model.parameters():
@@ -828,9 +833,7 @@ def count_nodes(root: Any) -> int:
 
 def step_graph(value_cls: Any, model: Any, xs: list[list[float]], ys: list[float]) -> Any:
     """The step's loss graph, built and back-propagated (what a step holds before it frees it)."""
-    inputs = [list(map(value_cls, row)) for row in xs]
-    losses = [(1 + -yi * model(x)).relu() for x, yi in zip(inputs, ys)]
-    total = sum(losses) * (1.0 / len(losses)) + ALPHA * sum(p * p for p in model.parameters())
+    total = demo_loss(value_cls, model, xs, ys)
     total.backward()
     return total
 
@@ -846,12 +849,7 @@ def phased_step(model: Any, xs: list[list[float]], ys: list[float], lr: float, o
     def mark(name: str) -> None:
         marks.append((name, clock(), METER.seconds))
 
-    inputs = [list(map(Value, row)) for row in xs]
-    scores = list(map(model, inputs))
-    losses = [(1 + -yi * si).relu() for yi, si in zip(ys, scores)]
-    data_loss = sum(losses) * (1.0 / len(losses))
-    reg_loss = ALPHA * sum(p * p for p in model.parameters())
-    total = data_loss + reg_loss
+    total = demo_loss(Value, model, xs, ys)
     mark("forward (build graph)")
     model.zero_grad()
     mark("zero_grad")
@@ -863,7 +861,7 @@ def phased_step(model: Any, xs: list[list[float]], ys: list[float], lr: float, o
     for p in model.parameters():
         p.data -= lr * p.grad
     mark("SGD update")
-    del order, total, data_loss, reg_loss, losses, scores, inputs
+    del order, total
     mark("freeing the graph")
     for (_, t0, g0), (name, t1, g1) in itertools.pairwise(marks):
         out[name] = out.get(name, 0.0) + (t1 - t0)
