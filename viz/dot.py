@@ -381,16 +381,21 @@ def have_dot() -> bool:
     return shutil.which("dot") is not None
 
 
+def _pipe(graph: Any, format: str) -> bytes:
+    """`graph` laid out by dot as `format` bytes (RuntimeError naming the install command without dot)."""
+    if not have_dot():
+        raise RuntimeError(NO_DOT)
+    try:
+        return bytes(graph.pipe(format=format))
+    except graphviz.ExecutableNotFound as error:
+        raise RuntimeError(NO_DOT) from error
+
+
 def render(graph: Any, path: str | os.PathLike[str], format: str = "svg") -> str:
     """Write `graph` (any graphviz graph) to `path` as "svg" or "png"; RuntimeError if dot is missing."""
     if format not in ("svg", "png"):
         raise ValueError(f'render(format=...) must be "svg" or "png", got {format!r}')
-    if not have_dot():
-        raise RuntimeError(NO_DOT)
-    try:
-        image = graph.pipe(format=format)
-    except graphviz.ExecutableNotFound as error:
-        raise RuntimeError(NO_DOT) from error
+    image = _pipe(graph, format)
     target = os.fspath(path)
     write_atomically(target, image)
     return target
@@ -398,12 +403,7 @@ def render(graph: Any, path: str | os.PathLike[str], format: str = "svg") -> str
 
 def svg_of(graph: Any) -> str:
     """`graph` rendered to SVG text by dot (RuntimeError naming the install command if missing)."""
-    if not have_dot():
-        raise RuntimeError(NO_DOT)
-    try:
-        return str(graph.pipe(format="svg", encoding="utf-8"))
-    except graphviz.ExecutableNotFound as error:
-        raise RuntimeError(NO_DOT) from error
+    return _pipe(graph, "svg").decode("utf-8")
 
 
 def jupyter_bundle(value: Value) -> dict[str, str]:
