@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from operator import attrgetter
 
 from autograd.value import MANY, Value
 
@@ -81,10 +82,17 @@ def backward(root: Value) -> None:
         root.grad = 1.0
     accumulate(reversed(order))
     # Every local derivative is finite, yet their products can still overflow: say so, never a silent inf.
-    for node in order:
-        g = node.grad
-        if g - g != 0.0:
-            name = node.label or node.op or "a leaf"
-            raise ValueError(
-                f"backward: the gradient at {name!r} (data={node.data!r}) overflows a float: grad={g!r}"
-            )
+    # One C-level sum is finite unless some grad is inf/nan (or, harmlessly, the sum itself overflows):
+    # only then look for the node.
+    total = sum(map(_grad_of, order))
+    if total - total != 0.0:
+        for node in order:
+            g = node.grad
+            if g - g != 0.0:
+                name = node.label or node.op or "a leaf"
+                raise ValueError(
+                    f"backward: the gradient at {name!r} (data={node.data!r}) overflows a float: grad={g!r}"
+                )
+
+
+_grad_of = attrgetter("grad")

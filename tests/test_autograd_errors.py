@@ -103,3 +103,11 @@ def test_gradient_overflow_in_backward_is_an_error() -> None:
     y = x * 1e200 * 1e200  # forward: 1e-200 -> 1 -> 1e200, all finite; dy/dx = 1e400 overflows
     with pytest.raises(ValueError, match=r"backward: the gradient at 'x' .*overflows"):
         y.backward()
+
+
+def test_finite_gradients_whose_sum_overflows_are_not_an_error() -> None:
+    """The overflow check looks at each gradient, not at their sum: two grads of 1e308 are fine."""
+    a, b = Value(1e-10, label="a"), Value(1e-10, label="b")
+    y = a * 1e308 + b * 1e308  # forward 2e298; dy/da = dy/db = 1e308, their sum past float range
+    y.backward()
+    assert a.grad == 1e308 and b.grad == 1e308
