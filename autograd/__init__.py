@@ -2,27 +2,40 @@
 
 from __future__ import annotations
 
+from autograd import ops
+from autograd.backends import BACKENDS, default_backend
+from autograd.checks import real_number
 from autograd.context import current_scope, is_grad_enabled, no_grad, scope
-from autograd.gradcheck import backprop_grad, gradcheck, numerical_grad
+from autograd.gradcheck import backprop_grad, check_op, gradcheck, numerical_grad
 from autograd.graph import accumulate, backward, topological_order
+from autograd.mathspace import FLOATS
+from autograd.oprecord import TABLE, Op, op
 from autograd.tape import Tape, compile
-from autograd.value import Value, real_number, set_renderer, weighted_sum
+from autograd.value import Value, set_renderer, weighted_sum
 
 # Marker that nn and viz check, because HIPS autograd uses the same import name.
 __axongrad__ = True
 
 __all__ = [
+    "BACKENDS",
+    "FLOATS",
+    "TABLE",
+    "Op",
     "Tape",
     "Value",
     "accumulate",
     "backprop_grad",
     "backward",
+    "check_op",
     "compile",
     "current_scope",
+    "default_backend",
     "gradcheck",
     "is_grad_enabled",
     "no_grad",
     "numerical_grad",
+    "op",
+    "ops",
     "real_number",
     "scope",
     "set_renderer",

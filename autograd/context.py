@@ -1,53 +1,77 @@
-"""Recording switches read when a Value is created: gradient recording and the scope tag."""
+"""Recording switches read when a Value is created: gradient recording and the scope tag.
+
+Both live in `contextvars` variables, so each thread and each asyncio task has its own: one
+thread inside `no_grad()` never stops another thread's graph from recording (as in PyTorch).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import partial
+from types import TracebackType
 
+_GRAD_ENABLED: ContextVar[bool] = ContextVar("axongrad_grad_enabled", default=True)
+_SCOPE: ContextVar[str] = ContextVar("axongrad_scope", default="")
 
-class _State:
-    """The two module-wide switches; one object so Value reads them with one lookup."""
-
-    __slots__ = ("grad_enabled", "scope")
-
-    def __init__(self) -> None:
-        self.grad_enabled = True
-        self.scope = ""
-
-
-state = _State()
+# The bound C methods themselves: Value reads them once per node, so no Python call in between.
+grad_enabled_now = _GRAD_ENABLED.get
+scope_now = _SCOPE.get
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside `no_grad()`: operations record their inputs and local derivatives."""
-    return state.grad_enabled
+    """True unless inside `no_grad()` in this thread/task: operations record inputs and local derivatives."""
+    return _GRAD_ENABLED.get()
 
 
 def current_scope() -> str:
-    """The scope tag that Values created now receive ("" outside any `scope`)."""
-    return state.scope
+    """The scope tag that Values created now, in this thread/task, receive ("" outside any `scope`)."""
+    return _SCOPE.get()
 
 
-@contextmanager
-def no_grad() -> Iterator[None]:
-    """Operations inside record no parents: results are plain constants (for evaluation)."""
-    previous = state.grad_enabled
-    state.grad_enabled = False
-    try:
-        yield
-    finally:
-        state.grad_enabled = previous
+class no_grad:  # noqa: N801 (PyTorch's name)
+    """`with no_grad():` operations inside record no parents: results are plain constants.
+
+    Interrupt-safe on entry: the switch is flipped by one C-level call as the `with` takes hold,
+    so a KeyboardInterrupt lands either before it (nothing changed) or inside the block (the exit
+    restores). Leaving restores the value seen when the object was made, so nested blocks unwind
+    correctly even when an inner exit was skipped.
+    """
+
+    __slots__ = ("_previous",)
+
+    def __init__(self) -> None:
+        """Remember the current switch, to restore on exit."""
+        self._previous = _GRAD_ENABLED.get()
+
+    # A partial is not a descriptor, so `with` calls it with no arguments: _GRAD_ENABLED.set(False).
+    __enter__ = partial(_GRAD_ENABLED.set, False)
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Restore the switch as it was before the block."""
+        _GRAD_ENABLED.set(self._previous)
 
 
-@contextmanager
-def scope(name: str) -> Iterator[str]:
-    """Tag every Value created inside with `name` (nested scopes join with '.': "L1.n3")."""
-    if not isinstance(name, str) or not name:
-        raise TypeError(f"scope(name) needs a non-empty str, got {type(name).__name__} {name!r}")
-    previous = state.scope
-    state.scope = f"{previous}.{name}" if previous else name
-    try:
-        yield state.scope
-    finally:
-        state.scope = previous
+class scope:  # noqa: N801 (used like no_grad)
+    """`with scope("L1.n3"):` tags every Value created inside (nested scopes join with ".")."""
+
+    __slots__ = ("_previous", "name")
+
+    def __init__(self, name: str) -> None:
+        """Check the name and compute the nested tag now, so entering is one call."""
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"scope(name) needs a non-empty str, got {type(name).__name__} {name!r}")
+        self._previous = _SCOPE.get()
+        self.name = f"{self._previous}.{name}" if self._previous else name
+
+    def __enter__(self) -> str:
+        """Set the tag; returns it ("L1.n3")."""
+        _SCOPE.set(self.name)
+        return self.name
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        """Restore the tag outside this scope."""
+        _SCOPE.set(self._previous)

@@ -1,25 +1,42 @@
-"""Graph traversal: the iterative topological order and the one chain-rule loop."""
+"""Graph traversal: the iterative topological order and the one chain-rule loop.
+
+It knows nodes only through a narrow interface (the slots `Value` declares): `_a`/`_b` with
+`_da`/`_db` for one- and two-input nodes, `_ps`/`_ds` when `_a is MANY` (n-ary), and `.grad`.
+It imports nothing of ours.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from operator import attrgetter
+from typing import Any
 
-from autograd.value import MANY, Value
+
+class _Many:
+    """The marker in `_a` of an n-ary node (parents in `_ps`); never part of any graph."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        """MANY."""
+        return "MANY"
 
 
-def topological_order(root: Value) -> list[Value]:
+MANY: Any = _Many()
+
+
+def topological_order(root: Any) -> list[Any]:
     """Every node `root` depends on, leaves first, each after all of its parents (iterative DFS).
 
     Parents are visited in argument order, so the order is stable from run to run.
     """
-    if not isinstance(root, Value):
+    if not hasattr(root, "_a") or root is MANY:
         raise TypeError(f"topological_order(root) needs a Value, got {type(root).__name__}")
-    order: list[Value] = []
-    seen: set[Value] = set()
+    order: list[Any] = []
+    seen: set[Any] = set()
     # Two parallel stacks instead of (node, flag) tuples: no allocation per visit, so a deep
     # graph does not wake the garbage collector. A node is emitted on its second pop.
-    stack: list[Value] = [root]
+    stack: list[Any] = [root]
     expanded: list[bool] = [False]
     while stack:
         node = stack.pop()
@@ -48,7 +65,7 @@ def topological_order(root: Value) -> list[Value]:
     return order
 
 
-def accumulate(nodes: Iterable[Value]) -> None:
+def accumulate(nodes: Iterable[Any]) -> None:
     """The chain rule, once per node in the given order: parent.grad += local * node.grad."""
     for node in nodes:
         a = node._a
@@ -65,17 +82,22 @@ def accumulate(nodes: Iterable[Value]) -> None:
             b.grad += node._db * g
 
 
-def backward(root: Value) -> None:
+def backward(root: Any) -> None:
     """Seed d(root)/d(root) = 1 and propagate to every ancestor in reverse topological order.
 
     Calling it again is safe: interior nodes are reset first, so each shows the current pass
     alone (micrograd issue #53), while leaves accumulate across calls as in PyTorch; clear them
-    with `zero_grad()` between steps.
+    with `zero_grad()` between steps. A gradient that overflows a float is a ValueError, and
+    then every leaf's grad is put back as it was before the call (interior grads read 0.0).
     """
     order = topological_order(root)
+    leaves = []
     for node in order:
         if node._a is not None:
             node.grad = 0.0
+        else:
+            leaves.append(node)
+    before = list(map(_grad_of, leaves))
     if root._a is None:
         root.grad += 1.0
     else:
@@ -90,9 +112,19 @@ def backward(root: Value) -> None:
             g = node.grad
             if g - g != 0.0:
                 name = node.label or node.op or "a leaf"
+                _restore(order, leaves, before)
                 raise ValueError(
-                    f"backward: the gradient at {name!r} (data={node.data!r}) overflows a float: grad={g!r}"
+                    f"backward: the gradient at {name!r} (data={node.data!r}) overflows a float: grad={g!r}; "
+                    "the leaves' grads are as they were before this call"
                 )
+
+
+def _restore(order: list[Any], leaves: list[Any], before: list[float]) -> None:
+    """Undo a failed pass: leaves get their earlier grads back, interior nodes 0.0."""
+    for node in order:
+        node.grad = 0.0
+    for node, g in zip(leaves, before):
+        node.grad = g
 
 
 _grad_of = attrgetter("grad")

@@ -1,148 +1,218 @@
-"""The operation table: one pure function per primitive, floats -> (value, local derivatives).
+"""The operation table: every built-in operation's value and local derivatives, written once.
 
-Each function returns the forward value and d(out)/d(input) for every input, evaluated at the
-forward values, so the derivative on each edge of the graph can be stored, drawn and explained.
-Bad operands raise ValueError (ZeroDivisionError for division) naming the operation and value.
+Each rule returns the forward value and d(out)/d(input) for every input at the forward values, so
+the derivative on each edge can be stored, drawn and explained. Rules compute through the math
+namespace `m` (plain floats by default, `numpy` in the NumPy tape), so one source serves the
+scalar engine and both tapes. Everything reads this table: `Value`'s methods, the tapes, viz's
+symbols and `explain`'s rule text. To add an operation, decorate a function with `autograd.op`
+(here or in your own code); nothing else needs editing.
+
+Speed paths checked against this table by tests (tests/test_autograd_optable.py), not restated:
+`Value.__add__/__sub__/__mul__` compute + - * inline; the tapes replay "wsum" as one sum of
+products per neuron (the NumPy tape as one matrix product per layer).
 
 NOTE: kink conventions: relu'(0) = 0, abs'(0) = 0, step' = sign' = 0 everywhere (the posts'
-threshold functions are flat, which is exactly why backpropagation needs the sigmoid).
+threshold functions are flat, which is exactly why backpropagation needs the sigmoid);
+sign(0) = +1, the posts' convention (torch.sign(0) = 0).
 """
 
 from __future__ import annotations
 
-import math
+from typing import Any
+
+from autograd.mathspace import FLOATS
+from autograd.oprecord import op
 
 # ---------------------------------------------------------------- arithmetic
 
 
-def add(a: float, b: float) -> tuple[float, float, float]:
+@op(symbol="+", rule=("1", "1"), formula="a + b", _builtin=True, name="+")
+def add(a: Any, b: Any, m: Any = FLOATS) -> tuple[Any, Any, Any]:
     """a + b; d/da = 1, d/db = 1."""
     return a + b, 1.0, 1.0
 
 
-def sub(a: float, b: float) -> tuple[float, float, float]:
+@op(symbol="−", rule=("1", "-1"), formula="a - b", _builtin=True, name="-")
+def sub(a: Any, b: Any, m: Any = FLOATS) -> tuple[Any, Any, Any]:
     """a - b; d/da = 1, d/db = -1."""
     return a - b, 1.0, -1.0
 
 
-def mul(a: float, b: float) -> tuple[float, float, float]:
+@op(symbol="×", rule=("b", "a"), formula="a · b", _builtin=True, name="*")
+def mul(a: Any, b: Any, m: Any = FLOATS) -> tuple[Any, Any, Any]:
     """a * b; d/da = b, d/db = a."""
     return a * b, b, a
 
 
-def div(a: float, b: float) -> tuple[float, float, float]:
+@op(
+    symbol="÷",
+    rule=("1/b", "-a/b^2"),
+    latex=(r"\frac{1}{b}", r"-\frac{a}{b^2}"),
+    formula="a / b",
+    domain=[(lambda a, b: b != 0.0, "division a / b needs b != 0, got b=0.0 (a={a!r})", ZeroDivisionError)],
+    _builtin=True,
+    name="/",
+)
+def div(a: Any, b: Any, m: Any = FLOATS) -> tuple[Any, Any, Any]:
     """a / b; d/da = 1/b, d/db = -a/b^2."""
-    if b == 0.0:
-        raise ZeroDivisionError(f"division a / b needs b != 0, got b=0.0 (a={a!r})")
     # -q/b, not -a/(b*b): b*b underflows to 0 (or loses digits) for tiny b long before a/b does.
     q = a / b
     return q, 1.0 / b, -q / b
 
 
-def neg(a: float) -> tuple[float, float]:
-    """-a; d/da = -1."""
-    return -a, -1.0
+@op(symbol="−x", rule="-1", formula="-x", _builtin=True)
+def neg(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
+    """-x; d/dx = -1."""
+    return -x, -1.0
 
 
-def power(a: float, n: float) -> tuple[float, float]:
-    """a ** n for a constant exponent n; d/da = n a^(n-1)."""
-    if a == 0.0 and n < 0:
-        raise ValueError(f"a ** n with a=0.0 needs n >= 0, got n={n!r} (0 to a negative power)")
-    if a < 0.0 and not float(n).is_integer():
-        raise ValueError(f"a ** n with a negative base needs an integer n, got a={a!r}, n={n!r}")
-    if a == 0.0 and 0 < n < 1:
-        raise ValueError(f"a ** n at a=0.0 with 0 < n={n!r} < 1 has an infinite derivative")
-    value = _checked_pow(a, n)
-    slope = 0.0 if n == 0 else n * _checked_pow(a, n - 1)
-    return value, slope
+@op(
+    symbol="xⁿ",
+    rule="n x^(n-1)",
+    latex="n x^{n-1}",
+    formula="x^n",
+    const="n",
+    domain=[
+        (lambda x, n: (x != 0.0) | (n >= 0),
+         "x ** n with x=0.0 needs n >= 0, got n={n!r} (0 to a negative power)", ValueError),
+        (lambda x, n: (x >= 0.0) | float(n).is_integer(),
+         "x ** n with a negative base needs an integer n, got x={x!r}, n={n!r}", ValueError),
+        (lambda x, n: (x != 0.0) | (n <= 0) | (n >= 1),
+         "x ** n at x=0.0 with 0 < n={n!r} < 1 has an infinite derivative", ValueError),
+    ],
+    _builtin=True,
+    name="**n",
+)
+def power(x: Any, n: float, m: Any = FLOATS) -> tuple[Any, Any]:
+    """x ** n for a constant exponent n; d/dx = n x^(n-1)."""
+    return m.power(x, n), (n * m.power(x, n - 1.0) if n != 0 else m.zeros_like(x))
 
 
-def power_value(a: float, b: float) -> tuple[float, float, float]:
+@op(
+    symbol="aᵇ",
+    rule=("b a^(b-1)", "a^b ln(a)"),
+    latex=("b a^{b-1}", r"a^b \ln a"),
+    formula="a^b",
+    domain=[(lambda a, b: a > 0.0, "a ** b with a Value exponent needs a > 0 (d/db = a**b ln a), got a={a!r}",
+             ValueError)],
+    _builtin=True,
+    name="**",
+)
+def power_value(a: Any, b: Any, m: Any = FLOATS) -> tuple[Any, Any, Any]:
     """a ** b for a Value exponent; d/da = b a^(b-1), d/db = a^b ln a (needs a > 0)."""
-    if a <= 0.0:
-        raise ValueError(f"a ** b with a Value exponent needs a > 0 (d/db = a**b ln a), got a={a!r}")
-    value = _checked_pow(a, b)
-    return value, b * _checked_pow(a, b - 1), value * math.log(a)
-
-
-def _checked_pow(a: float, n: float) -> float:
-    """a ** n as a float, turning overflow into a ValueError that names the operands."""
-    try:
-        result: float = float(a) ** n
-    except OverflowError:
-        raise ValueError(f"a ** n overflows a float, got a={a!r}, n={n!r}") from None
-    if math.isinf(result):
-        raise ValueError(f"a ** n overflows a float, got a={a!r}, n={n!r}")
-    return result
+    value = m.power(a, b)
+    return value, b * m.power(a, b - 1.0), value * m.log(a)
 
 
 # ---------------------------------------------------------------- exponentials
 
 
-def exp(x: float) -> tuple[float, float]:
+@op(symbol="eˣ", rule="e^x", formula="e^x", _builtin=True)
+def exp(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """exp(x) = e^x; d/dx = e^x."""
-    try:
-        e = math.exp(x)
-    except OverflowError:
-        raise ValueError(f"exp(x) overflows a float for x > 709.78, got x={x!r}") from None
+    e = m.exp(x)
     return e, e
 
 
-def log(x: float) -> tuple[float, float]:
-    """log(x) natural logarithm; d/dx = 1/x (needs x > 0)."""
-    if x <= 0.0:
-        raise ValueError(f"log(x) needs x > 0, got x={x!r}")
-    return math.log(x), 1.0 / x
+@op(
+    symbol="log",
+    rule="1/x",
+    latex=r"\frac{1}{x}",
+    formula="log(x)",
+    domain=[(lambda x: x > 0.0, "log(x) needs x > 0, got x={x!r}", ValueError)],
+    _builtin=True,
+)
+def log(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
+    """log(x), the natural logarithm; d/dx = 1/x (needs x > 0)."""
+    return m.log(x), 1.0 / x
 
 
-def sqrt(x: float) -> tuple[float, float]:
+@op(
+    symbol="√x",
+    rule="1/(2 sqrt(x))",
+    latex=r"\frac{1}{2\sqrt{x}}",
+    formula="sqrt(x)",
+    domain=[
+        (lambda x: x >= 0.0, "sqrt(x) needs x >= 0, got x={x!r}", ValueError),
+        (lambda x: x != 0.0, "sqrt(x) at x=0.0 has an infinite derivative 1/(2 sqrt(x))", ValueError),
+    ],
+    _builtin=True,
+)
+def sqrt(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """sqrt(x); d/dx = 1/(2 sqrt(x)) (needs x >= 0; at x = 0 the derivative is infinite)."""
-    if x < 0.0:
-        raise ValueError(f"sqrt(x) needs x >= 0, got x={x!r}")
-    if x == 0.0:
-        raise ValueError("sqrt(x) at x=0.0 has an infinite derivative 1/(2 sqrt(x))")
-    r = math.sqrt(x)
+    r = m.sqrt(x)
     return r, 0.5 / r
 
 
 # ---------------------------------------------------------------- activations
 
 
-def tanh(x: float) -> tuple[float, float]:
+@op(symbol="tanh", rule="1 - tanh(x)^2", latex=r"1 - \tanh^2(x)", formula="tanh(x)", _builtin=True)
+def tanh(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """tanh(x); d/dx = 1 - tanh(x)^2."""
-    t = math.tanh(x)
+    t = m.tanh(x)
     return t, 1.0 - t * t
 
 
-def sigmoid(x: float) -> tuple[float, float]:
+@op(
+    symbol="σ",
+    rule="σ(x)(1 - σ(x))",
+    latex=r"\sigma(x)\,(1 - \sigma(x))",
+    formula="σ(x)",
+    _builtin=True,
+)
+def sigmoid(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """sigmoid(x) = 1/(1+e^-x); d/dx = s(1-s). Never overflows: e^-|x| is at most 1."""
-    if x >= 0.0:
-        s = 1.0 / (1.0 + math.exp(-x))
-    else:
-        e = math.exp(x)
-        s = e / (1.0 + e)
+    e = m.exp(-m.abs(x))
+    s = m.where(x >= 0.0, 1.0 / (1.0 + e), e / (1.0 + e))
     return s, s * (1.0 - s)
 
 
-def relu(x: float) -> tuple[float, float]:
+@op(symbol="ReLU", rule="1 if x > 0 else 0", latex=r"[x > 0]", formula="max(0, x)", _builtin=True)
+def relu(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """relu(x) = max(0, x), the posts' ramp; d/dx = 1 if x > 0 else 0 (relu'(0) = 0)."""
-    return (x, 1.0) if x > 0.0 else (0.0, 0.0)
+    positive = x > 0.0
+    return m.where(positive, x, 0.0), m.where(positive, 1.0, 0.0)
 
 
-def step(x: float) -> tuple[float, float]:
+@op(symbol="step", rule="0", formula="step(x)", _builtin=True)
+def step(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """step(x) = 1 if x >= 0 else 0, the posts' threshold; d/dx = 0 (flat: nothing to learn from)."""
-    return (1.0 if x >= 0.0 else 0.0), 0.0
+    return m.where(x >= 0.0, 1.0, 0.0), m.zeros_like(x)
 
 
-def sign(x: float) -> tuple[float, float]:
+@op(symbol="sign", rule="0", formula="sign(x)", _builtin=True)
+def sign(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """sign(x) = 1 if x >= 0 else -1, the posts' -1/+1 function; d/dx = 0."""
-    return (1.0 if x >= 0.0 else -1.0), 0.0
+    return m.where(x >= 0.0, 1.0, -1.0), m.zeros_like(x)
 
 
-def absolute(x: float) -> tuple[float, float]:
+@op(symbol="|x|", rule="sign(x) (0 at x = 0)", latex=r"\operatorname{sign}(x)", formula="|x|", _builtin=True,
+    name="abs")
+def absolute(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """abs(x) = |x|; d/dx = sign(x), with abs'(0) = 0."""
-    if x > 0.0:
-        return x, 1.0
-    if x < 0.0:
-        return -x, -1.0
-    return 0.0, 0.0
+    return m.abs(x), m.where(x > 0.0, 1.0, m.where(x < 0.0, -1.0, 0.0))
+
+
+# ---------------------------------------------------------------- the neuron's weighted sum
+
+
+@op(
+    symbol="Σ wx+b",
+    rule=("x_i", "w_i", "1"),
+    latex=("x_i", "w_i", "1"),
+    formula="Σ w_i x_i + b",
+    _builtin=True,
+)
+def wsum(*operands: Any, m: Any = FLOATS) -> tuple[Any, ...]:
+    """w0*x0 + w1*x1 + ... (+ b) over (w0, x0, w1, x1, ..., [b]); d/dw_i = x_i, d/dx_i = w_i, d/db = 1."""
+    n = len(operands)
+    derivs: list[Any] = [1.0] * n  # the bias's slope, when there is one, stays 1
+    derivs[0 : n - n % 2 : 2] = operands[1::2]
+    derivs[1 : n - n % 2 : 2] = operands[0 : n - n % 2 : 2]
+    total: Any = 0.0
+    for w, x in zip(operands[0::2], operands[1::2]):
+        total = total + w * x
+    if n % 2:
+        total = total + operands[-1]
+    return (total, *derivs)

@@ -5,27 +5,20 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Sequence
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from autograd import ops
-from autograd.context import state
+from autograd.checks import real_number
+from autograd.closure import attach_children, read_closure
+from autograd.context import grad_enabled_now, scope_now
+from autograd.graph import MANY, accumulate, backward
+from autograd.oprecord import Op
 
 # What arithmetic accepts beside a Value: int, float and NumPy scalars (numbers.Real).
 Number: TypeAlias = "int | float"
 Operand: TypeAlias = "Value | int | float"
 
-
-def real_number(data: object, where: str) -> float:
-    """`data` (int, float, NumPy scalar) as a finite float, else a TypeError/ValueError naming `where`."""
-    if isinstance(data, bool) or not isinstance(data, numbers.Real):
-        raise TypeError(
-            f"{where} needs a real number (int, float or NumPy scalar), got {type(data).__name__}"
-            + (": use the Value itself, or its .data" if isinstance(data, Value) else "")
-        )
-    value = float(data)
-    if not math.isfinite(value):
-        raise ValueError(f"{where} needs a finite number, got {value!r}")
-    return value
+_ADD, _SUB, _MUL = ops.add, ops.sub, ops.mul
 
 
 class Value:
@@ -36,18 +29,20 @@ class Value:
     reference cycle, so it is freed by reference counting alone.
     """
 
-    # _a/_b and _da/_db hold the one or two inputs of most operations and their local
-    # derivatives; an n-ary node (`weighted_sum`) sets _a to the marker MANY and keeps tuples
-    # in _ps/_ds instead. Fixed slots, not a tuple per node: fewer objects for the collector.
-    __slots__ = ("data", "grad", "label", "op", "scope", "_a", "_b", "_da", "_db", "_ps", "_ds")
+    # _kind is the op table's row that made the node (None for a leaf) and _const its constant
+    # argument (the exponent of x**2), kept apart. _a/_b and _da/_db hold the one or two inputs
+    # and their local derivatives; an n-ary node (`weighted_sum`) sets _a to the marker MANY and
+    # keeps tuples in _ps/_ds instead. Fixed slots, not a tuple per node: fewer objects for the GC.
+    __slots__ = ("data", "grad", "label", "scope", "_kind", "_const", "_a", "_b", "_da", "_db", "_ps", "_ds")
     # NumPy scalars on the left (np.float64(2) * v) defer to our reflected operators.
     __array_ufunc__ = None
 
     data: float
     grad: float
     label: str
-    op: str
     scope: str
+    _kind: Op | None
+    _const: float | None
     _a: Value | None
     _b: Value | None
     _da: float
@@ -55,24 +50,54 @@ class Value:
     _ps: tuple[Value, ...]
     _ds: tuple[float, ...]
 
-    def __init__(self, data: float, label: str = "") -> None:
-        """A leaf holding `data` (any real number, stored as float) with grad 0.0."""
+    def __init__(
+        self, data: float, _children: Sequence[Value] | str = (), _op: str = "", label: str = ""
+    ) -> None:
+        """A leaf holding `data` (any real number, stored as float) with grad 0.0.
+
+        `Value(2.0, "x")` labels it. micrograd's form `Value(data, (a, b), "+")` makes a node with
+        those children; set its `_backward` closure and it takes part in `backward()` (see
+        `autograd.closure`); `autograd.op` is the way that also compiles and vectorises.
+        """
         # A finite float skips the slower numbers.Real check (x - x is nan for inf and nan).
         self.data = data if type(data) is float and data - data == 0.0 else real_number(data, "Value(data)")
+        if isinstance(_children, str):  # Value(2.0, "x"): the label, axongrad's short form
+            label, _children = _children, ()
         if not isinstance(label, str):
             raise TypeError(f"Value(label) needs a str, got {type(label).__name__}")
         self.grad = 0.0
         self.label = label
-        self.op = ""
-        self.scope = state.scope
+        self.scope = scope_now()
+        self._kind = None
+        self._const = None
         self._a = None
         self._b = None
         self._da = 0.0
         self._db = 0.0
         self._ps = ()
         self._ds = ()
+        if _children or _op:
+            attach_children(self, _children, _op)
 
     # ------------------------------------------------------------ the recorded structure
+
+    @property
+    def op(self) -> str:
+        """The operation that made this node: "+", "*", "tanh", "**2", ... ("" for a leaf)."""
+        kind = self._kind
+        if kind is None:
+            return ""
+        return kind.name if self._const is None else kind.display(self._const)
+
+    @property
+    def operation(self) -> Op | None:
+        """The op table's row that made this node (None for a leaf): symbol, rule text, domain."""
+        return self._kind
+
+    @property
+    def const(self) -> float | None:
+        """The operation's constant argument (the exponent n of x**n), None when it has none."""
+        return self._const
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -107,7 +132,9 @@ class Value:
         return self.op
 
     def __repr__(self) -> str:
-        """micrograd's form: Value(data=..., grad=...)."""
+        """micrograd's form Value(data=..., grad=...), with the label first when there is one."""
+        if self.label:
+            return f"Value({self.label!r}, data={self.data}, grad={self.grad})"
         return f"Value(data={self.data}, grad={self.grad})"
 
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
@@ -116,42 +143,56 @@ class Value:
             return {"text/plain": repr(self)}
         return _display.renderer(self)
 
+    @classmethod
+    def _apply_op(cls, kind: Op, args: Sequence[Any]) -> Value:
+        """Record `kind` (a row of the op table) applied to `args`; numbers become constant leaves."""
+        raw, const = kind.split(args)
+        operands = []
+        for i, x in enumerate(raw):
+            v = _coerce(x)
+            if v is None:
+                raise TypeError(
+                    f"{kind.name}: argument {i} must be a Value or a real number, got {type(x).__name__}"
+                )
+            operands.append(v)
+        if kind.arity == 0:
+            return _record_many(kind, operands)
+        if kind.arity == 1:
+            return _unary(kind, operands[0], const)
+        return _binary(kind, operands[0], operands[1])
+
     # ------------------------------------------------------------ arithmetic
     # NOTE: + - * are the hot path of every network, so their rules (ops.add, ops.sub, ops.mul)
-    # are inlined here: one Python call per node instead of four. The other operations go
-    # through `_unary` / `_binary` and the table in ops.py.
+    # are computed inline here: one Python call per node instead of two.
+    # tests/test_autograd_optable.py checks these lines against the table's rows.
 
     def __add__(self, other: Operand) -> Value:
         """self + other."""
         o = other if type(other) is Value else _coerce(other)
         if o is None:
             return NotImplemented
-        a, b = self.data, o.data
-        return _record(a + b, "+", self, 1.0, o, 1.0)
+        return _record(self.data + o.data, _ADD, self, 1.0, o, 1.0)
 
     def __radd__(self, other: Number) -> Value:
         """other + self."""
         o = _coerce(other)
         if o is None:
             return NotImplemented
-        a, b = o.data, self.data
-        return _record(a + b, "+", o, 1.0, self, 1.0)
+        return _record(o.data + self.data, _ADD, o, 1.0, self, 1.0)
 
     def __sub__(self, other: Operand) -> Value:
         """self - other."""
         o = other if type(other) is Value else _coerce(other)
         if o is None:
             return NotImplemented
-        a, b = self.data, o.data
-        return _record(a - b, "-", self, 1.0, o, -1.0)
+        return _record(self.data - o.data, _SUB, self, 1.0, o, -1.0)
 
     def __rsub__(self, other: Number) -> Value:
         """other - self."""
         o = _coerce(other)
         if o is None:
             return NotImplemented
-        a, b = o.data, self.data
-        return _record(a - b, "-", o, 1.0, self, -1.0)
+        return _record(o.data - self.data, _SUB, o, 1.0, self, -1.0)
 
     def __mul__(self, other: Operand) -> Value:
         """self * other."""
@@ -159,7 +200,7 @@ class Value:
         if o is None:
             return NotImplemented
         a, b = self.data, o.data
-        return _record(a * b, "*", self, b, o, a)
+        return _record(a * b, _MUL, self, b, o, a)
 
     def __rmul__(self, other: Number) -> Value:
         """other * self."""
@@ -167,92 +208,92 @@ class Value:
         if o is None:
             return NotImplemented
         a, b = o.data, self.data
-        return _record(a * b, "*", o, b, self, a)
+        return _record(a * b, _MUL, o, b, self, a)
 
     def __truediv__(self, other: Operand) -> Value:
         """self / other (ZeroDivisionError when other is 0)."""
         o = _coerce(other)
-        return NotImplemented if o is None else _binary(ops.div, "/", self, o)
+        return NotImplemented if o is None else _binary(ops.div, self, o)
 
     def __rtruediv__(self, other: Number) -> Value:
         """other / self (ZeroDivisionError when self is 0)."""
         o = _coerce(other)
-        return NotImplemented if o is None else _binary(ops.div, "/", o, self)
+        return NotImplemented if o is None else _binary(ops.div, o, self)
 
     def __pow__(self, other: Operand) -> Value:
-        """self ** other: a number exponent (op "**n") or a Value exponent (op "**", needs self > 0)."""
+        """self ** other: a number exponent (op shown as "**2") or a Value exponent (op "**", self > 0)."""
         if isinstance(other, Value):
-            return _binary(ops.power_value, "**", self, other)
+            return _binary(ops.power_value, self, other)
         if isinstance(other, bool) or not isinstance(other, numbers.Real):
             return NotImplemented
-        exponent = real_number(other, "a ** n (the exponent n)")
-        value, slope = ops.power(self.data, exponent)
-        return _record(value, "**" + _exponent_text(exponent), self, slope, None, 0.0)
+        return _unary(ops.power, self, real_number(other, "a ** n (the exponent n)"))
 
     def __rpow__(self, other: Number) -> Value:
         """other ** self, a number base with a Value exponent (needs other > 0)."""
         o = _coerce(other)
-        return NotImplemented if o is None else _binary(ops.power_value, "**", o, self)
+        return NotImplemented if o is None else _binary(ops.power_value, o, self)
 
     def __neg__(self) -> Value:
         """-self."""
-        return _unary(ops.neg, "neg", self)
+        return _unary(ops.neg, self)
 
     def __abs__(self) -> Value:
         """abs(self)."""
-        return _unary(ops.absolute, "abs", self)
+        return _unary(ops.absolute, self)
 
     # ------------------------------------------------------------ functions
 
     def exp(self) -> Value:
         """e ** self (ValueError past float range, x > 709.78)."""
-        return _unary(ops.exp, "exp", self)
+        return _unary(ops.exp, self)
 
     def log(self) -> Value:
         """Natural logarithm (ValueError for self <= 0)."""
-        return _unary(ops.log, "log", self)
+        return _unary(ops.log, self)
 
     def sqrt(self) -> Value:
         """Square root (ValueError for self < 0, and at 0 where the derivative is infinite)."""
-        return _unary(ops.sqrt, "sqrt", self)
+        return _unary(ops.sqrt, self)
 
     def tanh(self) -> Value:
         """Hyperbolic tangent."""
-        return _unary(ops.tanh, "tanh", self)
+        return _unary(ops.tanh, self)
 
     def sigmoid(self) -> Value:
         """Logistic sigmoid 1/(1+e^-x), stable for any x."""
-        return _unary(ops.sigmoid, "sigmoid", self)
+        return _unary(ops.sigmoid, self)
 
     def relu(self) -> Value:
         """max(0, self), with relu'(0) = 0."""
-        return _unary(ops.relu, "relu", self)
+        return _unary(ops.relu, self)
 
     def step(self) -> Value:
         """The posts' threshold: 1 if self >= 0 else 0; its derivative is 0."""
-        return _unary(ops.step, "step", self)
+        return _unary(ops.step, self)
 
     def sign(self) -> Value:
         """The posts' -1/+1 function: 1 if self >= 0 else -1; its derivative is 0."""
-        return _unary(ops.sign, "sign", self)
+        return _unary(ops.sign, self)
 
     def abs(self) -> Value:
         """|self|, with abs'(0) = 0."""
-        return _unary(ops.absolute, "abs", self)
+        return _unary(ops.absolute, self)
 
     # ------------------------------------------------------------ gradients
 
     def backward(self) -> None:
         """Chain rule from this node to every ancestor (see `autograd.graph.backward`)."""
-        from autograd.graph import backward
-
         backward(self)
 
-    def _backward(self) -> None:
-        """micrograd's one-node step: push this node's grad to its parents."""
-        from autograd.graph import accumulate
+    @property
+    def _backward(self) -> Callable[[], None]:
+        """micrograd's one-node step: push this node's grad to its parents (call it)."""
+        return lambda: accumulate((self,))
 
-        accumulate((self,))
+    @_backward.setter
+    def _backward(self, closure: Callable[[], None]) -> None:
+        """micrograd's way to give a node its backward: read its local derivatives from the closure."""
+        read_closure(self, closure)
 
 
 class _Display:
@@ -269,21 +310,22 @@ def set_renderer(renderer: Callable[[Value], dict[str, str]] | None) -> None:
     _display.renderer = renderer
 
 
-def _exponent_text(n: float) -> str:
-    """The exponent as written in the op name: short ("2", "0.5") yet exact ("0.3333333333333333")."""
-    short = f"{n:g}"
-    return short if float(short) == n else repr(n)
-
-
 def _coerce(other: object) -> Value | None:
     """`other` as a Value (numbers become constant leaves), None for unsupported types."""
     if isinstance(other, Value):
         return other
     kind = type(other)
     if kind is float or kind is int:  # the common case, without the slower ABC check below
-        return _constant(float(other))  # type: ignore[arg-type]
+        try:
+            data = float(other)  # type: ignore[arg-type]
+        except OverflowError:
+            raise ValueError(
+                f"an operand of an arithmetic operation must be within float range, got an int of "
+                f"{len(str(other))} digits"
+            ) from None
+        return _constant(data)
     if isinstance(other, numbers.Real) and not isinstance(other, bool):
-        return Value(float(other))
+        return Value(real_number(other, "an operand of an arithmetic operation"))
     return None
 
 
@@ -295,8 +337,9 @@ def _constant(data: float) -> Value:
     out.data = data
     out.grad = 0.0
     out.label = ""
-    out.op = ""
-    out.scope = state.scope
+    out.scope = scope_now()
+    out._kind = None
+    out._const = None
     out._a = None
     out._b = None
     out._da = 0.0
@@ -306,25 +349,26 @@ def _constant(data: float) -> Value:
     return out
 
 
-def _record(data: float, op: str, a: Value, da: float, b: Value | None, db: float) -> Value:
+def _record(data: float, kind: Op, a: Value, da: float, b: Value | None, db: float) -> Value:
     """A new node; records parents and local derivatives unless inside `no_grad()`."""
     # inf - inf and nan - nan are nan, so this one comparison catches any non-finite number.
     if (data - data) + (da - da) + (db - db) != 0.0:
-        names = ", ".join(f"{x.data!r}" for x in (a, b) if x is not None)
-        raise ValueError(f"{op} of ({names}) gives a non-finite value or derivative")
+        operands = [a.data] if b is None else [a.data, b.data]
+        raise kind.overflow(operands, None, [data, da, db])
     out = _new(Value)
     out.data = data
     out.grad = 0.0
     out.label = ""
-    out.scope = state.scope
-    if state.grad_enabled:
-        out.op = op
+    out.scope = scope_now()
+    out._const = None
+    if grad_enabled_now():
+        out._kind = kind
         out._a = a
         out._b = b
         out._da = da
         out._db = db
     else:
-        out.op = ""
+        out._kind = None
         out._a = None
         out._b = None
         out._da = 0.0
@@ -337,16 +381,44 @@ def _record(data: float, op: str, a: Value, da: float, b: Value | None, db: floa
 _new = object.__new__
 
 
-def _unary(rule: Callable[[float], tuple[float, float]], op: str, a: Value) -> Value:
-    """Apply a one-input rule from `ops` and record it."""
-    value, da = rule(a.data)
-    return _record(value, op, a, da, None, 0.0)
+def _unary(kind: Op, a: Value, const: float | None = None) -> Value:
+    """Apply a one-input row of the op table (with its constant, if any) and record it."""
+    x = a.data
+    if kind.domain:
+        kind.check((x,), const)
+    value, da = kind.fn(x) if const is None else kind.fn(x, const)
+    if (value - value) + (da - da) != 0.0:
+        raise kind.overflow([x], const, [value, da])
+    out = _record(value, kind, a, da, None, 0.0)
+    if const is not None and out._kind is not None:
+        out._const = const
+    return out
 
 
-def _binary(rule: Callable[[float, float], tuple[float, float, float]], op: str, a: Value, b: Value) -> Value:
-    """Apply a two-input rule from `ops` and record it."""
-    value, da, db = rule(a.data, b.data)
-    return _record(value, op, a, da, b, db)
+def _binary(kind: Op, a: Value, b: Value) -> Value:
+    """Apply a two-input row of the op table and record it."""
+    if kind.domain:
+        kind.check((a.data, b.data))
+    value, da, db = kind.fn(a.data, b.data)
+    return _record(value, kind, a, da, b, db)
+
+
+def _record_many(kind: Op, parents: Sequence[Value]) -> Value:
+    """Apply an n-ary row (wsum) to its parents and record one node with an edge per parent."""
+    value, *grads = kind.fn(*[p.data for p in parents])
+    return _node_many(value, kind, tuple(parents), tuple(grads))
+
+
+def _node_many(data: float, kind: Op, parents: tuple[Value, ...], grads: tuple[float, ...]) -> Value:
+    """A new n-ary node (parents and derivatives in tuples), unless inside `no_grad()`."""
+    if data - data != 0.0 or not all(math.isfinite(d) for d in grads):
+        raise kind.overflow([p.data for p in parents], None, [data, *grads])
+    if not parents or not grad_enabled_now():
+        return _constant(data)
+    out = _record(data, kind, MANY, 0.0, None, 0.0)
+    out._ps = parents
+    out._ds = grads
+    return out
 
 
 def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Value | None = None) -> Value:
@@ -363,38 +435,14 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Valu
             f"got {len(weights)} weights and {len(inputs)} inputs"
         )
     parents: list[Value] = []
-    grads: list[float] = []
-    total = 0.0
     for w, x in zip(weights, inputs):
         if not isinstance(w, Value):
             raise TypeError(f"weighted_sum needs Value weights, got {type(w).__name__}")
         if not isinstance(x, Value):
             x = _constant(real_number(x, "weighted_sum input"))
-        wd = w.data
-        xd = x.data
         parents += (w, x)
-        grads += (xd, wd)
-        total += wd * xd
     if bias is not None:
         if not isinstance(bias, Value):
             raise TypeError(f"weighted_sum needs a Value bias or None, got {type(bias).__name__}")
-        total += bias.data
         parents.append(bias)
-        grads.append(1.0)
-    return _record_many(total, "wsum", tuple(parents), tuple(grads))
-
-
-def _record_many(data: float, op: str, parents: tuple[Value, ...], grads: tuple[float, ...]) -> Value:
-    """A new n-ary node (parents and derivatives in tuples), unless inside `no_grad()`."""
-    if data - data != 0.0:
-        raise ValueError(f"{op} gives a non-finite value {data!r}")
-    if not parents or not state.grad_enabled:
-        return _constant(data)
-    out = _record(data, op, MANY, 0.0, None, 0.0)
-    out._ps = parents
-    out._ds = grads
-    return out
-
-
-# The marker in _a of an n-ary node (see Value.__slots__); never part of any graph.
-MANY = Value(0.0, label="MANY")
+    return _record_many(ops.wsum, parents)

@@ -82,15 +82,15 @@ def test_gradcheck_passes_and_returns_true() -> None:
 def test_gradcheck_catches_a_wrong_derivative(monkeypatch: pytest.MonkeyPatch) -> None:
     """With tanh's rule returning twice the true derivative, gradcheck raises a per-input table.
 
-    Value looks the rule up as ops.tanh at call time, so patching the module attribute is enough.
+    Value calls the table row's rule (ops.tanh.fn) at call time, so patching the row is enough.
     """
-    true_tanh = autograd.ops.tanh
+    true_tanh = autograd.ops.tanh.fn
 
     def wrong_tanh(x: float) -> tuple[float, float]:
         t, d = true_tanh(x)
         return t, 2.0 * d
 
-    monkeypatch.setattr(autograd.ops, "tanh", wrong_tanh)
+    monkeypatch.setattr(autograd.ops.tanh, "fn", wrong_tanh)
     # x0 feeds the tanh, x1 does not: only x0's row must appear.
     with pytest.raises(AssertionError) as info:
         gradcheck(lambda vs: vs[0].tanh() + vs[1] * 3, [0.375, 1.25])
@@ -110,13 +110,13 @@ def test_gradcheck_catches_a_wrong_derivative(monkeypatch: pytest.MonkeyPatch) -
 
 def test_gradcheck_catches_a_slightly_wrong_derivative(monkeypatch: pytest.MonkeyPatch) -> None:
     """A 1% error in sigmoid's derivative is well above rtol=1e-4 and is caught."""
-    true_sigmoid = autograd.ops.sigmoid
+    true_sigmoid = autograd.ops.sigmoid.fn
 
     def off_by_one_percent(x: float) -> tuple[float, float]:
         s, d = true_sigmoid(x)
         return s, d * 1.01
 
-    monkeypatch.setattr(autograd.ops, "sigmoid", off_by_one_percent)
+    monkeypatch.setattr(autograd.ops.sigmoid, "fn", off_by_one_percent)
     with pytest.raises(AssertionError, match="x0"):
         gradcheck(lambda vs: vs[0].sigmoid(), [0.3])
 

@@ -202,9 +202,10 @@ def test_micrograd_names() -> None:
     assert (a * a)._prev == {a}
     assert a._prev == set()
     assert a._op == ""
-    assert repr(a) == "Value(data=2.0, grad=0.0)"
+    assert repr(Value(2.0)) == "Value(data=2.0, grad=0.0)"  # micrograd's form without a label
+    assert repr(a) == "Value('a', data=2.0, grad=0.0)"  # the label first when there is one
     c.backward()
-    assert repr(a) == "Value(data=2.0, grad=-3.0)"
+    assert repr(a) == "Value('a', data=2.0, grad=-3.0)"
     assert repr(c) == "Value(data=-6.0, grad=1.0)"
 
 

@@ -1,0 +1,138 @@
+"""A graph recorded as a flat program: slots for every node, and one step per operation.
+
+`Program(root, inputs, params)` numbers the graph's nodes (parameters, then constants, then
+inputs, then one slot per operation in topological order) and lists each operation as a
+`TapeStep` that holds its op-table row and constant. The back ends (tape_python, tape_numpy)
+replay a Program; `autograd.tape.Tape` adds the public run/backward on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from autograd import ops
+from autograd.closure import is_closure_kind
+from autograd.graph import topological_order
+from autograd.oprecord import Op
+from autograd.value import Value
+
+
+class TapeStep(NamedTuple):
+    """One recorded operation: `kind` (a row of the op table) reads `inputs` slots, writes `output`."""
+
+    op: str
+    inputs: tuple[int, ...]
+    output: int
+    kind: Op
+    const: float | None = None  # the constant argument (the exponent of x**n), kept apart from the row
+
+
+def fail(step: TapeStep, operands: Sequence[float], sample: int, cause: BaseException | None = None) -> None:
+    """Raise the scalar engine's error for `step` on these operand values, naming the sample.
+
+    The row's rule is re-run on the failing operands by `Op.evaluate`, so the message is the one a
+    scalar forward pass would give (`log(x) needs x > 0, got x=-2.0`), prefixed with where it happened.
+    """
+    where = f"tape step {step.op!r} (slot {step.output}) on sample {sample}"
+    values = [float(v) for v in operands]
+    try:
+        step.kind.evaluate(values, step.const)
+    except ZeroDivisionError as error:
+        raise ZeroDivisionError(f"{where}: {error}") from cause
+    except (ValueError, ArithmeticError) as error:
+        raise ValueError(f"{where}: {error}") from cause
+    shown = ", ".join(f"{v!r}" for v in values)
+    raise ValueError(f"{where}: {step.op} of ({shown}) gives a non-finite value") from cause
+
+
+class Program:
+    """The graph of `root` as slots and steps (see the module docstring); checks what it is given."""
+
+    def __init__(self, root: Value, inputs: Sequence[Value], params: Sequence[Value]) -> None:
+        """Number the nodes and list the steps; raises on leaves that are not in root's graph."""
+        if not isinstance(root, Value):
+            raise TypeError(f"compile(root) needs a Value, got {type(root).__name__}")
+        self.root = root
+        self.inputs = _leaf_list(inputs, "inputs")
+        self.params = _leaf_list(params, "params")
+        if not self.inputs:
+            raise ValueError("compile needs at least one input placeholder (the batch's columns)")
+        if {id(v) for v in self.inputs} & {id(v) for v in self.params}:
+            raise ValueError("compile: a Value cannot be both an input and a parameter")
+
+        order = topological_order(root)
+        in_graph = {id(v) for v in order}
+        for name, group in (("inputs", self.inputs), ("params", self.params)):
+            for i, v in enumerate(group):
+                if id(v) not in in_graph:
+                    raise ValueError(
+                        f"compile: {name}[{i}] (label {v.label!r}, data {v.data!r}) is not a leaf "
+                        "of the graph of root (root does not depend on it)"
+                    )
+        chosen = {id(v) for v in self.inputs} | {id(v) for v in self.params}
+        constants = [v for v in order if not v.parents and id(v) not in chosen]
+        interior = [v for v in order if v.parents]
+
+        self.nodes: list[Value] = [*self.params, *constants, *self.inputs, *interior]
+        slot = {id(v): i for i, v in enumerate(self.nodes)}
+        self._slot = slot
+        self.n_params = len(self.params)
+        self.constants = [v.data for v in constants]
+        first_input = len(self.params) + len(constants)
+        self.input_slots = list(range(first_input, first_input + len(self.inputs)))
+        self.first_step_slot = len(self.nodes) - len(interior)
+        self.steps: list[TapeStep] = [self._step(v, slot) for v in interior]
+        self.root_slot = slot[id(root)]
+
+        # A slot needs an adjoint when it is a parameter or depends on one.
+        needs = [False] * len(self.nodes)
+        for i in range(self.n_params):
+            needs[i] = True
+        for s in self.steps:
+            needs[s.output] = any(needs[a] for a in s.inputs)
+        self.needs_grad = needs
+
+    @staticmethod
+    def _step(v: Value, slot: dict[int, int]) -> TapeStep:
+        """The step that replays node `v`; a node whose slopes came from a closure cannot be replayed."""
+        kind = v.operation
+        if kind is None or is_closure_kind(kind):
+            raise ValueError(
+                f"compile: node {v.label or v.op!r} was made by a _backward closure "
+                "(Value(data, children, op)), whose local derivatives are known at one point only; "
+                "define the operation with @autograd.op so the tape can evaluate it for every sample"
+            )
+        return TapeStep(v.op, tuple(slot[id(p)] for p in v.parents), slot[id(v)], kind, v.const)
+
+    def slot_of(self, v: Value) -> int:
+        """The slot of graph node `v`, or a ValueError when it is not a node of this program."""
+        i = self._slot.get(id(v))
+        if i is None or self.nodes[i] is not v:
+            raise ValueError(f"tape.values: {v!r} (label {v.label!r}) is not a node of this tape")
+        return i
+
+
+def _leaf_list(values: Sequence[Value], name: str) -> list[Value]:
+    """`values` as a list of distinct leaf Values, or a TypeError/ValueError naming the culprit."""
+    if isinstance(values, Value) or not isinstance(values, Sequence):
+        raise TypeError(f"compile({name}) needs a list of Values, got {type(values).__name__}")
+    seen: set[int] = set()
+    for i, v in enumerate(values):
+        if not isinstance(v, Value):
+            raise TypeError(f"compile: {name}[{i}] must be a Value, got {type(v).__name__}")
+        if v.parents:
+            raise ValueError(
+                f"compile: {name}[{i}] (label {v.label!r}, op {v.op!r}) is not a leaf: it was computed "
+                "from other Values; pass the leaf Values the graph was built from"
+            )
+        if id(v) in seen:
+            raise ValueError(f"compile: {name}[{i}] (label {v.label!r}) is listed twice")
+        seen.add(id(v))
+    return list(values)
+
+
+def n_derivs(step: TapeStep) -> int:
+    """How many local derivatives the back ends store for `step` (wsum's are its operands' values)."""
+    return 0 if step.kind is ops.wsum else len(step.inputs)
+
