@@ -8,8 +8,8 @@ from autograd.checks import real_number
 from autograd.context import current_scope, is_grad_enabled, no_grad, scope
 from autograd.gradcheck import backprop_grad, check_op, gradcheck, numerical_grad
 from autograd.graph import accumulate, backward, topological_order
-from autograd.mathspace import FLOATS
 from autograd.oprecord import TABLE, Op, op
+from autograd.ops import FLOATS
 from autograd.tape import Tape, compile
 from autograd.value import Value, set_renderer, weighted_sum
 

@@ -18,10 +18,14 @@ sign(0) = +1, the posts' convention (torch.sign(0) = 0).
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
-from autograd.mathspace import FLOATS
+from autograd import mathspace
 from autograd.oprecord import op
+
+FLOATS: Any = mathspace
+"""The float namespace rules get by default (the NumPy tape passes `m=numpy`)."""
 
 # ---------------------------------------------------------------- arithmetic
 
@@ -171,8 +175,7 @@ def sigmoid(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
 @op(symbol="ReLU", rule="1 if x > 0 else 0", latex=r"[x > 0]", formula="max(0, x)", _builtin=True)
 def relu(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """relu(x) = max(0, x), the posts' ramp; d/dx = 1 if x > 0 else 0 (relu'(0) = 0)."""
-    positive = x > 0.0
-    return m.where(positive, x, 0.0), m.where(positive, 1.0, 0.0)
+    return m.maximum(x, 0.0), (x > 0.0) * 1.0
 
 
 @op(symbol="step", rule="0", formula="step(x)", _builtin=True)
@@ -207,12 +210,13 @@ def absolute(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
 def wsum(*operands: Any, m: Any = FLOATS) -> tuple[Any, ...]:
     """w0*x0 + w1*x1 + ... (+ b) over (w0, x0, w1, x1, ..., [b]); d/dw_i = x_i, d/dx_i = w_i, d/db = 1."""
     n = len(operands)
-    derivs: list[Any] = [1.0] * n  # the bias's slope, when there is one, stays 1
-    derivs[0 : n - n % 2 : 2] = operands[1::2]
-    derivs[1 : n - n % 2 : 2] = operands[0 : n - n % 2 : 2]
-    total: Any = 0.0
-    for w, x in zip(operands[0::2], operands[1::2]):
-        total = total + w * x
+    pairs = n - n % 2
+    ws, xs = operands[0:pairs:2], operands[1:pairs:2]
+    total = sum(map(operator.mul, ws, xs), 0.0)  # not `mul`: that name is the "*" row here
+    derivs = list(operands)
+    derivs[0:pairs:2] = xs
+    derivs[1:pairs:2] = ws
     if n % 2:
         total = total + operands[-1]
+        derivs[-1] = 1.0  # the bias's slope
     return (total, *derivs)

@@ -386,11 +386,14 @@ def _unary(kind: Op, a: Value, const: float | None = None) -> Value:
     x = a.data
     if kind.domain:
         kind.check((x,), const)
-    value, da = kind.fn(x) if const is None else kind.fn(x, const)
-    if (value - value) + (da - da) != 0.0:
+    if const is None:
+        value, da = kind.fn(x)
+        return _record(value, kind, a, da, None, 0.0)
+    value, da = kind.fn(x, const)
+    if (value - value) + (da - da) != 0.0:  # say which exponent, which _record cannot
         raise kind.overflow([x], const, [value, da])
     out = _record(value, kind, a, da, None, 0.0)
-    if const is not None and out._kind is not None:
+    if out._kind is not None:
         out._const = const
     return out
 
@@ -403,15 +406,16 @@ def _binary(kind: Op, a: Value, b: Value) -> Value:
     return _record(value, kind, a, da, b, db)
 
 
-def _record_many(kind: Op, parents: Sequence[Value]) -> Value:
-    """Apply an n-ary row (wsum) to its parents and record one node with an edge per parent."""
-    value, *grads = kind.fn(*[p.data for p in parents])
-    return _node_many(value, kind, tuple(parents), tuple(grads))
+def _record_many(kind: Op, parents: Sequence[Value], data: Sequence[float] | None = None) -> Value:
+    """Apply an n-ary row (wsum) to its parents (`data`: their .data) and record one node."""
+    result = kind.fn(*(data if data is not None else [p.data for p in parents]))
+    return _node_many(result[0], kind, tuple(parents), tuple(result[1:]))
 
 
 def _node_many(data: float, kind: Op, parents: tuple[Value, ...], grads: tuple[float, ...]) -> Value:
     """A new n-ary node (parents and derivatives in tuples), unless inside `no_grad()`."""
-    if data - data != 0.0 or not all(math.isfinite(d) for d in grads):
+    check = data + sum(grads)  # one C-level sum: finite unless something is inf or nan (or it overflows)
+    if check - check != 0.0 and not all(math.isfinite(d) for d in (data, *grads)):
         raise kind.overflow([p.data for p in parents], None, [data, *grads])
     if not parents or not grad_enabled_now():
         return _constant(data)
@@ -435,14 +439,17 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Valu
             f"got {len(weights)} weights and {len(inputs)} inputs"
         )
     parents: list[Value] = []
+    data: list[float] = []
     for w, x in zip(weights, inputs):
         if not isinstance(w, Value):
             raise TypeError(f"weighted_sum needs Value weights, got {type(w).__name__}")
         if not isinstance(x, Value):
             x = _constant(real_number(x, "weighted_sum input"))
         parents += (w, x)
+        data += (w.data, x.data)
     if bias is not None:
         if not isinstance(bias, Value):
             raise TypeError(f"weighted_sum needs a Value bias or None, got {type(bias).__name__}")
         parents.append(bias)
-    return _record_many(ops.wsum, parents)
+        data.append(bias.data)
+    return _record_many(ops.wsum, parents, data)

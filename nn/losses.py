@@ -1,7 +1,8 @@
 """Loss functions built from `autograd.Value` operations, so every step of the error is in the graph.
 
 Each loss scores ONE sample: a prediction (a Value or a list of Values, as a model returns) against
-its target. Mismatched lengths and out-of-range targets raise ValueError saying which.
+its target. Targets may be numbers or Values (placeholders, so any loss compiles to a tape).
+Mismatched lengths and out-of-range targets raise ValueError saying which.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ import numbers
 from collections.abc import Sequence
 from typing import TypeAlias
 
-from autograd import Value
+from autograd import Value, ops
 
 Prediction: TypeAlias = "Value | float | Sequence[Value | float]"
-Target: TypeAlias = "float | Sequence[float]"
+Target: TypeAlias = "Value | float | Sequence[Value | float]"
 
 
 def _values(pred: object, where: str) -> list[Value]:
@@ -43,11 +44,21 @@ def target_number(t: object, where: str) -> float:
     return value
 
 
-def _pairs(pred: Prediction, target: Target, where: str) -> list[tuple[Value, float]]:
+def _target(t: object, where: str) -> Value | float:
+    """A target as it is when a Value (a placeholder the tape fills in), else a finite float."""
+    return t if isinstance(t, Value) else target_number(t, where)
+
+
+def _data(t: Value | float) -> float:
+    """A target's number now (a placeholder Value's current data)."""
+    return t.data if isinstance(t, Value) else t
+
+
+def _pairs(pred: Prediction, target: Target, where: str) -> list[tuple[Value, Value | float]]:
     """(prediction, target) pairs; a ValueError when the lengths differ."""
     preds = _values(pred, where)
     items = target if isinstance(target, Sequence) and not isinstance(target, str) else [target]
-    targets = [target_number(t, where) for t in items]
+    targets = [_target(t, where) for t in items]
     if len(preds) != len(targets):
         raise ValueError(
             f"{where} needs as many targets as predictions, got {len(preds)} predictions "
@@ -78,7 +89,7 @@ def mse(pred: Prediction, target: Target) -> Value:
 def hinge(score: Prediction, target: float) -> Value:
     """micrograd's max-margin loss relu(1 - y * score) for one score and a label y of -1 or +1."""
     ((s, y),) = _pairs(score, [target], "hinge")
-    if y not in (-1.0, 1.0):
+    if _data(y) not in (-1.0, 1.0):
         raise ValueError(f"hinge needs a target of -1 or +1, got {y!r} (map 0/1 labels with y*2-1)")
     return (1 + -y * s).relu()
 
@@ -94,24 +105,28 @@ def binary_cross_entropy(prob: Prediction, target: float) -> Value:
     is infinite there.
     """
     ((p, t),) = _pairs(prob, [target], "binary_cross_entropy")
-    if not 0.0 <= t <= 1.0:
-        raise ValueError(f"binary_cross_entropy needs a target in [0, 1], got {t!r}")
-    if p.op == "sigmoid":
+    if not 0.0 <= _data(t) <= 1.0:
+        raise ValueError(f"binary_cross_entropy needs a target in [0, 1], got {_data(t)!r}")
+    if p.operation is ops.sigmoid:
         (z,) = p.parents
         # Branch on the sign of z (a constant choice): each branch exponentiates a non-positive
         # number, and both are smooth with equal value and slope 1/2 - t at z = 0.
         if z.data >= 0.0:
             return z + ((-z).exp() + 1.0).log() - t * z
         return (z.exp() + 1.0).log() - t * z
-    if (t > 0.0 and p.data <= 0.0) or (t < 1.0 and p.data >= 1.0):
+    # A placeholder target may take any value in [0, 1] later, so it keeps both log terms.
+    placeholder = isinstance(t, Value)
+    uses_p = placeholder or _data(t) > 0.0
+    uses_1_minus_p = placeholder or _data(t) < 1.0
+    if (uses_p and p.data <= 0.0) or (uses_1_minus_p and p.data >= 1.0):
         raise ValueError(
-            f"binary_cross_entropy is infinite for p={p.data!r} with target {t!r}; "
+            f"binary_cross_entropy is infinite for p={p.data!r} with target {_data(t)!r}; "
             "pass the output of .sigmoid() (computed from its logit, exact) or keep p inside (0, 1)"
         )
     terms = []
-    if t > 0.0:
+    if uses_p:
         terms.append(-t * p.log())
-    if t < 1.0:
+    if uses_1_minus_p:
         terms.append(-(1.0 - t) * (1.0 - p).log())
     return sum_values(terms)
 

@@ -30,7 +30,7 @@ from collections.abc import Callable, Hashable, Sequence
 from operator import is_
 from typing import Any
 
-from autograd import Tape, Value, compile, topological_order, weighted_sum
+from autograd import Tape, Value, compile, ops, topological_order, weighted_sum
 from nn import losses as _losses
 from nn.layers import MLP
 
@@ -150,7 +150,7 @@ def _loss_graph(
         return (1 + -ts[0] * outs[0]).relu(), ts, encode
     if loss is _losses.binary_cross_entropy:
         p = outs[0]
-        if p.op != "sigmoid":
+        if p.operation is not ops.sigmoid:
             raise ValueError(
                 "fit(engine='tape') compiles binary_cross_entropy only for a sigmoid output "
                 "(MLP(..., output_activation='sigmoid')): on other outputs the loss drops the log "
@@ -211,7 +211,7 @@ class _Compiled:
             if id(o) in slot:
                 self.readers.append(("slot", len(self.read)))
                 self.read.append(o)
-            elif o.op == "sigmoid" and id(o.parents[0]) in slot:
+            elif o.operation is ops.sigmoid and id(o.parents[0]) in slot:
                 self.readers.append(("sigmoid", len(self.read)))
                 self.read.append(o.parents[0])
             else:
