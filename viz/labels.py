@@ -135,6 +135,15 @@ def page_text(text: str) -> str:
     return html.escape(_visible(text), quote=True)
 
 
+def srcdoc(page: str) -> str:
+    """A whole HTML page escaped for an iframe's srcdoc="..." attribute (& < > " ' as entities).
+
+    The page's own text was escaped when it was built; this second escape is undone by the
+    browser when it reads the attribute, so the page arrives byte for byte.
+    """
+    return html.escape(page, quote=True)
+
+
 def script_json(data: Any) -> str:
     """`data` as JSON safe inside a <script> element: < > & and U+2028/2029 as \\u escapes.
 
