@@ -235,7 +235,9 @@ def test_render_svg_and_png_with_numbers(tmp_path: Path) -> None:
         ("d", (b"<?xml", b"<svg")),  # no extension: SVG, at exactly that path
     ],
 )
-def test_render_takes_the_format_from_the_extension(tmp_path: Path, name: str, signatures: tuple[bytes]) -> None:
+def test_render_takes_the_format_from_the_extension(
+    tmp_path: Path, name: str, signatures: tuple[bytes]
+) -> None:
     written = Path(viz.render(viz.draw(smallest()["E"]), tmp_path / name))
     assert written == tmp_path / name
     assert written.read_bytes().lstrip().startswith(signatures)
@@ -295,3 +297,24 @@ def test_a_compiled_tape_draws_as_the_graph_it_came_from() -> None:
     assert viz.draw(tape).source == viz.draw(root).source
     with pytest.raises(TypeError):
         viz.draw(object())
+
+
+@needs_dot
+@pytest.mark.dot
+def test_labels_dot_cannot_take_render_and_long_ones_are_cut_visibly(tmp_path: Path) -> None:
+    long = "L" * 20_000
+    values = [Value(1.0, "\ud800"), Value(2.0, "a\ufffeb\uffff"), Value(3.0, long), Value(4.0, "\x00\x1f")]
+    out = values[0] + values[1] + values[2] + values[3]
+    out.label = "é" * 17_000  # more than 16,384 characters and more bytes still
+    out.backward()
+    svg = Path(viz.render(viz.draw(out), tmp_path / "odd.svg")).read_text(encoding="utf-8")
+    texts = svg_texts(svg)
+    assert "\\ud800" in texts and "a\\ufffeb\\uffff" in texts and "\\x00\\x1f" in texts
+    assert "L" * 119 + "…" in texts and long not in svg.replace("\n", "")
+    root = ET.fromstring(svg)  # noqa: S314 (dot's own output)
+    xlink_title = "{http://www.w3.org/1999/xlink}title"
+    titles = [e.get(xlink_title, "") for e in root.iter()]
+    assert any(t.startswith("L" * 1000) for t in titles)  # the tooltip keeps (most of) the full text
+    # Four 120-character labels side by side are wider than a notebook column: the display says so.
+    bundle = out._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"] and "too large for a notebook output" in bundle["text/plain"]
