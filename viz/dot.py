@@ -74,6 +74,8 @@ LABELLED_BOX_EDGES = 40
 # Seconds dot may take: a file (`render`) may wait; a Jupyter display must not hang the kernel.
 RENDER_TIMEOUT = 60.0
 DISPLAY_TIMEOUT = 3.0
+# The largest SVG a diagram shows inline when displayed (a saved notebook keeps every output).
+DIAGRAM_MAX_BYTES = 1_000_000
 # Captions (the backward steps') may be longer than a node's label.
 CAPTION_CHARS = 600
 
@@ -105,14 +107,22 @@ class Diagram(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no type
     def _repr_mimebundle_(
         self, include: object = None, exclude: object = None, **_: object
     ) -> dict[str, str]:
-        """Jupyter display: the SVG when dot lays it out within DISPLAY_TIMEOUT, else a text note."""
+        """Jupyter display: the SVG when dot lays it out within DISPLAY_TIMEOUT and it is at most
+        DIAGRAM_MAX_BYTES, else a text note saying why and how to write it to a file."""
         try:
-            return {"image/svg+xml": svg_of(self, timeout=DISPLAY_TIMEOUT)}
-        except Exception as error:
-            return {
-                "text/plain": f"<viz diagram: not drawn here ({error}). Its DOT text is diagram.source; "
-                "viz.render(diagram, 'diagram.svg', timeout=120) writes it to a file.>"
-            }
+            svg = svg_of(self, timeout=DISPLAY_TIMEOUT)
+            if len(svg.encode("utf-8")) <= DIAGRAM_MAX_BYTES:
+                return {"image/svg+xml": svg}
+            reason = (
+                f"its SVG is {len(svg.encode('utf-8')):,} bytes, more than {DIAGRAM_MAX_BYTES:,} a "
+                'notebook should hold; try group="layer" or max_params=4'
+            )
+        except Exception as error:  # a display hook must never raise
+            reason = str(error)
+        return {
+            "text/plain": f"<viz diagram: not shown here ({reason}). Its DOT text is diagram.source; "
+            "viz.render(diagram, 'diagram.svg', timeout=120) writes it to a file.>"
+        }
 
 
 def _html(body: str) -> str:
