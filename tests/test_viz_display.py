@@ -217,3 +217,12 @@ def test_displays_from_many_threads_all_finish() -> None:
     for t in threads:
         t.join()
     assert len(results) == 6 and all("image/svg+xml" in r for r in results)
+
+
+def test_one_sample_with_many_inputs_folds_them_into_one_box() -> None:
+    x = [Value(0.1 * i, label=f"x{i}") for i in range(64)]
+    (y,), _ = mlp((64, 3, 1), x)
+    data, _ = trace(y, max_nodes=None, group="layer")
+    assert drawn_size(data)[0] == 3  # inputs, L1, L2
+    source = viz.draw(y, group="layer").source
+    assert "inputs (64 values)" in source and "… 61 more values" in source

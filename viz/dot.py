@@ -199,7 +199,8 @@ def _group_label(data: Trace, group: Group, highlighted: bool, max_params: int |
         node = data.by_id[o]
         rows.append(_row(_short_name(node, group.key), node, COLOURS[node.kind][0]))
     if len(group.outputs) > limit:
-        rows.append(f'<TR><TD COLSPAN="3">… {len(group.outputs) - limit} more outputs</TD></TR>')
+        more = "values" if group.folded else "outputs"
+        rows.append(f'<TR><TD COLSPAN="3">… {len(group.outputs) - limit} more {more}</TD></TR>')
     params = group.parameters
     shown = params if max_params is None or len(params) <= max_params else params[: max(max_params - 1, 1)]
     for p in shown:

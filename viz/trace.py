@@ -236,9 +236,10 @@ def _fold_batch(data: Trace, key_of: Mapping[str, str]) -> dict[str, tuple[str, 
     """Node id -> (box key, layer) for the unscoped nodes a batch repeats per sample.
 
     Labelled leaves outside every scope whose label repeats ("x0" once per sample) share one box
-    per label; unscoped operations and constants, when more than FOLD_OUTSIDE, share one box
-    named after the root. Without this a batch of n samples draws n copies of every input and
-    of the loss terms, with an edge from each input copy to every first-layer neuron.
+    per label, and the others one box when more than FOLD_OUTSIDE; unscoped operations and
+    constants, when more than FOLD_OUTSIDE, share one box named after the root. Without this a
+    batch of n samples draws n copies of every input and of the loss terms, with an edge from
+    each input copy to every first-layer neuron.
     """
     outside = [n for n in data.nodes if n.id not in key_of]
     repeats = Counter(n.label for n in outside if not n.op and n.label)
@@ -246,6 +247,9 @@ def _fold_batch(data: Trace, key_of: Mapping[str, str]) -> dict[str, tuple[str, 
     for n in outside:
         if not n.op and n.label and repeats[n.label] > 1:
             folded[n.id] = (f"{n.label} ({repeats[n.label]} values)", INPUTS_LAYER)
+    lone = [n for n in outside if n.id not in folded and not n.op and n.label]
+    if len(lone) > FOLD_OUTSIDE:  # one sample of many inputs (digits' x0..x63): one box for all
+        folded.update({n.id: (f"{INPUTS_LAYER} ({len(lone)} values)", INPUTS_LAYER) for n in lone})
     rest = [n for n in outside if n.id not in folded and (n.op or not n.label)]
     if len(rest) > FOLD_OUTSIDE:
         root = data.by_id[data.root]
