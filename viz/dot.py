@@ -18,7 +18,12 @@ output, it adds 0.1 to the input's grad. That is the chain rule, one edge at a t
 is the sum of the "→" numbers on its outgoing edges.
 
 With `group="neuron"` each scope ("L1.n3") is one box listing its outputs and parameters (data and
-grad) inside one dashed cluster per layer ("L1"); `group="layer"` draws one box per layer.
+grad) inside one dashed cluster per layer ("L1"); `group="layer"` draws one box per layer. A
+batch's repeated inputs ("x0 (60 values)") and its per-sample loss terms fold into boxes too, and
+the edges between two boxes merge into one marked "×60", so a batch draws like one sample.
+
+dot runs with a time limit (`render(..., timeout=60)`, 3 s for a Jupyter display); past it, or
+past `draw`'s max_nodes/max_edges, a ValueError says which smaller view to draw.
 """
 
 from __future__ import annotations
@@ -64,7 +69,7 @@ OP_FILL = "#e5e7eb"
 HIGHLIGHT = "#dc2626"
 FONT = "Helvetica"
 # The largest diagram `draw` makes by default, in nodes and edges handed to dot. dot's time grows
-# faster than linearly (measured in tests/test_viz_display.py's notes and the CHANGELOG).
+# faster than linearly (measurements in the docstring of tests/test_viz_display.py).
 MAX_NODES = 500
 MAX_EDGES = 1000
 # A box lists at most this many parameters by default, then "… 65 weights".
