@@ -216,8 +216,42 @@ def test_render_svg_and_png_with_numbers(tmp_path: Path) -> None:
     out = diagram.render("E2", directory=tmp_path, format="svg", cleanup=True)
     assert Path(out).read_text(encoding="utf-8").lstrip().startswith("<?xml")
     assert not (tmp_path / "E2").exists()  # cleanup removed the DOT file
-    with pytest.raises(ValueError, match="svg"):
-        viz.render(diagram, tmp_path / "E.pdf", format="pdf")
+    with pytest.raises(ValueError, match=r"ends in \.pdf but format='png'"):
+        viz.render(diagram, tmp_path / "E.pdf", format="png")
+    assert not (tmp_path / "E.pdf").exists()
+
+
+@needs_dot
+@pytest.mark.dot
+@pytest.mark.parametrize(
+    ("name", "signatures"),
+    [
+        ("d.png", (b"\x89PNG",)),
+        ("d.PNG", (b"\x89PNG",)),
+        ("d.svg", (b"<?xml", b"<svg")),
+        ("d.pdf", (b"%PDF",)),
+        ("d.jpg", (b"\xff\xd8\xff",)),
+        ("d.jpeg", (b"\xff\xd8\xff",)),
+        ("d", (b"<?xml", b"<svg")),  # no extension: SVG, at exactly that path
+    ],
+)
+def test_render_takes_the_format_from_the_extension(
+    tmp_path: Path, name: str, signatures: tuple[bytes]
+) -> None:
+    written = Path(viz.render(viz.draw(smallest()["E"]), tmp_path / name))
+    assert written == tmp_path / name
+    assert written.read_bytes().lstrip().startswith(signatures)
+
+
+def test_render_refuses_a_format_that_disagrees_or_is_unknown(tmp_path: Path) -> None:
+    diagram = viz.draw(smallest()["E"])
+    with pytest.raises(ValueError, match=r"ends in \.png but format='svg'"):
+        viz.render(diagram, tmp_path / "d.png", format="svg")
+    with pytest.raises(ValueError, match="cannot tell the format"):
+        viz.render(diagram, tmp_path / "d.diagram")
+    with pytest.raises(ValueError, match="must be one of"):
+        viz.render(diagram, tmp_path / "d", format="exe")
+    assert list(tmp_path.iterdir()) == []
 
 
 @needs_dot
@@ -228,9 +262,12 @@ def test_jupyter_shows_a_value_and_a_diagram_as_svg() -> None:
     assert bundle["image/svg+xml"].lstrip().startswith("<?xml") or "<svg" in bundle["image/svg+xml"]
     assert bundle["text/plain"] == repr(g["E"])
     assert "image/svg+xml" in viz.draw(g["E"])._repr_mimebundle_()
-    # Too big to draw flat: Jupyter falls back to the grouped diagram.
+    # Too big to draw flat, and 16 neurons side by side are wider than a notebook column: Jupyter
+    # falls back to one box per layer and says so in the caption.
     loss, _ = mlp_loss((2, 16, 16, 1))
-    assert "layer L2" in loss._repr_mimebundle_()["image/svg+xml"]
+    texts = svg_texts(loss._repr_mimebundle_()["image/svg+xml"])
+    assert any(t.startswith("grouped by layer") for t in texts)
+    assert "L2" in texts
 
 
 def test_without_dot_rendering_says_how_to_install_graphviz(
@@ -260,3 +297,24 @@ def test_a_compiled_tape_draws_as_the_graph_it_came_from() -> None:
     assert viz.draw(tape).source == viz.draw(root).source
     with pytest.raises(TypeError):
         viz.draw(object())
+
+
+@needs_dot
+@pytest.mark.dot
+def test_labels_dot_cannot_take_render_and_long_ones_are_cut_visibly(tmp_path: Path) -> None:
+    long = "L" * 20_000
+    values = [Value(1.0, "\ud800"), Value(2.0, "a\ufffeb\uffff"), Value(3.0, long), Value(4.0, "\x00\x1f")]
+    out = values[0] + values[1] + values[2] + values[3]
+    out.label = "é" * 17_000  # more than 16,384 characters and more bytes still
+    out.backward()
+    svg = Path(viz.render(viz.draw(out), tmp_path / "odd.svg")).read_text(encoding="utf-8")
+    texts = svg_texts(svg)
+    assert "\\ud800" in texts and "a\\ufffeb\\uffff" in texts and "\\x00\\x1f" in texts
+    assert "L" * 119 + "…" in texts and long not in svg.replace("\n", "")
+    root = ET.fromstring(svg)  # noqa: S314 (dot's own output)
+    xlink_title = "{http://www.w3.org/1999/xlink}title"
+    titles = [e.get(xlink_title, "") for e in root.iter()]
+    assert any(t.startswith("L" * 1000) for t in titles)  # the tooltip keeps (most of) the full text
+    # Four 120-character labels side by side are wider than a notebook column: the display says so.
+    bundle = out._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"] and "too large for a notebook output" in bundle["text/plain"]

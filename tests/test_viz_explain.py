@@ -178,3 +178,12 @@ def test_stated_total_equals_grad_on_random_graphs(
     # an independent reference: central differences of the same function
     numeric = numerical_grad(lambda v: build(recipe, v)[0], xs)[pick % len(leaves)]
     assert result.total == pytest.approx(numeric, rel=1e-4, abs=1e-6)
+
+
+def test_jupyter_shows_the_chain_rule_not_the_dataclass_fields() -> None:
+    pretty = pytest.importorskip("IPython.lib.pretty")
+    g = smallest()
+    explanation = viz.explain(g["E"], g["W0"])
+    shown = pretty.pretty(explanation)
+    assert shown == str(explanation)
+    assert shown.startswith("dE/dW0 = dE/da1 · da1/dZ1") and "Factor(" not in shown

@@ -8,7 +8,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from viz.labels import dot_text, fmt, fmt_factor, op_symbol, op_word, page_text
+from viz.labels import (
+    MAX_LABEL_CHARS,
+    MAX_TOOLTIP_CHARS,
+    dot_text,
+    dot_tooltip,
+    fmt,
+    fmt_factor,
+    is_shortened,
+    op_symbol,
+    op_word,
+    page_text,
+    shorten,
+    srcdoc,
+)
 
 
 @pytest.mark.parametrize(
@@ -68,7 +81,49 @@ def test_escaped_text_never_contains_markup(text: str) -> None:
         assert not set(escape(text)) & set("<>\"'\n\r\x00")
 
 
-@given(st.text(alphabet=st.characters(blacklist_categories=("Cc", "Zl", "Zp"))))
+@given(
+    st.text(
+        alphabet=st.characters(
+            blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\ufffe\uffff"
+        )
+    )
+)
 def test_escaped_printable_text_unescapes_to_itself(text: str) -> None:
-    assert html.unescape(dot_text(text)) == text
+    assert html.unescape(dot_text(text, limit=len(text) + 1)) == text
+    assert html.unescape(dot_text(text)) == shorten(text)
     assert html.unescape(page_text(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("a\ud800b", "a\\ud800b"),  # a lone surrogate cannot be encoded as UTF-8
+        ("\udfff", "\\udfff"),
+        ("x\ufffey\uffff", "x\\ufffey\\uffff"),  # not XML characters: dot's parser rejects them
+        ("nul\x00", "nul\\x00"),
+        ("bell\x07", "bell\\x07"),
+    ],
+)
+def test_text_graphviz_cannot_take_is_shown_as_escapes(text: str, shown: str) -> None:
+    assert dot_text(text) == shown
+    assert page_text(text) == shown
+    dot_text(text).encode("utf-8")  # never a UnicodeEncodeError
+
+
+def test_long_text_is_shortened_visibly_and_the_tooltip_keeps_it() -> None:
+    text = "é" * 20_000
+    shown = dot_text(text)
+    assert len(shown) == MAX_LABEL_CHARS and shown.endswith("…")
+    assert is_shortened(text) and not is_shortened("short")
+    assert dot_text("x" * MAX_LABEL_CHARS) == "x" * MAX_LABEL_CHARS
+    assert dot_tooltip("a\\N \\l" + "b" * 5000).startswith("a\\\\N \\\\l")
+    assert len(dot_tooltip("b" * 5000)) == MAX_TOOLTIP_CHARS
+    with pytest.raises(ValueError, match="limit"):
+        shorten("abc", 0)
+
+
+def test_srcdoc_escapes_a_page_for_an_attribute() -> None:
+    page = '<p class="a">x & y</p>'
+    escaped = srcdoc(page)
+    assert '"' not in escaped and "<" not in escaped
+    assert html.unescape(escaped) == page

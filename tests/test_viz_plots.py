@@ -113,3 +113,22 @@ def test_missing_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> 
         viz.plot_history(SimpleNamespace(loss=[1.0]))
     with pytest.raises(ImportError, match=r"axongrad\[plots\]"):
         viz.plot_activation("tanh")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: viz.plot_history(SimpleNamespace(loss=[1.0, 0.5, 0.25], accuracy=[0.5, 0.75, 1.0])),
+        lambda: viz.plot_decision_boundary(
+            lambda p: p[0] - p[1], [[0, 0], [1, 0], [0, 1]], [0, 1, 0], resolution=5
+        ),
+        lambda: viz.plot_activation("tanh"),
+    ],
+)
+def test_plots_show_inline_without_pyplot_and_stay_figures(make: Callable[[], Any]) -> None:
+    from matplotlib.figure import Figure
+
+    fig = make()
+    assert isinstance(fig, Figure)  # still a matplotlib Figure: savefig, axes, ...
+    png = fig._repr_png_()
+    assert png.startswith(b"\x89PNG") and len(png) > 5_000

@@ -152,3 +152,57 @@ def test_without_dot_the_page_is_not_written(tmp_path: Path, monkeypatch: pytest
     with pytest.raises(RuntimeError, match="apt-get install graphviz"):
         viz.save_backward_html(smallest()["E"], tmp_path / "steps.html")
     assert not (tmp_path / "steps.html").exists()
+
+
+def test_backward_steps_is_a_list_with_a_readable_repr() -> None:
+    g = smallest()
+    steps = viz.backward_steps(g["E"])
+    assert isinstance(steps, list) and len(steps) == 8
+    assert steps[0].source == next(iter(viz.backward_steps(g["E"]))).source
+    text = repr(steps)
+    assert text.startswith("<8 backward steps of E: step 0/7: seed dE/dE = 1")
+    assert "save_backward_html" in text and "generator" not in text and len(text) < 600
+
+
+def test_the_size_error_of_the_steps_suggests_only_what_they_accept(tmp_path: Path) -> None:
+    y = Value(1.0, "x")
+    for _ in range(100):
+        y = y + 1.0
+    for call in (
+        lambda: viz.save_backward_html(y, tmp_path / "steps.html"),
+        lambda: viz.backward_steps(y),
+    ):
+        with pytest.raises(ValueError, match="max_nodes") as error:
+            call()
+        message = str(error.value)
+        assert "Pass group=" not in message and "viz.draw(root, group=" in message
+    assert not (tmp_path / "steps.html").exists()
+
+
+@needs_dot
+@pytest.mark.dot
+def test_steps_play_inline_in_a_self_contained_iframe() -> None:
+    pages = []
+    for x in (1.5, -2.0):  # two players in one notebook
+        shown = viz.backward_steps(smallest(x=x)["E"])._repr_html_()
+        parser = Tags()
+        parser.feed(shown)
+        # Exactly one element, an iframe: the page's ids, CSS and key handler live inside it.
+        assert [tag for tag, _ in parser.tags] == ["iframe"]
+        attrs = parser.tags[0][1]
+        assert attrs["sandbox"] == "allow-scripts"
+        page = attrs["srcdoc"]  # HTMLParser unescapes the attribute: the page as the browser reads it
+        assert page is not None and page.startswith("<!DOCTYPE html>") and 'id="stage"' in page
+        assert "<style>" not in shown and "<script>" not in shown  # nothing outside the frame
+        pages.append(page)
+    assert pages[0] != pages[1]
+
+
+@needs_dot
+@pytest.mark.dot
+def test_an_inline_player_that_takes_too_long_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    import viz.steps as steps_module
+
+    monkeypatch.setattr(steps_module, "DISPLAY_TIMEOUT", 0.0)
+    shown = viz.backward_steps(smallest()["E"])._repr_html_()
+    assert shown.startswith("<pre>&lt;8 backward steps of E") and "save_backward_html" in shown

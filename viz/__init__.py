@@ -29,14 +29,15 @@ if not getattr(_autograd, "__axongrad__", False):
     )
 
 from viz.digit_pad import export_digit_pad
-from viz.dot import Diagram, draw, jupyter_bundle, render
+from viz.display import value_bundle
+from viz.dot import Diagram, draw, render
 from viz.explain import ChainPath, Explanation, Factor, explain
 from viz.plots import plot_activation, plot_decision_boundary, plot_history
 from viz.steps import Step, backward_steps, save_backward_html
 from viz.trace import Edge, Node, Trace, trace
 
 # A Value shows its diagram in Jupyter (autograd itself imports no drawing code).
-_autograd.set_renderer(jupyter_bundle)
+_autograd.set_renderer(value_bundle)
 
 __all__ = [
     "ChainPath",

@@ -18,7 +18,12 @@ output, it adds 0.1 to the input's grad. That is the chain rule, one edge at a t
 is the sum of the "→" numbers on its outgoing edges.
 
 With `group="neuron"` each scope ("L1.n3") is one box listing its outputs and parameters (data and
-grad) inside one dashed cluster per layer ("L1"); `group="layer"` draws one box per layer.
+grad) inside one dashed cluster per layer ("L1"); `group="layer"` draws one box per layer. A
+batch's repeated inputs ("x0 (60 values)") and its per-sample loss terms fold into boxes too, and
+the edges between two boxes merge into one marked "×60", so a batch draws like one sample.
+
+dot runs with a time limit (`render(..., timeout=60)`, 3 s for a Jupyter display); past it, or
+past `draw`'s max_nodes/max_edges, a ValueError says which smaller view to draw.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import subprocess
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,7 +39,7 @@ import graphviz
 
 from autograd import Value
 from viz.files import write_atomically
-from viz.labels import dot_text, fmt, op_symbol
+from viz.labels import dot_text, dot_tooltip, fmt, is_shortened, op_symbol
 from viz.trace import (
     CONSTANT,
     INPUT,
@@ -44,7 +50,10 @@ from viz.trace import (
     Group,
     Node,
     Trace,
+    drawn_edges,
+    drawn_size,
     group_key_map,
+    grouping_hint,
     trace,
 )
 
@@ -59,8 +68,21 @@ COLOURS = {
 OP_FILL = "#e5e7eb"
 HIGHLIGHT = "#dc2626"
 FONT = "Helvetica"
-# Jupyter draws a Value flat up to this many nodes, grouped by neuron beyond.
-JUPYTER_FLAT_NODES = 150
+# The largest diagram `draw` makes by default, in nodes and edges handed to dot. dot's time grows
+# faster than linearly (measurements in the docstring of tests/test_viz_display.py).
+MAX_NODES = 500
+MAX_EDGES = 1000
+# A box lists at most this many parameters by default, then "… 65 weights".
+MAX_PARAMS = 20
+# Merged box-to-box edges are labelled "×60" only while there are at most this many of them.
+LABELLED_BOX_EDGES = 40
+# Seconds dot may take: a file (`render`) may wait; a Jupyter display must not hang the kernel.
+RENDER_TIMEOUT = 60.0
+DISPLAY_TIMEOUT = 3.0
+# The largest SVG a diagram shows inline when displayed (a saved notebook keeps every output).
+DIAGRAM_MAX_BYTES = 1_000_000
+# Captions (the backward steps') may be longer than a node's label.
+CAPTION_CHARS = 600
 
 NO_DOT = (
     "rendering needs the Graphviz 'dot' program, which is not on PATH. Install Graphviz: "
@@ -86,6 +108,26 @@ class Diagram(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no type
             return super().pipe(*args, **kwargs)
         except graphviz.ExecutableNotFound as error:
             raise RuntimeError(NO_DOT) from error
+
+    def _repr_mimebundle_(
+        self, include: object = None, exclude: object = None, **_: object
+    ) -> dict[str, str]:
+        """Jupyter display: the SVG when dot lays it out within DISPLAY_TIMEOUT and it is at most
+        DIAGRAM_MAX_BYTES, else a text note saying why and how to write it to a file."""
+        try:
+            svg = svg_of(self, timeout=DISPLAY_TIMEOUT)
+            if len(svg.encode("utf-8")) <= DIAGRAM_MAX_BYTES:
+                return {"image/svg+xml": svg}
+            reason = (
+                f"its SVG is {len(svg.encode('utf-8')):,} bytes, more than {DIAGRAM_MAX_BYTES:,} a "
+                'notebook should hold; try group="layer" or max_params=4'
+            )
+        except Exception as error:  # a display hook must never raise
+            reason = str(error)
+        return {
+            "text/plain": f"<viz diagram: not shown here ({reason}). Its DOT text is diagram.source; "
+            "viz.render(diagram, 'diagram.svg', timeout=120) writes it to a file.>"
+        }
 
 
 def _html(body: str) -> str:
@@ -139,8 +181,11 @@ def _short_name(node: Node, key: str) -> str:
     return label
 
 
-def _group_label(data: Trace, group: Group, highlighted: bool) -> str:
-    """HTML-like table for a scope box: name and operations, outputs, then one row per parameter."""
+def _group_label(data: Trace, group: Group, highlighted: bool, max_params: int | None) -> str:
+    """HTML-like table for a scope box: name and operations, outputs, then its parameters.
+
+    More than `max_params` parameters are summarised: the first few, then "… 65 weights".
+    """
     ops: list[str] = []
     for m in group.members:
         node = data.by_id[m]
@@ -150,18 +195,28 @@ def _group_label(data: Trace, group: Group, highlighted: bool) -> str:
     width = 3 if highlighted else 1
     header = f"<B>{dot_text(group.key)}</B>"
     if ops:
-        header += f'<BR/><FONT POINT-SIZE="10">{dot_text(" → ".join(ops))}</FONT>'
+        chain = " → ".join(ops[:8]) + (" …" if len(ops) > 8 else "")
+        header += f'<BR/><FONT POINT-SIZE="10">{dot_text(chain)}</FONT>'
     rows = [f'<TR><TD COLSPAN="3" BGCOLOR="#e0e7ff">{header}</TD></TR>']
     # A neuron evaluated on many samples has one output per evaluation; list a few.
-    limit = 3 if group.key != group.layer else 32
+    limit = 3 if group.folded or group.key != group.layer else min(32, max(max_params or 32, 3))
     for o in group.outputs[:limit]:
         node = data.by_id[o]
         rows.append(_row(_short_name(node, group.key), node, COLOURS[node.kind][0]))
     if len(group.outputs) > limit:
-        rows.append(f'<TR><TD COLSPAN="3">… {len(group.outputs) - limit} more outputs</TD></TR>')
-    for p in group.parameters:
+        more = "values" if group.folded else "outputs"
+        rows.append(f'<TR><TD COLSPAN="3">… {len(group.outputs) - limit} more {more}</TD></TR>')
+    params = group.parameters
+    shown = params if max_params is None or len(params) <= max_params else params[: max(max_params - 1, 1)]
+    for p in shown:
         node = data.by_id[p]
         rows.append(_row(_short_name(node, group.key), node, COLOURS[PARAMETER][0]))
+    if len(shown) < len(params):
+        what = "weights" if group.key != group.layer else "parameters"
+        rows.append(
+            f'<TR><TD COLSPAN="3" BGCOLOR="{COLOURS[PARAMETER][0]}">… {len(params)} {what} '
+            f"({len(params) - len(shown)} not listed)</TD></TR>"
+        )
     return _html(
         f'<TABLE BORDER="{width}" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3" COLOR="{border}">'
         + "".join(rows)
@@ -178,13 +233,17 @@ def _new_diagram(rankdir: str, caption: str | None) -> Diagram:
     g.attr("node", fontname=FONT, fontsize="12")
     g.attr("edge", fontname=FONT, fontsize="10", fontcolor="#374151", color="#6b7280", arrowsize="0.7")
     if caption:
-        g.attr(label=_html(dot_text(caption)), labelloc="t", labeljust="l", fontsize="14")
+        # One caption line per "\n", so a long note wraps instead of widening the picture.
+        lines = '<BR ALIGN="LEFT"/>'.join(dot_text(line, CAPTION_CHARS) for line in caption.split("\n"))
+        g.attr(label=_html(lines + '<BR ALIGN="LEFT"/>'), labelloc="t", labeljust="l", fontsize="14")
     return g
 
 
 def _add_value(g: Any, node: Node, highlighted: bool) -> None:
     """Draw a Value node and, if it was computed, its operation node feeding it."""
-    g.node(node.id, _value_label(node, highlighted), shape="plaintext", margin="0")
+    # A label shortened with "…" keeps its full text in the tooltip (the SVG's <title>).
+    extra = {"tooltip": dot_tooltip(node.label)} if is_shortened(node.label) else {}
+    g.node(node.id, _value_label(node, highlighted), shape="plaintext", margin="0", **extra)
     if node.op:
         g.node(
             f"{node.id}_op",
@@ -260,8 +319,12 @@ def build(
     hot: str | None = None,
     legend: bool = False,
     caption: str | None = None,
+    max_params: int | None = MAX_PARAMS,
 ) -> Diagram:
-    """The diagram of a `Trace`; `highlight` are node ids, `hot` the node whose input edges glow."""
+    """The diagram of a `Trace`; `highlight` are node ids, `hot` the node whose input edges glow.
+
+    Boxes list at most `max_params` parameters each (None: all).
+    """
     g = _new_diagram(rankdir, caption)
     marked = set(highlight)
     box_of = group_key_map(list(data.groups))
@@ -269,15 +332,16 @@ def build(
         # dot re-runs crossing minimisation on the whole graph after placing clusters, which
         # shuffles the neurons of a layer; without that pass each row keeps n0, n1, n2, ...
         g.attr(remincross="false")
-    clusters: dict[str, list[str]] = {}
+    clusters: dict[str, list[Group]] = {}
     for group in data.groups:
-        clusters.setdefault(group.layer, []).append(group.key)
+        clusters.setdefault(group.layer, []).append(group)
     box_ids = {group.key: f"box{i}" for i, group in enumerate(data.groups)}
-    for i, (layer, keys) in enumerate(clusters.items()):
+    for i, (layer, members) in enumerate(clusters.items()):
         with g.subgraph(name=f"cluster_layer{i}") as c:
-            if any(k != layer for k in keys):
+            if any(grp.key != layer for grp in members):
+                title = layer if all(grp.folded for grp in members) else f"layer {layer}"
                 c.attr(
-                    label=_html(dot_text(f"layer {layer}")),
+                    label=_html(dot_text(title)),
                     style="rounded,dashed",
                     color="#6366f1",
                     fontcolor="#4338ca",
@@ -288,31 +352,32 @@ def build(
             with c.subgraph(name=f"layer{i}_row") as row:
                 # One row per layer, neurons in their natural order (n0, n1, ...): a same-rank
                 # chain of invisible edges fixes the left-to-right order.
-                if len(keys) > 1:
+                if len(members) > 1:
                     row.attr(rank="same")
-                for group in data.groups:
-                    if group.layer == layer:
-                        lit = any(m in marked for m in group.members)
-                        row.node(
-                            box_ids[group.key], _group_label(data, group, lit), shape="plaintext", margin="0"
-                        )
-                for left, right in itertools.pairwise(keys):
-                    row.edge(box_ids[left], box_ids[right], style="invis")
+                for group in members:
+                    lit = any(m in marked for m in group.members)
+                    row.node(
+                        box_ids[group.key],
+                        _group_label(data, group, lit, max_params),
+                        shape="plaintext",
+                        margin="0",
+                    )
+                for left, right in itertools.pairwise(members):
+                    row.edge(box_ids[left.key], box_ids[right.key], style="invis")
     for node in data.nodes:
         if node.id not in box_of:
             _add_value(g, node, node.id in marked)
-    drawn: dict[tuple[str, str], list[Edge]] = {}
-    for edge in data.edges:
-        src_box = box_of.get(edge.src)
-        dst_box = box_of.get(edge.dst)
-        if src_box is not None and src_box == dst_box:
-            continue
-        tail = box_ids[src_box] if src_box is not None else edge.src
-        head = box_ids[dst_box] if dst_box is not None else f"{edge.dst}_op"
-        drawn.setdefault((tail, head), []).append(edge)
+    drawn = drawn_edges(data)
+    # Merged edges say how many they stand for; as labels only while few (labels slow dot down).
+    box_edges = sum(1 for _, head in drawn if head.startswith("box"))
     for (tail, head), edges in drawn.items():
         if head.startswith("box"):
-            g.edge(tail, head, color="#9ca3af")
+            attrs = {"color": "#9ca3af"}
+            if len(edges) > 1:
+                attrs["tooltip"] = f"{len(edges)} edges"
+                if box_edges <= LABELLED_BOX_EDGES:
+                    attrs["label"] = f"×{len(edges)}"
+            g.edge(tail, head, **attrs)
             continue
         for edge in edges:
             g.edge(tail, head, **_edge_attrs(edge, data, local_grads, edge.dst == hot))
@@ -355,25 +420,47 @@ def draw(
     local_grads: bool = True,
     rankdir: str | None = None,
     group: str | None = None,
-    max_nodes: int = 500,
+    max_nodes: int = MAX_NODES,
+    max_edges: int = MAX_EDGES,
+    max_params: int | None = MAX_PARAMS,
     highlight: Value | Iterable[Value] | None = None,
     legend: bool = False,
 ) -> Diagram:
     """The diagram of `root`'s graph: every Value, every operation, and a local derivative per edge.
 
     `root` is a Value or an object with a `.root` Value. `group` ("neuron"/"layer") collapses
-    scopes into boxes; more than `max_nodes` drawn nodes raises ValueError. `rankdir` defaults to
-    "LR" (left to right, as the posts draw a chain), and to "TB" for group="neuron", so the
-    neurons of a layer sit side by side in a row. See the module docstring for colours; `legend=True` draws
-    that legend into the picture.
+    scopes into boxes (a batch's repeated inputs and per-sample loss terms fold into boxes too);
+    more than `max_nodes` drawn nodes or `max_edges` drawn edges raises ValueError (dot's time
+    grows steeply past them). Boxes list at most `max_params` parameters (None: all). `rankdir`
+    defaults to "LR" (left to right, as the posts draw a chain), and to "TB" for group="neuron",
+    so the neurons of a layer sit side by side in a row. See the module docstring for colours;
+    `legend=True` draws that legend into the picture.
     """
     value = root_value(root)
     data, order = trace(value, max_nodes=max_nodes, group=group)
+    check_size(data, max_edges, group)
     if rankdir is None:
         rankdir = "TB" if group == "neuron" else "LR"
     return build(
-        data, local_grads=local_grads, rankdir=rankdir, highlight=_ids_of(highlight, order), legend=legend
+        data,
+        local_grads=local_grads,
+        rankdir=rankdir,
+        highlight=_ids_of(highlight, order),
+        legend=legend,
+        max_params=max_params,
     )
+
+
+def check_size(data: Trace, max_edges: int, group: str | None) -> None:
+    """ValueError when the diagram of `data` would hand dot more than `max_edges` edges."""
+    nodes, edges = drawn_size(data)
+    if edges > max_edges:
+        what = "this graph" if group is None else f"this graph, grouped by {group},"
+        raise ValueError(
+            f"{what} draws {edges} edges between {nodes} nodes, more than max_edges={max_edges}: "
+            "dot would take very long and the picture would be unreadable. "
+            + grouping_hint(group).replace("max_nodes", "max_edges")
+        )
 
 
 def have_dot() -> bool:
@@ -381,40 +468,79 @@ def have_dot() -> bool:
     return shutil.which("dot") is not None
 
 
-def _pipe(graph: Any, format: str) -> bytes:
-    """`graph` laid out by dot as `format` bytes (RuntimeError naming the install command without dot)."""
-    if not have_dot():
+def run_dot(source: str, format: str, timeout: float) -> bytes:
+    """DOT `source` laid out by dot as `format` bytes, killed after `timeout` seconds.
+
+    RuntimeError naming the install command without dot, or with dot's message when it fails;
+    ValueError when it takes longer than `timeout` (saying how to draw a smaller view).
+    """
+    exe = shutil.which("dot")
+    if exe is None:
         raise RuntimeError(NO_DOT)
+    if not timeout > 0:
+        raise ValueError(f"the dot time limit must be > 0 seconds, got timeout={timeout!r}")
     try:
-        return bytes(graph.pipe(format=format))
-    except graphviz.ExecutableNotFound as error:
-        raise RuntimeError(NO_DOT) from error
+        done = subprocess.run(  # noqa: S603 (dot from PATH, arguments are ours, input on stdin)
+            [exe, f"-T{format}"], input=source.encode("utf-8"), capture_output=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired as error:
+        raise ValueError(
+            f"dot did not finish laying out this diagram in {timeout:g} s ({len(source):,} characters "
+            "of DOT). Draw a smaller view: viz.draw(root, group=\"neuron\") or group=\"layer\" for a "
+            "network, one sample's loss rather than a batch's, or viz.explain(root, parameter); "
+            "or allow more time with render(..., timeout=...)."
+        ) from error
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip()[:500]
+        raise RuntimeError(f"dot failed (exit status {done.returncode}): {message}")
+    return bytes(done.stdout)
 
 
-def render(graph: Any, path: str | os.PathLike[str], format: str = "svg") -> str:
-    """Write `graph` (any graphviz graph) to `path` as "svg" or "png"; RuntimeError if dot is missing."""
-    if format not in ("svg", "png"):
-        raise ValueError(f'render(format=...) must be "svg" or "png", got {format!r}')
-    image = _pipe(graph, format)
+# render's formats: a file's extension picks one (".jpeg" is jpg).
+FORMATS = ("svg", "png", "pdf", "jpg", "gif", "ps", "eps")
+_ALIASES = {"jpeg": "jpg"}
+
+
+def _format_for(target: str, format: str | None) -> str:
+    """The output format for `target`: from its extension, checked against an explicit `format`."""
+    suffix = os.path.splitext(target)[1].lower().lstrip(".")
+    from_suffix = _ALIASES.get(suffix, suffix) if suffix else None
+    wanted = None if format is None else _ALIASES.get(format.lower(), format.lower())
+    if wanted is not None and wanted not in FORMATS:
+        raise ValueError(f"render(format=...) must be one of {', '.join(FORMATS)}, got {format!r}")
+    if from_suffix in FORMATS:
+        if wanted is not None and wanted != from_suffix:
+            raise ValueError(
+                f"render: the path {target!r} ends in .{suffix} but format={format!r}; "
+                f"use a .{wanted} path or format={from_suffix!r} (or leave format out)"
+            )
+        return from_suffix
+    if wanted is None:
+        if from_suffix is None:
+            return "svg"
+        raise ValueError(
+            f"render: cannot tell the format from {target!r}: end the path in one of "
+            f"{', '.join('.' + f for f in FORMATS)} or pass format=..."
+        )
+    return wanted
+
+
+def render(
+    graph: Any, path: str | os.PathLike[str], format: str | None = None, *, timeout: float = RENDER_TIMEOUT
+) -> str:
+    """Write `graph` (any graphviz graph) to `path`, in the format its extension names.
+
+    ".png", ".svg", ".pdf", ".jpg", ".gif", ".ps", ".eps"; a path without one is SVG. An explicit
+    `format` that disagrees with the extension is a ValueError. dot gets `timeout` seconds
+    (ValueError past it); RuntimeError if dot is missing. The file is written atomically.
+    """
     target = os.fspath(path)
+    fmt_name = _format_for(target, format)
+    image = run_dot(graph.source, fmt_name, timeout)
     write_atomically(target, image)
     return target
 
 
-def svg_of(graph: Any) -> str:
-    """`graph` rendered to SVG text by dot (RuntimeError naming the install command if missing)."""
-    return _pipe(graph, "svg").decode("utf-8")
-
-
-def jupyter_bundle(value: Value) -> dict[str, str]:
-    """Jupyter mime bundle for a Value: its diagram as SVG (grouped past 150 nodes), else plain text."""
-    text = repr(value)
-    try:
-        try:
-            diagram = draw(value, max_nodes=JUPYTER_FLAT_NODES)
-        except ValueError:
-            # Scoped (nn) graphs collapse into neuron boxes; others stay flat up to draw's cap.
-            diagram = draw(value, group="neuron")
-        return {"image/svg+xml": svg_of(diagram), "text/plain": text}
-    except (ValueError, RuntimeError, graphviz.CalledProcessError):
-        return {"text/plain": text}
+def svg_of(graph: Any, timeout: float = RENDER_TIMEOUT) -> str:
+    """`graph` rendered to SVG text by dot within `timeout` seconds (see `run_dot` for errors)."""
+    return run_dot(graph.source, "svg", timeout).decode("utf-8")

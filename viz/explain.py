@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 from autograd import Value, topological_order
 from viz.labels import fmt, fmt_factor, op_word
@@ -54,6 +55,10 @@ class Explanation:
     paths: tuple[ChainPath, ...]
     path_count: int
     total: float
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython/Jupyter display: the chain rule as text (`str(self)`), not the dataclass fields."""
+        printer.text(str(self))
 
     @property
     def omitted(self) -> int:

@@ -13,8 +13,16 @@ import re
 from typing import Any
 
 # Control characters (newline, tab, NUL, ...) would break a one-line label or confuse dot's
-# parser; they are shown as visible escapes ("\n") instead.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# parser; they are shown as visible escapes ("\n") instead. So are the code points XML forbids
+# or that cannot be encoded: lone surrogates ("\ud800" raised UnicodeEncodeError) and U+FFFE/U+FFFF
+# (dot's XML parser fails with "not well-formed" on them).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]")
+
+# dot refuses an HTML-like label longer than 16,384 characters ("longer than 16384?"), and a
+# label that long could not be read anyway: user text longer than this is cut with an ellipsis.
+MAX_LABEL_CHARS = 120
+# Tooltips (SVG <title>) carry the full text of a shortened label, up to this many characters.
+MAX_TOOLTIP_CHARS = 2000
 
 # Pretty symbols for operation nodes; "**n" exponents are handled in `op_symbol`.
 _OP_SYMBOLS = {
@@ -78,25 +86,62 @@ def op_word(op: str) -> str:
     return _OP_WORDS.get(op, op if op.isidentifier() else "op")
 
 
-def _visible(text: str) -> str:
-    """`text` with control characters replaced by visible escapes (newline -> "\\n")."""
+def _escape_one(char: str) -> str:
+    """A visible escape for one control or XML-invalid character: "\\n", "\\x00", "\\ud800"."""
     named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-    return _CONTROL.sub(lambda m: named.get(m.group(), f"\\x{ord(m.group()):02x}"), text)
+    code = ord(char)
+    return named.get(char, f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}")
 
 
-def dot_text(text: str) -> str:
+def _visible(text: str) -> str:
+    """`text` with control and XML-invalid characters replaced by visible escapes (newline -> "\\n")."""
+    return _CONTROL.sub(lambda m: _escape_one(m.group()), text)
+
+
+def shorten(text: str, limit: int = MAX_LABEL_CHARS) -> str:
+    """`text` cut to `limit` characters, the cut shown by a trailing "…" (ValueError if limit < 1)."""
+    if limit < 1:
+        raise ValueError(f"shorten(limit=...) must be >= 1, got {limit}")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def dot_text(text: str, limit: int = MAX_LABEL_CHARS) -> str:
     """`text` escaped for the inside of a DOT HTML-like label (<...>): & < > " ' become entities.
 
     Inside an HTML-like label dot treats braces, bars, quotes and backslashes as plain text, so
-    entity-escaping the XML specials (and showing control characters as escapes) is enough for
-    any user string to render as text and never end the label early.
+    entity-escaping the XML specials (and showing control and XML-invalid characters as escapes)
+    is enough for any user string to render as text and never end the label early. Text longer
+    than `limit` characters is shortened visibly ("…"); `dot_tooltip` keeps the full text.
     """
-    return html.escape(_visible(text), quote=True)
+    return html.escape(shorten(_visible(text), limit), quote=True)
+
+
+def is_shortened(text: str, limit: int = MAX_LABEL_CHARS) -> bool:
+    """True when `dot_text(text, limit)` cuts `text` (so a tooltip should carry the full text)."""
+    return len(_visible(text)) > limit
+
+
+def dot_tooltip(text: str) -> str:
+    """`text` as a plain DOT attribute value (a tooltip): visible escapes, backslashes doubled.
+
+    graphviz quotes the value and escapes its double quotes; doubling backslashes stops dot from
+    reading "\\N" or "\\l" in user text as its own escapes. Cut at MAX_TOOLTIP_CHARS.
+    """
+    return shorten(_visible(text), MAX_TOOLTIP_CHARS).replace("\\", "\\\\")
 
 
 def page_text(text: str) -> str:
     """`text` escaped for an HTML page (element text or a quoted attribute value)."""
     return html.escape(_visible(text), quote=True)
+
+
+def srcdoc(page: str) -> str:
+    """A whole HTML page escaped for an iframe's srcdoc="..." attribute (& < > " ' as entities).
+
+    The page's own text was escaped when it was built; this second escape is undone by the
+    browser when it reads the attribute, so the page arrives byte for byte.
+    """
+    return html.escape(page, quote=True)
 
 
 def script_json(data: Any) -> str:

@@ -1,11 +1,14 @@
 """Training plots with matplotlib (an optional extra, imported lazily): history, boundary, activations.
 
 Figures are built with `matplotlib.figure.Figure` directly, not pyplot: no global state, no window,
-nothing shown; `path=` saves the figure (Agg renders it) and the Figure is returned either way.
+nothing shown; `path=` saves the figure (Agg renders it) and the Figure is returned either way. The
+Figure is a `ShownFigure` (`shown_figure_class`), which Jupyter shows inline with no `%matplotlib`.
 """
 
 from __future__ import annotations
 
+import functools
+import io
 import math
 import numbers
 import os
@@ -23,10 +26,42 @@ ACTIVATIONS = ("step", "sign", "sigmoid", "tanh", "relu")
 def _figure(who: str, **kwargs: Any) -> Figure:
     """A new matplotlib Figure, or ImportError naming the extra to install."""
     try:
-        from matplotlib.figure import Figure
+        import matplotlib.figure  # noqa: F401 (checked on every call: the class below is cached)
+
+        shown = shown_figure_class()
     except ImportError as error:
         raise ImportError(f"{who} needs matplotlib: pip install 'axongrad[plots]'") from error
-    return Figure(**kwargs)
+    figure: Figure = shown(**kwargs)
+    return figure
+
+
+# Pixels per inch of the PNG a notebook shows; files saved with `path=` use dpi 120.
+DISPLAY_DPI = 100
+
+
+@functools.cache
+def shown_figure_class() -> type[Figure]:
+    """`ShownFigure`: a matplotlib Figure with `_repr_png_`, made on first use (matplotlib is lazy).
+
+    A fresh kernel shows it inline without `%matplotlib inline`. IPython prefers a printer
+    registered for Figure (the inline backend's) when there is one, so it never shows twice.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    class ShownFigure(Figure):
+        """A matplotlib Figure that Jupyter shows as a PNG by itself."""
+
+        def _repr_png_(self) -> bytes:
+            """The figure as PNG bytes (Agg, tight bounding box)."""
+            if not isinstance(self.canvas, FigureCanvasAgg):
+                FigureCanvasAgg(self)
+            buffer = io.BytesIO()
+            self.savefig(buffer, format="png", dpi=DISPLAY_DPI, bbox_inches="tight")
+            return buffer.getvalue()
+
+    result: type[Figure] = ShownFigure
+    return result
 
 
 def _save(fig: Figure, path: str | os.PathLike[str] | None) -> Figure:

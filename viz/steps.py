@@ -10,16 +10,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-from collections.abc import Iterator
+import re
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from autograd import Value
-from viz.dot import Diagram, build, root_value, svg_of
+from viz.dot import RENDER_TIMEOUT, Diagram, build, root_value, svg_of
 from viz.files import write_atomically
-from viz.labels import fmt, fmt_factor, op_symbol, page_text
+from viz.labels import fmt, fmt_factor, op_symbol, page_text, shorten, srcdoc
 from viz.trace import trace
 
 MAX_STEP_NODES = 150
+STEPS_HINT = (
+    "The backward steps draw one frame per operation, so their work grows with the square of the "
+    "graph: raise max_nodes if you can wait, or draw the whole graph once with "
+    'viz.draw(root, group="neuron") (or group="layer").'
+)
+# Seconds all frames of an inline (Jupyter) steps player may take dot together.
+DISPLAY_TIMEOUT = 10.0
 
 
 @dataclass(frozen=True)
@@ -62,7 +71,7 @@ def replay(
     root: Value, *, max_nodes: int = MAX_STEP_NODES, rankdir: str = "LR", captions: bool = True
 ) -> Iterator[Step]:
     """The steps of `root`'s backward pass as `Step`s (`captions=False`: no captions in the diagrams)."""
-    _, order = trace(root, max_nodes=max_nodes)
+    _, order = trace(root, max_nodes=max_nodes, hint=STEPS_HINT)
     index = {v: i for i, v in enumerate(order)}
     grads = {v: 0.0 for v in order}
     grads[root] = 1.0
@@ -100,16 +109,51 @@ def replay(
         )
 
 
-def backward_steps(
-    root: object, *, max_nodes: int = MAX_STEP_NODES, rankdir: str = "LR"
-) -> Iterator[Diagram]:
+class Steps(list[Diagram]):
+    """The backward pass as diagrams, one per step (a list); Jupyter shows them as an inline player."""
+
+    def __init__(
+        self, root: Value, diagrams: Iterable[Diagram], captions: list[str], rankdir: str, max_nodes: int
+    ) -> None:
+        """The diagrams of `root`'s backward steps, their captions, and how they were drawn."""
+        super().__init__(diagrams)
+        self.root = root
+        self.captions = captions
+        self.rankdir = rankdir
+        self.max_nodes = max_nodes
+
+    def __repr__(self) -> str:
+        """A one-line summary: how many steps, the first and last caption."""
+        name = self.root.label or "the root"
+        last = shorten(self.captions[-1], 160)
+        return (
+            f"<{len(self)} backward steps of {name}: {shorten(self.captions[0], 100)} ... {last}. "
+            "Jupyter plays them inline; viz.save_backward_html(root, 'steps.html') writes the page.>"
+        )
+
+    def _repr_html_(self) -> str:
+        """An inline player: the steps page in an iframe (own CSS, ids and keys), or a note why not."""
+        try:
+            page, height = _page(self.root, self.max_nodes, self.rankdir, None, DISPLAY_TIMEOUT)
+        except Exception as error:  # a display hook must never raise: say what happened instead
+            return f"<pre>{page_text(repr(self))}\n{page_text(str(error))}</pre>"
+        shown = max(240, min(720, height + 200))
+        return (
+            f'<iframe srcdoc="{srcdoc(page)}" title="backward steps" sandbox="allow-scripts" '
+            f'style="width: 100%; height: {shown}px; border: 1px solid #d1d5db;"></iframe>'
+        )
+
+
+def backward_steps(root: object, *, max_nodes: int = MAX_STEP_NODES, rankdir: str = "LR") -> Steps:
     """One diagram per backward step: the processed node highlighted, grads filled in so far.
 
     Step 0 is the seed (root grad 1); then one step per operation in reverse topological order.
-    Does not modify any `.grad`. ValueError for graphs larger than `max_nodes`.
+    Returns a list-like `Steps` that Jupyter shows as an inline player. Does not modify any
+    `.grad`. ValueError for graphs larger than `max_nodes`.
     """
-    for step in replay(root_value(root), max_nodes=max_nodes, rankdir=rankdir):
-        yield step.diagram
+    value = root_value(root)
+    steps = list(replay(value, max_nodes=max_nodes, rankdir=rankdir))
+    return Steps(value, (s.diagram for s in steps), [s.caption for s in steps], rankdir, max_nodes)
 
 
 _STYLE = """
@@ -170,26 +214,40 @@ def _inline_svg(svg: str) -> str:
     return svg[start:]
 
 
-def backward_html(
-    root: object, *, max_nodes: int = MAX_STEP_NODES, rankdir: str = "LR", title: str | None = None
-) -> str:
-    """The backward-steps page as one HTML string (see `save_backward_html`)."""
-    value = root_value(root)
+_HEIGHT = re.compile(r'<svg[^>]*?\sheight="([\d.]+)pt"')
+
+
+def _page(
+    value: Value, max_nodes: int, rankdir: str, title: str | None, timeout: float
+) -> tuple[str, int]:
+    """The steps page and the height in pixels of its tallest frame; dot gets `timeout` s in all."""
     steps = list(replay(value, max_nodes=max_nodes, rankdir=rankdir, captions=False))
     heading = title or f"Backward pass of {value.label or 'the root'}, step by step"
+    deadline = time.monotonic() + timeout
     frames = []
+    tallest = 0.0
     for step in steps:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ValueError(
+                f"the {len(steps)} backward steps need more than {timeout:g} s of dot; "
+                "save them with viz.save_backward_html(root, path) (it may take longer) or draw a "
+                "smaller graph"
+            )
+        svg = _inline_svg(svg_of(step.diagram, timeout=left))
+        match = _HEIGHT.search(svg[:2000])
+        tallest = max(tallest, float(match.group(1)) if match else 0.0)
         frames.append(
             f'<section class="frame" data-step="{step.index}" data-node="{page_text(step.node_id)}" '
             f'data-caption="{page_text(step.caption)}"{"" if step.index == 0 else " hidden"}>'
-            f"{_inline_svg(svg_of(step.diagram))}</section>"
+            f"{svg}</section>"
         )
     # Content-Security-Policy: only this page's own script (by hash) may run, so even text that
     # slipped through escaping could not execute; nothing is loaded from anywhere.
     digest = base64.b64encode(hashlib.sha256(_SCRIPT.encode("utf-8")).digest()).decode("ascii")
     csp = f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'"
     last = len(steps) - 1
-    return (
+    page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{csp}">\n'
         f"<title>{page_text(heading)}</title>\n<style>{_STYLE}</style></head>\n<body>\n"
@@ -207,6 +265,19 @@ def backward_html(
         + "\n".join(frames)
         + f"\n</main>\n<script>{_SCRIPT}</script>\n</body></html>\n"
     )
+    return page, round(tallest * 4 / 3)
+
+
+def backward_html(
+    root: object,
+    *,
+    max_nodes: int = MAX_STEP_NODES,
+    rankdir: str = "LR",
+    title: str | None = None,
+    timeout: float = RENDER_TIMEOUT,
+) -> str:
+    """The backward-steps page as one HTML string (see `save_backward_html`)."""
+    return _page(root_value(root), max_nodes, rankdir, title, timeout)[0]
 
 
 def save_backward_html(
@@ -216,13 +287,15 @@ def save_backward_html(
     max_nodes: int = MAX_STEP_NODES,
     rankdir: str = "LR",
     title: str | None = None,
+    timeout: float = RENDER_TIMEOUT,
 ) -> str:
     """Write one self-contained HTML page (inline SVG frames, slider, prev/next, ← →) and return its path.
 
-    Needs the Graphviz `dot` program (RuntimeError naming the install command otherwise). The file
-    is written atomically; all user text in it is escaped and it loads nothing from elsewhere.
+    Needs the Graphviz `dot` program (RuntimeError naming the install command otherwise); all
+    frames together get `timeout` seconds of dot (ValueError past it). The file is written
+    atomically; all user text in it is escaped and it loads nothing from elsewhere.
     """
-    page = backward_html(root, max_nodes=max_nodes, rankdir=rankdir, title=title)
+    page = backward_html(root, max_nodes=max_nodes, rankdir=rankdir, title=title, timeout=timeout)
     target = os.fspath(path)
     write_atomically(target, page.encode("utf-8"))
     return target

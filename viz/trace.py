@@ -6,6 +6,7 @@ No graphviz here: `dot.py` turns a `Trace` into a diagram, `steps.py` replays th
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
@@ -62,6 +63,9 @@ class Group:
     members: tuple[str, ...]
     parameters: tuple[str, ...]
     outputs: tuple[str, ...]
+    # True for the boxes grouping adds around the unscoped part of a batch (repeated inputs,
+    # the loss over many samples) so that a batch does not draw its samples one by one.
+    folded: bool = False
 
 
 @dataclass(frozen=True)
@@ -94,12 +98,26 @@ def node_kind(value: Value, is_root: bool) -> str:
     return INPUT
 
 
-def too_many_nodes(count: int, max_nodes: int, what: str) -> ValueError:
-    """The error for a diagram larger than `max_nodes`, telling the user how to proceed."""
+def grouping_hint(group: str | None) -> str:
+    """What to try when a drawing is too large, given the grouping already asked for."""
+    if group is None:
+        return (
+            'Pass group="neuron" or group="layer" to draw one box per scope (nn\'s neurons and '
+            "layers), or raise max_nodes."
+        )
+    if group == "neuron":
+        return 'Pass group="layer" to draw one box per layer, or raise max_nodes.'
+    return (
+        "Draw a smaller part of the graph (one sample's loss rather than a batch's, or "
+        "viz.explain(root, parameter) for one derivative), or raise max_nodes."
+    )
+
+
+def too_many_nodes(count: int, max_nodes: int, what: str, hint: str) -> ValueError:
+    """The error for a diagram larger than `max_nodes`, with `hint` saying how to proceed."""
     return ValueError(
         f"{what} has {count} nodes, more than max_nodes={max_nodes}: dot would take very long and "
-        'the picture would be unreadable. Pass group="neuron" or group="layer" to draw one box per '
-        "scope (nn's neurons and layers), or raise max_nodes."
+        f"the picture would be unreadable. {hint}"
     )
 
 
@@ -110,13 +128,15 @@ def trace(
     group: str | None = None,
     grads: Mapping[Value, float] | None = None,
     processed: Collection[Value] | None = None,
+    hint: str | None = None,
 ) -> tuple[Trace, list[Value]]:
     """`root`'s graph as a `Trace`, and the Values in the same (topological) order.
 
     `group` ("neuron" or "layer") fills `Trace.groups` with one box per scope. `grads` overrides
     the grads shown (steps.py replays backward without touching `.grad`); `processed`, when
     given, limits edge contributions to operations already processed. Raises ValueError when
-    more than `max_nodes` Values (or, grouped, boxes plus ungrouped Values) would be drawn.
+    more than `max_nodes` Values (or, grouped, boxes plus ungrouped Values) would be drawn;
+    its message ends with `hint` (default: which grouping to try).
     """
     if not isinstance(root, Value):
         raise TypeError(f"trace(root) needs an autograd Value, got {type(root).__name__}")
@@ -124,7 +144,7 @@ def trace(
         raise ValueError(f'group must be None, "neuron" or "layer", got {group!r}')
     order = topological_order(root)
     if group is None and max_nodes is not None and len(order) > max_nodes:
-        raise too_many_nodes(len(order), max_nodes, "this graph")
+        raise too_many_nodes(len(order), max_nodes, "this graph", hint or grouping_hint(None))
     index = {v: i for i, v in enumerate(order)}
 
     def grad_of(v: Value) -> float:
@@ -148,9 +168,12 @@ def trace(
     if group is None:
         return data, order
     groups = tuple(group_nodes(data, group))
-    drawn = len(groups) + sum(1 for n in nodes if not n.scope)
+    boxed = group_key_map(list(groups))
+    drawn = len(groups) + sum(1 for n in nodes if n.id not in boxed)
     if max_nodes is not None and drawn > max_nodes:
-        raise too_many_nodes(drawn, max_nodes, f"this graph, grouped by {group},")
+        raise too_many_nodes(
+            drawn, max_nodes, f"this graph, grouped by {group},", hint or grouping_hint(group)
+        )
     return Trace(data.nodes, data.edges, data.root, has_grad, by_id, groups), order
 
 
@@ -171,6 +194,9 @@ def group_nodes(data: Trace, by: str) -> list[Group]:
     for n in data.nodes:
         if n.scope:
             key_of[n.id] = n.scope if by == "neuron" else _layer_of(n.scope)
+    folded = _fold_batch(data, key_of) if key_of else {}
+    layer_of = {key: layer for key, layer in folded.values()}
+    key_of.update({nid: key for nid, (key, _) in folded.items()})
     used_outside: set[str] = set()
     for e in data.edges:
         src_key = key_of.get(e.src)
@@ -183,6 +209,11 @@ def group_nodes(data: Trace, by: str) -> list[Group]:
     groups = []
     for key, ids in members.items():
         nodes = [data.by_id[i] for i in ids]
+        if key in layer_of:
+            # A folded box lists its repeated inputs, or the root it computes; no parameters.
+            outputs = tuple(n.id for n in nodes if n.id in used_outside or n.id == data.root)
+            groups.append(Group(key, layer_of[key], tuple(ids), (), outputs, folded=True))
+            continue
         params = tuple(n.id for n in nodes if n.op == "" and n.label)
         outputs = tuple(n.id for n in nodes if n.op and (n.id in used_outside or n.id == data.root))
         groups.append(Group(key, _layer_of(key), tuple(ids), params, outputs))
@@ -193,6 +224,76 @@ def group_nodes(data: Trace, by: str) -> list[Group]:
         return min(positions)
 
     return sorted(groups, key=computed_at)
+
+
+# Grouping folds the unscoped operations (a batch's per-sample loss terms) into one box when
+# there are more than this many; fewer stay drawn one by one, as a one-sample loss reads best.
+FOLD_OUTSIDE = 12
+INPUTS_LAYER = "inputs"
+
+
+def _fold_batch(data: Trace, key_of: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """Node id -> (box key, layer) for the unscoped nodes a batch repeats per sample.
+
+    Labelled leaves outside every scope whose label repeats ("x0" once per sample) share one box
+    per label, and the others one box when more than FOLD_OUTSIDE; unscoped operations and
+    constants, when more than FOLD_OUTSIDE, share one box named after the root. Without this a
+    batch of n samples draws n copies of every input and of the loss terms, with an edge from
+    each input copy to every first-layer neuron.
+    """
+    outside = [n for n in data.nodes if n.id not in key_of]
+    repeats = Counter(n.label for n in outside if not n.op and n.label)
+    folded: dict[str, tuple[str, str]] = {}
+    for n in outside:
+        if not n.op and n.label and repeats[n.label] > 1:
+            folded[n.id] = (f"{n.label} ({repeats[n.label]} values)", INPUTS_LAYER)
+    lone = [n for n in outside if n.id not in folded and not n.op and n.label]
+    if len(lone) > FOLD_OUTSIDE:  # one sample of many inputs (digits' x0..x63): one box for all
+        folded.update({n.id: (f"{INPUTS_LAYER} ({len(lone)} values)", INPUTS_LAYER) for n in lone})
+    rest = [n for n in outside if n.id not in folded and (n.op or not n.label)]
+    if len(rest) > FOLD_OUTSIDE:
+        root = data.by_id[data.root]
+        key = f"{root.label or 'root'} ({len(rest)} operations and constants)"
+        folded.update({n.id: (key, key) for n in rest})
+    return folded
+
+
+def drawn_edges(data: Trace) -> dict[tuple[str, str], list[Edge]]:
+    """The edges a diagram draws, keyed by (tail, head) DOT ids, parallel edges merged.
+
+    Box ids are "box0", "box1", ... in `data.groups` order; an edge into an ungrouped Value
+    goes to its operation node "<id>_op". Edges inside one box are not drawn. All edges between
+    the same two boxes (a neuron read by the next layer on every sample) become one entry.
+    """
+    box_of = group_key_map(list(data.groups))
+    box_ids = {group.key: f"box{i}" for i, group in enumerate(data.groups)}
+    drawn: dict[tuple[str, str], list[Edge]] = {}
+    for edge in data.edges:
+        src_box = box_of.get(edge.src)
+        dst_box = box_of.get(edge.dst)
+        if src_box is not None and src_box == dst_box:
+            continue
+        tail = box_ids[src_box] if src_box is not None else edge.src
+        head = box_ids[dst_box] if dst_box is not None else f"{edge.dst}_op"
+        drawn.setdefault((tail, head), []).append(edge)
+    return drawn
+
+
+def drawn_size(data: Trace) -> tuple[int, int]:
+    """(nodes, edges) a diagram of `data` hands to dot: boxes, Values, operation nodes and edges.
+
+    Edges into a box are one per (tail, box) pair, edges into an operation one per input, plus
+    one edge from each operation node to its Value and the invisible edges that order a row.
+    """
+    box_of = group_key_map(list(data.groups))
+    loose = [n for n in data.nodes if n.id not in box_of]
+    operations = sum(1 for n in loose if n.op)
+    nodes = len(data.groups) + len(loose) + operations
+    edges = sum(
+        1 if head.startswith("box") else len(merged) for (_, head), merged in drawn_edges(data).items()
+    )
+    rows = Counter(g.layer for g in data.groups)
+    return nodes, edges + operations + sum(count - 1 for count in rows.values())
 
 
 def group_key_map(groups: list[Group]) -> dict[str, str]:
