@@ -12,6 +12,7 @@ if not getattr(_autograd, "__axongrad__", False):
         "Uninstall it with 'pip uninstall autograd' or use a separate virtual environment."
     )
 
+from nn import lecture  # the micrograd lecture's tanh MLP: `from nn.lecture import MLP`
 from nn.activations import ACTIVATIONS
 from nn.datasets import and_gate, circles, digits, moons, train_test_split, xor
 from nn.layers import MLP, Layer, Neuron, seed
@@ -40,6 +41,7 @@ __all__ = [
     "evaluate",
     "fit",
     "hinge",
+    "lecture",
     "load",
     "moons",
     "mse",

@@ -103,7 +103,7 @@ class Neuron(Module):
         if not isinstance(name, str) or not name:
             raise TypeError(f"Neuron(name) needs a non-empty str, got {name!r}")
         self.activation = activation if nonlin else "linear"
-        self.nonlin = bool(nonlin)
+        self.nonlin = self.activation != "linear"  # as micrograd: False for its linear output neuron
         self.name = name
         generator = _pick_rng(seed, rng)
         a = init_bound(self.activation, self.nin, fan_out)

@@ -102,3 +102,23 @@ def test_micrograd_neuron_and_layer_signatures() -> None:
     assert repr(layer) == "Layer of [ReLUNeuron(3), ReLUNeuron(3)]"
     out = layer([Value(1.0), Value(2.0), Value(3.0)])
     assert isinstance(out, list) and len(out) == 2
+
+
+def test_readme_import_builds_micrograds_fresh_network() -> None:
+    # The README's `from nn import MLP` (not nn.lecture's): ReLU hidden, linear output, biases 0.
+    from nn import MLP
+
+    state = random.getstate()
+    try:
+        theirs = micrograd_nn.MLP(2, [16, 16, 1])
+    finally:
+        random.setstate(state)
+    ours = MLP(2, [16, 16, 1], seed=0)
+    assert [[n.nonlin for n in layer.neurons] for layer in ours.layers] == [
+        [n.nonlin for n in layer.neurons] for layer in theirs.layers
+    ]
+    assert ours.activations == ["relu", "relu", "linear"]
+    ours_biases = [n.b.data for layer in ours.layers for n in layer.neurons if n.b is not None]
+    theirs_biases = [n.b.data for layer in theirs.layers for n in layer.neurons]
+    assert len(ours_biases) == len(theirs_biases) == 33
+    assert set(ours_biases) == set(theirs_biases) == {0}
