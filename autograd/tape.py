@@ -94,9 +94,10 @@ class Tape(Program):
                     f"tape.backward(weights) needs one weight per sample: {self._batch_size}, "
                     f"got {len(weights)}"
                 )
-            weights = [real_number(w, f"tape.backward(weights[{i}])") for i, w in enumerate(weights)]
+            weights = _checked_weights(weights)
         grads = self._engine.backward(weights)
-        for i, g in enumerate(grads):
+        total = sum(grads)  # one C-level pass; finite unless some grad is inf or nan (or it overflows)
+        for i, g in enumerate(grads if total - total != 0.0 else ()):
             if g - g != 0.0:  # as the scalar backward: an overflowing gradient is an error, not inf
                 p = self.params[i]
                 raise ValueError(
@@ -105,6 +106,20 @@ class Tape(Program):
                 )
         for p, g in zip(self.params, grads):
             p.grad += g
+
+
+def _checked_weights(weights: Sequence[Any]) -> Sequence[Any]:
+    """The per-sample seeds as finite floats (a NumPy array passes whole), else an error naming one."""
+    dtype = getattr(weights, "dtype", None)
+    if dtype is not None and getattr(weights, "ndim", 0) == 1 and dtype.kind in "iuf":
+        total = float(weights.sum())  # type: ignore[attr-defined]
+    elif all(type(w) is float for w in weights):  # the common case: one C-level pass, no per-item call
+        total = sum(weights)
+    else:
+        return [real_number(w, f"tape.backward(weights[{i}])") for i, w in enumerate(weights)]
+    if total - total != 0.0:  # inf or nan somewhere (or the sum overflowed): name the first
+        return [real_number(w, f"tape.backward(weights[{i}])") for i, w in enumerate(weights)]
+    return weights
 
 
 def compile(root: Value, inputs: Sequence[Value], params: Sequence[Value], backend: str = "python") -> Tape:

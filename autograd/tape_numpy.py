@@ -49,7 +49,7 @@ class _Group:
         self.const = steps[0].const
         self.out = _index([row[s.output] for s in steps])
         self.wsum_dense = False
-        self.derivs: list[Any] = []  # the last run's local derivatives, one array per operand position
+        self.slopes: list[slice] = []  # rows of the engine's slope array, one block per operand position
         if kind is ops.wsum:
             self._weighted_sums(steps, row, scalar)
             return
@@ -100,6 +100,16 @@ class NumpyEngine:
                 nxt += 1
         scalar = [i < program.n_params + len(program.constants) for i in range(len(program.nodes))]
         self.groups = [_Group(buckets[k][0].kind, buckets[k], row, scalar) for k in keys]
+        # Every non-wsum step's local derivatives live in one (edges, B) array, so a run checks
+        # them all with one isfinite call.
+        n_slopes = 0
+        for g in self.groups:
+            if g.kind is not ops.wsum:
+                for _ in g.args:
+                    g.slopes.append(slice(n_slopes, n_slopes + len(g.steps)))
+                    n_slopes += len(g.steps)
+        self.n_slopes = n_slopes
+        self.slopes: Any = None
         self.row = row
         self.n_rows = len(program.nodes)
         self.needs = [False] * self.n_rows
@@ -120,15 +130,14 @@ class NumpyEngine:
         values[: len(shared)] = shared[:, None]
         values[program.input_slots[0] : program.input_slots[-1] + 1] = np.stack(cols)
         self.values = values
+        self.slopes = slopes = np.empty((self.n_slopes, size))
         if size == 0:
             return values[self.row[program.root_slot]].copy()
         with np.errstate(all="ignore"):
             for g in self.groups:
-                self._forward(np, g, values)
-        bad = not np.isfinite(values[program.first_step_slot :]).all()
-        bad = bad or not all(np.isfinite(d).all() for g in self.groups for d in g.derivs)
-        if bad:
-            self._explain(np, values)
+                self._forward(np, g, values, slopes)
+        if not (np.isfinite(values[program.first_step_slot :]).all() and np.isfinite(slopes).all()):
+            self._explain(np, values, slopes)
         return values[self.row[program.root_slot]].copy()
 
     @staticmethod
@@ -152,7 +161,7 @@ class NumpyEngine:
             raise ValueError(f"tape.run(batch): column {index}, sample {j} is not finite: {array[j]!r}")
         return array
 
-    def _forward(self, np: Any, g: _Group, v: Any) -> None:
+    def _forward(self, np: Any, g: _Group, v: Any, slopes: Any) -> None:
         """Compute one group's outputs into their rows (and keep its slopes), checking the row's domain."""
         if g.kind is ops.wsum:
             if g.wsum_dense:
@@ -174,7 +183,8 @@ class NumpyEngine:
                 self._fail_first(np, g, ~np.broadcast_to(good, args[0].shape), v)
         result = self._rule(np, g.kind, args, g.const)
         v[g.out] = result[0]
-        g.derivs = [np.broadcast_to(d, args[0].shape) for d in result[1:]]
+        for rows, d in zip(g.slopes, result[1:]):
+            slopes[rows] = d  # a constant slope (1.0 of "+") broadcasts
 
     @staticmethod
     def _rule(np: Any, kind: Op, args: list[Any], const: float | None) -> Sequence[Any]:
@@ -195,14 +205,14 @@ class NumpyEngine:
         step = g.steps[int(k)]
         fail(step, [float(v[self.row[i], sample]) for i in step.inputs], int(sample))
 
-    def _explain(self, np: Any, v: Any) -> None:
+    def _explain(self, np: Any, v: Any, slopes: Any) -> None:
         """Name the first step (in tape order) whose value or slope is not finite."""
         position = {id(s): (g, k) for g in self.groups for k, s in enumerate(g.steps)}
         for step in self.program.steps:
             g, k = position[id(step)]
             finite = np.isfinite(v[self.row[step.output]])
-            for d in g.derivs:
-                finite = finite & np.isfinite(d[k])
+            for rows in g.slopes:
+                finite = finite & np.isfinite(slopes[rows.start + k])
             if not finite.all():
                 sample = int(np.argmin(finite))
                 fail(step, [float(v[self.row[i], sample]) for i in step.inputs], sample)
@@ -233,8 +243,8 @@ class NumpyEngine:
                     self._backward_wsum(np, g, v, adj, summed)
                     continue
                 grad = adj[g.out]
-                for index, unique, d in zip(g.args, g.args_unique, g.derivs):
-                    self._add(np, adj, index, unique, d * grad)
+                for index, unique, rows in zip(g.args, g.args_unique, g.slopes):
+                    self._add(np, adj, index, unique, self.slopes[rows] * grad)
             p = program.n_params
             return (adj[:p].sum(axis=1) + summed[:p]).tolist()  # type: ignore[no-any-return]
 
