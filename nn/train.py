@@ -121,8 +121,7 @@ class History:
         return (
             f"<div><code>{html.escape(repr(self))}</code>"
             + (
-                "<table><tr><th>epoch</th><th>loss</th><th>accuracy</th><th>seconds</th></tr>"
-                f"{rows}</table>"
+                f"<table><tr><th>epoch</th><th>loss</th><th>accuracy</th><th>seconds</th></tr>{rows}</table>"
                 if rows
                 else ""
             )
