@@ -302,7 +302,7 @@ def load(path: str | os.PathLike[str], *, max_parameters: int = MAX_PARAMETERS) 
         size = os.fstat(f.fileno()).st_size
         if size > max_bytes:
             raise ValueError(_too_big(target, f"{size} bytes", f"{max_bytes} bytes", limit))
-        raw = f.read(max_bytes + 1)  # not more, whatever the file claims (a device, a growing file)
+        raw = _read_at_most(f, max_bytes, size)
     if len(raw) > max_bytes:
         raise ValueError(_too_big(target, f"more than {max_bytes} bytes", f"{max_bytes} bytes", limit))
     try:
@@ -311,6 +311,23 @@ def load(path: str | os.PathLike[str], *, max_parameters: int = MAX_PARAMETERS) 
         raise ValueError(f"model file {target!r} is not UTF-8 text: {error}") from None
     del raw
     return from_dict(_parse(text, target), max_parameters=limit)
+
+
+def _read_at_most(f: Any, limit: int, size: int) -> bytes:
+    """At most limit + 1 bytes of `f`, read without allocating limit + 1 bytes up front.
+
+    The stat size in one read, then 1 MiB at a time: a device or a growing file may hold more than
+    its size says (f.read(limit + 1) would allocate the whole limit first).
+    """
+    first: bytes = f.read(min(size, limit) + 1)
+    parts, total = [first], len(first)
+    while total <= limit:
+        chunk: bytes = f.read(min(1 << 20, limit + 1 - total))
+        if not chunk:
+            break
+        parts.append(chunk)
+        total += len(chunk)
+    return first if len(parts) == 1 else b"".join(parts)
 
 
 def _too_big(target: str, got: str, allowed: str, limit: int) -> str:
