@@ -112,7 +112,7 @@ class Optimizer:
             cause = f"the update would make it {data[i]!r} ({was})"
         self._restore(before)
         hint = (
-            "a non-finite grad means backward already overflowed"
+            "the grad itself is not finite (set by hand, or an overflow in backward): check the loss"
             if p.grad - p.grad != 0.0
             else "try a smaller learning rate (or scale the inputs and targets)"
         )
