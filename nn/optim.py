@@ -1,10 +1,17 @@
-"""Optimizers: gradient descent w <- w - lr * dE/dw (SGD, with momentum) and Adam, PyTorch's rules."""
+"""Optimizers: gradient descent w <- w - lr * dE/dw (SGD, with momentum) and Adam, PyTorch's rules.
+
+Every `step` is all or nothing: when an update would leave a parameter or the optimizer's state
+(SGD's momentum buffer, Adam's moments) infinite or NaN, the step is undone and a ValueError names
+the parameter, the cause and what to try. A float overflows silently, so without this check
+training goes on with weights at -inf, or Adam stops moving a parameter whose v overflowed.
+"""
 
 from __future__ import annotations
 
 import math
 import numbers
 from collections.abc import Iterable
+from operator import attrgetter
 
 from autograd import Value
 
@@ -29,6 +36,29 @@ def _in_range(value: object, where: str, low: float, high: float, high_open: boo
         interval = f"[{low:g}, {high:g}{')' if high_open else ']'}"
         raise ValueError(f"{where} needs a number in {interval}, got {value!r}")
     return number
+
+
+_data_of = attrgetter("data")
+
+
+def first_non_finite(values: list[float]) -> int | None:
+    """Index of the first inf or NaN in `values`, or None when every one is finite.
+
+    One C-level sum first (finite unless some value is inf/NaN, or the sum itself overflows):
+    the Python scan runs only when it is not, so a clean step costs one `sum` per list.
+    """
+    total = sum(values)
+    if total - total == 0.0:
+        return None
+    for i, x in enumerate(values):
+        if x - x != 0.0:
+            return i
+    return None  # only the sum overflowed
+
+
+def describe(p: Value) -> str:
+    """A parameter's name for messages: its scope and label as nn sets them (e.g. "L1.n3.w0")."""
+    return ".".join(part for part in (p.scope, p.label) if part) or "unlabelled"
 
 
 class Optimizer:
@@ -57,6 +87,47 @@ class Optimizer:
         """The current lr (it may be changed between steps for a schedule), checked again."""
         return _positive(self.lr, f"{type(self).__name__}.lr")
 
+    def states(self) -> dict[str, list[float]]:
+        """The per-parameter state lists by their name in messages (none here; see SGD and Adam)."""
+        return {}
+
+    def _snapshot(self) -> tuple[list[float], list[list[float]]]:
+        """The parameters' values and copies of the state lists, to undo a step that overflows."""
+        return list(map(_data_of, self.params)), [s[:] for s in self.states().values()]
+
+    def _check_step(self, before: tuple[list[float], list[list[float]]], lr: float) -> None:
+        """After an update: undo it and raise a ValueError if a parameter or state is not finite."""
+        data = list(map(_data_of, self.params))
+        states = self.states()
+        # A state that went bad is the cause (v overflowed, so the step of w vanished): look there first.
+        bad = [(name, first_non_finite(values)) for name, values in states.items()]
+        name, i = next(((n, j) for n, j in bad if j is not None), ("", first_non_finite(data)))
+        if i is None:
+            return
+        p = self.params[i]
+        was = f"data={before[0][i]!r}, grad={p.grad!r}, lr={lr!r}"
+        if name:
+            cause = f"its {name} overflows a float ({states[name][i]!r}; {was})"
+        else:
+            cause = f"the update would make it {data[i]!r} ({was})"
+        self._restore(before)
+        hint = (
+            "the grad itself is not finite (set by hand, or an overflow in backward): check the loss"
+            if p.grad - p.grad != 0.0
+            else "try a smaller learning rate (or scale the inputs and targets)"
+        )
+        raise ValueError(
+            f"{type(self).__name__}.step: params[{i}] ({describe(p)}): {cause}; the step was undone "
+            f"(parameters and optimizer state are as before it): {hint}"
+        )
+
+    def _restore(self, before: tuple[list[float], list[list[float]]]) -> None:
+        """Put back the parameters and states of `_snapshot` (a step that failed or was interrupted)."""
+        for p, x in zip(self.params, before[0]):
+            p.data = x
+        for values, copy in zip(self.states().values(), before[1]):
+            values[:] = copy
+
 
 class SGD(Optimizer):
     """Gradient descent with optional momentum and L2 weight decay (PyTorch's formulation).
@@ -74,15 +145,25 @@ class SGD(Optimizer):
         self.weight_decay = _in_range(weight_decay, "SGD(weight_decay)", 0.0, math.inf, high_open=True)
         self.velocity = [0.0] * len(self.params)
 
+    def states(self) -> dict[str, list[float]]:
+        """The momentum buffer (when momentum > 0)."""
+        return {"momentum buffer": self.velocity} if self.momentum else {}
+
     def step(self) -> None:
-        """One update of every parameter."""
+        """One update of every parameter (undone, with a ValueError, if anything overflows)."""
         lr = self._check_lr()
+        before = self._snapshot()
         momentum, decay, velocity = self.momentum, self.weight_decay, self.velocity
-        for i, p in enumerate(self.params):
-            g = p.grad + decay * p.data if decay else p.grad
-            if momentum:
-                g = velocity[i] = momentum * velocity[i] + g
-            p.data -= lr * g
+        try:  # all or nothing, also for a KeyboardInterrupt halfway through the parameters
+            for i, p in enumerate(self.params):
+                g = p.grad + decay * p.data if decay else p.grad
+                if momentum:
+                    g = velocity[i] = momentum * velocity[i] + g
+                p.data -= lr * g
+        except BaseException:
+            self._restore(before)
+            raise
+        self._check_step(before, lr)
 
 
 class Adam(Optimizer):
@@ -90,7 +171,8 @@ class Adam(Optimizer):
 
     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  w <- w - lr * m_hat / (sqrt(v_hat) + eps)
     with m_hat = m / (1 - b1^t), v_hat = v / (1 - b2^t). `eps` only keeps the step finite when
-    v_hat is 0 (a parameter whose gradient has always been 0).
+    v_hat is 0 (a parameter whose gradient has always been 0). sqrt(v_hat) is computed as
+    sqrt(v) / sqrt(1 - b2^t), as PyTorch does: v / (1 - b2^t) alone could overflow while v does not.
     """
 
     def __init__(
@@ -115,16 +197,30 @@ class Adam(Optimizer):
         self.v = [0.0] * len(self.params)
         self.t = 0
 
+    def states(self) -> dict[str, list[float]]:
+        """The running means of g (m) and of g^2 (v)."""
+        return {
+            "first moment m (running mean of grad)": self.m,
+            "second moment v (running mean of grad^2)": self.v,
+        }
+
     def step(self) -> None:
-        """One update of every parameter."""
+        """One update of every parameter (undone, with a ValueError, if anything overflows)."""
         lr = self._check_lr()
+        before = self._snapshot()
         b1, b2 = self.betas
-        self.t += 1
-        c1 = 1.0 - b1**self.t
-        c2 = 1.0 - b2**self.t
+        t = self.t + 1
+        c1 = 1.0 - b1**t
+        root_c2 = math.sqrt(1.0 - b2**t)
         m, v, eps, decay = self.m, self.v, self.eps, self.weight_decay
-        for i, p in enumerate(self.params):
-            g = p.grad + decay * p.data if decay else p.grad
-            m[i] = b1 * m[i] + (1.0 - b1) * g
-            v[i] = b2 * v[i] + (1.0 - b2) * g * g
-            p.data -= lr * (m[i] / c1) / (math.sqrt(v[i] / c2) + eps)
+        try:  # all or nothing, also for a KeyboardInterrupt halfway through the parameters
+            for i, p in enumerate(self.params):
+                g = p.grad + decay * p.data if decay else p.grad
+                m[i] = b1 * m[i] + (1.0 - b1) * g
+                v[i] = b2 * v[i] + (1.0 - b2) * g * g
+                p.data -= lr * (m[i] / c1) / (math.sqrt(v[i]) / root_c2 + eps)
+        except BaseException:
+            self._restore(before)
+            raise
+        self._check_step(before, lr)
+        self.t = t  # counted only once the step has stood

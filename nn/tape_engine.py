@@ -65,6 +65,11 @@ def _parameters(model: MLP) -> list[Value]:
     ]
 
 
+def _structure(model: MLP) -> tuple[object, ...]:
+    """What the compiled graph depends on besides the parameter Values: sizes and each activation."""
+    return (model.nin, *((n.activation, len(n.w)) for layer in model.layers for n in layer.neurons))
+
+
 def _max(values: Sequence[Value]) -> Value:
     """max of the values as graph operations: pairwise max(a, b) = b + relu(a - b), in a tree."""
     level = list(values)
@@ -198,6 +203,7 @@ class _Compiled:
         self.model = model
         self.loss = loss
         self.params = params
+        self.structure = _structure(model)
         xs = [Value(x, label=f"x{i}") for i, x in enumerate(x0)]
         outs = model.outputs(xs)
         root, ts, self.encode = _loss_graph(loss, outs, y0)
@@ -233,12 +239,13 @@ class _Compiled:
             ) from error
 
     def matches(self, model: MLP, loss: Callable[[Any, Any], Value], params: list[Value]) -> bool:
-        """True when this compilation is for the same model object, loss and parameter Values."""
+        """True for the same model object, loss, parameter Values and structure (see `_structure`)."""
         return (
             self.model is model
             and self.loss is loss
             and len(params) == len(self.params)
             and all(map(is_, params, self.params))
+            and _structure(model) == self.structure  # e.g. a neuron's activation changed since
         )
 
     def predictions(self, columns: Any, size: int) -> list[Any]:
@@ -283,8 +290,8 @@ class TapeEngine:
 
     Called like the scalar engine: engine(model, xs, ys, loss, accuracy) -> (mean loss, correct or
     None), leaving d(mean loss)/dp in every p.grad. The compiled tape is kept and reused while the
-    model object, the loss and the model's parameter Values stay the same (new weights, e.g. after
-    an optimizer step or `load_state_dict`, are read at every run).
+    model object, the loss, the model's parameter Values and its structure (sizes, activations) stay
+    the same (new weights, e.g. after an optimizer step or `load_state_dict`, are read at every run).
     """
 
     def __init__(self, backend: str | None = None) -> None:
@@ -342,11 +349,12 @@ class TapeEngine:
         if not isinstance(model, MLP):
             raise TypeError(f"the tape engine needs an MLP model, got {type(model).__name__}")
         params = _parameters(model)
-        if self._compiled is None or not self._compiled.matches(model, loss, params):
+        compiled = self._compiled  # read once: another thread's fit may replace it meanwhile
+        if compiled is None or not compiled.matches(model, loss, params):
             backend = self.backend or default_backend()
             self._compiled = None
-            self._compiled = _Compiled(model, loss, params, [float(x) for x in x0], y0, backend)
-        return self._compiled
+            compiled = self._compiled = _Compiled(model, loss, params, [float(x) for x in x0], y0, backend)
+        return compiled
 
     @staticmethod
     def _validate(

@@ -13,10 +13,20 @@ Accuracy (`accuracy="auto"`) is chosen once from the model's outputs and the tar
 - one output and targets all in {0, 1}: output > 0.5 means 1 (a sigmoid's probability);
 - anything else (regression): no accuracy, recorded as None.
 Pass `accuracy=callable(prediction, target) -> bool` for another rule, or None to skip it.
+
+`fit` never returns non-finite weights: a batch loss that is not finite, or an update that would
+make a weight or the optimizer's state inf or NaN, is a ValueError naming the epoch, the batch, the
+parameter and what to try (the optimizers undo such a step, so the model keeps its last finite
+weights).
+
+Progress: a tqdm bar (per epoch, or per batch when an epoch has several) on a terminal and in a
+Jupyter kernel, where stderr is not a terminal but plain tqdm still updates in place
+(`tqdm.auto` would need ipywidgets). Elsewhere (a log file, a pipe) and with progress=False: quiet.
 """
 
 from __future__ import annotations
 
+import html
 import math
 import numbers
 import random
@@ -29,7 +39,7 @@ from typing import Any, TypeAlias
 from autograd import Value, no_grad
 from nn import losses as _losses
 from nn.layers import MLP, Input, Output
-from nn.optim import SGD, Optimizer
+from nn.optim import SGD, Optimizer, describe, first_non_finite
 from nn.tape_engine import TapeEngine
 
 Loss: TypeAlias = Callable[[Any, Any], Value]
@@ -47,9 +57,29 @@ LOSSES: dict[str, Loss] = {
 }
 
 
-@dataclass
+def _short(x: object) -> str:
+    """A number as 4 significant digits (anything else as a short repr): a display never raises."""
+    if isinstance(x, (int, float)) and not isinstance(x, bool):
+        return f"{x:.4g}"
+    text = repr(x)
+    return text if len(text) <= 20 else text[:19] + "\u2026"
+
+
+def _percent(x: object) -> str:
+    """An accuracy as a percentage, "" for None (not measured)."""
+    if x is None:
+        return ""
+    return f"{x:.1%}" if isinstance(x, (int, float)) and not isinstance(x, bool) else _short(x)
+
+
+@dataclass(repr=False)
 class History:
-    """What `fit` measured: per-epoch mean loss, accuracy (None when not measured) and seconds."""
+    """What `fit` measured: per-epoch mean loss, accuracy (None when not measured) and seconds.
+
+    Its repr is one line (epochs, first and final loss, final accuracy, total time); in Jupyter it
+    displays as a short table. The full lists are `loss`, `accuracy` and `time`; to see the curve,
+    `viz.plot_history(history)`.
+    """
 
     loss: list[float] = field(default_factory=list)
     accuracy: list[float | None] = field(default_factory=list)
@@ -59,6 +89,63 @@ class History:
     def epochs(self) -> int:
         """How many epochs ran (fewer than asked when `until` stopped the loop)."""
         return len(self.loss)
+
+    def __repr__(self) -> str:
+        """One line: History(epochs=300, loss 0.6931 -> 0.01213, accuracy 100.0%, 2.31 s)."""
+        if not self.loss:
+            return "History(epochs=0)"
+        parts = [f"epochs={self.epochs}", f"loss {_short(self.loss[0])} -> {_short(self.loss[-1])}"]
+        final = _percent(self.accuracy[-1]) if self.accuracy else ""
+        if final:
+            parts.append(f"accuracy {final}")
+        try:
+            parts.append(f"{math.fsum(self.time):.3g} s")
+        except (TypeError, ValueError):
+            pass  # a hand-edited time list: leave the total out rather than fail to display
+        return f"History({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter's display: the summary line and a table of at most 6 epochs, first and last included."""
+        n = self.epochs
+        picks = sorted({round(k * (n - 1) / 5) for k in range(6)}) if n else []
+        cell = '<td style="text-align:right">{}</td>'.format
+        rows = "".join(
+            "<tr>"
+            + cell(e + 1)
+            + cell(html.escape(_short(self.loss[e])))
+            + cell(html.escape(_percent(self.accuracy[e]) if e < len(self.accuracy) else ""))
+            + cell(html.escape(_short(self.time[e]) if e < len(self.time) else ""))
+            + "</tr>"
+            for e in picks
+        )
+        return (
+            f"<div><code>{html.escape(repr(self))}</code>"
+            + (
+                f"<table><tr><th>epoch</th><th>loss</th><th>accuracy</th><th>seconds</th></tr>{rows}</table>"
+                if rows
+                else ""
+            )
+            + "</div>"
+        )
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter (IPython) kernel, where stderr is no terminal yet tqdm updates in place."""
+    if "ipykernel" not in sys.modules:
+        return False
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    shell = get_ipython() if callable(get_ipython) else None
+    return getattr(shell, "kernel", None) is not None
+
+
+def _show_progress() -> bool:
+    """Whether a progress bar can update in place here: a terminal or a Jupyter kernel."""
+    try:
+        tty = sys.stderr.isatty()
+    except (AttributeError, ValueError):  # no stderr (pythonw) or a closed one
+        tty = False
+    return tty or in_notebook()
 
 
 def scalar_batch(
@@ -182,9 +269,11 @@ def fit(
     `loss(prediction, target)` scores one sample (a function or a name: squared_error, mse, hinge,
     binary_cross_entropy, cross_entropy); the batch loss is the mean. `optimizer` defaults to
     SGD(model.parameters(), lr=0.1). `until` stops after the first epoch whose loss is below it,
-    as the posts' loop does. `progress` shows a tqdm bar with the current loss, only when stderr
-    is a terminal. `engine` picks how a batch is computed: "scalar" (a graph of Values per batch, the
-    default, for teaching) or "tape" (the sample graph compiled once with `autograd.compile` and
+    as the posts' loop does. `progress` shows a tqdm bar with the last epoch's loss on a terminal
+    or in a Jupyter notebook (per batch when an epoch has several); progress=False keeps it quiet.
+    A non-finite loss or update is a ValueError naming the epoch (see the module docstring).
+    `engine` picks how a batch is computed: "scalar" (a graph of Values per batch, the default, for
+    teaching) or "tape" (the sample graph compiled once with `autograd.compile` and
     replayed per batch, same gradients, much faster; see `nn.tape_engine`): "tape" uses the NumPy
     back end when numpy imports, "tape-python" and "tape-numpy" pick one.
     """
@@ -230,31 +319,78 @@ def fit(
     order = list(range(n))
     shuffler = random.Random(seed)  # noqa: S311 (shuffling, not cryptography)
     history = History()
-    bar = tqdm(range(epochs), desc="fit", unit="epoch", disable=not progress or not sys.stderr.isatty())
-    for _ in bar:
-        start = time.perf_counter()
-        if batch_size < n:
-            shuffler.shuffle(order)
-        loss_sum = 0.0
-        correct = 0
-        for lo in range(0, n, batch_size):
-            idx = order[lo : lo + batch_size]
-            optimizer.zero_grad()
-            batch_loss, batch_correct = run_batch(
-                model, [xs[i] for i in idx], [ys[i] for i in idx], loss_fn, acc_fn
-            )
-            optimizer.step()
-            loss_sum += batch_loss * len(idx)
-            correct += batch_correct or 0
-        epoch_loss = loss_sum / n
-        history.loss.append(epoch_loss)
-        history.accuracy.append(None if acc_fn is None else correct / n)
-        history.time.append(time.perf_counter() - start)
-        bar.set_postfix(loss=f"{epoch_loss:.4g}")
-        if until is not None and epoch_loss < until:
-            break
-    bar.close()
+    named = model.named_parameters()
+    params = [p for _, p in named]
+    batches = -(-n // batch_size)
+    per_batch = batches > 1  # a long epoch of many batches moves the bar per batch, not per epoch
+    bar = tqdm(
+        total=epochs * batches if per_batch else epochs,
+        desc="fit",
+        unit="batch" if per_batch else "epoch",
+        disable=not progress or not _show_progress(),
+    )
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            if batch_size < n:
+                shuffler.shuffle(order)
+            loss_sum = 0.0
+            correct = 0
+            for b, lo in enumerate(range(0, n, batch_size), start=1):
+                where = f"fit: epoch {epoch} of {epochs}, batch {b} of {batches}"
+                idx = order[lo : lo + batch_size]
+                optimizer.zero_grad()
+                try:
+                    batch_loss, batch_correct = run_batch(
+                        model, [xs[i] for i in idx], [ys[i] for i in idx], loss_fn, acc_fn
+                    )
+                    if batch_loss - batch_loss != 0.0:
+                        raise ValueError(f"the batch loss is {batch_loss!r}")
+                except ValueError as error:
+                    raise ValueError(f"{where}: {error}{_divergence_hint(params, epoch, b)}") from error
+                try:
+                    optimizer.step()
+                except ValueError as error:
+                    raise ValueError(f"{where}: {error}") from error
+                _check_weights(named, params, where)
+                loss_sum += batch_loss * len(idx)
+                correct += batch_correct or 0
+                if per_batch:
+                    bar.update()
+            epoch_loss = loss_sum / n
+            history.loss.append(epoch_loss)
+            history.accuracy.append(None if acc_fn is None else correct / n)
+            history.time.append(time.perf_counter() - start)
+            if not per_batch:
+                bar.update()
+            bar.set_postfix(epoch=epoch, loss=f"{epoch_loss:.4g}", refresh=False)
+            if until is not None and epoch_loss < until:
+                break
+    finally:
+        bar.close()
     return history
+
+
+def _divergence_hint(params: list[Value], epoch: int, batch: int) -> str:
+    """After some updates, the size of the largest weight: a forward pass overflows when they diverged."""
+    if epoch == 1 and batch == 1:
+        return ""  # no update yet: the data or the model, not the training, is the cause
+    largest = max(abs(p.data) for p in params)
+    return (
+        f" (after the updates so far the largest |weight| is {largest:.3g}; if that is large, "
+        "training diverged: try a smaller learning rate)"
+    )
+
+
+def _check_weights(named: list[tuple[str, Value]], params: list[Value], where: str) -> None:
+    """A ValueError when the step left a weight non-finite (an optimizer without nn.optim's own check)."""
+    i = first_non_finite([p.data for p in params])
+    if i is not None:
+        name, p = named[i]
+        raise ValueError(
+            f"{where}: the optimizer step made {name} ({describe(p)}) {p.data!r} (grad={p.grad!r}); "
+            "try a smaller learning rate"
+        )
 
 
 def evaluate(

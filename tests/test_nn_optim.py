@@ -117,3 +117,79 @@ def test_lr_can_change_between_steps_but_stays_checked() -> None:
 def test_bad_optimizer_settings(make: object, error: type[Exception], match: str) -> None:
     with pytest.raises(error, match=match):
         make([Value(1.0)])  # type: ignore[operator]
+
+
+def overflow_cases() -> list[tuple[nn.Optimizer, list[Value], float, str]]:
+    """(optimizer, params, grad, the cause its error names): updates that overflow a float."""
+    sgd_p = [Value(1.0, label="w0"), Value(-2.0, label="w1")]
+    mom_p = [Value(1.0, label="w0"), Value(-2.0, label="w1")]
+    adam_p = [Value(1.0, label="w0"), Value(-2.0, label="w1")]
+    return [
+        (nn.SGD(sgd_p, lr=1e300), sgd_p, 1e10, "the update would make it -inf"),
+        (nn.SGD(mom_p, lr=1e300, momentum=0.9), mom_p, 1e10, "the update would make it -inf"),
+        (nn.Adam(adam_p, lr=0.1), adam_p, 1e160, "second moment v (running mean of grad^2) overflows"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(3))
+def test_an_update_that_overflows_is_undone_and_named(case: int) -> None:
+    opt, params, grad, cause = overflow_cases()[case]
+    params[0].grad, params[1].grad = 0.5, 0.25
+    opt.step()  # one clean step first: the state to keep is not the initial one
+    state = {k: list(v) for k, v in opt.states().items()}
+    before = [p.data for p in params]
+    t = getattr(opt, "t", None)
+    params[1].grad = grad
+    with pytest.raises(ValueError, match="params\\[1\\] \\(w1\\)") as info:
+        opt.step()
+    message = str(info.value)
+    assert cause in message and f"grad={grad!r}" in message and "smaller learning rate" in message
+    assert [p.data for p in params] == before  # undone: nothing half-updated
+    assert {k: list(v) for k, v in opt.states().items()} == state
+    assert getattr(opt, "t", None) == t
+    params[1].grad = 0.25
+    opt.step()  # and the optimizer goes on from where it was
+    assert all(math.isfinite(p.data) for p in params) and [p.data for p in params] != before
+
+
+def test_momentum_buffer_overflow_is_named_even_when_it_comes_first() -> None:
+    p = Value(0.0, label="w")
+    opt = nn.SGD([p], lr=1e-300, momentum=0.5)
+    p.grad = 1.5e308
+    opt.step()  # v = 1.5e308, w moves by 1.5e8: fine
+    with pytest.raises(ValueError, match="momentum buffer overflows a float \\(inf"):
+        opt.step()  # v = 0.75e308 + 1.5e308 = inf
+    assert p.data == pytest.approx(-1.5e8) and opt.velocity == [1.5e308]
+
+
+def test_adam_keeps_moving_where_v_hat_alone_would_overflow() -> None:
+    """g = 1e155: v = (1 - b2) g^2 = 1e307 is finite but v / (1 - b2) is not; sqrt(v) / sqrt(1 - b2) is."""
+    p = Value(1.0)
+    opt = nn.Adam([p], lr=0.1)
+    p.grad = 1e155
+    opt.step()
+    assert p.data == pytest.approx(1.0 - 0.1)  # Adam's first step is lr * sign(g)
+
+
+def test_a_step_interrupted_halfway_is_undone() -> None:
+    class Grad(float):
+        """A grad that raises KeyboardInterrupt when the update reads it (an interrupt mid-loop)."""
+
+        def __add__(self, other: object) -> float:
+            raise KeyboardInterrupt
+
+        __radd__ = __rmul__ = __mul__ = __add__
+
+    for make in (lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9), lambda ps: nn.Adam(ps, lr=0.1)):
+        params = [Value(float(i)) for i in range(4)]
+        opt = make(params)
+        for p in params:
+            p.grad = 1.0
+        opt.step()
+        before = [p.data for p in params]
+        state = {k: list(v) for k, v in opt.states().items()}
+        params[2].grad = Grad(1.0)
+        with pytest.raises(KeyboardInterrupt):
+            opt.step()
+        assert [p.data for p in params] == before  # parameters 0 and 1 were put back
+        assert {k: list(v) for k, v in opt.states().items()} == state

@@ -212,11 +212,15 @@ def test_failing_rename_leaves_previous_file_intact(tmp_path: Path, monkeypatch:
 
 
 def test_saved_file_is_readable_like_any_file_and_keeps_its_mode(tmp_path: Path) -> None:
-    """A new model file is rw-r--r-- (not mkstemp's private 0600); a replaced one keeps its mode."""
+    """A new model file is rw-r--r-- under umask 022 (not 0600); a replaced one keeps its mode."""
     import stat
 
     path = tmp_path / "model.json"
-    nn.MLP(2, [1], seed=0).save(path)
+    previous = os.umask(0o022)  # other umasks: tests/test_adversarial_nn.py, in subprocesses
+    try:
+        nn.MLP(2, [1], seed=0).save(path)
+    finally:
+        os.umask(previous)
     assert stat.S_IMODE(path.stat().st_mode) == 0o644
     path.chmod(0o640)
     nn.MLP(2, [1], seed=1).save(path)

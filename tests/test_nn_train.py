@@ -137,6 +137,108 @@ def test_progress_is_quiet_when_not_a_terminal(capsys: pytest.CaptureFixture[str
     assert captured.err == "" and captured.out == ""
 
 
+def fake_kernel(monkeypatch: pytest.MonkeyPatch, with_kernel: bool = True) -> None:
+    """Make `nn.train.in_notebook` see an IPython shell (a Jupyter kernel's has a `kernel`)."""
+    import sys
+    import types
+
+    shell = types.SimpleNamespace(kernel=object()) if with_kernel else types.SimpleNamespace()
+    ipython = types.ModuleType("IPython")
+    ipython.get_ipython = lambda: shell  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "IPython", ipython)
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+
+
+def test_notebook_detection(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nn.train import in_notebook
+
+    assert not in_notebook()  # pytest is no kernel
+    fake_kernel(monkeypatch, with_kernel=False)  # terminal IPython: stderr decides, as before
+    assert not in_notebook()
+    fake_kernel(monkeypatch)
+    assert in_notebook()
+
+
+def test_progress_shows_in_a_notebook_per_epoch(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_kernel(monkeypatch)
+    xs, ys = nn.and_gate()
+    history = nn.fit(nn.MLP(2, [1], seed=0), xs, ys, epochs=3, progress=True)
+    err = capsys.readouterr().err
+    assert "fit" in err and "3/3" in err and "epoch" in err
+    assert f"loss={history.loss[-1]:.4g}" in err  # the bar shows the last epoch's loss
+
+
+def test_progress_in_a_notebook_moves_per_batch_on_long_epochs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_kernel(monkeypatch)
+    xs, ys = nn.and_gate()  # 4 samples in batches of 2: 2 batches per epoch, 3 epochs
+    nn.fit(nn.MLP(2, [1], seed=0), xs, ys, epochs=3, batch_size=2, progress=True)
+    err = capsys.readouterr().err
+    assert "6/6" in err and "batch" in err
+
+
+def test_progress_false_is_quiet_in_a_notebook(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_kernel(monkeypatch)
+    xs, ys = nn.and_gate()
+    nn.fit(nn.MLP(2, [1], seed=0), xs, ys, epochs=3, batch_size=2, progress=False)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_progress_shows_in_a_real_kernel_like_subprocess() -> None:
+    """A child process whose stderr is a pipe (as in a kernel) with IPython's kernel hook in place."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, types\n"
+        "shell = types.SimpleNamespace(kernel=object())\n"
+        "sys.modules['ipykernel'] = types.ModuleType('ipykernel')\n"
+        "ip = types.ModuleType('IPython'); ip.get_ipython = lambda: shell; sys.modules['IPython'] = ip\n"
+        "import nn\n"
+        "xs, ys = nn.and_gate()\n"
+        "nn.fit(nn.MLP(2, [1], seed=0), xs, ys, epochs=4)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=120)
+    err = done.stderr.decode()  # bytes: text=True would turn tqdm's carriage returns into newlines
+    assert done.returncode == 0, err
+    assert "4/4" in err and "\r" in err and "\n" not in err.rstrip("\n")  # one line, redrawn in place
+
+
+def test_history_repr_is_one_line_summary() -> None:
+    xs, ys = nn.xor()
+    model = nn.MLP(2, [4, 1], activation="sigmoid", output_activation="sigmoid", seed=0)
+    history = nn.fit(model, xs, ys, optimizer=nn.SGD(model.parameters(), lr=5.0), epochs=300, progress=False)
+    text = repr(history)
+    assert "\n" not in text and len(text) < 120
+    assert text.startswith("History(epochs=300, ")
+    assert f"loss {history.loss[0]:.4g} -> {history.loss[-1]:.4g}" in text
+    assert f"accuracy {history.accuracy[-1]:.1%}" in text
+    assert text.endswith(f"{sum(history.time):.3g} s)")
+    assert repr(nn.History()) == "History(epochs=0)"
+    regression = nn.History(loss=[2.0, 1.0], accuracy=[None, None], time=[0.5, 0.25])
+    assert repr(regression) == "History(epochs=2, loss 2 -> 1, 0.75 s)"
+
+
+def test_history_html_is_a_short_table() -> None:
+    n = 1000
+    losses = [1.0 / (k + 1) for k in range(n)]
+    history = nn.History(loss=losses, accuracy=[k / n for k in range(n)], time=[0.01] * n)
+    page = history._repr_html_()
+    assert page.count("<tr>") == 7  # the header and six epochs, first and last among them
+    cell = '<td style="text-align:right">{}</td>'.format
+    assert cell(1) in page and cell(1000) in page
+    assert "-&gt;" in page and "->" not in page  # the summary line is escaped
+    assert len(page) < 2000
+    odd = nn.History(loss=["<b>"], accuracy=[None], time=["x"])  # type: ignore[list-item]
+    assert "<b>" not in odd._repr_html_() and "History(epochs=1" in repr(odd)
+
+
 def test_accuracy_rules() -> None:
     one = nn.MLP(2, [1], seed=0)
     many = nn.MLP(2, [3], seed=0)
