@@ -129,10 +129,7 @@ def test_a_learners_notebook_displays_everything_readably(tmp_path: Path) -> Non
     assert shown["steps"]["text/plain"].startswith("<8 backward steps of E")
 
 
-# HISTORY-DISPLAY: `History`'s display belongs to nn/train.py (another change); this only checks
-# that it is short. Remove the xfail once that change has landed.
 @pytest.mark.slow
-@pytest.mark.xfail(reason="History's display is being fixed in nn/train.py", strict=False)
 def test_a_history_displays_in_under_2000_characters(tmp_path: Path) -> None:
     cells = [
         (
@@ -145,12 +142,10 @@ def test_a_history_displays_in_under_2000_characters(tmp_path: Path) -> None:
     ]
     shown = _run(_notebook(cells), tmp_path)
     assert len(shown["history"]["text/plain"]) < 2000
+    assert shown["history"]["text/plain"].startswith("History(epochs=500")
 
 
-# FIT-PROGRESS: progress output during `fit` belongs to nn/train.py (another change); enable this
-# test once `fit` shows a bar in a kernel.
 @pytest.mark.slow
-@pytest.mark.skip(reason="enable when fit's notebook progress bar lands (nn/train.py)")
 def test_fit_shows_progress_in_a_kernel(tmp_path: Path) -> None:
     nb = _notebook([])
     nb.cells.append(
@@ -164,3 +159,4 @@ def test_fit_shows_progress_in_a_kernel(tmp_path: Path) -> None:
     outputs = nb.cells[-1].outputs
     widget = "application/vnd.jupyter.widget-view+json"
     assert any(o.output_type == "stream" or widget in o.get("data", {}) for o in outputs)
+    assert any("50/50" in o.get("text", "") for o in outputs if o.output_type == "stream")
