@@ -69,8 +69,8 @@ def shell(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 def imports_ours(python: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     """`import nn, viz` in the venv; prints "ours" when the autograd they found is axongrad's."""
-    return shell([str(python), "-c", "import nn, viz, autograd; print('ours' if autograd.__axongrad__ else '')"],
-                 cwd)
+    code = "import nn, viz, autograd; print('ours' if autograd.__axongrad__ else '')"
+    return shell([str(python), "-c", code], cwd)
 
 
 def project_copy(tmp_path: Path) -> Path:
