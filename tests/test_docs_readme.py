@@ -113,3 +113,11 @@ def test_the_needs_marker_is_the_tutorials() -> None:
     blocks = ti.parse_blocks("```python\n# needs: torch\nimport torch\n```\n```python\nx = 1\n```\n")
     assert [b.needs for b in blocks] == [("torch",), ()]
     assert ti.missing_needs(blocks[0], lambda m: False) == ("torch",)
+
+
+def test_the_examples_table_lists_every_example_and_no_helper() -> None:
+    """Helpers (examples/_*.py) stay out of the list; every runnable example but the demo is in it."""
+    listed = set(re.findall(r"^\| `(\w+\.py)` \|", text(), re.M))
+    runnable = {p.name for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_")}
+    assert "_output.py" not in listed and (ROOT / "examples" / "_output.py").is_file()
+    assert listed == runnable - {"demo.py"}
