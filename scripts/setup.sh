@@ -50,7 +50,7 @@ MSG
 
 # The extras as one sorted, comma-separated list without repeats: "plots,dev,plots" -> "dev,plots".
 normalize_extras() {
-  printf '%s\n' $(echo "$*" | tr ', ' '\n\n') | sed '/^$/d' | sort -u | paste -sd, -
+  echo "$*" | tr ', ' '\n\n' | sed '/^$/d' | LC_ALL=C sort -u | paste -sd, -
 }
 
 # True when the comma-separated list $1 contains the extra $2.
