@@ -34,7 +34,7 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
-from example_output import check, output_dir, parse_args, pyplot, save_figure
+from _output import check, output_dir, parse_args, pyplot, save_figure
 
 from autograd import Value, numerical_grad, weighted_sum
 

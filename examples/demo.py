@@ -7,7 +7,8 @@ Writes into an output folder (default output/demo/, or --out DIR), and prints it
 - smallest_chain_rule.txt: dE/dW0 and dE/dW1 written as products of local derivatives;
 - smallest_backward_steps.html: the backward pass one step at a time (open it in a browser);
 - moons_*.png/svg: an MLP(2, [16, 16, 1]) trained as in micrograd's demo, its loss and accuracy,
-  decision boundary, and its graph for one sample grouped into one box per neuron.
+  decision boundary, and the graph of one point's hinge loss (the loss it was trained with, for
+  the point with the smallest margin) grouped into one box per neuron, with that point's gradients.
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ import os
 import sys
 from pathlib import Path
 
+from moons import hardest_point, learning_rate, loss_and_accuracy, one_point_loss  # examples/moons.py
 from smallest_ann import W0_START, W1_START, closed_form_grads, network  # examples/smallest_ann.py
 
 import nn
 import viz
-from autograd import Value
 
 
 def explain_smallest(out: Path) -> None:
@@ -48,37 +49,28 @@ def explain_smallest(out: Path) -> None:
         raise SystemExit("backward disagrees with the posts' closed forms")
 
 
-def hinge_loss(model: nn.MLP, xs: list[list[float]], ys: list[float]) -> tuple[Value, float]:
-    """micrograd's demo loss: mean max-margin loss + 1e-4 L2, and the accuracy."""
-    scores = [model(x) for x in xs]
-    losses = [(1 + -y * score).relu() for y, score in zip(ys, scores)]
-    data_loss = sum(losses) * (1.0 / len(losses))
-    reg_loss = 1e-4 * sum(p * p for p in model.parameters())
-    accuracy = sum((y > 0) == (score.data > 0) for y, score in zip(ys, scores)) / len(ys)
-    return data_loss + reg_loss, accuracy
-
-
 def train_moons(out: Path, steps: int) -> float:
     """micrograd's demo: MLP(2, [16, 16, 1]) on 100 moons, SGD with a decaying rate; returns accuracy."""
     xs, ys = nn.datasets.moons(100, noise=0.1, seed=0)
     model = nn.MLP(2, [16, 16, 1], seed=0)
     history = nn.History()
     for k in range(steps):
-        loss, accuracy = hinge_loss(model, xs, ys)
+        loss, accuracy = loss_and_accuracy(model, xs, ys)  # mean hinge loss + 1e-4 L2, as micrograd
         model.zero_grad()
         loss.backward()
-        rate = 1.0 - 0.9 * k / 100
         for p in model.parameters():
-            p.data -= rate * p.grad
+            p.data -= learning_rate(k) * p.grad
         history.loss.append(loss.data)
         history.accuracy.append(accuracy)
-    final_loss, final_accuracy = hinge_loss(model, xs, ys)
+    final_loss, final_accuracy = loss_and_accuracy(model, xs, ys)
     print(f"moons: MLP(2, [16, 16, 1]) after {steps} steps: loss {final_loss.data:.4f}, "
           f"training accuracy {final_accuracy:.0%}")
     viz.plot_history(history, out / "moons_history.png")
     viz.plot_decision_boundary(model, xs, ys, path=out / "moons_decision_boundary.png")
-    one = nn.squared_error(model(xs[0]), ys[0])
-    one.backward()
+    # The point with the smallest margin: its hinge loss is positive, so gradients reach every layer.
+    i = hardest_point(model, xs, ys)
+    one = one_point_loss(model, xs[i], ys[i])  # zeroes the gradients training left, then backward
+    print(f"  one point's hinge loss drawn (point #{i}, label {ys[i]:+g}): {one.data:.4f}")
     viz.render(viz.draw(one, group="neuron", legend=True), out / "moons_mlp_grouped.svg")
     viz.render(viz.draw(one, group="neuron", legend=True), out / "moons_mlp_grouped.png", format="png")
     return final_accuracy

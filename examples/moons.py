@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from example_output import check, output_dir, parse_args, save_diagram, save_figure
+from _output import check, output_dir, parse_args, save_diagram, save_figure
 
 import nn
 from autograd import Value
@@ -117,6 +117,19 @@ def hardest_point(model: nn.MLP, xs: Sequence[Sequence[float]], ys: Sequence[flo
     return min(range(len(margins)), key=margins.__getitem__)
 
 
+def one_point_loss(model: nn.MLP, x: Sequence[float], y: float) -> Value:
+    """One point's hinge loss relu(1 - y * score), after zero_grad and backward: its gradients alone.
+
+    Training leaves the last step's gradients on the parameters, and leaves accumulate, so the
+    gradients are zeroed first; otherwise a diagram would show that step's gradients plus this point's.
+    """
+    model.zero_grad()
+    loss = (1 + -y * score_of(model, x)).relu()
+    loss.label = "hinge loss"
+    loss.backward()
+    return loss
+
+
 def draw_one_point(model: nn.MLP, x: Sequence[float], y: float, folder: Path) -> list[Path]:
     """The grouped diagram of one point's hinge loss through the trained model, after backward.
 
@@ -125,11 +138,7 @@ def draw_one_point(model: nn.MLP, x: Sequence[float], y: float, folder: Path) ->
     """
     import viz
 
-    model.zero_grad()
-    score = score_of(model, x)
-    loss = (1 + -y * score).relu()
-    loss.label = "loss"
-    loss.backward()
+    loss = one_point_loss(model, x, y)
     return save_diagram(viz.draw(loss, group="layer"), folder, "model_one_point_by_layer")
 
 

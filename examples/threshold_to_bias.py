@@ -27,7 +27,7 @@ from itertools import product
 from pathlib import Path
 from typing import Any
 
-from example_output import check, output_dir, parse_args, pyplot, save_diagram, save_figure
+from _output import check, output_dir, parse_args, pyplot, save_diagram, save_figure
 
 from autograd import Value, weighted_sum
 

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from example_output import check, output_dir, parse_args, pyplot, save_figure
+from _output import check, output_dir, parse_args, pyplot, save_figure
 
 import nn
 

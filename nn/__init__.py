@@ -8,8 +8,11 @@ import autograd as _autograd
 if not getattr(_autograd, "__axongrad__", False):
     raise ImportError(
         f"nn needs axongrad's autograd package, but 'import autograd' found another one at "
-        f"{getattr(_autograd, '__file__', '?')} (probably HIPS autograd, which uses the same name). "
-        "Uninstall it with 'pip uninstall autograd' or use a separate virtual environment."
+        f"{getattr(_autograd, '__file__', None) or 'a folder without __init__.py'} (probably HIPS "
+        "autograd, which uses the same name). 'pip uninstall autograd' alone also deletes the "
+        "autograd/__init__.py the two share; repair with 'pip uninstall -y autograd && pip install "
+        "--force-reinstall --no-deps axongrad' (or the wheel or folder you installed it from; for a "
+        "checkout: 'pip install -e .'), or keep them in separate virtual environments."
     )
 
 from nn import lecture  # the micrograd lecture's tanh MLP: `from nn.lecture import MLP`

@@ -185,3 +185,39 @@ def test_script_command_line_help() -> None:
         [sys.executable, str(SCRIPT), "--help"], capture_output=True, text=True, check=False, timeout=60
     )
     assert done.returncode == 0 and "--out" in done.stdout
+
+
+# ---------------------------------------------------------------- setting up as the tutorial says
+
+
+CPU_TORCH = "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu"
+
+
+def bash_lines(markdown: str) -> list[str]:
+    """The lines of every ```bash block of the markdown."""
+    return [line.strip() for block in re.findall(r"^```bash\n(.*?)^```", markdown, re.M | re.S)
+            for line in block.splitlines()]
+
+
+def test_the_working_folder_is_ignored_by_git() -> None:
+    """The tutorial's `mkdir -p FOLDER`: what a learner writes there never shows as untracked."""
+    setup = re.compile(r"mkdir -p (\S+) && cd \1$")
+    folders = [m.group(1) for line in bash_lines(text()) if (m := setup.match(line))]
+    assert len(folders) == 1, "the tutorial sets up one working folder with `mkdir -p X && cd X`"
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: cannot ask git what it ignores")
+    probe = f"{folders[0]}/tutorial.py"
+    done = subprocess.run(["git", "check-ignore", "-q", probe], cwd=ROOT, check=False, timeout=60)
+    assert done.returncode == 0, f"git does not ignore {probe}"
+    depth = folders[0].count("/") + 1
+    assert f"{'../' * depth}.venv/bin/python tutorial.py" in text()
+
+
+def test_pytorch_is_added_as_the_cpu_only_build_with_the_pinned_version() -> None:
+    pin = re.findall(r'"torch==([^"]+)"', (ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert pin == ["2.13.0"]
+    for doc in (text(), (ROOT / "README.md").read_text(encoding="utf-8")):
+        commands = bash_lines(doc)
+        assert f".venv/bin/python -m {CPU_TORCH}" in commands
+        assert any(c.startswith("AXONGRAD_EXTRAS=") and "torch" in c and c.endswith("scripts/setup.sh")
+                   for c in commands)

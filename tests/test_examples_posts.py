@@ -262,25 +262,25 @@ def test_example_runs_standalone(name: str, tmp_path: Path) -> None:
 
 
 def test_save_diagram_without_dot_writes_dot_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    example_output = load("example_output")
+    output_helper = load("_output")
     graphviz = pytest.importorskip("graphviz")
-    monkeypatch.setattr(example_output.shutil, "which", lambda name: None)
+    monkeypatch.setattr(output_helper.shutil, "which", lambda name: None)
     graph = graphviz.Digraph()
     graph.node("a")
-    written = example_output.save_diagram(graph, tmp_path, "g")
+    written = output_helper.save_diagram(graph, tmp_path, "g")
     assert written == [tmp_path / "g.dot"]
     assert (tmp_path / "g.dot").read_text(encoding="utf-8") == graph.source
 
 
 def test_pyplot_names_the_extra_when_matplotlib_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    example_output = load("example_output")
+    output_helper = load("_output")
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match=r"pip install 'axongrad\[plots\]'"):
-        example_output.pyplot("smallest_ann")
+        output_helper.pyplot("smallest_ann")
 
 
 def test_failed_claim_stops_with_its_message() -> None:
-    example_output = load("example_output")
+    output_helper = load("_output")
     with pytest.raises(SystemExit, match="claim failed: E falls"):
-        example_output.check(False, "E falls")
-    example_output.check(True, "nothing happens")
+        output_helper.check(False, "E falls")
+    output_helper.check(True, "nothing happens")
