@@ -301,4 +301,4 @@ class MLP(Module):
         """An MLP with the weights of a Sequential of Linear and activation modules (needs torch)."""
         from nn.torch_bridge import from_torch
 
-        return from_torch(seq)
+        return from_torch(seq, MLP)

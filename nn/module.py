@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 
 from autograd import Value
+from nn import model_file
 
 
 class Module:
@@ -59,6 +60,4 @@ class Module:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write this model to a JSON model file atomically (see `nn.serialize`; MLPs only)."""
-        from nn.serialize import save
-
-        save(self, path)
+        model_file.save(self, path)

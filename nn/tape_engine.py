@@ -30,12 +30,9 @@ from collections.abc import Callable, Hashable, Sequence
 from operator import is_
 from typing import Any
 
-from autograd import Tape, Value, compile, ops, topological_order, weighted_sum
+from autograd import BACKENDS, Tape, Value, compile, default_backend, ops, topological_order, weighted_sum
 from nn import losses as _losses
 from nn.layers import MLP
-
-BACKENDS: tuple[str, ...] = ("python", "numpy")
-"""The tape back ends `TapeEngine(backend=...)` accepts (None picks one, see `default_backend`)."""
 
 NAMED_LOSSES = (
     _losses.cross_entropy,
@@ -47,15 +44,6 @@ NAMED_LOSSES = (
 """The losses compiled from their own tape formulations (see the module docstring)."""
 
 SUGGESTION = "use engine='scalar' for this model and loss"
-
-
-def default_backend() -> str:
-    """The default back end: numpy when it can be imported, else python (no dependency)."""
-    try:
-        import numpy  # noqa: F401
-    except ImportError:
-        return "python"
-    return "numpy"
 
 
 def _parameters(model: MLP) -> list[Value]:

@@ -11,10 +11,11 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from nn.activations import LEAKY_SLOPE
-from nn.layers import MLP
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # MLP's methods call in here, so the layers module is never imported at run time
     import torch
+
+    from nn.layers import MLP
 
 
 def _torch() -> Any:
@@ -36,7 +37,7 @@ def _finite(value: float, where: str) -> float:
 def to_torch(model: MLP) -> torch.nn.Sequential:
     """A float64 Sequential computing the same function as `model`, with copied weights."""
     th = _torch()
-    if not isinstance(model, MLP):
+    if not all(hasattr(model, name) for name in ("nin", "layers", "activations")):
         raise TypeError(f"to_torch needs an MLP, got {type(model).__name__}")
     modules: list[Any] = []
     for k, layer in enumerate(model.layers):
@@ -66,7 +67,7 @@ def to_torch(model: MLP) -> torch.nn.Sequential:
     return seq
 
 
-def from_torch(seq: torch.nn.Sequential) -> MLP:
+def from_torch(seq: torch.nn.Sequential, mlp: type[MLP]) -> MLP:
     """An MLP with the weights of `seq`: Linear layers, each optionally followed by one activation.
 
     Accepted activations: ReLU, Sigmoid, Tanh, LeakyReLU(0.01), Identity (or none: linear).
@@ -112,7 +113,7 @@ def from_torch(seq: torch.nn.Sequential) -> MLP:
             )
     if not linears:
         raise ValueError("from_torch: the Sequential has no Linear layer")
-    model = MLP(
+    model = mlp(
         linears[0].in_features,
         [lin.out_features for lin in linears],
         acts[:-1],

@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from autograd import Value, no_grad
+from autograd import BACKENDS, Value, no_grad
 from nn import losses as _losses
 from nn.layers import MLP, Input, Output
 from nn.optim import SGD, Optimizer, describe, first_non_finite
@@ -170,10 +170,10 @@ def scalar_batch(
 ENGINES: dict[str, Engine] = {
     "scalar": scalar_batch,
     "tape": TapeEngine(),
-    "tape-python": TapeEngine("python"),
-    "tape-numpy": TapeEngine("numpy"),
+    **{f"tape-{name}": TapeEngine(name) for name in BACKENDS},
 }
-"""Engines by name; `fit(engine=...)` picks one ("tape" uses NumPy when it imports, else Python)."""
+"""Engines by name; `fit(engine=...)` picks one: "tape" uses NumPy when it is installed, else Python,
+and "tape-<name>" one back end of `autograd.BACKENDS`."""
 
 
 def _argmax(values: Sequence[float]) -> int:
