@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import Any, TypeAlias
 
 from autograd import ops
@@ -379,6 +380,7 @@ def _record(data: float, kind: Op, a: Value, da: float, b: Value | None, db: flo
 
 
 _new = object.__new__
+_data_of = attrgetter("data")
 
 
 def _unary(kind: Op, a: Value, const: float | None = None) -> Value:
@@ -438,18 +440,22 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Valu
             "weighted_sum needs as many weights as inputs, "
             f"got {len(weights)} weights and {len(inputs)} inputs"
         )
-    parents: list[Value] = []
-    data: list[float] = []
-    for w, x in zip(weights, inputs):
-        if not isinstance(w, Value):
-            raise TypeError(f"weighted_sum needs Value weights, got {type(w).__name__}")
-        if not isinstance(x, Value):
-            x = _constant(real_number(x, "weighted_sum input"))
-        parents += (w, x)
-        data += (w.data, x.data)
+    # A neuron's inputs and weights are all Values in the common case: check that with one
+    # C-level pass (set(map(type, ...))) instead of an isinstance call per item.
+    if not set(map(type, weights)) <= _JUST_VALUE:
+        for w in weights:
+            if not isinstance(w, Value):
+                raise TypeError(f"weighted_sum needs Value weights, got {type(w).__name__}")
+    if not set(map(type, inputs)) <= _JUST_VALUE:
+        inputs = [x if isinstance(x, Value) else _constant(real_number(x, "weighted_sum input")) for x in inputs]
+    parents: list[Any] = [None] * (2 * len(weights))
+    parents[0::2] = weights
+    parents[1::2] = inputs
     if bias is not None:
         if not isinstance(bias, Value):
             raise TypeError(f"weighted_sum needs a Value bias or None, got {type(bias).__name__}")
         parents.append(bias)
-        data.append(bias.data)
-    return _record_many(ops.wsum, parents, data)
+    return _record_many(ops.wsum, parents, list(map(_data_of, parents)))
+
+
+_JUST_VALUE = {Value}
