@@ -62,7 +62,9 @@ def tape_outcome(build: Build, point: Sequence[float], backend: str, safe: Seque
     return Outcome(float(out[0]), [v.grad for v in leaves])
 
 
-def run_engines(build: Build, point: Sequence[float], safe: Sequence[float] | None = None) -> dict[str, Outcome]:
+def run_engines(
+    build: Build, point: Sequence[float], safe: Sequence[float] | None = None
+) -> dict[str, Outcome]:
     """Every engine's outcome for `build` at `point` (tapes compiled at `safe`, default 0.7, 1.3, ...)."""
     safe = safe if safe is not None else [0.7 + 0.6 * i for i in range(len(point))]
     results = {"scalar": scalar_outcome(build, point)[0]}
