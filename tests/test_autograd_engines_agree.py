@@ -254,3 +254,82 @@ def test_random_dags_agree_across_engines(point: list[float], names: list[str], 
     grad_atol = [RTOL * scales.get(f"x{i}", 0.0) for i in range(len(point))]
     results = run_engines(build, point)
     assert disagreements(results, value_atol=RTOL * value_scale, grad_atol=grad_atol) == []
+
+
+# ---------------------------------------------------------------- groups of weighted sums (layers)
+
+PATTERNS = ("dense", "shared", "subset", "repeat", "computed")
+
+
+def layer(xs: list[Value], ws: list[list[Value]], bs: list[Value], pattern: str) -> list[Value]:
+    """One weighted sum per neuron over `xs`, wired as `pattern` says, through a sigmoid."""
+    out = []
+    for j, (row, b) in enumerate(zip(ws, bs)):
+        if pattern == "shared":
+            row = ws[0]  # every neuron reuses neuron 0's weights: repeated parameter rows
+        inputs = list(xs)
+        if pattern == "subset":
+            inputs = xs[j % len(xs) :] + xs[: j % len(xs)]  # each neuron reads its own order
+        weights: list[Value] = list(row)
+        if pattern == "repeat":
+            inputs, weights = [*xs, xs[0]], [*row, row[0]]  # x0 and w0 twice in one neuron
+        if pattern == "computed":
+            weights = [w * xs[0] for w in row]  # weights that differ per sample
+        out.append(weighted_sum(weights, inputs, b).sigmoid())
+    return out
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n_in=st.integers(1, 4),
+    n_hidden=st.integers(1, 4),
+    pattern=st.sampled_from(PATTERNS),
+    data=st.data(),
+)
+def test_weighted_sum_groups_agree_across_engines(n_in: int, n_hidden: int, pattern: str, data: Any) -> None:
+    """A two-layer net over a batch: per-sample outputs and batch-summed gradients agree in all engines."""
+    value = st.floats(-2.0, 2.0)
+    batch = data.draw(st.lists(st.lists(value, min_size=n_in, max_size=n_in), min_size=1, max_size=5))
+    w0 = data.draw(st.lists(value, min_size=n_hidden * n_in + n_hidden * 2 + 1,
+                            max_size=n_hidden * n_in + n_hidden * 2 + 1), label="parameters")
+
+    def net(xs: list[Value]) -> tuple[Value, list[Value]]:
+        params = [Value(w, label=f"p{i}") for i, w in enumerate(w0)]
+        ws = [params[j * n_in : (j + 1) * n_in] for j in range(n_hidden)]
+        bs = params[n_hidden * n_in : n_hidden * n_in + n_hidden]
+        vs = params[n_hidden * n_in + n_hidden : -1]
+        hidden = layer(xs, ws, bs, pattern)
+        return weighted_sum(vs, hidden, params[-1]), params
+
+    # The scalar engine, one sample at a time.
+    want_values, want_grads, grad_scale = [], [0.0] * len(w0), [0.0] * len(w0)
+    value_tols = []
+    for sample in batch:
+        root, params = net([Value(x) for x in sample])
+        root.backward()
+        want_values.append(root.data)
+        scale, path = error_scales(root, params)
+        value_tols.append(RTOL * scale)
+        for i, p in enumerate(params):
+            want_grads[i] += p.grad
+            grad_scale[i] += abs(p.grad) + path[i]
+
+    for backend in ("python", "numpy"):
+        xs = [Value(0.5, label=f"x{i}") for i in range(n_in)]
+        root, params = net(xs)
+        used = [p for p in params if any(p is v for v in topological_order(root))]
+        tape = autograd.compile(root, xs, used, backend=backend)
+        got = list(tape.run([[s[i] for s in batch] for i in range(n_in)]))
+        tape.backward()
+        for k, (g, w, tol) in enumerate(zip(got, want_values, value_tols)):
+            assert abs(g - w) <= max(tol, ATOL), f"{backend} sample {k}: {g!r} != {w!r}"
+        for i, p in enumerate(params):
+            assert abs(p.grad - want_grads[i]) <= RTOL * grad_scale[i] + ATOL, (
+                f"{backend} d/dp{i}: {p.grad!r} != {want_grads[i]!r}"
+            )
+        if backend == "numpy":
+            dense = [g.wsum_dense for g in tape._engine.groups if g.kind is TABLE["wsum"]]
+            # The hidden layer is one matrix product exactly when every neuron reads the same inputs.
+            same_inputs = pattern in ("dense", "shared") or (pattern == "subset" and 1 in (n_in, n_hidden))
+            assert dense[0] is same_inputs, (pattern, dense)
+            assert dense[-1] is True  # the output neuron: constant-free, parameter weights
