@@ -117,7 +117,7 @@ def wsum_atol(point: list[float]) -> float:
     return RTOL * sum(terms)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @pytest.mark.parametrize("name", sorted(OPERANDS))
 @given(data=st.data())
 def test_engines_agree_on_every_op(name: str, data: st.DataObject) -> None:
@@ -224,7 +224,7 @@ def error_scales(root: Value, leaves: list[Value]) -> tuple[float, list[float]]:
     return value, [path.get(id(v), 0.0) for v in leaves]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     point=st.lists(
         st.one_of(st.floats(-3.0, 3.0), st.sampled_from([0.0, 1e-300, -1e-8])), min_size=3, max_size=3
@@ -279,7 +279,7 @@ def layer(xs: list[Value], ws: list[list[Value]], bs: list[Value], pattern: str)
     return out
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n_in=st.integers(1, 4),
     n_hidden=st.integers(1, 4),
