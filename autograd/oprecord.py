@@ -102,7 +102,9 @@ class Op:
         if const is None:
             return self.name
         short = f"{const:g}"
-        return "**" + (short if float(short) == const else repr(const))
+        text = short if float(short) == const else repr(const)
+        # x ** n keeps micrograd's "**2"; any other op with a constant shows it in brackets.
+        return "**" + text if self.name == "**n" else f"{self.name}[{text}]"
 
     def check(self, operands: Sequence[Any], const: float | None = None) -> None:
         """Raise the row's domain error for float operands outside the domain (message names them)."""
@@ -122,10 +124,23 @@ class Op:
         """(value, d/d operand_0, ...) on floats: domain checked, non-finite results a ValueError."""
         self.check(operands, const)
         args = (*operands, const) if self.const is not None else tuple(operands)
-        result = tuple(self.fn(*args))
+        result = self.shaped(self.fn(*args), len(operands))
         if not all(math.isfinite(r) for r in result):
             raise self.overflow(operands, const, result)
         return result
+
+    def shaped(self, result: Any, n_operands: int) -> tuple[float, ...]:
+        """The rule's result as (value, one derivative per input), else a TypeError naming the op."""
+        if not isinstance(result, (tuple, list)) or len(result) != n_operands + 1:
+            got = f"{len(result)} numbers" if isinstance(result, (tuple, list)) else type(result).__name__
+            raise TypeError(
+                f"op {self.name!r}: its rule must return the value and one derivative per input "
+                f"({n_operands + 1} numbers), got {got}"
+            )
+        for r in result:
+            if isinstance(r, bool) or not isinstance(r, numbers.Real):
+                raise TypeError(f"op {self.name!r}: its rule returned {type(r).__name__}, not a real number")
+        return tuple(float(r) for r in result)
 
     def overflow(self, operands: Sequence[float], const: float | None, result: Sequence[float]) -> ValueError:
         """The error for a non-finite value or derivative, naming the operation and its operands."""

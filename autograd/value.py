@@ -150,12 +150,25 @@ class Value:
         raw, const = kind.split(args)
         operands = []
         for i, x in enumerate(raw):
-            v = _coerce(x)
+            try:
+                v = _coerce(x)
+            except ValueError as error:
+                raise ValueError(f"{kind.name}: argument {i}: {error}") from None
             if v is None:
                 raise TypeError(
                     f"{kind.name}: argument {i} must be a Value or a real number, got {type(x).__name__}"
                 )
             operands.append(v)
+        if not kind.builtin:  # a learner's rule: check the shape of what it returns, naming the op
+            data = [v.data for v in operands]
+            if kind.domain:
+                kind.check(data, const)
+            extra = () if const is None else (const,)
+            result = kind.shaped(kind.fn(*data, *extra), len(data))
+            out = _node_many(result[0], kind, tuple(operands), result[1:], const)
+            if const is not None and out._kind is not None:
+                out._const = const
+            return out
         if kind.arity == 0:
             return _record_many(kind, operands)
         if kind.arity == 1:
@@ -414,11 +427,13 @@ def _record_many(kind: Op, parents: Sequence[Value], data: Sequence[float] | Non
     return _node_many(result[0], kind, tuple(parents), tuple(result[1:]))
 
 
-def _node_many(data: float, kind: Op, parents: tuple[Value, ...], grads: tuple[float, ...]) -> Value:
+def _node_many(
+    data: float, kind: Op, parents: tuple[Value, ...], grads: tuple[float, ...], const: float | None = None
+) -> Value:
     """A new n-ary node (parents and derivatives in tuples), unless inside `no_grad()`."""
     check = data + sum(grads)  # one C-level sum: finite unless something is inf or nan (or it overflows)
     if check - check != 0.0 and not all(math.isfinite(d) for d in (data, *grads)):
-        raise kind.overflow([p.data for p in parents], None, [data, *grads])
+        raise kind.overflow([p.data for p in parents], const, [data, *grads])
     if not parents or not grad_enabled_now():
         return _constant(data)
     out = _record(data, kind, MANY, 0.0, None, 0.0)
@@ -447,7 +462,8 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Valu
             if not isinstance(w, Value):
                 raise TypeError(f"weighted_sum needs Value weights, got {type(w).__name__}")
     if not set(map(type, inputs)) <= _JUST_VALUE:
-        inputs = [x if isinstance(x, Value) else _constant(real_number(x, "weighted_sum input")) for x in inputs]
+        inputs = [x if isinstance(x, Value) else _constant(real_number(x, "weighted_sum input"))
+                  for x in inputs]
     parents: list[Any] = [None] * (2 * len(weights))
     parents[0::2] = weights
     parents[1::2] = inputs
