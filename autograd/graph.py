@@ -88,16 +88,13 @@ def backward(root: Any) -> None:
     Calling it again is safe: interior nodes are reset first, so each shows the current pass
     alone (micrograd issue #53), while leaves accumulate across calls as in PyTorch; clear them
     with `zero_grad()` between steps. A gradient that overflows a float is a ValueError, and
-    then every leaf's grad is put back as it was before the call (interior grads read 0.0).
+    then every node's grad is put back as it was before the call.
     """
     order = topological_order(root)
-    leaves = []
+    before = list(map(_grad_of, order))  # one C-level pass: what a failed call puts back
     for node in order:
         if node._a is not None:
             node.grad = 0.0
-        else:
-            leaves.append(node)
-    before = list(map(_grad_of, leaves))
     if root._a is None:
         root.grad += 1.0
     else:
@@ -112,19 +109,12 @@ def backward(root: Any) -> None:
             g = node.grad
             if g - g != 0.0:
                 name = node.label or node.op or "a leaf"
-                _restore(order, leaves, before)
+                for n, previous in zip(order, before):
+                    n.grad = previous
                 raise ValueError(
                     f"backward: the gradient at {name!r} (data={node.data!r}) overflows a float: grad={g!r}; "
-                    "the leaves' grads are as they were before this call"
+                    "every grad is as it was before this call"
                 )
-
-
-def _restore(order: list[Any], leaves: list[Any], before: list[float]) -> None:
-    """Undo a failed pass: leaves get their earlier grads back, interior nodes 0.0."""
-    for node in order:
-        node.grad = 0.0
-    for node, g in zip(leaves, before):
-        node.grad = g
 
 
 _grad_of = attrgetter("grad")
