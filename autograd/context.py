@@ -6,9 +6,12 @@ thread inside `no_grad()` never stops another thread's graph from recording (as 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar
 from functools import partial
+from operator import attrgetter
 from types import TracebackType
+from typing import cast
 
 _GRAD_ENABLED: ContextVar[bool] = ContextVar("axongrad_grad_enabled", default=True)
 _SCOPE: ContextVar[str] = ContextVar("axongrad_scope", default="")
@@ -54,21 +57,30 @@ class no_grad:  # noqa: N801 (PyTorch's name)
 
 
 class scope:  # noqa: N801 (used like no_grad)
-    """`with scope("L1.n3"):` tags every Value created inside (nested scopes join with ".")."""
+    """`with scope("L1.n3"):` tags every Value created inside (nested scopes join with ".").
 
-    __slots__ = ("_previous", "name")
+    Interrupt-safe on entry like `no_grad`: entering runs no Python line, so a KeyboardInterrupt
+    cannot land after the tag is set but before the `with` takes hold (its exit would never run).
+    `with scope("L1") as name:` binds the tag.
+    """
+
+    __slots__ = ("_previous", "name", "_enter")
 
     def __init__(self, name: str) -> None:
-        """Check the name and compute the nested tag now, so entering is one call."""
+        """Check the name and compute the nested tag now, so entering is one C-level call."""
         if not isinstance(name, str) or not name:
             raise TypeError(f"scope(name) needs a non-empty str, got {type(name).__name__} {name!r}")
         self._previous = _SCOPE.get()
         self.name = f"{self._previous}.{name}" if self._previous else name
+        # "Set the tag, then return it" without a Python frame: min over one item calls its key
+        # (_SCOPE.set) once and returns the item. A Python __enter__ could be interrupted between
+        # the set and its return, leaving every later Value tagged.
+        self._enter: Callable[[], str] = partial(min, (self.name,), key=_SCOPE.set)
 
-    def __enter__(self) -> str:
-        """Set the tag; returns it ("L1.n3")."""
-        _SCOPE.set(self.name)
-        return self.name
+    # `with` looks __enter__ up on the class and binds it through the descriptor: the property
+    # (C-level, like attrgetter) hands back this instance's partial, which `with` then calls.
+    # The cast only tells type checkers what `with scope(...) as name` binds (a str).
+    __enter__ = cast("Callable[[scope], str]", property(attrgetter("_enter"), doc="Set the tag; returns it."))
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from autograd.checks import real_number
 from autograd.context import no_grad
 from autograd.oprecord import Op
 from autograd.value import Value
@@ -26,12 +27,18 @@ def numerical_grad(
     f: Callable[[list[float]], float | Value], xs: Sequence[float], eps: float = 1e-6
 ) -> list[float]:
     """Central differences (f(x+h) - f(x-h)) / 2h for each input, with h = eps * max(1, |x|)."""
-    if not eps > 0:  # also rejects nan
+    eps = real_number(eps, "numerical_grad(eps)")
+    if not eps > 0:
         raise ValueError(f"numerical_grad needs eps > 0, got eps={eps!r}")
-    point = [float(x) for x in xs]
+    point = [real_number(x, f"numerical_grad(xs[{i}])") for i, x in enumerate(xs)]
     grads = []
     for i, x in enumerate(point):
         h = eps * max(1.0, abs(x))
+        if x + h == x or x - h == x or not math.isfinite(2.0 * h):  # the difference would read 0 or inf
+            raise ValueError(
+                f"numerical_grad: the step h={h!r} (eps={eps!r}) cannot move xs[{i}]={x!r} within float "
+                "range: use an eps near 1e-6"
+            )
         point[i] = x + h
         up = _as_float(f(list(point)), "numerical_grad")
         point[i] = x - h
@@ -62,6 +69,9 @@ def gradcheck(
 
     Raises AssertionError with a per-input table otherwise (|backprop - numeric| > atol + rtol*|numeric|).
     """
+    for name, tol in (("atol", atol), ("rtol", rtol)):
+        if real_number(tol, f"gradcheck({name})") < 0:  # a nan tolerance would pass every gradient
+            raise ValueError(f"gradcheck needs {name} >= 0, got {name}={tol!r}")
     analytic = backprop_grad(f, xs)
 
     def on_floats(point: list[float]) -> Value:
