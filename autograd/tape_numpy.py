@@ -143,12 +143,16 @@ class NumpyEngine:
     @staticmethod
     def _column(np: Any, column: Any, index: int) -> Any:
         """One batch column as a 1-D float64 array, or a TypeError/ValueError naming it."""
+        if not hasattr(column, "dtype"):  # a list: bools and huge ints would convert silently or oddly
+            kinds = set(map(type, column))
+            if bool in kinds:
+                raise TypeError(f"tape.run(batch): column {index} holds a bool; pass numbers (1.0, not True)")
+            if int in kinds and any(type(x) is int and not -2**1023 < x < 2**1024 for x in column):
+                raise ValueError(f"tape.run(batch): column {index} holds an int too large for a float")
         try:
             array = np.asarray(column)
         except OverflowError:
             raise ValueError(f"tape.run(batch): column {index} holds an int too large for a float") from None
-        if array.dtype == object and all(isinstance(x, int) and not isinstance(x, bool) for x in array.flat):
-            raise ValueError(f"tape.run(batch): column {index} holds an int too large for a float")
         if array.ndim != 1 or array.dtype.kind not in "iuf":
             raise TypeError(
                 f"tape.run(batch): column {index} must be a 1-D list or array of real numbers, "

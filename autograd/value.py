@@ -182,35 +182,35 @@ class Value:
 
     def __add__(self, other: Operand) -> Value:
         """self + other."""
-        o = other if type(other) is Value else _coerce(other)
+        o = other if type(other) is Value else _coerce(other, "+")
         if o is None:
             return NotImplemented
         return _record(self.data + o.data, _ADD, self, 1.0, o, 1.0)
 
     def __radd__(self, other: Number) -> Value:
         """other + self."""
-        o = _coerce(other)
+        o = _coerce(other, "+")
         if o is None:
             return NotImplemented
         return _record(o.data + self.data, _ADD, o, 1.0, self, 1.0)
 
     def __sub__(self, other: Operand) -> Value:
         """self - other."""
-        o = other if type(other) is Value else _coerce(other)
+        o = other if type(other) is Value else _coerce(other, "-")
         if o is None:
             return NotImplemented
         return _record(self.data - o.data, _SUB, self, 1.0, o, -1.0)
 
     def __rsub__(self, other: Number) -> Value:
         """other - self."""
-        o = _coerce(other)
+        o = _coerce(other, "-")
         if o is None:
             return NotImplemented
         return _record(o.data - self.data, _SUB, o, 1.0, self, -1.0)
 
     def __mul__(self, other: Operand) -> Value:
         """self * other."""
-        o = other if type(other) is Value else _coerce(other)
+        o = other if type(other) is Value else _coerce(other, "*")
         if o is None:
             return NotImplemented
         a, b = self.data, o.data
@@ -218,7 +218,7 @@ class Value:
 
     def __rmul__(self, other: Number) -> Value:
         """other * self."""
-        o = _coerce(other)
+        o = _coerce(other, "*")
         if o is None:
             return NotImplemented
         a, b = o.data, self.data
@@ -226,12 +226,12 @@ class Value:
 
     def __truediv__(self, other: Operand) -> Value:
         """self / other (ZeroDivisionError when other is 0)."""
-        o = _coerce(other)
+        o = _coerce(other, "/")
         return NotImplemented if o is None else _binary(ops.div, self, o)
 
     def __rtruediv__(self, other: Number) -> Value:
         """other / self (ZeroDivisionError when self is 0)."""
-        o = _coerce(other)
+        o = _coerce(other, "/")
         return NotImplemented if o is None else _binary(ops.div, o, self)
 
     def __pow__(self, other: Operand) -> Value:
@@ -244,7 +244,7 @@ class Value:
 
     def __rpow__(self, other: Number) -> Value:
         """other ** self, a number base with a Value exponent (needs other > 0)."""
-        o = _coerce(other)
+        o = _coerce(other, "**")
         return NotImplemented if o is None else _binary(ops.power_value, o, self)
 
     def __neg__(self) -> Value:
@@ -324,8 +324,8 @@ def set_renderer(renderer: Callable[[Value], dict[str, str]] | None) -> None:
     _display.renderer = renderer
 
 
-def _coerce(other: object) -> Value | None:
-    """`other` as a Value (numbers become constant leaves), None for unsupported types."""
+def _coerce(other: object, op: str = "an arithmetic operation") -> Value | None:
+    """`other` as a Value (numbers become constant leaves), None for unsupported types; `op` names errors."""
     if isinstance(other, Value):
         return other
     kind = type(other)
@@ -334,12 +334,13 @@ def _coerce(other: object) -> Value | None:
             data = float(other)  # type: ignore[arg-type]
         except OverflowError:
             raise ValueError(
-                f"an operand of an arithmetic operation must be within float range, got an int of "
-                f"{len(str(other))} digits"
+                f"an operand of {op} must be within float range, got an int of {len(str(other))} digits"
             ) from None
+        if data - data != 0.0:
+            raise ValueError(f"an operand of {op} must be a finite number, got {data!r}")
         return _constant(data)
     if isinstance(other, numbers.Real) and not isinstance(other, bool):
-        return Value(real_number(other, "an operand of an arithmetic operation"))
+        return Value(real_number(other, f"an operand of {op}"))
     return None
 
 
