@@ -2,9 +2,10 @@
 
 A rule is written once against a namespace `m` (`m.exp(x)`, `m.where(x > 0, x, 0.0)`): the scalar
 engine and the pure-Python tape pass this module, the NumPy tape passes the `numpy` module itself,
-so every name here mirrors NumPy's. Overflow gives inf (as NumPy does), never an exception: the
-engines turn any non-finite value or derivative into one ValueError that names the operation.
-A module, not a class: `m.tanh` is then one dictionary lookup on the scalar engine's hot path.
+so every name here mirrors NumPy's. They are C functions where Python has one (`math.exp`, the
+builtin `max`): on floats an overflow raises OverflowError, which the engines turn, like any
+non-finite value or derivative, into one ValueError that names the operation. A module, not a
+class: `m.tanh` is then one dictionary lookup on the scalar engine's hot path.
 """
 
 from __future__ import annotations
@@ -17,25 +18,10 @@ __all__ = ["abs", "cos", "e", "exp", "log", "log1p", "maximum", "minimum", "pi",
            "tanh", "where", "zeros_like"]
 
 abs = abs  # numpy's name, re-exported so `m.abs` works on floats
-_INF = math.inf
-_exp = math.exp
-
-
-def exp(x: float) -> float:
-    """e^x, inf past float range."""
-    try:
-        return _exp(x)
-    except OverflowError:
-        return _INF
-
-
-def power(a: float, n: float) -> float:
-    """a ** n as a float, inf past float range (the domain checks rule out complex results)."""
-    try:
-        result: float = float(a) ** n
-    except OverflowError:
-        return _INF
-    return result
+exp = math.exp
+power = math.pow
+maximum = max
+minimum = min
 
 
 def where(condition: Any, yes: Any, no: Any) -> Any:
@@ -46,13 +32,3 @@ def where(condition: Any, yes: Any, no: Any) -> Any:
 def zeros_like(x: float) -> float:
     """0.0 (a flat derivative)."""
     return 0.0
-
-
-def maximum(a: float, b: float) -> float:
-    """The larger of a and b."""
-    return a if a >= b else b
-
-
-def minimum(a: float, b: float) -> float:
-    """The smaller of a and b."""
-    return a if a <= b else b

@@ -124,7 +124,10 @@ class Op:
         """(value, d/d operand_0, ...) on floats: domain checked, non-finite results a ValueError."""
         self.check(operands, const)
         args = (*operands, const) if self.const is not None else tuple(operands)
-        result = self.shaped(self.fn(*args), len(operands))
+        try:
+            result = self.shaped(self.fn(*args), len(operands))
+        except OverflowError:  # math.exp and math.pow raise it where NumPy would give inf
+            raise self.overflow(operands, const, [math.inf]) from None
         if not all(math.isfinite(r) for r in result):
             raise self.overflow(operands, const, result)
         return result

@@ -402,10 +402,13 @@ def _unary(kind: Op, a: Value, const: float | None = None) -> Value:
     x = a.data
     if kind.domain:
         kind.check((x,), const)
-    if const is None:
-        value, da = kind.fn(x)
-        return _record(value, kind, a, da, None, 0.0)
-    value, da = kind.fn(x, const)
+    try:
+        if const is None:
+            value, da = kind.fn(x)
+            return _record(value, kind, a, da, None, 0.0)
+        value, da = kind.fn(x, const)
+    except OverflowError:  # math.exp and math.pow raise it where NumPy would give inf
+        raise kind.overflow([x], const, [math.inf]) from None
     if (value - value) + (da - da) != 0.0:  # say which exponent, which _record cannot
         raise kind.overflow([x], const, [value, da])
     out = _record(value, kind, a, da, None, 0.0)
@@ -418,7 +421,10 @@ def _binary(kind: Op, a: Value, b: Value) -> Value:
     """Apply a two-input row of the op table and record it."""
     if kind.domain:
         kind.check((a.data, b.data))
-    value, da, db = kind.fn(a.data, b.data)
+    try:
+        value, da, db = kind.fn(a.data, b.data)
+    except OverflowError:
+        raise kind.overflow([a.data, b.data], None, [math.inf]) from None
     return _record(value, kind, a, da, b, db)
 
 
