@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Callable, Sequence
 
 import pytest
 from engines import ENGINES, close, disagreements, run_engines
 
-from autograd import TABLE, Op, Value, check_op, op, ops
+from autograd import TABLE, Op, Value, check_op, op, ops, weighted_sum
 
 BUILTINS = {name: row for name, row in TABLE.items() if row.builtin}
 
@@ -135,6 +136,31 @@ def test_value_inline_arithmetic_equals_the_rows_exactly(name: str) -> None:
                 )
                 checked += 1
     assert checked > 2 * len(EXTREMES) ** 2
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("width", [1, 2, 3, 16, 65])
+def test_weighted_sum_inline_equals_the_wsum_row_exactly(width: int, bias: bool) -> None:
+    """weighted_sum computes ops.wsum's rule inline: bit for bit the row's value and slopes."""
+    rng = random.Random(width * 2 + bias)
+    for trial in range(30):
+        pool = EXTREMES[:-3] if trial % 3 == 0 else [rng.uniform(-3, 3) for _ in range(8)]
+        ws = [Value(rng.choice(pool)) for _ in range(width)]
+        xs = [Value(rng.choice(pool)) for _ in range(width)]
+        b = Value(rng.choice(pool)) if bias else None
+        operands = [v.data for pair in zip(ws, xs) for v in pair] + ([b.data] if b is not None else [])
+        value, *slopes = ops.wsum.fn(*operands)
+        if not all(math.isfinite(r) for r in (value, *slopes)):
+            with pytest.raises(ValueError, match="overflows a float"):
+                weighted_sum(ws, xs, b)
+            continue
+        node = weighted_sum(ws, xs, b)
+        assert node.operation is ops.wsum
+        assert [bits(node.data), *map(bits, node.local_grads)] == [bits(value), *map(bits, slopes)]
+    # numbers as inputs take the checking path and still match
+    node = weighted_sum([Value(0.5), Value(-2.0)], [3, 0.25], Value(1.0))
+    assert (node.data, node.local_grads) == (ops.wsum.fn(0.5, 3.0, -2.0, 0.25, 1.0)[0],
+                                             tuple(ops.wsum.fn(0.5, 3.0, -2.0, 0.25, 1.0)[1:]))
 
 
 # ---------------------------------------------------------------- derivatives against central differences
