@@ -7,6 +7,7 @@
     viz.render(viz.draw(E, legend=True), "out/E.png", format="png")        # exact path, atomic
     viz.draw(loss, group="neuron")           # an MLP: one box per neuron, one cluster per layer
     print(viz.explain(E, W0))                # dE/dW0 = dE/da1 · da1/dZ1 · ... = 0.01502
+    print(viz.deltas(loss, "L2.n0"))         # the posts' δ rules for one neuron, with numbers
     viz.save_backward_html(E, "out/backward.html")   # one page, a frame per backward step
     viz.plot_history(history, "out/loss.png")        # matplotlib: pip install 'axongrad[plots]'
 
@@ -28,6 +29,7 @@ if not getattr(_autograd, "__axongrad__", False):
         "Uninstall it with 'pip uninstall autograd' or use a separate virtual environment."
     )
 
+from viz.deltas import Deltas, deltas
 from viz.digit_pad import export_digit_pad
 from viz.display import value_bundle
 from viz.dot import Diagram, draw, render
@@ -41,6 +43,7 @@ _autograd.set_renderer(value_bundle)
 
 __all__ = [
     "ChainPath",
+    "Deltas",
     "Diagram",
     "Edge",
     "Explanation",
@@ -49,6 +52,7 @@ __all__ = [
     "Step",
     "Trace",
     "backward_steps",
+    "deltas",
     "draw",
     "explain",
     "export_digit_pad",

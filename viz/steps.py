@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from autograd import Value
 from viz.dot import RENDER_TIMEOUT, Diagram, build, root_value, svg_of
 from viz.files import write_atomically
-from viz.labels import fmt, fmt_factor, op_symbol, page_text, shorten, srcdoc
+from viz.labels import fmt, fmt_factor, page_text, shorten, srcdoc
+from viz.names import edge_rule, expression, symbol_of, value_names
 from viz.trace import trace
 
 MAX_STEP_NODES = 150
@@ -41,38 +42,18 @@ class Step:
     diagram: Diagram
 
 
-def _name(v: Value, depth: int = 2, top: bool = True) -> str:
-    """A node's name in captions: its label, else a short formula from its inputs ("(a1 − Y)²")."""
-    if v.label:
-        return v.label
-    if not v.parents:
-        return f"const {fmt(v.data)}" if top else fmt(v.data)
-    if v.op == "wsum":
-        return "Σ wx+b"
-    if depth == 0:
-        return "…"
-    args = [_name(p, depth - 1, top=False) for p in v.parents]
-    if v.op.startswith("**") and len(args) == 1:
-        return f"{args[0]}{op_symbol(v.op)[1:]}"  # "x²" -> "(a1 − Y)²"
-    if v.op in ("+", "-", "*", "/", "**") and len(args) == 2:
-        symbol = "^" if v.op == "**" else op_symbol(v.op)
-        return f"({args[0]} {symbol} {args[1]})"
-    if v.op == "neg":
-        return f"−{args[0]}"
-    inner = (
-        args[0][1:-1]
-        if len(args) == 1 and args[0].startswith("(") and args[0].endswith(")")
-        else ", ".join(args)
-    )
-    return f"{v.op}({inner})"
-
-
 def replay(
     root: Value, *, max_nodes: int = MAX_STEP_NODES, rankdir: str = "LR", captions: bool = True
 ) -> Iterator[Step]:
     """The steps of `root`'s backward pass as `Step`s (`captions=False`: no captions in the diagrams)."""
     _, order = trace(root, max_nodes=max_nodes, hint=STEPS_HINT)
     index = {v: i for i, v in enumerate(order)}
+    names = value_names(order)
+    spelled = dict(names)  # unlabelled results as short expressions: "(a1 − Y)²"
+    for v in order:
+        if v.parents and not v.label:
+            text = expression(v, spelled)
+            spelled[v] = text if len(text) <= 48 else names[v]
     grads = {v: 0.0 for v in order}
     grads[root] = 1.0
     processed: set[Value] = set()
@@ -80,7 +61,7 @@ def replay(
     operations = [v for v in reversed(order) if v.parents]
     total = len(operations)
     seed = (
-        f"step 0/{total}: seed d{_name(root)}/d{_name(root)} = 1, "
+        f"step 0/{total}: seed d{names[root]}/d{names[root]} = 1, "
         "the grad of the value the backward pass starts from"
     )
     data, _ = trace(root, max_nodes=None, grads=grads, processed=processed)
@@ -90,13 +71,16 @@ def replay(
     for k, v in enumerate(operations, 1):
         g = grads[v]
         pushes = []
-        for p, d in zip(v.parents, v.local_grads):
+        for i, (p, d) in enumerate(zip(v.parents, v.local_grads)):
             grads[p] += d * g
-            pushes.append(f"{_name(p)} += {fmt(d)} × {fmt_factor(g)} = {fmt(d * g)}")
+            rule, _ = edge_rule(v, i, names)
+            why = f" (∂ = {rule})" if rule and rule != fmt(d) else ""
+            pushes.append(f"{names[p]} += {fmt(d)}{why} × {fmt_factor(g)} = {fmt(d * g)}")
         processed.add(v)
         shown = "; ".join(pushes[:4]) + (f"; … ({len(pushes) - 4} more)" if len(pushes) > 4 else "")
+        made = names[v] if v.label else f"{names[v]} = {spelled[v]}"
         caption = (
-            f"step {k}/{total}: {_name(v)} (made by {op_symbol(v.op)}) passes its grad "
+            f"step {k}/{total}: {made} (made by {symbol_of(v)}) passes its grad "
             f"{fmt(g)} to its inputs: {shown}"
         )
         nid = f"n{index[v]}"
