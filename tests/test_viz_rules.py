@@ -100,7 +100,8 @@ def test_explain_writes_the_smallest_network_in_latex() -> None:
         r"&= 0.5 \cdot 2 \left(Y' - Y\right) \cdot \sigma(Z_{1})\,(1 - \sigma(Z_{1})) \cdot W_{1} \cdot "
         r"\sigma(Z_{0})\,(1 - \sigma(Z_{0})) \cdot X \\"
     )
-    numbers = " \\cdot ".join(f"({fmt(f.value)})" if f.value < 0 else fmt(f.value) for f in found.paths[0].factors)
+    factors = found.paths[0].factors
+    numbers = " \\cdot ".join(f"({fmt(f.value)})" if f.value < 0 else fmt(f.value) for f in factors)
     assert lines[3] == f"&= {numbers} \\\\"
     assert lines[4] == f"&= {fmt(g['W0'].grad)}"
     assert latex.count("{") == latex.count("}")
