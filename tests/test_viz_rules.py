@@ -191,3 +191,20 @@ def test_deltas_read_like_the_post_and_refuse_unknown_neurons() -> None:
         viz.deltas(loss, "L1.n0", evaluation=1)
     with pytest.raises(TypeError):
         viz.deltas(loss, 3)  # type: ignore[arg-type]
+
+
+def test_a_neurons_neighbourhood_shows_inputs_weights_delta_and_readers() -> None:
+    model = nn.MLP(2, [3, 2], activation="tanh", seed=5)
+    out = model([0.4, -0.7])
+    loss = losses.squared_error(out, [1.0, -1.0])
+    loss.backward()
+    source = viz.neighbourhood(loss, "L1.n1").source
+    neuron = model.layers[0].neurons[1]
+    order = autograd.topological_order(loss)
+    assert f"δ = ∂E/∂z</TD><TD BGCOLOR=\"#fce7f3\">{fmt(_find(order, 'L1.n1').grad)}" in source
+    for w in neuron.w:
+        assert f"× {w.label} = {fmt(w.data)}" in source and f"= {fmt(w.grad)}" in source
+    for reader in model.layers[1].neurons:
+        assert f"{reader.name}.w1 = {fmt(reader.w[1].data)}" in source
+    with pytest.raises(ValueError, match="no neuron"):
+        viz.neighbourhood(loss, "L7.n0")

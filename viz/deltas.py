@@ -40,6 +40,7 @@ class WeightGrad:
     input: str
     input_value: float
     grad: float
+    weight_value: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,9 @@ def deltas(root: Value, neuron: str, *, evaluation: int = 0) -> Deltas:
     parents = z.parents
     pairs = len(parents) - len(parents) % 2
     weights = tuple(
-        WeightGrad(w.label if w.label and w.scope == neuron else names[w], names[x], x.data, grad[z] * x.data)
+        WeightGrad(
+            w.label if w.label and w.scope == neuron else names[w], names[x], x.data, grad[z] * x.data, w.data
+        )
         for w, x in zip(parents[0:pairs:2], parents[1:pairs:2])
     )
     bias = grad[z] if len(parents) % 2 else None

@@ -187,10 +187,10 @@ def _op_text(node: Node) -> str:
 
 def _row(name: str, node: Node, fill: str, delta: Node | None = None) -> str:
     """One table row: name | data | grad | δ (the posts' ∂E/∂z of a neuron's output, when known)."""
-    cell = f"δ {fmt(delta.grad)}" if delta is not None else ""
+    cell = f'<TD BGCOLOR="{DELTA_FILL}">δ {fmt(delta.grad)}</TD>' if delta is not None else "<TD></TD>"
     return (
         f'<TR><TD BGCOLOR="{fill}">{dot_text(name)}</TD><TD BGCOLOR="{fill}">{fmt(node.data)}</TD>'
-        f'<TD BGCOLOR="{fill}">grad {fmt(node.grad)}</TD><TD BGCOLOR="{DELTA_FILL}">{cell}</TD></TR>'
+        f'<TD BGCOLOR="{fill}">grad {fmt(node.grad)}</TD>{cell}</TR>'
     )
 
 
@@ -225,7 +225,8 @@ def _group_label(
         header += f'<BR/><FONT POINT-SIZE="10">{dot_text("δ = ∂E/∂z, z its weighted sum")}</FONT>'
     rows = [f'<TR><TD COLSPAN="4" BGCOLOR="#e0e7ff">{header}</TD></TR>']
     # A neuron evaluated on many samples has one output per evaluation; list a few.
-    limit = 3 if group.folded or group.key != group.layer else min(32, max(max_params or 32, 3))
+    # A layer box lists every neuron (up to 32) whatever max_params says: their δ is the point.
+    limit = 3 if group.folded or group.key != group.layer else 32
     for o in group.outputs[:limit]:
         node = data.by_id[o]
         z = delta_node(data, o, parent_of) if deltas else None
@@ -251,6 +252,23 @@ def _group_label(
         + "".join(rows)
         + "</TABLE>"
     )
+
+
+def value_table(title: str, rows: list[tuple[str, str, str]], fill: str, highlight: str = "") -> str:
+    """A small HTML-like table: a bold title over (name, value, note) rows; the last row on `highlight`."""
+    cells = [f'<TR><TD COLSPAN="2" BGCOLOR="{fill}"><B>{dot_text(title)}</B></TD></TR>']
+    for name, value, _ in rows:
+        bg = highlight if highlight and name.startswith("δ") else fill
+        cells.append(
+            f'<TR><TD BGCOLOR="{bg}">{dot_text(name)}</TD><TD BGCOLOR="{bg}">{dot_text(value)}</TD></TR>'
+        )
+    table = '<TABLE BORDER="1" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">'
+    return _html(table + "".join(cells) + "</TABLE>")
+
+
+def new_diagram(rankdir: str, caption: str | None) -> Diagram:
+    """An empty Diagram with the house fonts and sizes (and a caption, if given)."""
+    return _new_diagram(rankdir, caption)
 
 
 def _new_diagram(rankdir: str, caption: str | None) -> Diagram:
