@@ -38,8 +38,8 @@ def neighbourhood(root: Value, neuron: str, *, evaluation: int = 0) -> Diagram:
         g.edge(f"in{i}", "neuron", label=f"<{dot_text(f'× {w.weight} = {fmt(w.weight_value)}')}<BR/>"
                f"{dot_text(f'∂E/∂{w.weight} = δ·{w.input} = {fmt(w.grad)}')}>")
     for k, t in enumerate(found.terms):
-        g.node(f"out{k}", value_table(t.neuron, [("δ", fmt(t.delta), "")], COLOURS[INTERMEDIATE][0], DELTA_FILL),
-               shape="plaintext", margin="0")
+        reader = value_table(t.neuron, [("δ", fmt(t.delta), "")], COLOURS[INTERMEDIATE][0], DELTA_FILL)
+        g.node(f"out{k}", reader, shape="plaintext", margin="0")
         g.edge("neuron", f"out{k}", label=f"<{dot_text(f'{t.weight} = {fmt(t.weight_value)}')}>")
     if found.output_layer or found.other:
         g.node("rest", value_table("to the loss", [("∂E/∂a", fmt(found.upstream), "")], COLOURS[INPUT][0]),
