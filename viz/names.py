@@ -37,6 +37,7 @@ def value_names(order: Sequence[Value], params: Collection[Value] = ()) -> dict[
     names: dict[Value, str] = {}
     taken: set[str] = set()
     counters: Counter[str] = Counter()
+    repeats: Counter[str] = Counter({name: 1 for name in labels})
     for v in order:
         if v.label:
             name = f"{v.scope}.{v.label}" if labels[v.label] > 1 and v.scope else v.label
@@ -49,10 +50,10 @@ def value_names(order: Sequence[Value], params: Collection[Value] = ()) -> dict[
         else:
             names[v] = fmt(v.data)  # a number is its own name, shared by equal numbers
             continue
-        base, k = name, 1
-        while name in taken:
-            k += 1
-            name = f"{base}#{k}"
+        base = name
+        while name in taken:  # a per-name counter: a label repeated n times costs n, not n²
+            repeats[base] += 1
+            name = f"{base}#{repeats[base]}"
         taken.add(name)
         names[v] = name
     return names

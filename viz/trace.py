@@ -87,6 +87,11 @@ class Trace:
     groups: tuple[Group, ...] = ()
 
 
+# Edges carry rule texts only in graphs of at most this many Values: a diagram shows rules on small
+# graphs, and filling them in for a 40,000-Value batch would cost a Jupyter display its time budget.
+RULE_TEXT_NODES = 2000
+
+
 def node_kind(value: Value, is_root: bool, params: Collection[Value] = ()) -> str:
     """Colour class of a Value: root, intermediate, parameter, constant or input.
 
@@ -158,6 +163,7 @@ def trace(
     index = {v: i for i, v in enumerate(order)}
     chosen = _chosen(params, index)
     names = value_names(order, chosen)
+    texts = len(order) <= RULE_TEXT_NODES
 
     def grad_of(v: Value) -> float:
         return v.grad if grads is None else grads.get(v, 0.0)
@@ -178,10 +184,12 @@ def trace(
         show = has_grad and (processed is None or v in processed)
         g = grad_of(v)
         for k, (p, d) in enumerate(zip(parents, v.local_grads)):
-            rule, latex = edge_rule(v, k, names)
-            edges.append(
-                Edge(f"n{index[p]}", nid, k, d, d * g if show else None, rule, latex, term_of(v, k, names))
-            )
+            if texts:
+                rule, latex = edge_rule(v, k, names)
+                term = term_of(v, k, names)
+                edges.append(Edge(f"n{index[p]}", nid, k, d, d * g if show else None, rule, latex, term))
+            else:
+                edges.append(Edge(f"n{index[p]}", nid, k, d, d * g if show else None))
     by_id = {n.id: n for n in nodes}
     data = Trace(tuple(nodes), tuple(edges), f"n{index[root]}", has_grad, by_id)
     if group is None:
