@@ -45,7 +45,7 @@ def test_draw_has_a_node_per_value_an_op_node_per_operation_and_labelled_edges()
     assert len(OP_NODE.findall(source)) == 7
     edges = EDGE.findall(source)
     assert len(edges) == 11 + 7  # one per operation input, one op -> result
-    assert sum(1 for line in source.splitlines() if "->" in line and "label=<∂=" in line) == 11
+    assert sum(1 for line in source.splitlines() if "->" in line and "label=<∂ = " in line) == 11
     assert isinstance(viz.draw(g["E"]), graphviz.Digraph)
 
 
@@ -56,9 +56,10 @@ def test_labels_carry_data_grad_and_local_derivatives_before_backward() -> None:
     assert f'data</TD><TD ALIGN="RIGHT">{fmt(a0.data)}' in source
     # d a1 / d Z1 = a1 (1 - a1), on the edge Z1 -> sigmoid
     a1 = g["a1"].data
-    assert f"∂={fmt(a1 * (1 - a1))}" in source
+    assert f"∂ = σ(Z1)(1 − σ(Z1)) = {fmt(a1 * (1 - a1))}" in source  # the rule, then its number
+    assert f"∂={fmt(a1 * (1 - a1))}" in viz.draw(g["E"], rules=False).source
     assert "g=" not in source  # no chain-rule products before backward
-    assert "Σ" not in source and "×" in source and "x²" in source and "sigmoid" in source
+    assert "Σ" not in source and "×" in source and "x²" in source and "σ" in source
 
 
 def test_after_backward_each_edge_shows_local_times_grad_and_the_contribution() -> None:
@@ -68,7 +69,7 @@ def test_after_backward_each_edge_shows_local_times_grad_and_the_contribution() 
     w0, z0 = g["W0"], g["Z0"]
     x = g["X"].data
     # edge W0 -> (X*W0): local dZ0/dW0 = X, times Z0.grad, contributes W0.grad
-    assert f"∂={fmt(x)}<BR/>× g={fmt(z0.grad)} → {fmt(w0.grad)}" in source
+    assert f"∂ = X = {fmt(x)}<BR/>× g={fmt(z0.grad)} → {fmt(w0.grad)}" in source
     assert f'grad</TD><TD ALIGN="RIGHT">{fmt(w0.grad)}' in source
 
 
@@ -77,7 +78,9 @@ def test_colours_by_kind_and_the_legend() -> None:
     source = viz.draw(g["E"]).source
     ids = {label: m for m, label in re.findall(r"^\s*(n\d+) \[label=<.*?<B>(\w+)</B>", source, re.M)}
     assert f'BGCOLOR="{COLOURS[INPUT][0]}"' in node_line(source, ids["X"])
-    assert f'BGCOLOR="{COLOURS[PARAMETER][0]}"' in node_line(source, ids["W0"])
+    assert f'BGCOLOR="{COLOURS[INPUT][0]}"' in node_line(source, ids["W0"])  # never from its label
+    chosen = viz.draw(g["E"], params=[g["W0"]]).source
+    assert f'BGCOLOR="{COLOURS[PARAMETER][0]}"' in node_line(chosen, ids["W0"])
     assert f'BGCOLOR="{COLOURS[ROOT][0]}"' in node_line(source, ids["E"])
     assert "cluster_legend" not in source
     assert "cluster_legend" in viz.draw(g["E"], legend=True).source

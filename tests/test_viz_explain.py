@@ -50,7 +50,7 @@ def test_reused_value_gives_one_path_per_edge() -> None:
     assert result.total == 7.0  # d(a² + a)/da = 2a + 1
     text = str(result)
     # No interior node is labelled, so every step is its own factor.
-    assert "3 paths" in text and "db/dmul1 · dmul1/da = 1 · 3 = 3" in text
+    assert "3 paths" in text and "db/dv1 · dv1/da = 1 · 3 = 3" in text
     assert text.endswith("db/da = 1 + 3 + 3 = 7")
 
 

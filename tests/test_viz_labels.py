@@ -16,11 +16,11 @@ from viz.labels import (
     fmt,
     fmt_factor,
     is_shortened,
-    op_symbol,
-    op_word,
     page_text,
+    pretty_rule,
     shorten,
     srcdoc,
+    superscript,
 )
 
 
@@ -46,27 +46,12 @@ def test_fmt_factor_brackets_negative_numbers() -> None:
     assert fmt_factor(0.5) == "0.5"
 
 
-@pytest.mark.parametrize(
-    ("op", "symbol"),
-    [
-        ("*", "×"),
-        ("neg", "−x"),
-        ("**2", "x²"),
-        ("**-1", "x⁻¹"),
-        ("**0.5", "x^0.5"),
-        ("wsum", "Σ wx+b"),
-        ("sigmoid", "sigmoid"),
-        ("-", "−"),
-        ("frobnicate", "frobnicate"),
-    ],
-)
-def test_op_symbols(op: str, symbol: str) -> None:
-    assert op_symbol(op) == symbol
-
-
-def test_weighted_sum_without_bias_and_op_words() -> None:
-    assert op_symbol("wsum", has_bias=False) == "Σ wx"
-    assert [op_word(o) for o in ("*", "+", "**3", "tanh", "**")] == ["mul", "add", "pow", "tanh", "pow"]
+def test_rule_tidying_and_superscripts() -> None:
+    assert pretty_rule("2 v1^(2-1)") == "2 v1"
+    assert pretty_rule("3 x^(3-1)") == "3 x²"
+    assert pretty_rule("1 - tanh(z)^2") == "1 − tanh(z)²"
+    assert pretty_rule("0.5 x^(0.5-1)") == "0.5 x^-0.5"
+    assert superscript("-1") == "⁻¹" and superscript("2.5") is None
 
 
 def test_escaping_turns_markup_into_entities_and_control_characters_into_visible_text() -> None:

@@ -20,26 +20,43 @@ def test_smallest_network_has_one_node_per_value_and_one_edge_per_argument() -> 
     assert [n.id for n in data.nodes] == [f"n{i}" for i in range(12)]
 
 
-def test_node_kinds() -> None:
+def test_node_kinds_come_from_params_and_nn_never_from_label_text() -> None:
     g = smallest()
     data, order = trace(g["E"])
     kind = {v.label or repr(v.data): data.nodes[i].kind for i, v in enumerate(order)}
     assert kind["X"] == INPUT and kind["Y"] == INPUT
-    assert kind["W0"] == PARAMETER and kind["W1"] == PARAMETER
+    assert kind["W0"] == INPUT and kind["W1"] == INPUT  # a label "W0" alone says nothing
     assert kind["0.5"] == CONSTANT
     assert kind["Z0"] == INTERMEDIATE and kind["a1"] == INTERMEDIATE
     assert kind["E"] == ROOT
+    chosen, _ = trace(g["E"], params=[g["W0"], g["W1"]])
+    assert [n.kind for n in chosen.nodes if n.label in ("W0", "W1")] == [PARAMETER, PARAMETER]
     with scope("L1.n0"):
-        scoped = Value(1.0, "gain")
+        scoped = Value(1.0, "gain")  # nn creates a neuron's labelled weights inside its scope
+        number = Value(2.0)
     assert node_kind(scoped, False) == PARAMETER
-    assert [node_kind(Value(1.0, name), False) for name in ("b", "bias", "theta", "beta", "x0", "w_3")] == [
-        PARAMETER,
-        PARAMETER,
-        PARAMETER,
-        INPUT,
-        INPUT,
-        PARAMETER,
-    ]
+    assert node_kind(number, False) == CONSTANT
+    assert [node_kind(Value(1.0, name), False) for name in ("b", "bias", "theta", "w_3")] == [INPUT] * 4
+    loose = Value(2.0)
+    assert node_kind(loose, False, {loose}) == PARAMETER
+    with pytest.raises(ValueError, match="not part of the drawn graph"):
+        trace(g["E"], params=[loose])
+    with pytest.raises(ValueError, match="only leaves"):
+        trace(g["E"], params=[g["Z0"]])
+    with pytest.raises(TypeError, match="needs Values"):
+        trace(g["E"], params=[1.0])  # type: ignore[list-item]
+
+
+def test_names_are_shared_and_unlabelled_values_get_short_stable_names() -> None:
+    a, b = Value(2.0), Value(-3.0)
+    d = a * b + 10.0
+    data, _ = trace(d)
+    names = [n.name for n in data.nodes]
+    assert "const" not in names
+    by_kind = {n.name: n.kind for n in data.nodes}
+    assert by_kind["2"] == CONSTANT and by_kind["-3"] == CONSTANT and by_kind["10"] == CONSTANT
+    assert by_kind["v1"] == INTERMEDIATE and by_kind["v2"] == ROOT
+    assert [n.name for n in trace(d)[0].nodes] == names  # stable: the same graph, the same names
 
 
 def test_edges_keep_duplicate_parents_with_their_local_derivatives() -> None:

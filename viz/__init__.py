@@ -7,6 +7,8 @@
     viz.render(viz.draw(E, legend=True), "out/E.png", format="png")        # exact path, atomic
     viz.draw(loss, group="neuron")           # an MLP: one box per neuron, one cluster per layer
     print(viz.explain(E, W0))                # dE/dW0 = dE/da1 · da1/dZ1 · ... = 0.01502
+    print(viz.deltas(loss, "L2.n0"))         # the posts' δ rules for one neuron, with numbers
+    viz.neighbourhood(loss, "L2.n3")         # one neuron: inputs, weights, δ, where its output goes
     viz.save_backward_html(E, "out/backward.html")   # one page, a frame per backward step
     viz.plot_history(history, "out/loss.png")        # matplotlib: pip install 'axongrad[plots]'
 
@@ -31,10 +33,12 @@ if not getattr(_autograd, "__axongrad__", False):
         "checkout: 'pip install -e .'), or keep them in separate virtual environments."
     )
 
+from viz.deltas import Deltas, deltas
 from viz.digit_pad import export_digit_pad
 from viz.display import value_bundle
 from viz.dot import Diagram, draw, render
 from viz.explain import ChainPath, Explanation, Factor, explain
+from viz.neighbourhood import neighbourhood
 from viz.plots import plot_activation, plot_decision_boundary, plot_history
 from viz.steps import Step, backward_steps, save_backward_html
 from viz.trace import Edge, Node, Trace, trace
@@ -44,6 +48,7 @@ _autograd.set_renderer(value_bundle)
 
 __all__ = [
     "ChainPath",
+    "Deltas",
     "Diagram",
     "Edge",
     "Explanation",
@@ -52,9 +57,11 @@ __all__ = [
     "Step",
     "Trace",
     "backward_steps",
+    "deltas",
     "draw",
     "explain",
     "export_digit_pad",
+    "neighbourhood",
     "plot_activation",
     "plot_decision_boundary",
     "plot_history",

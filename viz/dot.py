@@ -39,7 +39,7 @@ import graphviz
 
 from autograd import Value
 from viz.files import write_atomically
-from viz.labels import dot_text, dot_tooltip, fmt, is_shortened, op_symbol
+from viz.labels import dot_text, dot_tooltip, fmt, is_shortened
 from viz.trace import (
     CONSTANT,
     INPUT,
@@ -50,10 +50,12 @@ from viz.trace import (
     Group,
     Node,
     Trace,
+    delta_node,
     drawn_edges,
     drawn_size,
     group_key_map,
     grouping_hint,
+    single_parents,
     trace,
 )
 
@@ -66,12 +68,15 @@ COLOURS = {
     ROOT: ("#dcfce7", "#16a34a"),
 }
 OP_FILL = "#e5e7eb"
+DELTA_FILL = "#fce7f3"
 HIGHLIGHT = "#dc2626"
 FONT = "Helvetica"
 # The largest diagram `draw` makes by default, in nodes and edges handed to dot. dot's time grows
 # faster than linearly (measurements in the docstring of tests/test_viz_display.py).
 MAX_NODES = 500
 MAX_EDGES = 1000
+# Graphs of at most this many Values show each edge's derivative rule by default (draw(rules=None)).
+RULE_NODES = 40
 # A box lists at most this many parameters by default, then "… 65 weights".
 MAX_PARAMS = 20
 # Merged box-to-box edges are labelled "×60" only while there are at most this many of them.
@@ -135,21 +140,36 @@ def _html(body: str) -> str:
     return f"<{body}>"
 
 
-def edge_lines(edge: Edge, out_grad: float) -> list[str]:
-    """An edge's label lines: ["∂=0.5"], or after backward ["∂=0.5", "× g=0.2 → 0.1"] (plain text)."""
+def edge_lines(edge: Edge, out_grad: float, rules: bool = False) -> list[str]:
+    """An edge's label lines (plain text): ["∂=0.5"], with `rules` ["∂ = b = 0.5"], and after
+    backward a second line "× g=0.2 → 0.1". A weighted sum's edge without its rule names its term."""
+    if rules and edge.rule:
+        number = fmt(edge.local)
+        first = f"∂ = {number}" if edge.rule == number else f"∂ = {edge.rule} = {number}"
+    else:
+        first = f"∂={fmt(edge.local)}"
+        if edge.term:
+            first = f"{edge.term}: {first}"
     if edge.contribution is None:
-        return [f"∂={fmt(edge.local)}"]
-    return [f"∂={fmt(edge.local)}", f"× g={fmt(out_grad)} → {fmt(edge.contribution)}"]
+        return [first]
+    return [first, f"× g={fmt(out_grad)} → {fmt(edge.contribution)}"]
 
 
 def _value_label(node: Node, highlighted: bool) -> str:
-    """HTML-like table for a Value: its label over rows "data" and "grad", in its kind's colour."""
+    """HTML-like table for a Value: its name over rows "data" and "grad", in its kind's colour.
+
+    A constant (a number written in an expression) is one compact cell: its number.
+    """
     fill, border = COLOURS[node.kind]
     width = 1
     if highlighted:
         border, width = HIGHLIGHT, 3
-    name = node.label or ("const" if node.kind == CONSTANT else "")
-    rows = f'<TR><TD COLSPAN="2"><B>{dot_text(name)}</B></TD></TR>' if name else ""
+    if node.kind == CONSTANT:
+        return _html(
+            f'<TABLE BORDER="{width}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" '
+            f'BGCOLOR="{fill}" COLOR="{border}"><TR><TD>{dot_text(fmt(node.data))}</TD></TR></TABLE>'
+        )
+    rows = f'<TR><TD COLSPAN="2"><B>{dot_text(node.name)}</B></TD></TR>' if node.name else ""
     rows += (
         f'<TR><TD ALIGN="LEFT">data</TD><TD ALIGN="RIGHT">{fmt(node.data)}</TD></TR>'
         f'<TR><TD ALIGN="LEFT">grad</TD><TD ALIGN="RIGHT">{fmt(node.grad)}</TD></TR>'
@@ -161,15 +181,16 @@ def _value_label(node: Node, highlighted: bool) -> str:
 
 
 def _op_text(node: Node) -> str:
-    """The symbol of the operation that made `node`."""
-    return op_symbol(node.op, has_bias=node.n_parents % 2 == 1)
+    """The symbol of the operation that made `node` (from the op table)."""
+    return node.symbol
 
 
-def _row(name: str, node: Node, fill: str) -> str:
-    """One table row: name | data | grad, on `fill`."""
+def _row(name: str, node: Node, fill: str, delta: Node | None = None) -> str:
+    """One table row: name | data | grad | δ (the posts' ∂E/∂z of a neuron's output, when known)."""
+    cell = f'<TD BGCOLOR="{DELTA_FILL}">δ {fmt(delta.grad)}</TD>' if delta is not None else "<TD></TD>"
     return (
         f'<TR><TD BGCOLOR="{fill}">{dot_text(name)}</TD><TD BGCOLOR="{fill}">{fmt(node.data)}</TD>'
-        f'<TD BGCOLOR="{fill}">grad {fmt(node.grad)}</TD></TR>'
+        f'<TD BGCOLOR="{fill}">grad {fmt(node.grad)}</TD>{cell}</TR>'
     )
 
 
@@ -181,8 +202,10 @@ def _short_name(node: Node, key: str) -> str:
     return label
 
 
-def _group_label(data: Trace, group: Group, highlighted: bool, max_params: int | None) -> str:
-    """HTML-like table for a scope box: name and operations, outputs, then its parameters.
+def _group_label(
+    data: Trace, group: Group, highlighted: bool, max_params: int | None, parent_of: dict[str, str]
+) -> str:
+    """HTML-like table for a scope box: name and operations, outputs with their δ, then parameters.
 
     More than `max_params` parameters are summarised: the first few, then "… 65 weights".
     """
@@ -197,15 +220,22 @@ def _group_label(data: Trace, group: Group, highlighted: bool, max_params: int |
     if ops:
         chain = " → ".join(ops[:8]) + (" …" if len(ops) > 8 else "")
         header += f'<BR/><FONT POINT-SIZE="10">{dot_text(chain)}</FONT>'
-    rows = [f'<TR><TD COLSPAN="3" BGCOLOR="#e0e7ff">{header}</TD></TR>']
+    deltas = data.has_grad and not group.folded
+    if deltas:
+        header += f'<BR/><FONT POINT-SIZE="10">{dot_text("δ = ∂E/∂z, z its weighted sum")}</FONT>'
+    rows = [f'<TR><TD COLSPAN="4" BGCOLOR="#e0e7ff">{header}</TD></TR>']
     # A neuron evaluated on many samples has one output per evaluation; list a few.
-    limit = 3 if group.folded or group.key != group.layer else min(32, max(max_params or 32, 3))
+    # A layer box lists every neuron (up to 32) whatever max_params says: their δ is the point.
+    limit = 3 if group.folded or group.key != group.layer else 32
     for o in group.outputs[:limit]:
         node = data.by_id[o]
-        rows.append(_row(_short_name(node, group.key), node, COLOURS[node.kind][0]))
+        z = delta_node(data, o, parent_of) if deltas else None
+        rows.append(
+            _row(_short_name(node, group.key), node, COLOURS[node.kind][0], data.by_id[z] if z else None)
+        )
     if len(group.outputs) > limit:
         more = "values" if group.folded else "outputs"
-        rows.append(f'<TR><TD COLSPAN="3">… {len(group.outputs) - limit} more {more}</TD></TR>')
+        rows.append(f'<TR><TD COLSPAN="4">… {len(group.outputs) - limit} more {more}</TD></TR>')
     params = group.parameters
     shown = params if max_params is None or len(params) <= max_params else params[: max(max_params - 1, 1)]
     for p in shown:
@@ -214,7 +244,7 @@ def _group_label(data: Trace, group: Group, highlighted: bool, max_params: int |
     if len(shown) < len(params):
         what = "weights" if group.key != group.layer else "parameters"
         rows.append(
-            f'<TR><TD COLSPAN="3" BGCOLOR="{COLOURS[PARAMETER][0]}">… {len(params)} {what} '
+            f'<TR><TD COLSPAN="4" BGCOLOR="{COLOURS[PARAMETER][0]}">… {len(params)} {what} '
             f"({len(params) - len(shown)} not listed)</TD></TR>"
         )
     return _html(
@@ -222,6 +252,23 @@ def _group_label(data: Trace, group: Group, highlighted: bool, max_params: int |
         + "".join(rows)
         + "</TABLE>"
     )
+
+
+def value_table(title: str, rows: list[tuple[str, str, str]], fill: str, highlight: str = "") -> str:
+    """A small HTML-like table: a bold title over (name, value, note) rows; the last row on `highlight`."""
+    cells = [f'<TR><TD COLSPAN="2" BGCOLOR="{fill}"><B>{dot_text(title)}</B></TD></TR>']
+    for name, value, _ in rows:
+        bg = highlight if highlight and name.startswith("δ") else fill
+        cells.append(
+            f'<TR><TD BGCOLOR="{bg}">{dot_text(name)}</TD><TD BGCOLOR="{bg}">{dot_text(value)}</TD></TR>'
+        )
+    table = '<TABLE BORDER="1" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">'
+    return _html(table + "".join(cells) + "</TABLE>")
+
+
+def new_diagram(rankdir: str, caption: str | None) -> Diagram:
+    """An empty Diagram with the house fonts and sizes (and a caption, if given)."""
+    return _new_diagram(rankdir, caption)
 
 
 def _new_diagram(rankdir: str, caption: str | None) -> Diagram:
@@ -260,13 +307,17 @@ def _add_value(g: Any, node: Node, highlighted: bool) -> None:
         g.edge(f"{node.id}_op", node.id, arrowsize="0.5")
 
 
-def _edge_attrs(edge: Edge, data: Trace, local_grads: bool, hot: bool) -> dict[str, str]:
-    """Label and colour of an input edge (red when its operation is being processed)."""
+def _edge_attrs(edge: Edge, data: Trace, local_grads: bool, rules: bool, hot: bool) -> dict[str, str]:
+    """Label and colour of an input edge (red when its operation is being processed).
+
+    Without local derivatives, a weighted sum's edges still say which term they feed ("w0·x0").
+    """
     attrs: dict[str, str] = {}
     if local_grads:
-        attrs["label"] = _html(
-            "<BR/>".join(dot_text(line) for line in edge_lines(edge, data.by_id[edge.dst].grad))
-        )
+        lines = edge_lines(edge, data.by_id[edge.dst].grad, rules)
+        attrs["label"] = _html("<BR/>".join(dot_text(line) for line in lines))
+    elif edge.term:
+        attrs["label"] = _html(dot_text(edge.term))
     if hot:
         attrs.update(color=HIGHLIGHT, fontcolor=HIGHLIGHT, penwidth="2")
     return attrs
@@ -320,11 +371,16 @@ def build(
     legend: bool = False,
     caption: str | None = None,
     max_params: int | None = MAX_PARAMS,
+    rules: bool | None = None,
 ) -> Diagram:
     """The diagram of a `Trace`; `highlight` are node ids, `hot` the node whose input edges glow.
 
-    Boxes list at most `max_params` parameters each (None: all).
+    Boxes list at most `max_params` parameters each (None: all). `rules` writes each edge's
+    derivative rule before its number ("∂ = σ(Z0)(1 − σ(Z0)) = 0.1779"); None: for graphs of at
+    most RULE_NODES Values.
     """
+    if rules is None:
+        rules = len(data.nodes) <= RULE_NODES
     g = _new_diagram(rankdir, caption)
     marked = set(highlight)
     box_of = group_key_map(list(data.groups))
@@ -336,6 +392,7 @@ def build(
     for group in data.groups:
         clusters.setdefault(group.layer, []).append(group)
     box_ids = {group.key: f"box{i}" for i, group in enumerate(data.groups)}
+    parent_of = single_parents(data) if data.groups else {}
     for i, (layer, members) in enumerate(clusters.items()):
         with g.subgraph(name=f"cluster_layer{i}") as c:
             if any(grp.key != layer for grp in members):
@@ -358,7 +415,7 @@ def build(
                     lit = any(m in marked for m in group.members)
                     row.node(
                         box_ids[group.key],
-                        _group_label(data, group, lit, max_params),
+                        _group_label(data, group, lit, max_params, parent_of),
                         shape="plaintext",
                         margin="0",
                     )
@@ -380,7 +437,7 @@ def build(
             g.edge(tail, head, **attrs)
             continue
         for edge in edges:
-            g.edge(tail, head, **_edge_attrs(edge, data, local_grads, edge.dst == hot))
+            g.edge(tail, head, **_edge_attrs(edge, data, local_grads, rules, edge.dst == hot))
     if legend:
         _add_legend(g)
     return g
@@ -425,6 +482,8 @@ def draw(
     max_params: int | None = MAX_PARAMS,
     highlight: Value | Iterable[Value] | None = None,
     legend: bool = False,
+    rules: bool | None = None,
+    params: Iterable[Value] = (),
 ) -> Diagram:
     """The diagram of `root`'s graph: every Value, every operation, and a local derivative per edge.
 
@@ -434,10 +493,12 @@ def draw(
     grows steeply past them). Boxes list at most `max_params` parameters (None: all). `rankdir`
     defaults to "LR" (left to right, as the posts draw a chain), and to "TB" for group="neuron",
     so the neurons of a layer sit side by side in a row. See the module docstring for colours;
-    `legend=True` draws that legend into the picture.
+    `legend=True` draws that legend into the picture. `rules=False` leaves the derivative rules
+    off the edges (None: shown for graphs of at most RULE_NODES Values). `params` are leaves to
+    colour as parameters (nn's weights and biases are marked already; labels are never guessed).
     """
     value = root_value(root)
-    data, order = trace(value, max_nodes=max_nodes, group=group)
+    data, order = trace(value, max_nodes=max_nodes, group=group, params=_as_list(params))
     check_size(data, max_edges, group)
     if rankdir is None:
         rankdir = "TB" if group == "neuron" else "LR"
@@ -448,7 +509,18 @@ def draw(
         highlight=_ids_of(highlight, order),
         legend=legend,
         max_params=max_params,
+        rules=rules,
     )
+
+
+def _as_list(params: Iterable[Value] | Value) -> list[Value]:
+    """`params` as a list (one Value allowed); TypeError for a non-iterable."""
+    if isinstance(params, Value):
+        return [params]
+    try:
+        return list(params)
+    except TypeError:
+        raise TypeError(f"draw(params=...) needs Values, got {type(params).__name__}") from None
 
 
 def check_size(data: Trace, max_edges: int, group: str | None) -> None:

@@ -13,27 +13,37 @@ so it is right even when the paths are too many to list.
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 from autograd import Value, topological_order
-from viz.labels import fmt, fmt_factor, op_word
+from viz.labels import fmt, fmt_factor
+from viz.names import edge_rule, expression, is_sum, latex_expression, latex_name, value_names
 
 MAX_PATHS = 64
+# A folded node is written as its expression ("(Y' − Y)") up to this many characters.
+MAX_EXPRESSION = 48
 
 
 @dataclass(frozen=True)
 class Factor:
-    """One factor d(numerator)/d(denominator) of a path's product, with its value."""
+    """One factor d(numerator)/d(denominator) of a path's product: its value and its rule from the
+    op table, in plain text ("σ(Z1)(1 − σ(Z1))") and LaTeX (several rules multiplied when
+    unlabelled nodes were folded into the factor)."""
 
     numerator: str
     denominator: str
     value: float
+    rule: str = ""
+    latex: str = ""
 
     def __str__(self) -> str:
         """ "da1/dZ1"."""
         return f"d{self.numerator}/d{self.denominator}"
+
+    def latex_fraction(self) -> str:
+        r"""\frac{\partial a_{1}}{\partial Z_{1}}."""
+        return rf"\frac{{\partial {latex_name(self.numerator)}}}{{\partial {latex_name(self.denominator)}}}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,41 @@ class Explanation:
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         """IPython/Jupyter display: the chain rule as text (`str(self)`), not the dataclass fields."""
         printer.text(str(self))
+
+    def _repr_latex_(self) -> str:
+        """Jupyter display: the chain rule as mathematics (`latex()` between $$)."""
+        return f"$$\n{self.latex()}\n$$"
+
+    def rules(self) -> str:
+        """Each path's factors with their rules and numbers, one line per factor (plain text)."""
+        lines = []
+        for i, path in enumerate(self.paths, 1):
+            if len(self.paths) > 1:
+                lines.append(f"path {i}:")
+            for f in path.factors:
+                rule = f" = {f.rule}" if f.rule and f.rule != fmt(f.value) else ""
+                lines.append(f"  {f}{rule} = {fmt(f.value)}")
+        return "\n".join(lines)
+
+    def latex(self) -> str:
+        r"""The chain rule in LaTeX, as the posts write it: an `aligned` block with the factors'
+        names, their rules, their numbers and the result (one such block per listed path)."""
+        lhs = rf"\frac{{\partial {latex_name(self.root_name)}}}{{\partial {latex_name(self.wrt_name)}}}"
+        if self.path_count == 0:
+            return rf"{lhs} = 0 \quad \text{{(no path between them)}}"
+        rows = []
+        for i, path in enumerate(self.paths, 1):
+            head = lhs if i == 1 else rf"\text{{path {i}}}"
+            names = r" \cdot ".join(f.latex_fraction() for f in path.factors)
+            rules = r" \cdot ".join(_latex_group(f.latex) for f in path.factors)
+            numbers = r" \cdot ".join(fmt_factor(f.value) for f in path.factors)
+            rows.append(rf"{head} &= {names} \\")
+            rows.append(rf"&= {rules} \\")
+            rows.append(rf"&= {numbers} \\")
+            rows.append(rf"&= {fmt(path.product)}" + (r" \\" if i < len(self.paths) else ""))
+        if self.path_count > 1:
+            rows.append(rf"\\ {lhs} &= \text{{sum over {self.path_count} paths}} = {fmt(self.total)}")
+        return "\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}"
 
     @property
     def omitted(self) -> int:
@@ -101,28 +146,10 @@ def _single(lhs: str, path: ChainPath, total: float) -> str:
     return f"{lhs} = {names}\n{pad} = {numbers}\n{pad} = {fmt(total)}"
 
 
-def _names(order: list[Value]) -> dict[Value, str]:
-    """A readable, unique name per node: its label (with scope if labels repeat), else op + index."""
-    labels = Counter(v.label for v in order if v.label)
-    names: dict[Value, str] = {}
-    taken: set[str] = set()
-    counters: Counter[str] = Counter()
-    for v in order:
-        if v.label:
-            name = v.label
-            if labels[v.label] > 1 and v.scope:
-                name = f"{v.scope}.{v.label}"
-        else:
-            word = op_word(v.op) if v.op else "c"
-            counters[word] += 1
-            name = f"{word}{counters[word]}"
-        base, k = name, 1
-        while name in taken:
-            k += 1
-            name = f"{base}#{k}"
-        taken.add(name)
-        names[v] = name
-    return names
+def _latex_group(text: str) -> str:
+    """A factor's LaTeX rule, bracketed when it is a sum or difference (so the product reads right)."""
+    bare = text.strip()
+    return rf"\left({bare}\right)" if is_sum(bare) else bare
 
 
 def explain(root: Value, wrt: Value, *, max_paths: int = MAX_PATHS) -> Explanation:
@@ -138,7 +165,7 @@ def explain(root: Value, wrt: Value, *, max_paths: int = MAX_PATHS) -> Explanati
     if max_paths < 0:
         raise ValueError(f"explain(max_paths=...) must be >= 0, got {max_paths}")
     order = topological_order(root)
-    names = _names(order)
+    names = value_names(order)
     # The chain rule on copies: grad[v] = d root / d v, accumulated in reverse topological order.
     grad: dict[Value, float] = {v: 0.0 for v in order}
     grad[root] = 1.0
@@ -154,10 +181,10 @@ def explain(root: Value, wrt: Value, *, max_paths: int = MAX_PATHS) -> Explanati
     for v in reversed(order):
         for p in v.parents:
             count[p] += count[v]
-    children: dict[Value, list[tuple[Value, float]]] = {v: [] for v in order}
+    children: dict[Value, list[tuple[Value, float, int]]] = {v: [] for v in order}
     for v in order:
-        for p, d in zip(v.parents, v.local_grads):
-            children[p].append((v, d))
+        for k, (p, d) in enumerate(zip(v.parents, v.local_grads)):
+            children[p].append((v, d, k))
     paths = _enumerate(wrt, root, children, max_paths)
     # Factors run between labelled nodes (unlabelled ones such as a constant's product fold into
     # them, as the posts write dE/dY'); with no labelled interior node, every node is a factor.
@@ -167,55 +194,89 @@ def explain(root: Value, wrt: Value, *, max_paths: int = MAX_PATHS) -> Explanati
     return Explanation(names[root], names[wrt], listed, count[wrt], grad[wrt])
 
 
+Step = tuple[Value, float, int]  # (node reached, local derivative, which input of it the edge is)
+
+
 def _enumerate(
-    wrt: Value, root: Value, children: dict[Value, list[tuple[Value, float]]], limit: int
-) -> list[list[tuple[Value, float]]]:
-    """Up to `limit` paths from wrt to root, each a list of (node reached, local derivative)."""
+    wrt: Value, root: Value, children: dict[Value, list[Step]], limit: int
+) -> list[list[Step]]:
+    """Up to `limit` paths from wrt to root, each a list of (node reached, local derivative, input)."""
     if limit == 0:
         return []
     if wrt is root:
         return [[]]
     # Iterative DFS over edges; every node in `children` reaches the root, so there are no dead
     # ends. A path is a linked list (node, d, previous link): no copying, even on deep chains.
-    Link = tuple[Value, float, object]  # noqa: N806 (a local type alias)
+    Link = tuple[Value, float, int, object]  # noqa: N806 (a local type alias)
     found: list[Link] = []
     stack: list[tuple[Value, Link | None]] = [(wrt, None)]
     while stack and len(found) < limit:
         node, link = stack.pop()
-        for child, d in reversed(children[node]):
-            step: Link = (child, d, link)
+        for child, d, k in reversed(children[node]):
+            step: Link = (child, d, k, link)
             if child is root:
                 found.append(step)
             else:
                 stack.append((child, step))
     paths = []
     for last in found[:limit]:
-        path: list[tuple[Value, float]] = []
+        path: list[Step] = []
         cursor: object = last
         while cursor is not None:
-            child, d, cursor = cursor  # type: ignore[misc]
-            path.append((child, d))
+            child, d, k, cursor = cursor  # type: ignore[misc]
+            path.append((child, d, k))
         paths.append(path[::-1])
     return paths
 
 
-def _fold(
-    path: list[tuple[Value, float]], wrt: Value, names: dict[Value, str], stops: set[Value]
-) -> ChainPath:
-    """Turn a path into factors between the `stops` nodes, root side first (the others folded in)."""
+def _fold(path: list[Step], wrt: Value, names: dict[Value, str], stops: set[Value]) -> ChainPath:
+    """Turn a path into factors between the `stops` nodes, root side first (the others folded in).
+
+    A factor's rule is the product of its edges' rules; a folded node appears in them as its
+    expression ("(Y' − Y)"), since it has no name the learner gave it.
+    """
     factors: list[Factor] = []
     via: list[str] = []
     start = wrt
     value = 1.0
     product = 1.0
-    for i, (node, d) in enumerate(path):
+    plain: list[str] = []
+    latex: list[str] = []
+    folded = dict(names)
+    raw = dict(names)
+    for node, _, _ in path[:-1]:
+        if node not in stops:
+            # Spelled out while short; a long chain of unlabelled nodes keeps their names.
+            text, plain_text = expression(node, raw, pretty=False), expression(node, folded)
+            if len(text) <= MAX_EXPRESSION:
+                raw[node], folded[node] = text, plain_text
+    for i, (node, d, k) in enumerate(path):
         value *= d
         product *= d
+        rule, _ = edge_rule(node, k, folded)
+        inputs = {p: latex_expression(raw[p]) for p in node.parents}
+        _, rule_latex = edge_rule(node, k, inputs, latex_names=False)
+        if rule != "1" or not plain:
+            plain.append(rule)
+            latex.append(rule_latex)
         if node in stops or i == len(path) - 1:
-            factors.append(Factor(names[node], names[start], value))
-            start, value = node, 1.0
+            # Root side first, as the factors themselves are written.
+            factors.append(
+                Factor(
+                    names[node], names[start], value, _product(plain[::-1]), _product(latex[::-1], r" \cdot ")
+                )
+            )
+            start, value, plain, latex = node, 1.0, [], []
         else:
             via.append(names[node])
     if not path:
-        factors.append(Factor(names[wrt], names[wrt], 1.0))
+        factors.append(Factor(names[wrt], names[wrt], 1.0, "1", "1"))
     return ChainPath(tuple(reversed(factors)), product, tuple(via))
+
+
+def _product(rules: list[str], dot: str = " · ") -> str:
+    """Rules multiplied: "0.5 · 2 (Y' − Y)"; factors "1" dropped unless alone; sums bracketed."""
+    kept = [r for r in rules if r not in ("1", "")] or rules[:1]
+    if len(kept) == 1:
+        return kept[0]
+    return dot.join(f"({r})" if is_sum(r) else r for r in kept)

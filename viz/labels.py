@@ -1,4 +1,4 @@
-"""Number formatting, operation symbols and ALL escaping of user text (DOT HTML-like labels, HTML pages).
+"""Number formatting, rule-text tidying and ALL escaping of user text (DOT HTML-like labels, HTML pages).
 
 Labels are user text: every string that reaches a diagram or a web page goes through `dot_text`
 or `page_text` here, and nowhere else, so one place decides what is safe.
@@ -24,29 +24,6 @@ MAX_LABEL_CHARS = 120
 # Tooltips (SVG <title>) carry the full text of a shortened label, up to this many characters.
 MAX_TOOLTIP_CHARS = 2000
 
-# Pretty symbols for operation nodes; "**n" exponents are handled in `op_symbol`.
-_OP_SYMBOLS = {
-    "+": "+",
-    "-": "−",
-    "*": "×",
-    "/": "÷",
-    "neg": "−x",
-    "**": "aᵇ",
-    "exp": "eˣ",
-    "log": "log",
-    "sqrt": "√x",
-    "tanh": "tanh",
-    "sigmoid": "sigmoid",
-    "relu": "ReLU",
-    "step": "step",
-    "sign": "sign",
-    "abs": "|x|",
-    "wsum": "Σ wx+b",
-}
-
-# Names for unlabelled operation nodes in chain-rule text (`explain`): "mul1", "sigmoid2".
-_OP_WORDS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "**": "pow", "wsum": "wsum"}
-
 _SUPERSCRIPT = str.maketrans("0123456789-.", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻·")
 
 
@@ -65,25 +42,25 @@ def fmt_factor(x: float) -> str:
     return f"({text})" if text.startswith("-") else text
 
 
-def op_symbol(op: str, *, has_bias: bool = True) -> str:
-    """The symbol an operation node shows: "*" -> "×", "**2" -> "x²", "wsum" -> "Σ wx+b"."""
-    if op == "wsum" and not has_bias:
-        return "Σ wx"
-    if op in _OP_SYMBOLS:
-        return _OP_SYMBOLS[op]
-    if op.startswith("**"):
-        exponent = op[2:]
-        if re.fullmatch(r"-?\d+", exponent):
-            return "x" + exponent.translate(_SUPERSCRIPT)
-        return f"x^{exponent}"
-    return op
+def superscript(text: str) -> str | None:
+    """`text` in superscript characters ("2" -> "²", "-1" -> "⁻¹"), None if it has other characters."""
+    if not re.fullmatch(r"-?\d+", text):
+        return None
+    return text.translate(_SUPERSCRIPT)
 
 
-def op_word(op: str) -> str:
-    """A name-like word for an operation ("*" -> "mul", "**2" -> "pow", "tanh" -> "tanh")."""
-    if op.startswith("**"):
-        return "pow"
-    return _OP_WORDS.get(op, op if op.isidentifier() else "op")
+# Generic tidying of a rule text after its operand names are filled in: "(2-1)" -> "1", "^1" -> "".
+_SMALL_DIFFERENCE = re.compile(r"\((-?\d+(?:\.\d+)?) ?- ?(\d+(?:\.\d+)?)\)")
+_POWER_ONE = re.compile(r"\^1(?![\d.])")
+_POWER_INT = re.compile(r"\^(\d)(?![\d.(])")
+
+
+def pretty_rule(text: str) -> str:
+    """A filled-in plain rule as a learner reads it: "2 v^(2-1)" -> "2 v", "1 - t^2" -> "1 − t²"."""
+    text = _SMALL_DIFFERENCE.sub(lambda m: f"{float(m.group(1)) - float(m.group(2)):g}", text)
+    text = _POWER_ONE.sub("", text)
+    text = _POWER_INT.sub(lambda m: m.group(1).translate(_SUPERSCRIPT), text)
+    return text.replace(" - ", " − ")
 
 
 def _escape_one(char: str) -> str:

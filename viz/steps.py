@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from autograd import Value
 from viz.dot import RENDER_TIMEOUT, Diagram, build, root_value, svg_of
 from viz.files import write_atomically
-from viz.labels import fmt, fmt_factor, op_symbol, page_text, shorten, srcdoc
+from viz.labels import fmt, fmt_factor, page_text, shorten, srcdoc
+from viz.names import edge_rule, expression, symbol_of, value_names
 from viz.trace import trace
 
 MAX_STEP_NODES = 150
@@ -41,38 +42,18 @@ class Step:
     diagram: Diagram
 
 
-def _name(v: Value, depth: int = 2, top: bool = True) -> str:
-    """A node's name in captions: its label, else a short formula from its inputs ("(a1 − Y)²")."""
-    if v.label:
-        return v.label
-    if not v.parents:
-        return f"const {fmt(v.data)}" if top else fmt(v.data)
-    if v.op == "wsum":
-        return "Σ wx+b"
-    if depth == 0:
-        return "…"
-    args = [_name(p, depth - 1, top=False) for p in v.parents]
-    if v.op.startswith("**") and len(args) == 1:
-        return f"{args[0]}{op_symbol(v.op)[1:]}"  # "x²" -> "(a1 − Y)²"
-    if v.op in ("+", "-", "*", "/", "**") and len(args) == 2:
-        symbol = "^" if v.op == "**" else op_symbol(v.op)
-        return f"({args[0]} {symbol} {args[1]})"
-    if v.op == "neg":
-        return f"−{args[0]}"
-    inner = (
-        args[0][1:-1]
-        if len(args) == 1 and args[0].startswith("(") and args[0].endswith(")")
-        else ", ".join(args)
-    )
-    return f"{v.op}({inner})"
-
-
 def replay(
     root: Value, *, max_nodes: int = MAX_STEP_NODES, rankdir: str = "LR", captions: bool = True
 ) -> Iterator[Step]:
     """The steps of `root`'s backward pass as `Step`s (`captions=False`: no captions in the diagrams)."""
     _, order = trace(root, max_nodes=max_nodes, hint=STEPS_HINT)
     index = {v: i for i, v in enumerate(order)}
+    names = value_names(order)
+    spelled = dict(names)  # unlabelled results as short expressions: "(a1 − Y)²"
+    for v in order:
+        if v.parents and not v.label:
+            text = expression(v, spelled)
+            spelled[v] = text if len(text) <= 48 else names[v]
     grads = {v: 0.0 for v in order}
     grads[root] = 1.0
     processed: set[Value] = set()
@@ -80,7 +61,7 @@ def replay(
     operations = [v for v in reversed(order) if v.parents]
     total = len(operations)
     seed = (
-        f"step 0/{total}: seed d{_name(root)}/d{_name(root)} = 1, "
+        f"step 0/{total}: seed d{names[root]}/d{names[root]} = 1, "
         "the grad of the value the backward pass starts from"
     )
     data, _ = trace(root, max_nodes=None, grads=grads, processed=processed)
@@ -90,13 +71,16 @@ def replay(
     for k, v in enumerate(operations, 1):
         g = grads[v]
         pushes = []
-        for p, d in zip(v.parents, v.local_grads):
+        for i, (p, d) in enumerate(zip(v.parents, v.local_grads)):
             grads[p] += d * g
-            pushes.append(f"{_name(p)} += {fmt(d)} × {fmt_factor(g)} = {fmt(d * g)}")
+            rule, _ = edge_rule(v, i, names)
+            why = f" (∂ = {rule})" if rule and rule != fmt(d) else ""
+            pushes.append(f"{names[p]} += {fmt(d)}{why} × {fmt_factor(g)} = {fmt(d * g)}")
         processed.add(v)
         shown = "; ".join(pushes[:4]) + (f"; … ({len(pushes) - 4} more)" if len(pushes) > 4 else "")
+        made = names[v] if v.label else f"{names[v]} = {spelled[v]}"
         caption = (
-            f"step {k}/{total}: {_name(v)} (made by {op_symbol(v.op)}) passes its grad "
+            f"step {k}/{total}: {made} (made by {symbol_of(v)}) passes its grad "
             f"{fmt(g)} to its inputs: {shown}"
         )
         nid = f"n{index[v]}"
@@ -156,16 +140,23 @@ def backward_steps(root: object, *, max_nodes: int = MAX_STEP_NODES, rankdir: st
     return Steps(value, (s.diagram for s in steps), [s.caption for s in steps], rankdir, max_nodes)
 
 
+# Frames are drawn at a zoom the learner controls; labels stay at least MIN_LABEL_PX pixels high.
+# dot's smallest text is an edge label of 10 pt = 13.3 px at zoom 1, so zoom never goes below 0.75.
+MIN_LABEL_PX = 10
+SMALLEST_FONT_PT = 10
+MIN_ZOOM = MIN_LABEL_PX / (SMALLEST_FONT_PT * 4 / 3)
+
 _STYLE = """
-body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #111827; }
-h1 { font-size: 1.3em; }
-#controls { display: flex; gap: 0.6em; align-items: center; margin: 0.8em 0; }
+body { font-family: Helvetica, Arial, sans-serif; margin: 1em 1.5em; color: #111827; }
+h1 { font-size: 1.3em; margin: 0.2em 0; }
+#controls { display: flex; flex-wrap: wrap; gap: 0.6em; align-items: center; margin: 0.6em 0; }
 #controls button { font-size: 1em; padding: 0.3em 0.9em; }
-#slider { flex: 1; max-width: 40em; }
+#slider { flex: 1; min-width: 10em; max-width: 40em; }
 #caption { font-family: Menlo, Consolas, monospace; background: #f3f4f6; padding: 0.6em; min-height: 1.5em; }
-#stage { overflow-x: auto; }
-#stage.fit svg { max-width: 100%; height: auto; }
-.help { color: #4b5563; max-width: 60em; }
+#stage { overflow: auto; max-height: 70vh; border: 1px solid #d1d5db; cursor: grab; }
+#stage.dragging { cursor: grabbing; user-select: none; }
+#stage svg { display: block; }
+.help { color: #4b5563; max-width: 60em; margin: 0.3em 0; }
 """
 
 _SCRIPT = """
@@ -177,9 +168,29 @@ _SCRIPT = """
   var counter = document.getElementById("counter");
   var prev = document.getElementById("prev");
   var next = document.getElementById("next");
-  var fit = document.getElementById("fit");
+  var zoomLabel = document.getElementById("zoom");
+  var minZoom = Number(stage.getAttribute("data-min-zoom"));
   var current = 0;
-  fit.addEventListener("change", function () { stage.classList.toggle("fit", fit.checked); });
+  var zoom = 1;
+  function natural(svg) {
+    var pt = 4 / 3;
+    return [parseFloat(svg.getAttribute("width")) * pt, parseFloat(svg.getAttribute("height")) * pt];
+  }
+  function setZoom(z) {
+    zoom = Math.max(minZoom, Math.min(4, z));
+    frames.forEach(function (f) {
+      var svg = f.querySelector("svg");
+      var size = natural(svg);
+      svg.style.width = (size[0] * zoom) + "px";
+      svg.style.height = (size[1] * zoom) + "px";
+    });
+    stage.setAttribute("data-zoom", zoom.toFixed(3));
+    zoomLabel.textContent = Math.round(zoom * 100) + "%";
+  }
+  function fit() {
+    var svg = frames[current].querySelector("svg");
+    setZoom(Math.min(1, (stage.clientWidth - 4) / natural(svg)[0]));
+  }
   function show(i) {
     i = Math.max(0, Math.min(frames.length - 1, i));
     frames[current].hidden = true;
@@ -196,12 +207,29 @@ _SCRIPT = """
   prev.addEventListener("click", function () { show(current - 1); });
   next.addEventListener("click", function () { show(current + 1); });
   slider.addEventListener("input", function () { show(Number(slider.value)); });
+  document.getElementById("zoom-in").addEventListener("click", function () { setZoom(zoom * 1.25); });
+  document.getElementById("zoom-out").addEventListener("click", function () { setZoom(zoom / 1.25); });
+  document.getElementById("zoom-fit").addEventListener("click", fit);
   document.addEventListener("keydown", function (event) {
     if (event.target === slider) { return; }
     if (event.key === "ArrowRight") { show(current + 1); }
     if (event.key === "ArrowLeft") { show(current - 1); }
+    if (event.key === "+" || event.key === "=") { setZoom(zoom * 1.25); }
+    if (event.key === "-") { setZoom(zoom / 1.25); }
   });
+  var drag = null;
+  stage.addEventListener("pointerdown", function (event) {
+    drag = [event.clientX, event.clientY, stage.scrollLeft, stage.scrollTop];
+    stage.classList.add("dragging");
+  });
+  window.addEventListener("pointermove", function (event) {
+    if (!drag) { return; }
+    stage.scrollLeft = drag[2] - (event.clientX - drag[0]);
+    stage.scrollTop = drag[3] - (event.clientY - drag[1]);
+  });
+  window.addEventListener("pointerup", function () { drag = null; stage.classList.remove("dragging"); });
   show(0);
+  fit();
 })();
 """
 
@@ -254,14 +282,20 @@ def _page(
         f"<h1>{page_text(heading)}</h1>\n"
         '<p class="help">Each step applies the chain rule at one node (red): its grad times the local '
         "derivative on each input edge (∂) is added to that input's grad. Grads shown are the ones "
-        "filled in so far. Use the buttons, the slider or the ← → keys.</p>\n"
+        "filled in so far. Use the buttons, the slider or the ← → keys; drag the picture to move "
+        "around it, and zoom with − + (text never shrinks below "
+        f"{MIN_LABEL_PX} px).</p>\n"
         '<div id="controls"><button id="prev" type="button">◀ previous</button>'
         f'<input id="slider" type="range" min="0" max="{last}" value="0" aria-label="step">'
         '<button id="next" type="button">next ▶</button>'
         f'<span id="counter">step 0 / {last}</span>'
-        '<label><input id="fit" type="checkbox" checked> fit to width</label></div>\n'
+        '<button id="zoom-out" type="button" aria-label="zoom out">−</button>'
+        '<span id="zoom">100%</span>'
+        '<button id="zoom-in" type="button" aria-label="zoom in">+</button>'
+        '<button id="zoom-fit" type="button">fit</button></div>\n'
         f'<p id="caption">{page_text(steps[0].caption)}</p>\n'
-        f'<main id="stage" class="fit" data-step="0" data-node="{page_text(steps[0].node_id)}">\n'
+        f'<main id="stage" data-step="0" data-zoom="1" data-min-zoom="{MIN_ZOOM:.4f}" '
+        f'data-node="{page_text(steps[0].node_id)}">\n'
         + "\n".join(frames)
         + f"\n</main>\n<script>{_SCRIPT}</script>\n</body></html>\n"
     )

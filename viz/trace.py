@@ -5,12 +5,12 @@ No graphviz here: `dot.py` turns a `Trace` into a diagram, `steps.py` replays th
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from autograd import Value, topological_order
+from autograd import Value, ops, topological_order
+from viz.names import edge_rule, symbol_of, term_of, value_names
 
 # Node kinds, used for colours (see the legend in dot.py).
 INPUT = "input"
@@ -19,15 +19,14 @@ CONSTANT = "constant"
 INTERMEDIATE = "intermediate"
 ROOT = "root"
 
-# A leaf is a parameter when its label names a weight or bias: "w", "W0", "w_1", "b", "bias",
-# "θ" (but not "beta" or "x"). nn labels its parameters "w0".."wN" and "b" and creates them
-# inside a neuron's scope, which also marks a leaf as a parameter.
-_PARAMETER_LABEL = re.compile(r"(?:w|b|bias|weight|theta|θ)(?![A-Za-z])", re.IGNORECASE)
-
 
 @dataclass(frozen=True)
 class Node:
-    """One Value of the graph as plain data (`id` is "n0", "n1", ... in topological order)."""
+    """One Value of the graph as plain data (`id` is "n0", "n1", ... in topological order).
+
+    `name` is what every view calls it (its label, a number for a constant, "v3" for an unlabelled
+    result); `symbol` is its operation's symbol from the op table ("×", "x²", "σ"; "" for a leaf).
+    """
 
     id: str
     label: str
@@ -37,6 +36,9 @@ class Node:
     scope: str
     kind: str
     n_parents: int = 0
+    name: str = ""
+    symbol: str = ""
+    weighted_sum: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,8 @@ class Edge:
 
     `contribution` is local * dst.grad, the amount this edge adds to src.grad by the chain rule;
     None before backward has run (or, while replaying backward, before dst has been processed).
+    `rule` is the op table's derivative text with the operands' names filled in ("σ(Z0)(1 − σ(Z0))",
+    "W0"), `latex` the same in LaTeX; `term` names the weighted-sum term an edge feeds ("w0·x0").
     """
 
     src: str
@@ -52,6 +56,9 @@ class Edge:
     index: int
     local: float
     contribution: float | None
+    rule: str = ""
+    latex: str = ""
+    term: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,21 +87,27 @@ class Trace:
     groups: tuple[Group, ...] = ()
 
 
-def node_kind(value: Value, is_root: bool) -> str:
-    """Colour class of a Value: root, intermediate, constant (unlabelled leaf), parameter or input.
+# Edges carry rule texts only in graphs of at most this many Values: a diagram shows rules on small
+# graphs, and filling them in for a 40,000-Value batch would cost a Jupyter display its time budget.
+RULE_TEXT_NODES = 2000
 
-    A leaf is a parameter when it was created inside a scope (nn's neurons do that) or its label
-    names a weight or bias ("w0", "W1", "b", "bias", "θ"); any other labelled leaf is an input
-    (data such as "x0", "X", or a target "Y").
+
+def node_kind(value: Value, is_root: bool, params: Collection[Value] = ()) -> str:
+    """Colour class of a Value: root, intermediate, parameter, constant or input.
+
+    A leaf is a parameter when the caller lists it in `params` or nn marked it (a labelled leaf
+    created inside a scope: nn makes each neuron's weights and bias there); never from its label
+    text. An unlabelled leaf is a constant (a number written in an expression, the 0.5 of
+    0.5*d**2); any other labelled leaf is an input (data such as "x0", "X", or a target "Y").
     """
     if is_root:
         return ROOT
     if value.parents:
         return INTERMEDIATE
+    if value in params or (value.label and value.scope):
+        return PARAMETER
     if not value.label:
         return CONSTANT
-    if value.scope or _PARAMETER_LABEL.match(value.label):
-        return PARAMETER
     return INPUT
 
 
@@ -129,6 +142,7 @@ def trace(
     grads: Mapping[Value, float] | None = None,
     processed: Collection[Value] | None = None,
     hint: str | None = None,
+    params: Collection[Value] = (),
 ) -> tuple[Trace, list[Value]]:
     """`root`'s graph as a `Trace`, and the Values in the same (topological) order.
 
@@ -136,7 +150,8 @@ def trace(
     the grads shown (steps.py replays backward without touching `.grad`); `processed`, when
     given, limits edge contributions to operations already processed. Raises ValueError when
     more than `max_nodes` Values (or, grouped, boxes plus ungrouped Values) would be drawn;
-    its message ends with `hint` (default: which grouping to try).
+    its message ends with `hint` (default: which grouping to try). `params` are leaves to draw
+    as parameters besides those nn marked.
     """
     if not isinstance(root, Value):
         raise TypeError(f"trace(root) needs an autograd Value, got {type(root).__name__}")
@@ -146,6 +161,9 @@ def trace(
     if group is None and max_nodes is not None and len(order) > max_nodes:
         raise too_many_nodes(len(order), max_nodes, "this graph", hint or grouping_hint(None))
     index = {v: i for i, v in enumerate(order)}
+    chosen = _chosen(params, index)
+    names = value_names(order, chosen)
+    texts = len(order) <= RULE_TEXT_NODES
 
     def grad_of(v: Value) -> float:
         return v.grad if grads is None else grads.get(v, 0.0)
@@ -156,13 +174,22 @@ def trace(
     for i, v in enumerate(order):
         nid = f"n{i}"
         parents = v.parents
+        row = v.operation
         nodes.append(
-            Node(nid, v.label, v.data, grad_of(v), v.op, v.scope, node_kind(v, v is root), len(parents))
+            Node(
+                nid, v.label, v.data, grad_of(v), v.op, v.scope, node_kind(v, v is root, chosen),
+                len(parents), names[v], symbol_of(v), row is ops.wsum,
+            )
         )
         show = has_grad and (processed is None or v in processed)
         g = grad_of(v)
         for k, (p, d) in enumerate(zip(parents, v.local_grads)):
-            edges.append(Edge(f"n{index[p]}", nid, k, d, d * g if show else None))
+            if texts:
+                rule, latex = edge_rule(v, k, names)
+                term = term_of(v, k, names)
+                edges.append(Edge(f"n{index[p]}", nid, k, d, d * g if show else None, rule, latex, term))
+            else:
+                edges.append(Edge(f"n{index[p]}", nid, k, d, d * g if show else None))
     by_id = {n.id: n for n in nodes}
     data = Trace(tuple(nodes), tuple(edges), f"n{index[root]}", has_grad, by_id)
     if group is None:
@@ -175,6 +202,22 @@ def trace(
             drawn, max_nodes, f"this graph, grouped by {group},", hint or grouping_hint(group)
         )
     return Trace(data.nodes, data.edges, data.root, has_grad, by_id, groups), order
+
+
+def _chosen(params: Collection[Value], index: Mapping[Value, int]) -> set[Value]:
+    """`params` as a set, checking each is a Value in the graph (TypeError/ValueError otherwise)."""
+    if isinstance(params, Value):
+        params = [params]
+    chosen = set()
+    for p in params:
+        if not isinstance(p, Value):
+            raise TypeError(f"params=... needs Values, got {type(p).__name__}")
+        if p not in index:
+            raise ValueError(f"params=...: {p!r} is not part of the drawn graph")
+        if p.parents:
+            raise ValueError(f"params=...: {p!r} is computed by an operation; only leaves are parameters")
+        chosen.add(p)
+    return chosen
 
 
 def _layer_of(scope: str) -> str:
@@ -214,7 +257,7 @@ def group_nodes(data: Trace, by: str) -> list[Group]:
             outputs = tuple(n.id for n in nodes if n.id in used_outside or n.id == data.root)
             groups.append(Group(key, layer_of[key], tuple(ids), (), outputs, folded=True))
             continue
-        params = tuple(n.id for n in nodes if n.op == "" and n.label)
+        params = tuple(n.id for n in nodes if n.kind == PARAMETER)
         outputs = tuple(n.id for n in nodes if n.op and (n.id in used_outside or n.id == data.root))
         groups.append(Group(key, _layer_of(key), tuple(ids), params, outputs))
 
@@ -294,6 +337,25 @@ def drawn_size(data: Trace) -> tuple[int, int]:
     )
     rows = Counter(g.layer for g in data.groups)
     return nodes, edges + operations + sum(count - 1 for count in rows.values())
+
+
+def single_parents(data: Trace) -> dict[str, str]:
+    """Node id -> the id of its one input, for nodes made by one-input operations."""
+    return {e.dst: e.src for e in data.edges if data.by_id[e.dst].n_parents == 1}
+
+
+def delta_node(data: Trace, output: str, parent_of: Mapping[str, str]) -> str | None:
+    """The weighted sum z behind a neuron's output (its δ is z's grad): the output itself when it
+    is a weighted sum, else the nearest weighted sum up a chain of one-input operations
+    (`parent_of` from `single_parents`)."""
+    node: str | None = output
+    for _ in range(8):  # an activation or two between z and the output, never a long chain
+        if node is None:
+            return None
+        if data.by_id[node].weighted_sum:
+            return node
+        node = parent_of.get(node)
+    return None
 
 
 def group_key_map(groups: list[Group]) -> dict[str, str]:
