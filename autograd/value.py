@@ -97,8 +97,13 @@ class Value:
 
     @property
     def const(self) -> float | None:
-        """The operation's constant argument (the exponent n of x**n), None when it has none."""
+        """The operation's constant argument (the exponent n of x**n); for a constant leaf its number."""
         return self._const
+
+    @property
+    def is_constant(self) -> bool:
+        """True for a leaf that arithmetic made from a number (the 2 of `x * 2`), not one you created."""
+        return self._kind is None and self._const is not None
 
     @property
     def parents(self) -> tuple[Value, ...]:
@@ -354,7 +359,7 @@ def _constant(data: float) -> Value:
     out.label = ""
     out.scope = scope_now()
     out._kind = None
-    out._const = None
+    out._const = data  # marks the leaf as a constant (see is_constant)
     out._a = None
     out._b = None
     out._da = 0.0

@@ -35,7 +35,8 @@ def test_node_kinds_come_from_params_and_nn_never_from_label_text() -> None:
         scoped = Value(1.0, "gain")  # nn creates a neuron's labelled weights inside its scope
         number = Value(2.0)
     assert node_kind(scoped, False) == PARAMETER
-    assert node_kind(number, False) == CONSTANT
+    assert node_kind(number, False) == INPUT  # a Value you made is data, even unlabelled
+    assert node_kind((number * 3.0).parents[1], False) == CONSTANT  # the 3.0 arithmetic made
     assert [node_kind(Value(1.0, name), False) for name in ("b", "bias", "theta", "w_3")] == [INPUT] * 4
     loose = Value(2.0)
     assert node_kind(loose, False, {loose}) == PARAMETER
@@ -54,8 +55,9 @@ def test_names_are_shared_and_unlabelled_values_get_short_stable_names() -> None
     names = [n.name for n in data.nodes]
     assert "const" not in names
     by_kind = {n.name: n.kind for n in data.nodes}
-    assert by_kind["2"] == CONSTANT and by_kind["-3"] == CONSTANT and by_kind["10"] == CONSTANT
-    assert by_kind["v1"] == INTERMEDIATE and by_kind["v2"] == ROOT
+    assert by_kind["v1"] == INPUT and by_kind["v2"] == INPUT  # your unlabelled Values: short names
+    assert by_kind["10"] == CONSTANT  # the number arithmetic made a leaf: named by its number
+    assert by_kind["v3"] == INTERMEDIATE and by_kind["v4"] == ROOT
     assert [n.name for n in trace(d)[0].nodes] == names  # stable: the same graph, the same names
 
 

@@ -28,7 +28,7 @@ _LATEX_SPECIALS = {
 
 
 def value_names(order: Sequence[Value], params: Collection[Value] = ()) -> dict[Value, str]:
-    """A name per node of `order` (topological): label, constant's number, or "v1"/"p1" in order.
+    """A name per node of `order` (topological): label, a constant's number, or "v1"/"p1" in order.
 
     Labels that repeat (nn's "w0" in every neuron) are prefixed by the node's scope
     ("L1.n0.w0"); any name still taken gets "#2", "#3" (constants may share their number).
@@ -41,14 +41,14 @@ def value_names(order: Sequence[Value], params: Collection[Value] = ()) -> dict[
     for v in order:
         if v.label:
             name = f"{v.scope}.{v.label}" if labels[v.label] > 1 and v.scope else v.label
-        elif v.parents:
+        elif v.parents or not (v.is_constant or v in params):  # results and your unlabelled Values
             counters["v"] += 1
             name = f"v{counters['v']}"
         elif v in params:
             counters["p"] += 1
             name = f"p{counters['p']}"
         else:
-            names[v] = fmt(v.data)  # a number is its own name, shared by equal numbers
+            names[v] = fmt(v.data)  # a number arithmetic turned into a leaf is its own name
             continue
         base = name
         while name in taken:  # a per-name counter: a label repeated n times costs n, not n²

@@ -97,8 +97,9 @@ def node_kind(value: Value, is_root: bool, params: Collection[Value] = ()) -> st
 
     A leaf is a parameter when the caller lists it in `params` or nn marked it (a labelled leaf
     created inside a scope: nn makes each neuron's weights and bias there); never from its label
-    text. An unlabelled leaf is a constant (a number written in an expression, the 0.5 of
-    0.5*d**2); any other labelled leaf is an input (data such as "x0", "X", or a target "Y").
+    text. A constant is a number arithmetic turned into a leaf (the 0.5 of 0.5*d**2, see
+    `Value.is_constant`); any other leaf is an input (data such as "x0", "X", a target "Y", or an
+    unlabelled Value(2.0) you made).
     """
     if is_root:
         return ROOT
@@ -106,7 +107,7 @@ def node_kind(value: Value, is_root: bool, params: Collection[Value] = ()) -> st
         return INTERMEDIATE
     if value in params or (value.label and value.scope):
         return PARAMETER
-    if not value.label:
+    if value.is_constant:
         return CONSTANT
     return INPUT
 
