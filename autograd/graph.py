@@ -8,7 +8,6 @@ It imports nothing of ours.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from operator import attrgetter
 from typing import Any
 
 
@@ -87,14 +86,18 @@ def backward(root: Any) -> None:
 
     Calling it again is safe: interior nodes are reset first, so each shows the current pass
     alone (micrograd issue #53), while leaves accumulate across calls as in PyTorch; clear them
-    with `zero_grad()` between steps. A gradient that overflows a float is a ValueError, and
-    then every node's grad is put back as it was before the call.
+    with `zero_grad()` between steps. A gradient that overflows a float is a ValueError; then
+    every leaf's grad is put back as it was before the call and interior grads read 0.0.
     """
     order = topological_order(root)
-    before = list(map(_grad_of, order))  # one C-level pass: what a failed call puts back
+    leaves: list[Any] = []
+    keep = leaves.append
     for node in order:
         if node._a is not None:
             node.grad = 0.0
+        else:
+            keep(node)
+    before = [leaf.grad for leaf in leaves]  # what a failed call puts back
     if root._a is None:
         root.grad += 1.0
     else:
@@ -103,18 +106,18 @@ def backward(root: Any) -> None:
     # Every local derivative is finite, yet their products can still overflow: say so, never a silent inf.
     # One C-level sum is finite unless some grad is inf/nan (or, harmlessly, the sum itself overflows):
     # only then look for the node.
-    total = sum(map(_grad_of, order))
+    total = sum([node.grad for node in order])  # a list comprehension beats map(attrgetter) here
     if total - total != 0.0:
         for node in order:
             g = node.grad
             if g - g != 0.0:
                 name = node.label or node.op or "a leaf"
-                for n, previous in zip(order, before):
-                    n.grad = previous
+                for n in order:
+                    n.grad = 0.0
+                for leaf, previous in zip(leaves, before):
+                    leaf.grad = previous
                 raise ValueError(
                     f"backward: the gradient at {name!r} (data={node.data!r}) overflows a float: grad={g!r}; "
-                    "every grad is as it was before this call"
+                    "the leaves' grads are as they were before this call"
                 )
 
-
-_grad_of = attrgetter("grad")

@@ -178,7 +178,10 @@ def sigmoid(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
 @op(symbol="ReLU", rule="1 if x > 0 else 0", latex=r"[x > 0]", formula="max(0, x)", _builtin=True)
 def relu(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """relu(x) = max(0, x), the posts' ramp; d/dx = 1 if x > 0 else 0 (relu'(0) = 0)."""
-    return m.maximum(x, 0.0), (x > 0.0) * 1.0
+    positive = x > 0.0
+    # Arithmetic on the comparison works alike on floats and arrays and calls no function
+    # (the scalar engine's hot path); + 0.0 turns the -0.0 of a negative x times 0 into 0.0.
+    return x * positive + 0.0, positive * 1.0
 
 
 @op(symbol="step", rule="0", formula="step(x)", _builtin=True)
