@@ -22,6 +22,8 @@ import numbers
 from collections.abc import Callable, Sequence
 from typing import Any, overload
 
+from autograd.checks import real_number
+
 # A domain check: (ok(*operands) -> bool or bool array, message template, exception type).
 Domain = tuple[Callable[..., Any], str, type[Exception]]
 
@@ -176,15 +178,7 @@ class Op:
 
 def _real(x: Any, row: Op, index: int) -> float:
     """A number argument as a finite float, else TypeError/ValueError naming the op and position."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{row.name}: argument {index} must be a real number, got {type(x).__name__}")
-    try:
-        value = float(x)
-    except OverflowError:
-        raise ValueError(f"{row.name}: argument {index} is too large for a float: {x!r:.40}") from None
-    if not math.isfinite(value):
-        raise ValueError(f"{row.name}: argument {index} must be finite, got {value!r}")
-    return value
+    return real_number(x, f"{row.name}: argument {index}")
 
 
 @overload
