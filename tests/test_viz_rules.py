@@ -43,7 +43,8 @@ def _applied(row: autograd.Op) -> tuple[Value, dict[str, str]]:
     return row(*operands), names
 
 
-@pytest.mark.parametrize("name", sorted(TABLE))
+# The built-in rows (collection time: other test modules register and remove their own ops).
+@pytest.mark.parametrize("name", sorted(name for name, row in TABLE.items() if row.builtin))
 def test_every_rows_rule_text_appears_on_its_edges(name: str) -> None:
     row = TABLE[name]
     node, names = _applied(row)
