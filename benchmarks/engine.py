@@ -1119,6 +1119,60 @@ def print_torch_breakdown(weights: Weights, xs: list[list[float]], ys: list[floa
         )
 
 
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """torch's intra-op thread count set to `count` while inside (nothing without torch)."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def head_to_head(first: Engine, second: Engine, rounds: int, block: float = 0.05) -> tuple[float, float]:
+    """Seconds per step of two engines: the median over `rounds` of each one's median over ~`block` s.
+
+    The engines alternate in blocks of steps (A for `block` s, then B, then A, ...), timed with
+    perf_counter only (no gc.collect between calls, unlike section 1's rows), so a step's time is
+    not mixed with the collector's or another row's thread pool.
+    """
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(rounds):
+        a.append(median_step_seconds(first.step, block))
+        b.append(median_step_seconds(second.step, block))
+    return statistics.median(a), statistics.median(b)
+
+
+def section_head_to_head(rounds: int) -> tuple[float, float] | None:
+    """Section 1b: NumPy tape vs batched PyTorch float64 (1 thread), both alone on the step."""
+    xs, ys = make_moons()
+    weights = initial_weights()
+    tape = make_tape_engine(weights, xs, ys, "numpy")
+    torch_engine = make_torch_engine(weights, xs, ys, threads=1)
+    if tape is None or torch_engine is None:
+        return None
+    print(
+        f"\n1b. Head to head, the same step: NumPy tape vs batched PyTorch float64 with torch held at 1 "
+        f"thread\n  ({rounds} rounds of ~50 ms of steps each, alternating; medians; NumPy's BLAS as "
+        "installed)"
+    )
+    with torch_threads(1):
+        tape.step(0.0)
+        torch_engine.step(0.0)
+        tape_s, torch_s = head_to_head(tape, torch_engine, rounds)
+    print(f"  {tape.name:<48}{tape_s * 1e6:>9,.0f} us per step")
+    print(f"  {torch_engine.name:<48}{torch_s * 1e6:>9,.0f} us per step")
+    print(f"  NumPy tape / PyTorch (1 thread): {tape_s / torch_s:.2f}x")
+    return tape_s, torch_s
+
+
 def run_digits(timeout: float = 300.0) -> tuple[float, float, float] | None:
     """Run `examples/digits.py --engine tape` as a subprocess: (accuracy, whole-process s, s per epoch).
 
@@ -1160,17 +1214,25 @@ def target_line(label: str, value: float, target: float, at_most: bool, unit: st
     return f"  {label:<58}{shown:>10}   target {'<=' if at_most else '>='} {goal}: {verdict}"
 
 
-def print_issue12_targets(rows: Sequence[Row], digits: tuple[float, float, float] | None) -> None:
-    """Issue 12's table: each measured ratio (medians of section 1) beside its target."""
+def print_issue12_targets(
+    rows: Sequence[Row],
+    digits: tuple[float, float, float] | None,
+    versus_torch: tuple[float, float] | None = None,
+) -> None:
+    """Issue 12's table: each measured ratio (medians of section 1, or 1b's) beside its target."""
     by_name = {r.name: r for r in rows}
     mg_off = by_name.get("micrograd 0.1.0 (gc off)")
     pairs: list[tuple[str, str, str, float, bool]] = [
-        ("NumPy tape / batched PyTorch float64, 1 thread", TAPE_BACKENDS["numpy"],
+        ("NumPy tape / batched PyTorch float64, 1 thread (section 1)", TAPE_BACKENDS["numpy"],
          "batched PyTorch float64 (nn.Linear, 1 thread)", TARGET12_NUMPY_TAPE_VS_TORCH, True),
         ("pure-Python tape / plain floats (keep ~0.6x)", TAPE_BACKENDS["python"], "plain Python floats",
          TARGET12_TAPE_VS_PLAIN, True),
     ]
     print(f"  {'figure (MLP 2-16-16-1, 100 samples; medians)':<58}{'measured':>10}")
+    if versus_torch is not None:
+        ratio = versus_torch[0] / versus_torch[1]
+        label = "NumPy tape / batched PyTorch float64, 1 thread (1b)"
+        print(target_line(label, ratio, TARGET12_NUMPY_TAPE_VS_TORCH, True))
     for label, num, den, target, at_most in pairs:
         if num in by_name and den in by_name:
             print(target_line(label, by_name[num].median / by_name[den].median, target, at_most))
@@ -1464,6 +1526,7 @@ def main(argv: Iterable[str] | None = None) -> None:
     started = time.perf_counter()
     with metering():
         step_rows, _ = section_step(repeat, args.cprofile)
+        versus_torch = section_head_to_head(repeat)
         section_wide(max(1, repeat // 3))
         section_chain(big_repeat)
         section_memory(MEMORY_N // 5 if args.quick else MEMORY_N)
@@ -1489,7 +1552,7 @@ def main(argv: Iterable[str] | None = None) -> None:
         if digits is not None:
             print(f"  test accuracy {digits[0]:.4f} in {digits[1]:.2f} s ({digits[2]:.2f} s per epoch)")
     print("\nIssue 12's targets (section 1's medians, section 7's run):")
-    print_issue12_targets(step_rows, digits)
+    print_issue12_targets(step_rows, digits, versus_torch)
     if args.sweep:
         section_sweep()
     print(f"\n(total run {time.perf_counter() - started:.0f} s; gc enabled at exit: {gc.isenabled()}; "

@@ -242,3 +242,32 @@ def test_run_digits_parses_the_example_output(monkeypatch) -> None:
 
     monkeypatch.setattr(subprocess, "run", failing)
     assert bench.run_digits() is None
+
+
+def test_head_to_head_times_both_engines_and_restores_torch_threads() -> None:
+    calls: list[str] = []
+
+    def engine(name: str, seconds: float) -> object:
+        def step(lr: float) -> float:
+            calls.append(name)
+            import time
+
+            time.sleep(seconds)
+            return 0.0
+
+        return bench.Engine(name, step, list)
+
+    a, b = bench.head_to_head(engine("a", 0.002), engine("b", 0.0), rounds=3, block=0.0)
+    assert a > b and a >= 0.002
+    assert calls == ["a", "b"] * 3  # alternating, one step per block when the block is 0 s
+    torch = pytest.importorskip("torch", reason="torch_threads needs torch")
+    before = torch.get_num_threads()
+    with bench.torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+
+def test_issue12_head_to_head_line_uses_its_own_figures(capsys) -> None:
+    bench.print_issue12_targets([], None, (0.0003, 0.0004))
+    out = capsys.readouterr().out
+    assert "(1b)" in out and "0.75x   target <= 0.5x: MISSED" in out
