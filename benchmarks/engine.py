@@ -1233,6 +1233,13 @@ def print_issue12_targets(
         ratio = versus_torch[0] / versus_torch[1]
         label = "NumPy tape / batched PyTorch float64, 1 thread (1b)"
         print(target_line(label, ratio, TARGET12_NUMPY_TAPE_VS_TORCH, True))
+        # Section 1's PyTorch rows share the process with a 2-thread row and a gc.collect() after
+        # every call; under load their times turn bimodal, so 1b's head-to-head carries the target.
+        num, den = by_name.get(pairs[0][1]), by_name.get(pairs[0][2])
+        if num is not None and den is not None:
+            shown = f"{num.median / den.median:.2f}x"
+            print(f"  {'  (section 1 rows, for comparison: no verdict)':<58}{shown:>10}")
+        pairs = pairs[1:]
     for label, num, den, target, at_most in pairs:
         if num in by_name and den in by_name:
             print(target_line(label, by_name[num].median / by_name[den].median, target, at_most))

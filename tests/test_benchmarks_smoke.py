@@ -268,6 +268,12 @@ def test_head_to_head_times_both_engines_and_restores_torch_threads() -> None:
 
 
 def test_issue12_head_to_head_line_uses_its_own_figures(capsys) -> None:
-    bench.print_issue12_targets([], None, (0.0003, 0.0004))
+    def row(name: str, ms: float) -> object:
+        return bench.Row(name, samples=[bench.Sample(ms / 1e3, 0.0, (0, 0, 0), 0.0, 0)])
+
+    rows = [row(bench.TAPE_BACKENDS["numpy"], 0.3), row("batched PyTorch float64 (nn.Linear, 1 thread)", 3.0)]
+    bench.print_issue12_targets(rows, None, (0.0003, 0.0004))
     out = capsys.readouterr().out
     assert "(1b)" in out and "0.75x   target <= 0.5x: MISSED" in out
+    # section 1's ratio (0.10x) is shown for comparison, without a verdict of its own
+    assert "no verdict)" in out and "0.10x" in out and out.count("target <= 0.5x") == 1
