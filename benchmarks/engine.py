@@ -1558,7 +1558,7 @@ def main(argv: Iterable[str] | None = None) -> None:
         digits = run_digits()
         if digits is not None:
             print(f"  test accuracy {digits[0]:.4f} in {digits[1]:.2f} s ({digits[2]:.2f} s per epoch)")
-    print("\nIssue 12's targets (section 1's medians, section 7's run):")
+    print("\nIssue 12's targets (section 1's medians, 1b's head to head, section 7's run):")
     print_issue12_targets(step_rows, digits, versus_torch)
     if args.sweep:
         section_sweep()
