@@ -2,15 +2,18 @@
 
 Run from the repository root:
 
-    .venv/bin/python benchmarks/engine.py [--repeat N] [--quick] [--cprofile]
+    .venv/bin/python benchmarks/engine.py [--repeat N] [--quick] [--cprofile] [--sweep] [--no-digits]
 
 Everything runs in one process and repetitions are interleaved (A, B, C, A, B, C, ...), so a
 slow phase of the machine hits every engine alike; each row shows the median and the minimum.
 Sections: (1) a training step of micrograd's demo MLP 2-16-16-1 over 100 samples with its
 max-margin loss + 1e-4 L2 (build graph, backward, SGD update); (2) a 100,000-leaf sum; (3) a
 1,000,000-node chain (micrograd's recursive topological sort cannot); (4) bytes per node
-(tracemalloc); (5) objects the cycle collector tracks per node; then where axongrad's step spends
-its time. micrograd comes from the `dev` extra: pip install 'axongrad[dev]'.
+(tracemalloc); (5) objects the cycle collector tracks per node; (6) where axongrad's step spends
+its time; (7) `examples/digits.py --engine tape` as a subprocess; then issue 12's targets, each
+beside its figure; (8, with --sweep) NumPy tape vs batched PyTorch over batch 1..10,000 and width
+4..256, with where PyTorch's time goes at the small size. micrograd comes from the `dev` extra:
+pip install 'axongrad[dev]'.
 """
 
 from __future__ import annotations
@@ -59,6 +62,16 @@ TARGET_BYTES_RATIO = 1 / 3
 TARGET_TAPE_VS_PLAIN = 3.0  # issue 6: pure-Python tape at most 3x the hand-written floats
 TARGET_MICROGRAD_VS_NUMPY_TAPE = 300.0  # issue 6: NumPy tape at least 300x faster than micrograd
 TARGET_NUMPY_TAPE_VS_TORCH = 5.0  # issue 6: NumPy tape within 5x of batched PyTorch float64
+# Issue 12's targets (one run of this script prints each ratio beside its target).
+TARGET12_NUMPY_TAPE_VS_TORCH = 0.5  # NumPy tape at most half batched PyTorch float64's time (1 thread)
+TARGET12_TAPE_VS_PLAIN = 0.7  # "keep" the pure-Python tape at about 0.6x the hand-written floats
+TARGET12_MICROGRAD_STYLE = 2.0  # micrograd (gc off) / axongrad, micrograd-style code
+TARGET12_NN_MLP = 5.0  # micrograd (gc off) / axongrad, nn.MLP
+TARGET12_DIGITS_ACCURACY = 0.95  # examples/digits.py --engine tape: held-out accuracy at least
+TARGET12_DIGITS_SECONDS = 5.0  # ... and the whole process in at most this many seconds
+SWEEP_WIDTHS = (4, 16, 64, 256)  # --sweep: MLP 2-W-W-1
+SWEEP_BATCHES = (1, 10, 100, 1000, 10_000)
+SWEEP_BUDGET = 0.4  # --sweep: seconds of timed steps per engine and case (at least 2 steps)
 
 # Weights as plain data: one list per layer of (weights, bias) per neuron, micrograd's order.
 Weights = list[list[tuple[list[float], float]]]
@@ -297,13 +310,30 @@ class PlainMLP:
         ]
 
 
+# A step that records (phase name, perf_counter()) after each phase into the list it is given.
+MarkedStep = Callable[[float, "list[tuple[str, float]] | None"], float]
+
+
 @dataclass
 class Engine:
-    """One contender: `step(lr)` runs a training step and returns the loss; `grads()` reads them."""
+    """One contender: `step(lr)` runs a training step and returns the loss; `grads()` reads them.
+
+    `marked`, when given, is the same step taking a list to which it appends (phase, time) marks.
+    """
 
     name: str
     step: Callable[[float], float]
     grads: Callable[[], list[float]]
+    marked: MarkedStep | None = None
+
+
+def phase_times(engine: Engine, lr: float) -> dict[str, float]:
+    """Seconds of each phase of one step of `engine` (it needs a `marked` step)."""
+    if engine.marked is None:
+        raise ValueError(f"phase_times: engine {engine.name!r} does not record phases")
+    marks: list[tuple[str, float]] = [("", time.perf_counter())]
+    engine.marked(lr, marks)
+    return {name: t1 - t0 for (_, t0), (name, t1) in itertools.pairwise(marks)}
 
 
 def _gc_off(step: Callable[[float], float]) -> Callable[[float], float]:
@@ -363,21 +393,32 @@ def make_tape_engine(
         return None
     mean = [1.0 / len(xs)] * len(xs)
     l2 = 2.0 * ALPHA
+    clock = time.perf_counter
 
-    def step(lr: float) -> float:
+    def marked(lr: float, marks: list[tuple[str, float]] | None) -> float:
         for p in params:
             p.grad = 0.0
+        if marks is not None:
+            marks.append(("zero grads (Python loop)", clock()))
         data_loss = float(sum(tape.run(columns))) / len(xs)
+        if marks is not None:
+            marks.append(("tape.run + loss sum", clock()))
         tape.backward(mean)
+        if marks is not None:
+            marks.append(("tape.backward", clock()))
         reg = 0.0
         for p in params:
             w = p.data
             reg += w * w
             p.grad += l2 * w
             p.data = w - lr * p.grad
+        if marks is not None:
+            marks.append(("L2 + SGD (Python loop)", clock()))
         return data_loss + ALPHA * reg
 
-    return Engine(TAPE_BACKENDS[backend], step, lambda: [p.grad for p in params])
+    return Engine(
+        TAPE_BACKENDS[backend], lambda lr: marked(lr, None), lambda: [p.grad for p in params], marked
+    )
 
 
 def make_torch_engine(
@@ -409,26 +450,41 @@ def make_torch_engine(
     x = torch.tensor(xs, dtype=torch.float64)
     y = torch.tensor(ys, dtype=torch.float64)
 
-    def step(lr: float) -> float:
+    clock = time.perf_counter
+
+    def marked(lr: float, marks: list[tuple[str, float]] | None) -> float:
         previous = torch.get_num_threads()
         if previous != threads:
             torch.set_num_threads(threads)
         try:
             model.zero_grad(set_to_none=True)
+            if marks is not None:
+                marks.append(("zero_grad", clock()))
             scores = model(x).squeeze(1)
+            if marks is not None:
+                marks.append(("forward (Linear, ReLU)", clock()))
             loss: Any = torch.relu(1.0 - y * scores).mean() + ALPHA * sum((p * p).sum() for p in params)
+            if marks is not None:
+                marks.append(("loss (hinge mean + L2)", clock()))
             loss.backward()
+            if marks is not None:
+                marks.append(("loss.backward()", clock()))
             with torch.no_grad():
                 for p in params:
                     p -= lr * p.grad
-            return float(loss.item())
+            if marks is not None:
+                marks.append(("SGD update (no_grad)", clock()))
+            value = float(loss.item())
+            if marks is not None:
+                marks.append(("loss.item()", clock()))
+            return value
         finally:
             if previous != threads:
                 torch.set_num_threads(previous)
 
     def grads() -> list[float]:
-        out: list[float] = []
         """Every parameter's gradient, micrograd's order."""
+        out: list[float] = []
         linears: list[Any] = [m for m in model if isinstance(m, torch.nn.Linear)]
         for linear in linears:  # micrograd's order: per neuron its weights, then its bias
             for row, b in zip(linear.weight.grad.tolist(), linear.bias.grad.tolist()):
@@ -436,7 +492,12 @@ def make_torch_engine(
         return out
 
     plural = "" if threads == 1 else "s"
-    return Engine(f"batched PyTorch float64 (nn.Linear, {threads} thread{plural})", step, grads)
+    return Engine(
+        f"batched PyTorch float64 (nn.Linear, {threads} thread{plural})",
+        lambda lr: marked(lr, None),
+        grads,
+        marked,
+    )
 
 
 @functools.cache
@@ -896,6 +957,314 @@ def print_breakdown(label: str, model: Any, xs: list[list[float]], ys: list[floa
     print(f"    {'total':<24}{total_on * 1e3:>10.2f}{gc_on * 1e3:>9.2f}{total_off * 1e3:>11.2f}")
 
 
+# ====================================================================== issue 12: sweep, digits
+
+
+def random_weights(sizes: Sequence[int], seed: int = SEED) -> Weights:
+    """Weights uniform in +-1/sqrt(fan-in), biases 0, for any sizes (no micrograd needed)."""
+    rng = random.Random(seed)
+    weights: Weights = []
+    for nin, nout in itertools.pairwise(sizes):
+        scale = 1.0 / math.sqrt(nin)
+        weights.append([([rng.uniform(-scale, scale) for _ in range(nin)], 0.0) for _ in range(nout)])
+    return weights
+
+
+@contextmanager
+def blas_threads(limit: int) -> Iterator[str]:
+    """NumPy's BLAS limited to `limit` threads (threadpoolctl) while inside; says what happened."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        yield "NumPy's BLAS threads unchanged (threadpoolctl not installed)"
+        return
+    with threadpool_limits(limits=limit, user_api="blas"):
+        yield f"NumPy's BLAS limited to {limit} thread{'s' if limit != 1 else ''} (threadpoolctl)"
+
+
+def median_step_seconds(step: Callable[[float], float], budget: float, at_least: int = 1) -> float:
+    """Median seconds of step(LR) over about `budget` seconds of calls (at least `at_least` calls)."""
+    times: list[float] = []
+    spent = 0.0
+    while len(times) < at_least or spent < budget:
+        start = time.perf_counter()
+        step(LR)
+        times.append(time.perf_counter() - start)
+        spent += times[-1]
+    return statistics.median(times)
+
+
+@dataclass
+class SweepRow:
+    """One case of the sweep: MLP 2-W-W-1 over B samples, seconds per step of each engine."""
+
+    width: int
+    batch: int
+    tape: float
+    torch: float
+    tape_phases: dict[str, float]
+
+    @property
+    def ratio(self) -> float:
+        """NumPy tape / PyTorch (below 1: the tape is faster)."""
+        return self.tape / self.torch
+
+
+def sweep(
+    widths: Sequence[int] = SWEEP_WIDTHS, batches: Sequence[int] = SWEEP_BATCHES, budget: float = SWEEP_BUDGET
+) -> list[SweepRow]:
+    """NumPy tape vs batched PyTorch float64 (1 thread) on MLP 2-W-W-1 for every width and batch.
+
+    Each case checks that both engines compute the same loss and gradients (1e-9, else SystemExit),
+    then times the two alternately (tape, torch, tape, ...) for about `budget` seconds each.
+    Returns [] when numpy, torch or `autograd.compile` is missing.
+    """
+    rows: list[SweepRow] = []
+    for width in widths:
+        weights = random_weights((2, width, width, 1), seed=SEED + width)
+        for batch in batches:
+            xs, ys = make_moons(batch, seed=SEED + batch)
+            tape = make_tape_engine(weights, xs, ys, "numpy")
+            torch_engine = make_torch_engine(weights, xs, ys, threads=1)
+            if tape is None or torch_engine is None:
+                return []
+            problem = disagreement(reference_result(tape), torch_engine)
+            if problem is not None:
+                raise SystemExit(
+                    f"sweep 2-{width}-{width}-1, {batch} samples: PyTorch and the tape differ: {problem}"
+                )
+            tape_times: list[float] = []
+            torch_times: list[float] = []
+            for _ in range(2):  # two alternating halves, so a slow phase of the machine hits both
+                tape_times.append(median_step_seconds(tape.step, budget / 2))
+                torch_times.append(median_step_seconds(torch_engine.step, budget / 2))
+            phases = [phase_times(tape, LR) for _ in range(3 if min(tape_times) < budget / 10 else 1)]
+            rows.append(
+                SweepRow(
+                    width,
+                    batch,
+                    min(tape_times),
+                    min(torch_times),
+                    {k: statistics.median(p[k] for p in phases) for k in phases[0]},
+                )
+            )
+            del tape, torch_engine
+            gc.collect()
+    return rows
+
+
+def print_sweep(rows: Sequence[SweepRow]) -> None:
+    """The sweep as a table: ms per step of each engine, their ratio, and the tape step's phases."""
+    print(
+        f"  {'MLP':<14}{'samples':>8}{'tape ms':>10}{'torch ms':>10}{'tape/torch':>11}"
+        f"{'  tape phases: run':>19}{'backward':>10}{'py loops':>10}"
+    )
+    for r in rows:
+        loops = sum(v for k, v in r.tape_phases.items() if "Python loop" in k)
+        total = max(sum(r.tape_phases.values()), 1e-12)
+        run = r.tape_phases.get("tape.run + loss sum", 0.0)
+        back = r.tape_phases.get("tape.backward", 0.0)
+        winner = "tape" if r.ratio < 1.0 else "torch"
+        print(
+            f"  {f'2-{r.width}-{r.width}-1':<14}{r.batch:>8,}{r.tape * 1e3:>10.3f}{r.torch * 1e3:>10.3f}"
+            f"{r.ratio:>10.2f}x{run / total:>19.0%}{back / total:>10.0%}{loops / total:>10.0%}  {winner}"
+        )
+    print(
+        "  tape/torch < 1: the NumPy tape is faster. Tape phases (one step, shares of it): tape.run (+ the\n"
+        "  loss sum), tape.backward (which also adds each parameter's grad in Python), and the step's own\n"
+        "  Python loops over the parameters (zeroing grads, L2 + SGD); both of the latter grow with W^2"
+    )
+
+
+def print_torch_breakdown(weights: Weights, xs: list[list[float]], ys: list[float], rounds: int) -> None:
+    """Where a batched PyTorch step goes at this size: phases by manual timers, then ops by profiler."""
+    torch_engine = make_torch_engine(weights, xs, ys, threads=1)
+    tape = make_tape_engine(weights, xs, ys, "numpy")
+    if torch_engine is None or tape is None:
+        print("  (needs torch and numpy)")
+        return
+    for engine in (torch_engine, tape):
+        engine.step(0.0)  # warm-up
+        samples = [phase_times(engine, 0.0) for _ in range(rounds)]
+        total = sum(statistics.median(s[k] for s in samples) for k in samples[0])
+        print(f"  {engine.name}: median phase times of {rounds} steps (sum {total * 1e6:,.0f} us)")
+        for name in samples[0]:
+            t = statistics.median(s[name] for s in samples)
+            print(f"    {name:<28}{t * 1e6:>9,.0f} us{t / total:>6.0%}")
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    steps = max(5, rounds)
+    previous = torch.get_num_threads()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            torch_engine.step(0.0)
+    torch.set_num_threads(previous)
+    events = prof.key_averages()
+    aten = [e for e in events if e.key.startswith("aten::")]
+    autograd_nodes = [e for e in events if e.key.startswith("autograd::engine::evaluate_function")]
+    calls = sum(e.count for e in aten) / steps
+    self_us = sum(e.self_cpu_time_total for e in aten) / steps
+    nodes = sum(e.count for e in autograd_nodes) / steps
+    print(
+        f"  torch.profiler over {steps} steps (its own overhead inflates times): {calls:.0f} aten op calls "
+        f"per step (nested calls counted), {self_us:,.0f} us self CPU in them; {nodes:.0f} autograd "
+        "nodes run by backward"
+    )
+    print("    top aten ops by self CPU per step:")
+    for e in sorted(aten, key=lambda e: e.self_cpu_time_total, reverse=True)[:6]:
+        print(
+            f"    {e.key:<28}{e.count / steps:>5.0f} calls{e.self_cpu_time_total / steps:>9,.0f} us "
+            f"({e.self_cpu_time_total / max(e.count, 1):,.1f} us per call)"
+        )
+
+
+@contextmanager
+def torch_threads(count: int) -> Iterator[None]:
+    """torch's intra-op thread count set to `count` while inside (nothing without torch)."""
+    try:
+        import torch
+    except ImportError:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def head_to_head(first: Engine, second: Engine, rounds: int, block: float = 0.05) -> tuple[float, float]:
+    """Seconds per step of two engines: the median over `rounds` of each one's median over ~`block` s.
+
+    The engines alternate in blocks of steps (A for `block` s, then B, then A, ...), timed with
+    perf_counter only (no gc.collect between calls, unlike section 1's rows), so a step's time is
+    not mixed with the collector's or another row's thread pool.
+    """
+    a: list[float] = []
+    b: list[float] = []
+    for _ in range(rounds):
+        a.append(median_step_seconds(first.step, block))
+        b.append(median_step_seconds(second.step, block))
+    return statistics.median(a), statistics.median(b)
+
+
+def section_head_to_head(rounds: int) -> tuple[float, float] | None:
+    """Section 1b: NumPy tape vs batched PyTorch float64 (1 thread), both alone on the step."""
+    xs, ys = make_moons()
+    weights = initial_weights()
+    tape = make_tape_engine(weights, xs, ys, "numpy")
+    torch_engine = make_torch_engine(weights, xs, ys, threads=1)
+    if tape is None or torch_engine is None:
+        return None
+    print(
+        f"\n1b. Head to head, the same step: NumPy tape vs batched PyTorch float64 with torch held at 1 "
+        f"thread\n  ({rounds} rounds of ~50 ms of steps each, alternating; medians; NumPy's BLAS as "
+        "installed)"
+    )
+    with torch_threads(1):
+        tape.step(0.0)
+        torch_engine.step(0.0)
+        tape_s, torch_s = head_to_head(tape, torch_engine, rounds)
+    print(f"  {tape.name:<48}{tape_s * 1e6:>9,.0f} us per step")
+    print(f"  {torch_engine.name:<48}{torch_s * 1e6:>9,.0f} us per step")
+    print(f"  NumPy tape / PyTorch (1 thread): {tape_s / torch_s:.2f}x")
+    return tape_s, torch_s
+
+
+def run_digits(timeout: float = 300.0) -> tuple[float, float, float] | None:
+    """Run `examples/digits.py --engine tape` as a subprocess: (accuracy, whole-process s, s per epoch).
+
+    The wall-clock time covers the whole process (interpreter start, imports, data loading,
+    training, evaluation, pictures and the digit pad, written to a temporary folder). Returns
+    None (and prints why) when the example fails or its output has no accuracy line.
+    """
+    import re
+    import subprocess
+    import tempfile
+
+    script = _ROOT / "examples" / "digits.py"
+    with tempfile.TemporaryDirectory(prefix="axongrad-digits-") as folder:
+        command = [sys.executable, str(script), "--engine", "tape", "--out", folder]
+        start = time.perf_counter()
+        try:
+            done = subprocess.run(  # noqa: S603 (our own example, our own interpreter)
+                command, capture_output=True, text=True, timeout=timeout, cwd=_ROOT, check=False
+            )
+        except subprocess.TimeoutExpired:
+            print(f"  examples/digits.py --engine tape took more than {timeout:g} s; no figure")
+            return None
+        seconds = time.perf_counter() - start
+    accuracy = re.search(r"^test accuracy: ([0-9.]+)\s*$", done.stdout, re.MULTILINE)
+    per_epoch = re.search(r"([0-9.]+) s per epoch", done.stdout)
+    if done.returncode != 0 or accuracy is None:
+        tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        print(f"  examples/digits.py --engine tape failed (exit {done.returncode}): {' | '.join(tail)}")
+        return None
+    return float(accuracy.group(1)), seconds, float(per_epoch.group(1)) if per_epoch else math.nan
+
+
+def target_line(label: str, value: float, target: float, at_most: bool, unit: str = "x") -> str:
+    """'label   value   target <= t: met' for one of issue 12's figures."""
+    met = value <= target if at_most else value >= target
+    shown = f"{value:.2f}{unit}" if unit == "x" else f"{value:.3f}" if unit == "" else f"{value:.2f} {unit}"
+    goal = f"{target:g}{unit}" if unit in ("x", "") else f"{target:g} {unit}"
+    verdict = "met" if met else "MISSED"
+    return f"  {label:<58}{shown:>10}   target {'<=' if at_most else '>='} {goal}: {verdict}"
+
+
+def print_issue12_targets(
+    rows: Sequence[Row],
+    digits: tuple[float, float, float] | None,
+    versus_torch: tuple[float, float] | None = None,
+) -> None:
+    """Issue 12's table: each measured ratio (medians of section 1, or 1b's) beside its target."""
+    by_name = {r.name: r for r in rows}
+    mg_off = by_name.get("micrograd 0.1.0 (gc off)")
+    pairs: list[tuple[str, str, str, float, bool]] = [
+        ("NumPy tape / batched PyTorch float64, 1 thread (section 1)", TAPE_BACKENDS["numpy"],
+         "batched PyTorch float64 (nn.Linear, 1 thread)", TARGET12_NUMPY_TAPE_VS_TORCH, True),
+        ("pure-Python tape / plain floats (keep ~0.6x)", TAPE_BACKENDS["python"], "plain Python floats",
+         TARGET12_TAPE_VS_PLAIN, True),
+    ]
+    print(f"  {'figure (MLP 2-16-16-1, 100 samples; medians)':<58}{'measured':>10}")
+    if versus_torch is not None:
+        ratio = versus_torch[0] / versus_torch[1]
+        label = "NumPy tape / batched PyTorch float64, 1 thread (1b)"
+        print(target_line(label, ratio, TARGET12_NUMPY_TAPE_VS_TORCH, True))
+        # Section 1's PyTorch rows share the process with a 2-thread row and a gc.collect() after
+        # every call; under load their times turn bimodal, so 1b's head-to-head carries the target.
+        num, den = by_name.get(pairs[0][1]), by_name.get(pairs[0][2])
+        if num is not None and den is not None:
+            shown = f"{num.median / den.median:.2f}x"
+            print(f"  {'  (section 1 rows, for comparison: no verdict)':<58}{shown:>10}")
+        pairs = pairs[1:]
+    for label, num, den, target, at_most in pairs:
+        if num in by_name and den in by_name:
+            print(target_line(label, by_name[num].median / by_name[den].median, target, at_most))
+        else:
+            print(f"  {label:<58}{'no row':>10}   (engine not available)")
+    for label, name, target in (
+        ("micrograd (gc off) / axongrad, micrograd-style code", "axongrad, micrograd-style code",
+         TARGET12_MICROGRAD_STYLE),
+        ("micrograd (gc off) / axongrad, nn.MLP", "axongrad, nn.MLP (weighted_sum)", TARGET12_NN_MLP),
+    ):
+        if mg_off is not None and name in by_name:
+            print(target_line(label, mg_off.median / by_name[name].median, target, False))
+        else:
+            print(f"  {label:<58}{'no row':>10}")
+    if digits is None:
+        print(f"  {'examples/digits.py --engine tape':<58}{'not run':>10}")
+        return
+    accuracy, seconds, per_epoch = digits
+    print(target_line("examples/digits.py --engine tape: held-out accuracy", accuracy,
+                      TARGET12_DIGITS_ACCURACY, False, unit=""))
+    print(target_line(f"  ... whole process (subprocess wall clock; {per_epoch:.2f} s per epoch)", seconds,
+                      TARGET12_DIGITS_SECONDS, True, unit="s"))
+
+
+
 # ====================================================================== main
 
 
@@ -1093,6 +1462,27 @@ def section_memory(memory_n: int = MEMORY_N) -> None:
         print(f"  {name} bytes per node / micrograd step's: {b / mg_step[0]:.3f}")
 
 
+def section_sweep(
+    widths: Sequence[int] = SWEEP_WIDTHS, batches: Sequence[int] = SWEEP_BATCHES, budget: float = SWEEP_BUDGET
+) -> list[SweepRow]:
+    """Section 8 (--sweep): where PyTorch's time goes at 2-16-16-1 x 100, then the batch/width table."""
+    print("\n8. Sweep: NumPy tape vs batched PyTorch float64 (1 thread), MLP 2-W-W-1, same loss and step")
+    print(f"  where the time goes at the small size (MLP {'-'.join(map(str, SIZES))}, {N_SAMPLES} samples):")
+    xs, ys = make_moons()
+    with blas_threads(1) as blas:
+        print_torch_breakdown(random_weights(SIZES), xs, ys, 31)
+        print(f"  every case checked first (loss and gradients agree to {TOLERANCE:g}); {blas};")
+        print(f"  seconds per step: the lower median of two alternating halves of ~{budget:g} s each")
+        started = time.perf_counter()
+        rows = sweep(widths, batches, budget)
+    if not rows:
+        print("  (no sweep: needs numpy, torch and autograd.compile)")
+        return rows
+    print_sweep(rows)
+    print(f"  (sweep took {time.perf_counter() - started:.0f} s)")
+    return rows
+
+
 def freeze_startup_heap() -> int:
     """Import the optional libraries the rows use, then `gc.freeze()` everything alive; the count.
 
@@ -1118,6 +1508,13 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=None, help="timed repetitions of the step (default 15)")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (under 20 s)")
     parser.add_argument("--cprofile", action="store_true", help="also print cProfile of the axongrad steps")
+    parser.add_argument(
+        "--sweep", action="store_true",
+        help="also sweep batch (1..10,000) and width (4..256): NumPy tape vs PyTorch (a few minutes)",
+    )
+    parser.add_argument(
+        "--no-digits", action="store_true", help="skip running examples/digits.py --engine tape"
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     repeat = args.repeat if args.repeat is not None else (3 if args.quick else 15)
     if repeat < 1:
@@ -1135,7 +1532,8 @@ def main(argv: Iterable[str] | None = None) -> None:
     )
     started = time.perf_counter()
     with metering():
-        section_step(repeat, args.cprofile)
+        step_rows, _ = section_step(repeat, args.cprofile)
+        versus_torch = section_head_to_head(repeat)
         section_wide(max(1, repeat // 3))
         section_chain(big_repeat)
         section_memory(MEMORY_N // 5 if args.quick else MEMORY_N)
@@ -1154,7 +1552,18 @@ def main(argv: Iterable[str] | None = None) -> None:
             ys,
             max(3, repeat // 3),
         )
-    print(f"\n(total run {time.perf_counter() - started:.0f} s; gc enabled at exit: {gc.isenabled()})")
+    digits = None
+    if not args.no_digits:
+        print("\n7. examples/digits.py --engine tape, run as a subprocess (whole process, wall clock)")
+        digits = run_digits()
+        if digits is not None:
+            print(f"  test accuracy {digits[0]:.4f} in {digits[1]:.2f} s ({digits[2]:.2f} s per epoch)")
+    print("\nIssue 12's targets (section 1's medians, 1b's head to head, section 7's run):")
+    print_issue12_targets(step_rows, digits, versus_torch)
+    if args.sweep:
+        section_sweep()
+    print(f"\n(total run {time.perf_counter() - started:.0f} s; gc enabled at exit: {gc.isenabled()}; "
+          f"load average {os.getloadavg()[0]:.2f})")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Hashable, Sequence
+from itertools import repeat
 from operator import is_
 from typing import Any
 
@@ -267,9 +268,9 @@ def _feature_rows(xs: Sequence[Any], nin: int) -> list[Sequence[float]]:
             raise TypeError(f"MLP needs a list of {nin} numbers or Values, got {type(x).__name__}")
         if len(x) != nin:
             raise ValueError(f"MLP expects {nin} inputs, got {len(x)}")
-        rows.append(
-            [v.data if isinstance(v, Value) else v for v in x] if any(isinstance(v, Value) for v in x) else x
-        )
+        # map(isinstance, ...) keeps the per-number check in C: it runs for every number of every batch.
+        has_value = any(map(isinstance, x, repeat(Value)))
+        rows.append([v.data if isinstance(v, Value) else v for v in x] if has_value else x)
     return rows
 
 

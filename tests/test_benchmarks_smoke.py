@@ -158,3 +158,122 @@ def test_measure_reports_micrograd_cycles_and_no_axongrad_garbage() -> None:
     assert bench.measure(lambda: bench.wide_sum_values(Value, data)).garbage == 0
     assert bench.measure(lambda: bench.wide_sum_values(mg_value, data)).garbage > 200
     assert bench.METER not in __import__("gc").callbacks  # measure() unregisters its hook
+
+
+def test_sweep_checks_and_times_tiny_cases() -> None:
+    pytest.importorskip("numpy", reason="the sweep times the NumPy tape")
+    pytest.importorskip("torch", reason="the sweep compares with batched PyTorch (the torch extra)")
+    rows = bench.sweep(widths=(3, 5), batches=(1, 7), budget=0.0)
+    assert [(r.width, r.batch) for r in rows] == [(3, 1), (3, 7), (5, 1), (5, 7)]
+    for r in rows:
+        assert r.tape > 0.0 and r.torch > 0.0 and r.ratio == r.tape / r.torch
+        assert set(r.tape_phases) == {
+            "zero grads (Python loop)", "tape.run + loss sum", "tape.backward", "L2 + SGD (Python loop)"
+        }
+    bench.print_sweep(rows)  # the table prints for any rows
+
+
+def test_sweep_engines_agree_on_random_weights() -> None:
+    pytest.importorskip("numpy", reason="the sweep times the NumPy tape")
+    pytest.importorskip("torch", reason="the sweep compares with batched PyTorch (the torch extra)")
+    weights = bench.random_weights((2, 6, 6, 1), seed=11)
+    assert [len(layer) for layer in weights] == [6, 6, 1] and len(weights[1][0][0]) == 6
+    assert all(abs(w) <= 1 / 6**0.5 for layer in weights[1:2] for ws, _ in layer for w in ws)
+    xs, ys = bench.make_moons(9, seed=2)
+    tape = bench.make_tape_engine(weights, xs, ys, "numpy")
+    torch_engine = bench.make_torch_engine(weights, xs, ys, threads=1)
+    assert bench.disagreement(bench.reference_result(tape), torch_engine) is None
+    # a wrong engine is caught: the sweep would stop rather than time it
+    wrong = bench.Engine("wrong", torch_engine.step, lambda: [g * 1.001 + 1e-6 for g in torch_engine.grads()])
+    assert bench.disagreement(bench.reference_result(tape), wrong) is not None
+
+
+def test_phase_times_name_every_phase_and_need_marks(tiny) -> None:
+    xs, ys, weights = tiny
+    tape = bench.make_tape_engine(weights, xs, ys, "python")
+    phases = bench.phase_times(tape, 0.0)
+    assert list(phases) == [
+        "zero grads (Python loop)", "tape.run + loss sum", "tape.backward", "L2 + SGD (Python loop)"
+    ]
+    assert all(t >= 0.0 for t in phases.values())
+    with pytest.raises(ValueError, match="does not record phases"):
+        bench.phase_times(bench.Engine("plain", lambda lr: 0.0, list), 0.0)
+
+
+def test_issue12_targets_print_each_ratio_beside_its_target(capsys) -> None:
+    def row(name: str, ms: float) -> object:
+        return bench.Row(name, samples=[bench.Sample(ms / 1e3, 0.0, (0, 0, 0), 0.0, 0)])
+
+    rows = [
+        row("micrograd 0.1.0 (gc off)", 100.0),
+        row("axongrad, micrograd-style code", 40.0),
+        row("axongrad, nn.MLP (weighted_sum)", 25.0),
+        row("plain Python floats", 6.0),
+        row(bench.TAPE_BACKENDS["python"], 3.6),
+        row(bench.TAPE_BACKENDS["numpy"], 0.3),
+        row("batched PyTorch float64 (nn.Linear, 1 thread)", 0.5),
+    ]
+    bench.print_issue12_targets(rows, (0.961, 6.5, 0.11))
+    out = capsys.readouterr().out
+    assert "0.60x   target <= 0.5x: MISSED" in out  # 0.3 / 0.5
+    assert "0.60x   target <= 0.7x: met" in out  # 3.6 / 6
+    assert "2.50x   target >= 2x: met" in out
+    assert "4.00x   target >= 5x: MISSED" in out
+    assert "0.961   target >= 0.95: met" in out
+    assert "6.50 s   target <= 5 s: MISSED" in out
+    bench.print_issue12_targets(rows[:1], None)
+    assert "not run" in capsys.readouterr().out
+
+
+def test_run_digits_parses_the_example_output(monkeypatch) -> None:
+    import subprocess
+
+    def fake_run(command, **kwargs):
+        assert "--engine" in command and "tape" in command
+        out = "  0.11 s per epoch (tape engine)\ntest accuracy: 0.9610\n"
+        return subprocess.CompletedProcess(command, 0, out, "")
+
+    monkeypatch.setattr(subprocess, "run", fake_run)
+    accuracy, seconds, per_epoch = bench.run_digits()
+    assert (accuracy, per_epoch) == (0.961, 0.11) and seconds >= 0.0
+
+    def failing(command, **kwargs):
+        return subprocess.CompletedProcess(command, 1, "", "Traceback\nSystemExit: digits: no sklearn\n")
+
+    monkeypatch.setattr(subprocess, "run", failing)
+    assert bench.run_digits() is None
+
+
+def test_head_to_head_times_both_engines_and_restores_torch_threads() -> None:
+    calls: list[str] = []
+
+    def engine(name: str, seconds: float) -> object:
+        def step(lr: float) -> float:
+            calls.append(name)
+            import time
+
+            time.sleep(seconds)
+            return 0.0
+
+        return bench.Engine(name, step, list)
+
+    a, b = bench.head_to_head(engine("a", 0.002), engine("b", 0.0), rounds=3, block=0.0)
+    assert a > b and a >= 0.002
+    assert calls == ["a", "b"] * 3  # alternating, one step per block when the block is 0 s
+    torch = pytest.importorskip("torch", reason="torch_threads needs torch")
+    before = torch.get_num_threads()
+    with bench.torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+
+
+def test_issue12_head_to_head_line_uses_its_own_figures(capsys) -> None:
+    def row(name: str, ms: float) -> object:
+        return bench.Row(name, samples=[bench.Sample(ms / 1e3, 0.0, (0, 0, 0), 0.0, 0)])
+
+    rows = [row(bench.TAPE_BACKENDS["numpy"], 0.3), row("batched PyTorch float64 (nn.Linear, 1 thread)", 3.0)]
+    bench.print_issue12_targets(rows, None, (0.0003, 0.0004))
+    out = capsys.readouterr().out
+    assert "(1b)" in out and "0.75x   target <= 0.5x: MISSED" in out
+    # section 1's ratio (0.10x) is shown for comparison, without a verdict of its own
+    assert "no verdict)" in out and "0.10x" in out and out.count("target <= 0.5x") == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import builtins
+import importlib.util
 import math
 
 import pytest
@@ -87,6 +88,74 @@ def test_digits_without_scikit_learn_names_the_extra(monkeypatch: pytest.MonkeyP
             raise ImportError("No module named 'sklearn'")
         return real_import(name, *args, **kwargs)  # type: ignore[arg-type]
 
+    real_find_spec = importlib.util.find_spec
+
+    def not_found(name: str, *args: object, **kwargs: object) -> object:
+        return None if name == "sklearn" else real_find_spec(name, *args, **kwargs)  # type: ignore[arg-type]
+
     monkeypatch.setattr(builtins, "__import__", blocked)
+    monkeypatch.setattr(importlib.util, "find_spec", not_found)
     with pytest.raises(ImportError, match=r"pip install 'axongrad\[data\]'"):
         nn.digits()
+
+
+def _load_digits_lists() -> tuple[list[list[float]], list[int]]:
+    """sklearn's own load_digits(), scaled and listed the way nn.digits() documents."""
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    return [[float(v) / 16.0 for v in row] for row in data.data], [int(t) for t in data.target]
+
+
+def test_digits_read_from_the_csv_equal_load_digits() -> None:
+    pytest.importorskip("sklearn")
+    assert nn.digits() == _load_digits_lists()
+
+
+def test_digits_falls_back_to_load_digits_when_the_csv_moved(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("sklearn")
+    import nn.datasets
+
+    read: list[object] = []
+    monkeypatch.setattr(nn.datasets, "DIGITS_CSV", ("datasets", "data", "no-such-file.csv.gz"))
+    monkeypatch.setattr(nn.datasets, "_read_digits_csv", read.append)
+    assert nn.digits() == _load_digits_lists()
+    assert read == []  # the CSV reader was not used
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ("0," * 64 + "3,4\n", "66 fields"),
+        ("0," * 63 + "x,3\n", "could not convert"),
+        ("0," * 63 + "17,3\n", "a pixel outside 0..16"),
+        ("0," * 63 + "nan,3\n", "a pixel outside 0..16"),
+        ("0," * 64 + "10\n", "label '10' is not a digit"),
+        ("0," * 64 + "2.5\n", "label '2.5' is not a digit"),
+    ],
+)
+def test_digits_csv_reader_names_the_bad_line(tmp_path, line: str, problem: str) -> None:
+    import gzip
+
+    import nn.datasets
+
+    path = tmp_path / "digits.csv.gz"
+    with gzip.open(path, "wt", encoding="ascii") as out:
+        out.write("0," * 64 + "7\n" + line)
+    with pytest.raises(ValueError, match=f"line 2: {problem}"):
+        nn.datasets._read_digits_csv(path)
+
+
+def test_digits_csv_reader_refuses_a_file_that_is_not_gzip(tmp_path) -> None:
+    import nn.datasets
+
+    path = tmp_path / "digits.csv.gz"
+    path.write_bytes(b"0,1,2\n")
+    with pytest.raises(ValueError, match="cannot read"):
+        nn.datasets._read_digits_csv(path)
+    good = tmp_path / "good.csv.gz"
+    import gzip
+
+    with gzip.open(good, "wt", encoding="ascii") as out:
+        out.write("0," * 63 + "16,9\n")
+    assert nn.datasets._read_digits_csv(good) == ([[0.0] * 63 + [1.0]], [9])

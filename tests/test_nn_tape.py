@@ -204,6 +204,20 @@ def test_inputs_as_values_and_bare_numbers() -> None:
     assert max(abs(a - b) for a, b in zip(ref, got)) < 1e-12
 
 
+def test_a_value_anywhere_in_a_row_is_read_as_its_number() -> None:
+    """Rows mixing numbers and Values (the Value last, or a Value subclass) train like the scalar engine."""
+
+    class Tagged(Value):
+        """A Value subclass, as a user might pass."""
+
+    make = lambda: nn.MLP(3, [4, 1], activation="tanh", seed=5)  # noqa: E731
+    xs: list[Any] = [[0.5, 0.25, Value(-1.0)], [1.0, -0.5, 2.0], [Tagged(0.75), 0.0, -0.25]]
+    ys = [1.0, -1.0, 1.0]
+    ref, _ = _train("scalar", make, xs, ys, batch_size=3)
+    got, _ = _train("tape", make, xs, ys, batch_size=3)
+    assert max(abs(a - b) for a, b in zip(ref, got)) < 1e-12
+
+
 def test_default_backend_without_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
     """ "tape" falls back to the pure-Python back end when numpy cannot be imported."""
     monkeypatch.setitem(sys.modules, "numpy", None)
