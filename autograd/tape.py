@@ -113,7 +113,7 @@ def _checked_weights(weights: Sequence[Any]) -> Sequence[Any]:
     dtype = getattr(weights, "dtype", None)
     if dtype is not None and getattr(weights, "ndim", 0) == 1 and dtype.kind in "iuf":
         total = float(weights.sum())  # type: ignore[attr-defined]
-    elif all(type(w) is float for w in weights):  # the common case: one C-level pass, no per-item call
+    elif set(map(type, weights)) == {float}:  # the common case: one C-level pass, no per-item call
         total = sum(weights)
     else:
         return [real_number(w, f"tape.backward(weights[{i}])") for i, w in enumerate(weights)]

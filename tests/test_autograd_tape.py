@@ -432,3 +432,26 @@ def test_gradient_overflow_is_an_error(backend: str) -> None:
     with pytest.raises(ValueError, match=r"params\[0\] \(label 'w'\) overflows"):
         tape.backward()
     assert w.grad == 0.0
+
+
+@pytest.mark.parametrize("backend", ["python", "numpy"])
+def test_values_of_parameters_and_constants_hold_for_every_sample(backend: str) -> None:
+    """The NumPy tape keeps a parameter read only by matrix products in column 0: values() still
+    gives it for every sample, and gradients match the scalar engine."""
+    x0, x1 = Value(0.0, "x0"), Value(0.0, "x1")
+    ws = [Value(0.5, "w0"), Value(-1.5, "w1")]
+    b = Value(0.25, "b")
+    z = weighted_sum(ws, [x0, x1], b)
+    root = (z * 3.0).tanh()
+    tape = compile(root, [x0, x1], [*ws, b], backend=backend)
+    tape.run([[1.0, 2.0, -1.0], [0.5, 0.0, 4.0]])
+    constant = root.parents[0].parents[1]
+    assert tape.values([ws[0], ws[1], b, constant]) == [[0.5, -1.5, 0.25, 3.0]] * 3
+    tape.backward()
+    by_tape = [p.grad for p in (*ws, b)]
+    for p in (*ws, b):
+        p.grad = 0.0
+    for a, c in ((1.0, 0.5), (2.0, 0.0), (-1.0, 4.0)):
+        x0.data, x1.data = a, c
+        (weighted_sum(ws, [x0, x1], b) * 3.0).tanh().backward()
+    assert all(math.isclose(t, s, rel_tol=1e-12) for t, s in zip(by_tape, [p.grad for p in (*ws, b)]))
