@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from autograd.context import grad_enabled_now
+from autograd.context import is_grad_enabled
 from autograd.graph import MANY
 from autograd.oprecord import Op
 
@@ -65,7 +65,7 @@ def attach_children(node: Any, children: Sequence[Any], name: str) -> None:
             raise TypeError(f"Value(_children): child {i} must be a Value, got {type(child).__name__}")
         if not any(child is d for d in distinct):  # micrograd keeps a set: a*a has one child
             distinct.append(child)
-    if not grad_enabled_now():
+    if not is_grad_enabled():
         return
     node._kind = closure_kind(name)
     if distinct:

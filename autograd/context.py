@@ -6,84 +6,128 @@ thread inside `no_grad()` never stops another thread's graph from recording (as 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from contextvars import ContextVar
 from functools import partial
 from operator import attrgetter
-from types import TracebackType
-from typing import cast
+from typing import Any, cast
 
-_GRAD_ENABLED: ContextVar[bool] = ContextVar("axongrad_grad_enabled", default=True)
+# None while recording. Inside `no_grad()`: (weak reference to the active no_grad object, the state
+# before it). The `with` statement holds that object until its block is left, so if an interrupt
+# lands where `__exit__` cannot restore (between the block's end and its first line), the object
+# is freed as the exception unwinds and the dead reference reads as the state before it.
+_NoGrad = tuple[weakref.ref[Any], Any]
+_NO_GRAD: ContextVar[_NoGrad | None] = ContextVar("axongrad_no_grad", default=None)
 _SCOPE: ContextVar[str] = ContextVar("axongrad_scope", default="")
 
 # The bound C methods themselves: Value reads them once per node, so no Python call in between.
-grad_enabled_now = _GRAD_ENABLED.get
+no_grad_now = _NO_GRAD.get
 scope_now = _SCOPE.get
+
+
+def recording(state: _NoGrad | None) -> bool:
+    """Whether `no_grad_now()`'s state records: no live no_grad block along its chain."""
+    while state is not None:
+        if state[0]() is not None:
+            return False
+        state = state[1]  # that block was left without its exit (an interrupt): look outside it
+    return True
 
 
 def is_grad_enabled() -> bool:
     """True unless inside `no_grad()` in this thread/task: operations record inputs and local derivatives."""
-    return _GRAD_ENABLED.get()
+    return recording(_NO_GRAD.get())
 
 
 def current_scope() -> str:
     """The scope tag that Values created now, in this thread/task, receive ("" outside any `scope`)."""
-    return _SCOPE.get()
+    return live_scope(_SCOPE.get())
 
 
 class no_grad:  # noqa: N801 (PyTorch's name)
     """`with no_grad():` operations inside record no parents: results are plain constants.
 
-    Interrupt-safe on entry: the switch is flipped by one C-level call as the `with` takes hold,
-    so a KeyboardInterrupt lands either before it (nothing changed) or inside the block (the exit
-    restores). Leaving restores the value seen when the object was made, so nested blocks unwind
-    correctly even when an inner exit was skipped.
+    Interrupt-safe: entering is one C-level call as the `with` takes hold, so an interrupt lands
+    either before it (nothing changed) or inside the block (the exit restores). If one lands where
+    the exit cannot run its one store (between the block's end and that store), the exit callable
+    the `with` statement held is freed as the exception unwinds, and the switch reads as it was
+    before the block (see `recording`).
     """
 
-    __slots__ = ("_previous",)
+    __slots__ = ("_enter", "_exit")
 
     def __init__(self) -> None:
-        """Remember the current switch, to restore on exit."""
-        self._previous = _GRAD_ENABLED.get()
+        """Prepare entering and leaving; the `with` statement keeps the exit callable alive."""
+        previous = _NO_GRAD.get()
+        self._exit: Callable[..., None] = partial(_leave_no_grad, previous)
+        # The state refers to the exit callable weakly: only the `with` statement holds it.
+        self._enter: Callable[[], object] = partial(_NO_GRAD.set, (weakref.ref(self._exit), previous))
 
-    # A partial is not a descriptor, so `with` calls it with no arguments: _GRAD_ENABLED.set(False).
-    __enter__ = partial(_GRAD_ENABLED.set, False)
+    # `with` looks both up on the class when the block starts and binds them through the
+    # descriptor: the property (C-level, like attrgetter) hands back this instance's partial.
+    __enter__ = cast("Callable[[no_grad], object]", property(attrgetter("_enter"), doc="Switch off."))
+    __exit__ = cast(
+        "Callable[[no_grad, object, object, object], None]",
+        property(attrgetter("_exit"), doc="Restore the switch as it was before the block."),
+    )
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        """Restore the switch as it was before the block."""
-        _GRAD_ENABLED.set(self._previous)
+
+def _leave_no_grad(previous: _NoGrad | None, kind: object, error: object, tb: object) -> None:
+    """no_grad's exit: put back the state from before the block (its frame holds no no_grad)."""
+    _NO_GRAD.set(previous)
+
+
+class ScopeTag(str):
+    """A scope tag ("L1.n3") that also knows its `with` block, to tell when that block is gone."""
+
+    exit_ref: weakref.ref[Any]
+    previous: str
+
+
+def live_scope(tag: str) -> str:
+    """`tag`, or the tag outside it when its block was left without running its exit (an interrupt)."""
+    while isinstance(tag, ScopeTag) and tag.exit_ref() is None:
+        tag = tag.previous
+    return tag
 
 
 class scope:  # noqa: N801 (used like no_grad)
     """`with scope("L1.n3"):` tags every Value created inside (nested scopes join with ".").
 
-    Interrupt-safe on entry like `no_grad`: entering runs no Python line, so a KeyboardInterrupt
-    cannot land after the tag is set but before the `with` takes hold (its exit would never run).
+    Interrupt-safe like `no_grad`: entering is one C-level call, and if an interrupt lands where
+    the exit cannot restore the tag, the `with` statement's exit callable is freed as the
+    exception unwinds and Values made afterwards get the tag from outside the block.
     `with scope("L1") as name:` binds the tag.
     """
 
-    __slots__ = ("_previous", "name", "_enter")
+    __slots__ = ("name", "_enter", "_exit")
 
     def __init__(self, name: str) -> None:
         """Check the name and compute the nested tag now, so entering is one C-level call."""
         if not isinstance(name, str) or not name:
             raise TypeError(f"scope(name) needs a non-empty str, got {type(name).__name__} {name!r}")
-        self._previous = _SCOPE.get()
-        self.name = f"{self._previous}.{name}" if self._previous else name
+        previous = live_scope(_SCOPE.get())
+        self._exit: Callable[..., None] = partial(_leave_scope, previous)
+        tag = ScopeTag(f"{previous}.{name}" if previous else name)
+        tag.exit_ref = weakref.ref(self._exit)  # only the `with` statement holds the exit
+        tag.previous = previous
+        self.name: str = tag
         # "Set the tag, then return it" without a Python frame: min over one item calls its key
         # (_SCOPE.set) once and returns the item. A Python __enter__ could be interrupted between
         # the set and its return, leaving every later Value tagged.
-        self._enter: Callable[[], str] = partial(min, (self.name,), key=_SCOPE.set)
+        self._enter: Callable[[], str] = partial(min, (tag,), key=_SCOPE.set)
 
-    # `with` looks __enter__ up on the class and binds it through the descriptor: the property
-    # (C-level, like attrgetter) hands back this instance's partial, which `with` then calls.
-    # The cast only tells type checkers what `with scope(...) as name` binds (a str).
+    # `with` looks both up on the class and binds them through the descriptor: the property
+    # (C-level, like attrgetter) hands back this instance's partial. The casts only tell type
+    # checkers what `with scope(...) as name` binds (a str) and how the exit is called.
     __enter__ = cast("Callable[[scope], str]", property(attrgetter("_enter"), doc="Set the tag; returns it."))
+    __exit__ = cast(
+        "Callable[[scope, object, object, object], None]",
+        property(attrgetter("_exit"), doc="Restore the tag outside this scope."),
+    )
 
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        """Restore the tag outside this scope."""
-        _SCOPE.set(self._previous)
+
+def _leave_scope(previous: str, kind: object, error: object, tb: object) -> None:
+    """scope's exit: put back the tag from outside the block (its frame holds no scope object)."""
+    _SCOPE.set(previous)

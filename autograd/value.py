@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 from autograd import ops
 from autograd.checks import real_number
 from autograd.closure import attach_children, read_closure
-from autograd.context import grad_enabled_now, scope_now
+from autograd.context import current_scope, live_scope, no_grad_now, recording, scope_now
 from autograd.graph import MANY, accumulate, backward
 from autograd.oprecord import Op
 
@@ -68,7 +68,7 @@ class Value:
             raise TypeError(f"Value(label) needs a str, got {type(label).__name__}")
         self.grad = 0.0
         self.label = label
-        self.scope = scope_now()
+        self.scope = current_scope()
         self._kind = None
         self._const = None
         self._a = None
@@ -357,7 +357,8 @@ def _constant(data: float) -> Value:
     out.data = data
     out.grad = 0.0
     out.label = ""
-    out.scope = scope_now()
+    tag = scope_now()
+    out.scope = tag if not tag or tag.exit_ref() is not None else live_scope(tag)  # type: ignore[attr-defined]
     out._kind = None
     out._const = data  # marks the leaf as a constant (see is_constant)
     out._a = None
@@ -379,9 +380,11 @@ def _record(data: float, kind: Op, a: Value, da: float, b: Value | None, db: flo
     out.data = data
     out.grad = 0.0
     out.label = ""
-    out.scope = scope_now()
+    tag = scope_now()
+    out.scope = tag if not tag or tag.exit_ref() is not None else live_scope(tag)  # type: ignore[attr-defined]
     out._const = None
-    if grad_enabled_now():
+    state = no_grad_now()
+    if state is None or recording(state):
         out._kind = kind
         out._a = a
         out._b = b
@@ -445,7 +448,8 @@ def _node_many(
     check = data + sum(grads)  # one C-level sum: finite unless something is inf or nan (or it overflows)
     if check - check != 0.0 and not all(math.isfinite(d) for d in (data, *grads)):
         raise kind.overflow([p.data for p in parents], const, [data, *grads])
-    if not parents or not grad_enabled_now():
+    state = no_grad_now()
+    if not parents or (state is not None and not recording(state)):
         return _constant(data)
     out = _record(data, kind, MANY, 0.0, None, 0.0)
     out._ps = parents

@@ -228,7 +228,7 @@ def test_asyncio_task_created_inside_no_grad_inherits_it_and_leaving_does_not_le
     # contextvars rule: a task copies its creator's context, so it starts inside no_grad; a task
     # that leaves no_grad changes only its own copy.
     async def child_leaves() -> bool:
-        context._GRAD_ENABLED.set(True)  # as if its own no_grad exited
+        context._NO_GRAD.set(None)  # as if its own no_grad exited
         return is_grad_enabled()
 
     async def main() -> tuple[bool, bool, bool]:
@@ -288,7 +288,7 @@ def _interrupt_at(k: int, *, opcodes: bool, in_exit: bool) -> bool:
 
     Events are 'call', 'line' (and 'opcode' when asked) in _nested_blocks and autograd/context.py.
     `in_exit` False: every point except the exit window (a with's exit sequence, the __exit__
-    methods); True: only those, the known window (see the xfail).
+    methods); True: only those (where the exit callable being freed is what restores).
     """
     count = 0
     fired = False
@@ -330,7 +330,7 @@ def _interrupt_at(k: int, *, opcodes: bool, in_exit: bool) -> bool:
 
 def _heal() -> None:
     """Put both switches back (only after a probe that is known to leave them wrong)."""
-    context._GRAD_ENABLED.set(True)
+    context._NO_GRAD.set(None)
     context._SCOPE.set("")
 
 
@@ -351,11 +351,6 @@ def test_keyboard_interrupt_at_every_point_leaves_recording_on_and_scope_empty(o
     assert bad == [], f"{len(bad)} of {k - 1} injection points left the switches wrong: {bad[:5]}"
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="an interrupt after a with's body but before __exit__'s one store (the caller's exit "
-    "sequence, __exit__'s call event and first line) skips the restore. Lead to decide.",
-)
 def test_keyboard_interrupt_inside_exit_before_its_store() -> None:
     left_wrong = 0
     k = 0
@@ -437,11 +432,6 @@ def test_real_sigint_outside_exit_leaves_recording_on() -> None:
     assert outside == [(True, "")] * len(outside)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="a real SIGINT pending when a Python __exit__ starts is raised at its first instruction, "
-    "before the store (about 5% of interrupts in this loop). Lead to decide.",
-)
 def test_real_sigint_never_leaves_recording_off() -> None:
     trials = list(_real_sigint_trials(_signal_blocks, batches=400))
     wrong = [t for t in trials if t[1:] != (True, "")]
