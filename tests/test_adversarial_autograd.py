@@ -727,3 +727,36 @@ def test_tiny_points_agree_with_central_differences() -> None:
 
     assert gradcheck(f, [1e-310, -3e-300])
     assert gradcheck(f, [2.5e-308, 5e-324])
+
+
+def test_recording_is_on_after_an_interrupt_in_the_exit_even_while_its_traceback_is_kept() -> None:
+    """Jupyter keeps the last traceback (sys.last_traceback): the interrupted exit's frame stays
+    alive, yet recording is on and the tag is gone, because the exit callable the state refers to
+    was freed with the with statement's stack."""
+    from autograd import context
+
+    def interrupt_on_entering_an_exit(frame: FrameType, event: str, arg: object) -> Any:
+        if event == "call" and frame.f_code.co_name in ("_leave_no_grad", "_leave_scope"):
+            raise KeyboardInterrupt
+        return None
+
+    kept: list[BaseException] = []
+    for block in ("no_grad", "scope"):
+        sys.settrace(interrupt_on_entering_an_exit)
+        try:
+            if block == "no_grad":
+                with no_grad():
+                    pass
+            else:
+                with scope("L9"):
+                    pass
+        except KeyboardInterrupt as error:
+            kept.append(error)  # the traceback and its frames stay alive, as in a notebook
+        finally:
+            sys.settrace(None)
+    assert len(kept) == 2 and all(e.__traceback__ is not None for e in kept)
+    assert is_grad_enabled() and current_scope() == ""
+    x = Value(1.0)
+    y = x * 2.0
+    assert y.parents and y.scope == ""  # the next graph records, untagged
+    assert context.no_grad_now() is not None  # the stale state is still stored, and read as "on"
