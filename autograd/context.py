@@ -19,7 +19,10 @@ from typing import Any, cast
 # is freed as the exception unwinds and the dead reference reads as the state before it.
 _NoGrad = tuple[weakref.ref[Any], Any]
 _NO_GRAD: ContextVar[_NoGrad | None] = ContextVar("axongrad_no_grad", default=None)
-_SCOPE: ContextVar[str] = ContextVar("axongrad_scope", default="")
+# The scope state: (tag, weak reference to the exit callable of its `with` block, the state
+# outside it). The outermost state has no block. Values read the tag, item 0, on the hot path.
+_Scope = tuple[str, Any, Any]
+_SCOPE: ContextVar[_Scope] = ContextVar("axongrad_scope", default=("", None, None))
 
 # The bound C methods themselves: Value reads them once per node, so no Python call in between.
 no_grad_now = _NO_GRAD.get
@@ -41,8 +44,21 @@ def is_grad_enabled() -> bool:
 
 
 def current_scope() -> str:
-    """The scope tag that Values created now, in this thread/task, receive ("" outside any `scope`)."""
-    return live_scope(_SCOPE.get())
+    """The scope tag that Values created now, in this thread/task, receive ("" outside any `scope`).
+
+    It also heals the tag left by a block whose exit an interrupt skipped (see `scope`): Values
+    you create (`Value(...)`, which calls this) and every new `scope` start from the live tag.
+    """
+    return _live_state()[0]
+
+
+def _live_state() -> _Scope:
+    """The live scope state, stored back if a skipped exit had left a stale one."""
+    state = _SCOPE.get()
+    if state[1] is not None and state[1]() is None:
+        state = live_scope(state)
+        _SCOPE.set(state)
+    return state
 
 
 class no_grad:  # noqa: N801 (PyTorch's name)
@@ -78,18 +94,11 @@ def _leave_no_grad(previous: _NoGrad | None, kind: object, error: object, tb: ob
     _NO_GRAD.set(previous)
 
 
-class ScopeTag(str):
-    """A scope tag ("L1.n3") that also knows its `with` block, to tell when that block is gone."""
-
-    exit_ref: weakref.ref[Any]
-    previous: str
-
-
-def live_scope(tag: str) -> str:
-    """`tag`, or the tag outside it when its block was left without running its exit (an interrupt)."""
-    while isinstance(tag, ScopeTag) and tag.exit_ref() is None:
-        tag = tag.previous
-    return tag
+def live_scope(state: _Scope) -> _Scope:
+    """`state`, or the state outside it when its block was left without its exit (an interrupt)."""
+    while state[1] is not None and state[1]() is None:
+        state = state[2]
+    return state
 
 
 class scope:  # noqa: N801 (used like no_grad)
@@ -97,8 +106,8 @@ class scope:  # noqa: N801 (used like no_grad)
 
     Interrupt-safe like `no_grad`: entering is one C-level call, and if an interrupt lands where
     the exit cannot restore the tag, the `with` statement's exit callable is freed as the
-    exception unwinds and Values made afterwards get the tag from outside the block.
-    `with scope("L1") as name:` binds the tag.
+    exception unwinds; the next Value you create, or the next scope, puts back the tag from
+    outside the block (results of arithmetic read the tag as it stands, on the hot path).
     """
 
     __slots__ = ("name", "_enter", "_exit")
@@ -107,27 +116,24 @@ class scope:  # noqa: N801 (used like no_grad)
         """Check the name and compute the nested tag now, so entering is one C-level call."""
         if not isinstance(name, str) or not name:
             raise TypeError(f"scope(name) needs a non-empty str, got {type(name).__name__} {name!r}")
-        previous = live_scope(_SCOPE.get())
-        self._exit: Callable[..., None] = partial(_leave_scope, previous)
-        tag = ScopeTag(f"{previous}.{name}" if previous else name)
-        tag.exit_ref = weakref.ref(self._exit)  # only the `with` statement holds the exit
-        tag.previous = previous
-        self.name: str = tag
-        # "Set the tag, then return it" without a Python frame: min over one item calls its key
-        # (_SCOPE.set) once and returns the item. A Python __enter__ could be interrupted between
-        # the set and its return, leaving every later Value tagged.
-        self._enter: Callable[[], str] = partial(min, (tag,), key=_SCOPE.set)
+        outside = _live_state()
+        self.name = f"{outside[0]}.{name}" if outside[0] else name
+        self._exit: Callable[..., None] = partial(_leave_scope, outside)
+        # Only the `with` statement holds the exit callable; the state refers to it weakly.
+        state = (self.name, weakref.ref(self._exit), outside)
+        self._enter: Callable[[], object] = partial(_SCOPE.set, state)
 
     # `with` looks both up on the class and binds them through the descriptor: the property
-    # (C-level, like attrgetter) hands back this instance's partial. The casts only tell type
-    # checkers what `with scope(...) as name` binds (a str) and how the exit is called.
-    __enter__ = cast("Callable[[scope], str]", property(attrgetter("_enter"), doc="Set the tag; returns it."))
+    # (C-level, like attrgetter) hands back this instance's partial; a Python __enter__ could be
+    # interrupted between setting the tag and the `with` taking hold. The casts tell type checkers
+    # how each is called.
+    __enter__ = cast("Callable[[scope], object]", property(attrgetter("_enter"), doc="Set the tag."))
     __exit__ = cast(
         "Callable[[scope, object, object, object], None]",
         property(attrgetter("_exit"), doc="Restore the tag outside this scope."),
     )
 
 
-def _leave_scope(previous: str, kind: object, error: object, tb: object) -> None:
-    """scope's exit: put back the tag from outside the block (its frame holds no scope object)."""
-    _SCOPE.set(previous)
+def _leave_scope(outside: _Scope, kind: object, error: object, tb: object) -> None:
+    """scope's exit: put back the state from outside the block (its frame holds no scope object)."""
+    _SCOPE.set(outside)

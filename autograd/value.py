@@ -11,7 +11,7 @@ from typing import Any, TypeAlias
 from autograd import ops
 from autograd.checks import real_number
 from autograd.closure import attach_children, read_closure
-from autograd.context import current_scope, live_scope, no_grad_now, recording, scope_now
+from autograd.context import current_scope, no_grad_now, recording, scope_now
 from autograd.graph import MANY, accumulate, backward
 from autograd.oprecord import Op
 
@@ -357,8 +357,7 @@ def _constant(data: float) -> Value:
     out.data = data
     out.grad = 0.0
     out.label = ""
-    tag = scope_now()
-    out.scope = tag if not tag or tag.exit_ref() is not None else live_scope(tag)  # type: ignore[attr-defined]
+    out.scope = scope_now()[0]
     out._kind = None
     out._const = data  # marks the leaf as a constant (see is_constant)
     out._a = None
@@ -380,8 +379,7 @@ def _record(data: float, kind: Op, a: Value, da: float, b: Value | None, db: flo
     out.data = data
     out.grad = 0.0
     out.label = ""
-    tag = scope_now()
-    out.scope = tag if not tag or tag.exit_ref() is not None else live_scope(tag)  # type: ignore[attr-defined]
+    out.scope = scope_now()[0]
     out._const = None
     state = no_grad_now()
     if state is None or recording(state):

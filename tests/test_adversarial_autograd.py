@@ -331,7 +331,7 @@ def _interrupt_at(k: int, *, opcodes: bool, in_exit: bool) -> bool:
 def _heal() -> None:
     """Put both switches back (only after a probe that is known to leave them wrong)."""
     context._NO_GRAD.set(None)
-    context._SCOPE.set("")
+    context._SCOPE.set(("", None, None))
 
 
 @pytest.mark.parametrize("opcodes", [False, True], ids=["lines", "opcodes"])

@@ -315,11 +315,12 @@ def test_scope_tags_values_created_inside() -> None:
     """Values made inside scope(name) carry it; nested scopes join with '.'; restored after."""
     assert current_scope() == ""
     a = Value(1.0)
-    with scope("L1") as s1:
-        assert s1 == "L1" == current_scope()
+    with scope("L1"):
+        assert current_scope() == "L1"
         w = Value(0.5)
-        with scope("n3") as s2:
-            assert s2 == "L1.n3" == current_scope()
+        inner = scope("n3")
+        with inner:
+            assert inner.name == "L1.n3" == current_scope()
             z = a * w + 1
             leaf = Value(2.0)
             ws = weighted_sum([w], [3.0], leaf)
