@@ -30,11 +30,12 @@ def explain_smallest(out: Path) -> None:
     """Diagrams, chain-rule text and the backward-steps page for the smallest network."""
     n = network(W0_START, W1_START)
     E = n["E"]
-    viz.render(viz.draw(E, legend=True), out / "smallest_forward.svg")
-    viz.render(viz.draw(E, legend=True), out / "smallest_forward.png", format="png")
+    weights = [n["W0"], n["W1"]]  # drawn as the parameters they are
+    viz.render(viz.draw(E, legend=True, params=weights), out / "smallest_forward.svg")
+    viz.render(viz.draw(E, legend=True, params=weights), out / "smallest_forward.png", format="png")
     E.backward()
-    viz.render(viz.draw(E, legend=True), out / "smallest_backward.svg")
-    viz.render(viz.draw(E, legend=True), out / "smallest_backward.png", format="png")
+    viz.render(viz.draw(E, legend=True, params=weights), out / "smallest_backward.svg")
+    viz.render(viz.draw(E, legend=True, params=weights), out / "smallest_backward.png", format="png")
     text = f"{viz.explain(E, n['W0'])}\n\n{viz.explain(E, n['W1'])}\n"
     (out / "smallest_chain_rule.txt").write_text(text, encoding="utf-8")
     viz.save_backward_html(E, out / "smallest_backward_steps.html")
@@ -71,8 +72,10 @@ def train_moons(out: Path, steps: int) -> float:
     i = hardest_point(model, xs, ys)
     one = one_point_loss(model, xs[i], ys[i])  # zeroes the gradients training left, then backward
     print(f"  one point's hinge loss drawn (point #{i}, label {ys[i]:+g}): {one.data:.4f}")
-    viz.render(viz.draw(one, group="neuron", legend=True), out / "moons_mlp_grouped.svg")
-    viz.render(viz.draw(one, group="neuron", legend=True), out / "moons_mlp_grouped.png", format="png")
+    # One box per layer fits a screen (one box per neuron is 8,500 px wide); one neuron up close.
+    viz.render(viz.draw(one, group="layer", legend=True), out / "moons_mlp_grouped.svg")
+    viz.render(viz.draw(one, group="layer", legend=True), out / "moons_mlp_grouped.png", format="png")
+    viz.render(viz.neighbourhood(one, "L2.n0"), out / "moons_neuron_L2_n0.png", format="png")
     return final_accuracy
 
 

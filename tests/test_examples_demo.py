@@ -22,6 +22,7 @@ EXPECTED = {
     "moons_decision_boundary.png",
     "moons_mlp_grouped.svg",
     "moons_mlp_grouped.png",
+    "moons_neuron_L2_n0.png",
 }
 
 pytestmark = pytest.mark.skipif(
