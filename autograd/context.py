@@ -13,10 +13,10 @@ from functools import partial
 from operator import attrgetter
 from typing import Any, cast
 
-# None while recording. Inside `no_grad()`: (weak reference to the active no_grad object, the state
-# before it). The `with` statement holds that object until its block is left, so if an interrupt
-# lands where `__exit__` cannot restore (between the block's end and its first line), the object
-# is freed as the exception unwinds and the dead reference reads as the state before it.
+# None while recording. Inside `no_grad()`: (weak reference to the exit callable of its `with`
+# block, the state before it). Only the `with` statement holds that callable, so if an interrupt
+# lands where the exit cannot restore (between the block's end and the exit's one store), it is
+# freed as the exception unwinds and the dead reference reads as the state before the block.
 _NoGrad = tuple[weakref.ref[Any], Any]
 _NO_GRAD: ContextVar[_NoGrad | None] = ContextVar("axongrad_no_grad", default=None)
 # The scope state: (tag, weak reference to the exit callable of its `with` block, the state
@@ -31,11 +31,12 @@ scope_now = _SCOPE.get
 
 def recording(state: _NoGrad | None) -> bool:
     """Whether `no_grad_now()`'s state records: no live no_grad block along its chain."""
-    while state is not None:
-        if state[0]() is not None:
-            return False
+    if state is None or state[0]() is not None:
+        return state is None
+    while state is not None and state[0]() is None:
         state = state[1]  # that block was left without its exit (an interrupt): look outside it
-    return True
+    _NO_GRAD.set(state)  # heal, so later nodes read the live state directly
+    return state is None
 
 
 def is_grad_enabled() -> bool:
