@@ -164,12 +164,8 @@ class Value:
                     f"{kind.name}: argument {i} must be a Value or a real number, got {type(x).__name__}"
                 )
             operands.append(v)
-        if not kind.builtin:  # a learner's rule: check the shape of what it returns, naming the op
-            data = [v.data for v in operands]
-            if kind.domain:
-                kind.check(data, const)
-            extra = () if const is None else (const,)
-            result = kind.shaped(kind.fn(*data, *extra), len(data))
+        if not kind.builtin:  # a learner's rule: Op.evaluate checks its domain, shape and overflow
+            result = kind.evaluate([v.data for v in operands], const)
             out = _node_many(result[0], kind, tuple(operands), result[1:], const)
             if const is not None and out._kind is not None:
                 out._const = const
@@ -337,15 +333,12 @@ def _coerce(other: object, op: str = "an arithmetic operation") -> Value | None:
     if kind is float or kind is int:  # the common case, without the slower ABC check below
         try:
             data = float(other)  # type: ignore[arg-type]
-        except OverflowError:
-            raise ValueError(
-                f"an operand of {op} must be within float range, got an int of {len(str(other))} digits"
-            ) from None
-        if data - data != 0.0:
-            raise ValueError(f"an operand of {op} must be a finite number, got {data!r}")
-        return _constant(data)
+        except OverflowError:  # an int beyond float range: real_number below says so
+            data = math.inf
+        if data - data == 0.0:
+            return _constant(data)
     if isinstance(other, numbers.Real) and not isinstance(other, bool):
-        return Value(real_number(other, f"an operand of {op}"))
+        return _constant(real_number(other, f"an operand of {op}"))  # raises for huge or non-finite
     return None
 
 
@@ -433,9 +426,9 @@ def _binary(kind: Op, a: Value, b: Value) -> Value:
     return _record(value, kind, a, da, b, db)
 
 
-def _record_many(kind: Op, parents: Sequence[Value], data: Sequence[float] | None = None) -> Value:
-    """Apply an n-ary row (wsum) to its parents (`data`: their .data) and record one node."""
-    result = kind.fn(*(data if data is not None else [p.data for p in parents]))
+def _record_many(kind: Op, parents: Sequence[Value]) -> Value:
+    """Apply an n-ary row (wsum) to its parents and record one node."""
+    result = kind.fn(*[p.data for p in parents])
     return _node_many(result[0], kind, tuple(parents), tuple(result[1:]))
 
 

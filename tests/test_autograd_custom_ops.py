@@ -444,3 +444,26 @@ def test_compile_refuses_a_closure_node_and_points_to_autograd_op() -> None:
         root = lecture_tanh(x) * 2.0
         with pytest.raises(ValueError, match=r"autograd\.op"):
             compile(root, [x], [], backend=backend)
+
+
+def test_a_rule_whose_math_overflows_on_a_value_names_the_op(monkeypatch: pytest.MonkeyPatch) -> None:
+    """math.exp raising OverflowError inside a learner's rule is the op's ValueError, as on numbers."""
+    monkeypatch.setattr(autograd.oprecord, "TABLE", dict(autograd.TABLE))
+
+    @autograd.op(rule="e^x", name="t9_raw_exp")
+    def raw_exp(x: float) -> tuple[float, float]:
+        """e^x with math.exp, which raises past float range."""
+        e = math.exp(x)
+        return e, e
+
+    for call in (lambda: raw_exp(Value(710.0)), lambda: raw_exp(710.0)):
+        with pytest.raises(ValueError, match=r"^t9_raw_exp: .* overflows a float"):
+            call()
+
+
+def test_numpy_scalars_in_arithmetic_become_constants() -> None:
+    """A NumPy number operand is a constant leaf, like a Python number (drawn as its number)."""
+    np = pytest.importorskip("numpy")
+    x = Value(1.0, "x")
+    assert (x * np.float64(2.0)).parents[1].is_constant
+    assert (x + 2).parents[1].is_constant and not x.is_constant
