@@ -75,7 +75,7 @@ class _Group:
         self.wsum_dense = self.scalar_weights and all(r == xs[0] for r in xs) and _unique(xs[0])
         self.w_index = np.asarray(ws, dtype=np.intp)
         self.x_index = _index(xs[0]) if self.wsum_dense else np.asarray(xs, dtype=np.intp)
-        self.x_unique = _unique([x for r in xs for x in r])
+        self.x_unique = _unique(self.x_flat)
 
 
 class NumpyEngine:

@@ -29,7 +29,7 @@ class PythonEngine:
         self.program = program
         self.trash = len(program.nodes)  # adjoints of slots that need none go here: no branch in the loop
         needs = program.needs_grad
-        self.forward_code: list[tuple[int, Any, Any, Any, Any]] = []
+        self.forward_code: list[tuple[int, Any, Any, Any]] = []
         self.backward_code: list[tuple[int, int, Any, Any, int]] = []
         self.first_deriv: list[int] = []  # per step, the index of its first stored derivative
         k = 0
@@ -48,16 +48,16 @@ class PythonEngine:
         self.derivs: list[list[float]] = []
 
     @staticmethod
-    def _forward_entry(s: Any) -> tuple[int, Any, Any, Any, Any]:
-        """(kind, rule, first input, second input or constant, step) for one non-wsum step."""
+    def _forward_entry(s: Any) -> tuple[int, Any, Any, Any]:
+        """(kind, rule, first input, second input or constant) for one non-wsum step."""
         kind = s.kind
         if kind.domain or kind.const is not None:
-            return (CHECKED, kind, s.inputs, s.const, s)
+            return (CHECKED, kind, s.inputs, s.const)
         if len(s.inputs) == 1:
-            return (UNARY, kind.fn, s.inputs[0], None, s)
+            return (UNARY, kind.fn, s.inputs[0], None)
         if len(s.inputs) == 2 and kind.arity == 2:
-            return (BINARY, kind.fn, s.inputs[0], s.inputs[1], s)
-        return (GENERIC, kind.fn, s.inputs, None, s)
+            return (BINARY, kind.fn, s.inputs[0], s.inputs[1])
+        return (GENERIC, kind.fn, s.inputs, None)
 
     def _wsum(self, inputs: tuple[int, ...], output: int, needs: list[bool]) -> None:
         """Forward and backward entries of one weighted sum (w0, x0, w1, x1, ..., [b])."""
@@ -66,9 +66,9 @@ class PythonEngine:
         if len(pairs) >= 2:
             ws = itemgetter(*(w for w, _ in pairs))
             xs = itemgetter(*(x for _, x in pairs))
-            self.forward_code.append((WSUM, ws, xs, bias, None))
+            self.forward_code.append((WSUM, ws, xs, bias))
         else:  # itemgetter of one index returns a float, not a tuple: take the generic path
-            self.forward_code.append((WSUM, None, tuple(pairs), bias, None))
+            self.forward_code.append((WSUM, None, tuple(pairs), bias))
         w_edges = tuple((w, x) for w, x in pairs if needs[w])
         x_edges = tuple((x, w) for w, x in pairs if needs[x])
         b_target = bias if bias >= 0 and needs[bias] else -1
@@ -92,7 +92,7 @@ class PythonEngine:
             put = v.append
             slope = d.append
             try:
-                for op, f, a, b, _step in code:
+                for op, f, a, b in code:
                     if op == WSUM:
                         if f is not None:
                             total = sum(map(mul, f(v), a(v)))
