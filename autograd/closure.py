@@ -31,14 +31,15 @@ def closure_kind(name: str) -> Op:
                 "derivatives at one point only; define it with @autograd.op to evaluate or compile it"
             )
 
+        shown = name or "closure"
         # Not registered in the table: a closure node is not an operation you can apply again.
         kind = Op(
             from_closure,
-            name=name or "closure",
-            symbol=name or "closure",
+            name=shown,
+            symbol=shown,
             texts=("from its _backward closure",),
             latex=(r"\text{from its \_backward closure}",),
-            formula=f"{name or 'closure'}(...)",
+            formula=f"{shown}(...)",
             domain=(),
             const=None,
             vectorized=None,
@@ -78,7 +79,7 @@ def read_closure(node: Any, closure: Callable[[], None]) -> None:
     """Run `closure` once with node.grad = 1 and the children's grads at 0; keep what it adds as slopes."""
     if not callable(closure):
         raise TypeError(f"_backward needs a function of no arguments, got {type(closure).__name__}")
-    children = node._ps if node._a is MANY else node.parents
+    children = node.parents
     if node._kind is None or not is_closure_kind(node._kind):
         raise AttributeError(
             "_backward can be set only on a node made as Value(data, children, op); built-in "

@@ -57,6 +57,7 @@ from viz.trace import (
     grouping_hint,
     single_parents,
     trace,
+    values_in_graph,
 )
 
 # kind -> (fill, border)
@@ -459,16 +460,8 @@ def _ids_of(values: Value | Iterable[Value] | None, order: list[Value]) -> set[s
     """Node ids of the Values to highlight (ValueError for a Value outside the graph)."""
     if values is None:
         return set()
-    wanted = [values] if isinstance(values, Value) else list(values)
     index = {v: i for i, v in enumerate(order)}
-    ids = set()
-    for v in wanted:
-        if not isinstance(v, Value):
-            raise TypeError(f"draw(highlight=...) needs Values, got {type(v).__name__}")
-        if v not in index:
-            raise ValueError(f"draw(highlight=...): {v!r} is not part of the drawn graph")
-        ids.add(f"n{index[v]}")
-    return ids
+    return {f"n{index[v]}" for v in values_in_graph(values, index, "draw(highlight=...)")}
 
 
 def draw(

@@ -6,7 +6,7 @@ No graphviz here: `dot.py` turns a `Trace` into a diagram, `steps.py` replays th
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from autograd import Value, ops, topological_order
@@ -205,20 +205,24 @@ def trace(
     return Trace(data.nodes, data.edges, data.root, has_grad, by_id, groups), order
 
 
+def values_in_graph(values: Value | Iterable[Value], index: Mapping[Value, int], where: str) -> list[Value]:
+    """`values` (one Value or several), each checked to be a Value of the drawn graph (`index`)."""
+    wanted = [values] if isinstance(values, Value) else list(values)
+    for v in wanted:
+        if not isinstance(v, Value):
+            raise TypeError(f"{where} needs Values, got {type(v).__name__}")
+        if v not in index:
+            raise ValueError(f"{where}: {v!r} is not part of the drawn graph")
+    return wanted
+
+
 def _chosen(params: Collection[Value], index: Mapping[Value, int]) -> set[Value]:
-    """`params` as a set, checking each is a Value in the graph (TypeError/ValueError otherwise)."""
-    if isinstance(params, Value):
-        params = [params]
-    chosen = set()
-    for p in params:
-        if not isinstance(p, Value):
-            raise TypeError(f"params=... needs Values, got {type(p).__name__}")
-        if p not in index:
-            raise ValueError(f"params=...: {p!r} is not part of the drawn graph")
+    """`params` as a set of leaves of the graph (TypeError/ValueError otherwise)."""
+    wanted = values_in_graph(params, index, "params=...")
+    for p in wanted:
         if p.parents:
             raise ValueError(f"params=...: {p!r} is computed by an operation; only leaves are parameters")
-        chosen.add(p)
-    return chosen
+    return set(wanted)
 
 
 def _layer_of(scope: str) -> str:
