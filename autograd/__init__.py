@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from autograd import ops
 from autograd.backends import BACKENDS, default_backend
-from autograd.checks import real_number
+from autograd.checks import first_non_finite, real_number
 from autograd.context import current_scope, is_grad_enabled, no_grad, scope
 from autograd.gradcheck import backprop_grad, check_op, gradcheck, numerical_grad
 from autograd.graph import accumulate, backward, topological_order
@@ -30,6 +30,7 @@ __all__ = [
     "compile",
     "current_scope",
     "default_backend",
+    "first_non_finite",
     "gradcheck",
     "is_grad_enabled",
     "no_grad",

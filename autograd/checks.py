@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 
 
 def real_number(data: object, where: str) -> float:
@@ -28,3 +29,18 @@ def _short(x: object) -> str:
     """A huge number's text, cut to 40 characters so the message stays readable."""
     text = str(x)
     return text if len(text) <= 40 else f"{text[:20]}...{text[-10:]} ({len(text)} digits)"
+
+
+def first_non_finite(values: Sequence[float]) -> int | None:
+    """Index of the first inf or NaN in `values`, or None when every one is finite.
+
+    One C-level sum first (finite unless some value is inf/NaN, or the sum itself overflows):
+    the Python scan runs only when it is not, so a clean step costs one `sum` per list.
+    """
+    total = sum(values)
+    if total - total == 0.0:
+        return None
+    for i, x in enumerate(values):
+        if x - x != 0.0:
+            return i
+    return None  # only the sum overflowed

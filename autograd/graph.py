@@ -2,13 +2,15 @@
 
 It knows nodes only through a narrow interface (the slots `Value` declares): `_a`/`_b` with
 `_da`/`_db` for one- and two-input nodes, `_ps`/`_ds` when `_a is MANY` (n-ary), and `.grad`.
-It imports nothing of ours.
+Of ours it imports only the validators.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
+
+from autograd.checks import first_non_finite
 
 
 class _Many:
@@ -104,20 +106,16 @@ def backward(root: Any) -> None:
         root.grad = 1.0
     accumulate(reversed(order))
     # Every local derivative is finite, yet their products can still overflow: say so, never a silent inf.
-    # One C-level sum is finite unless some grad is inf/nan (or, harmlessly, the sum itself overflows):
-    # only then look for the node.
-    total = sum([node.grad for node in order])  # a list comprehension beats map(attrgetter) here
-    if total - total != 0.0:
-        for node in order:
-            g = node.grad
-            if g - g != 0.0:
-                name = node.label or node.op or "a leaf"
-                for n in order:
-                    n.grad = 0.0
-                for leaf, previous in zip(leaves, before):
-                    leaf.grad = previous
-                raise ValueError(
-                    f"backward: the gradient at {name!r} (data={node.data!r}) overflows a float: grad={g!r}; "
-                    "the leaves' grads are as they were before this call"
-                )
+    i = first_non_finite([node.grad for node in order])  # a list comprehension beats map(attrgetter)
+    if i is not None:
+        node, g = order[i], order[i].grad
+        name = node.label or node.op or "a leaf"
+        for n in order:
+            n.grad = 0.0
+        for leaf, previous in zip(leaves, before):
+            leaf.grad = previous
+        raise ValueError(
+            f"backward: the gradient at {name!r} (data={node.data!r}) overflows a float: grad={g!r}; "
+            "the leaves' grads are as they were before this call"
+        )
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from autograd.backends import Engine, engine_for
-from autograd.checks import real_number
+from autograd.checks import first_non_finite, real_number
 from autograd.tape_steps import Program, TapeStep
 from autograd.value import Value
 
@@ -96,14 +96,12 @@ class Tape(Program):
                 )
             weights = _checked_weights(weights)
         grads = self._engine.backward(weights)
-        total = sum(grads)  # one C-level pass; finite unless some grad is inf or nan (or it overflows)
-        for i, g in enumerate(grads if total - total != 0.0 else ()):
-            if g - g != 0.0:  # as the scalar backward: an overflowing gradient is an error, not inf
-                p = self.params[i]
-                raise ValueError(
-                    f"tape.backward: the gradient at params[{i}] (label {p.label!r}) overflows a float: "
-                    f"grad={g!r}; no parameter's grad was changed"
-                )
+        i = first_non_finite(grads)  # as the scalar backward: an overflowing gradient is an error
+        if i is not None:
+            raise ValueError(
+                f"tape.backward: the gradient at params[{i}] (label {self.params[i].label!r}) overflows a "
+                f"float: grad={grads[i]!r}; no parameter's grad was changed"
+            )
         for p, g in zip(self.params, grads):
             p.grad += g
 

@@ -13,7 +13,7 @@ import numbers
 from collections.abc import Iterable
 from operator import attrgetter
 
-from autograd import Value
+from autograd import Value, first_non_finite
 
 
 def _positive(value: object, where: str) -> float:
@@ -39,21 +39,6 @@ def _in_range(value: object, where: str, low: float, high: float, high_open: boo
 
 
 _data_of = attrgetter("data")
-
-
-def first_non_finite(values: list[float]) -> int | None:
-    """Index of the first inf or NaN in `values`, or None when every one is finite.
-
-    One C-level sum first (finite unless some value is inf/NaN, or the sum itself overflows):
-    the Python scan runs only when it is not, so a clean step costs one `sum` per list.
-    """
-    total = sum(values)
-    if total - total == 0.0:
-        return None
-    for i, x in enumerate(values):
-        if x - x != 0.0:
-            return i
-    return None  # only the sum overflowed
 
 
 def describe(p: Value) -> str:

@@ -36,10 +36,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
-from autograd import BACKENDS, Value, no_grad
+from autograd import BACKENDS, Value, first_non_finite, no_grad
 from nn import losses as _losses
 from nn.layers import MLP, Input, Output
-from nn.optim import SGD, Optimizer, describe, first_non_finite
+from nn.optim import SGD, Optimizer, describe
 from nn.tape_engine import TapeEngine
 
 Loss: TypeAlias = Callable[[Any, Any], Value]
