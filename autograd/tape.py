@@ -96,6 +96,8 @@ class Tape(Program):
                 )
             weights = _checked_weights(weights)
         grads = self._engine.backward(weights)
+        if not isinstance(grads, list):
+            grads = grads.tolist()  # the NumPy back end's array: floats for the loop below
         i = first_non_finite(grads)  # as the scalar backward: an overflowing gradient is an error
         if i is not None:
             raise ValueError(
