@@ -430,7 +430,7 @@ class NumpyEngine:
             adj[self.whole_params] = 0.0
         self.grad[:] = 0.0
         root = self.row[program.root_slot]
-        adj[root] = 1.0 if weights is None else np.asarray(weights, dtype=np.float64)  # nothing else adds to it
+        adj[root] = 1.0 if weights is None else np.asarray(weights, dtype=np.float64)  # nothing adds to it
         # Overflow shows up as inf in the result, which Tape.backward turns into a clear error.
         with np.errstate(over="ignore", invalid="ignore"):
             for g in reversed(self.groups):

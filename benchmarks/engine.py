@@ -365,10 +365,12 @@ def make_tape_engine(
     The graph of one sample's hinge loss relu(1 - y * mlp(x)) is built once from placeholder
     inputs (x0, x1, y) and the parameter Values holding `weights` (each neuron one
     `weighted_sum` node), and compiled with `autograd.compile(root, [x0, x1, y], params,
-    backend)`. Each step zeroes the grads, runs the tape over the batch's columns, calls
-    `tape.backward([1/B] * B)` (the mean's seed), adds the L2 term's value and gradient
-    2 * ALPHA * p, and applies SGD. Returns None (no row) when `autograd.compile` is missing or
-    the back end cannot be used (numpy not installed).
+    backend)`. Each step runs the tape over the batch's columns and takes the gradient of the
+    mean (seeds 1/B), adds the L2 term's value and gradient 2 * ALPHA * p, and applies SGD. On
+    the NumPy back end this is done on arrays (`tape.gradient`, `tape.parameter_data`, then
+    `tape.set_parameters` writes every Value's new .data and .grad); on the pure-Python one by
+    zeroing the grads, `tape.backward` and a loop over the parameters. Returns None (no row) when
+    `autograd.compile` is missing or the back end cannot be used (numpy not installed).
     """
     if not hasattr(autograd, "compile"):
         return None
@@ -396,13 +398,29 @@ def make_tape_engine(
     clock = time.perf_counter
 
     def marked(lr: float, marks: list[tuple[str, float]] | None) -> float:
+        losses = tape.run(columns)
+        data_loss = float(losses.sum() if backend == "numpy" else sum(losses)) / len(xs)
+        if marks is not None:
+            marks.append(("tape.run + loss sum", clock()))
+        if backend == "numpy":
+            # The step on arrays: the gradient comes back as an array (no .grad touched), L2 and
+            # SGD are two NumPy expressions, and one pass writes every Value's new .data and .grad.
+            grad = tape.gradient(mean)
+            if marks is not None:
+                marks.append(("tape.gradient", clock()))
+            w = tape.parameter_data()
+            grad += l2 * w
+            reg = float(w @ w)
+            if marks is not None:
+                marks.append(("L2 + SGD (arrays)", clock()))
+            tape.set_parameters(w - lr * grad, grad)
+            if marks is not None:
+                marks.append(("set_parameters (Python loop)", clock()))
+            return data_loss + ALPHA * reg
         for p in params:
             p.grad = 0.0
         if marks is not None:
             marks.append(("zero grads (Python loop)", clock()))
-        data_loss = float(sum(tape.run(columns))) / len(xs)
-        if marks is not None:
-            marks.append(("tape.run + loss sum", clock()))
         tape.backward(mean)
         if marks is not None:
             marks.append(("tape.backward", clock()))
