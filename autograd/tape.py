@@ -113,7 +113,7 @@ class Tape(Program):
         # As the scalar backward: an overflowing gradient is an error. An array is checked with one
         # C-level sum (inf or NaN stays in it; a sum that overflows only sends us to the exact scan).
         total = sum(grads) if isinstance(grads, list) else float(grads.sum())
-        i = None if total - total == 0.0 else first_non_finite(list(grads))
+        i = None if total - total == 0.0 else first_non_finite(grads if isinstance(grads, list) else grads.tolist())
         if i is not None:
             raise ValueError(
                 f"{where}: the gradient at params[{i}] (label {self.params[i].label!r}) overflows a "
