@@ -112,8 +112,9 @@ class Tape(Program):
         grads = self._engine.backward(weights)
         # As the scalar backward: an overflowing gradient is an error. An array is checked with one
         # C-level sum (inf or NaN stays in it; a sum that overflows only sends us to the exact scan).
-        total = sum(grads) if isinstance(grads, list) else float(grads.sum())
-        i = None if total - total == 0.0 else first_non_finite(grads if isinstance(grads, list) else grads.tolist())
+        listed = isinstance(grads, list)
+        total = sum(grads) if listed else float(grads.sum())
+        i = None if total - total == 0.0 else first_non_finite(grads if listed else grads.tolist())
         if i is not None:
             raise ValueError(
                 f"{where}: the gradient at params[{i}] (label {self.params[i].label!r}) overflows a "
