@@ -398,11 +398,10 @@ def make_tape_engine(
     clock = time.perf_counter
 
     def marked(lr: float, marks: list[tuple[str, float]] | None) -> float:
-        losses = tape.run(columns)
-        data_loss = float(losses.sum() if backend == "numpy" else sum(losses)) / len(xs)
-        if marks is not None:
-            marks.append(("tape.run + loss sum", clock()))
         if backend == "numpy":
+            data_loss = float(tape.run(columns).sum()) / len(xs)
+            if marks is not None:
+                marks.append(("tape.run + loss sum", clock()))
             # The step on arrays: the gradient comes back as an array (no .grad touched), L2 and
             # SGD are two NumPy expressions, and one pass writes every Value's new .data and .grad.
             grad = tape.gradient(mean)
@@ -421,6 +420,9 @@ def make_tape_engine(
             p.grad = 0.0
         if marks is not None:
             marks.append(("zero grads (Python loop)", clock()))
+        data_loss = float(sum(tape.run(columns))) / len(xs)
+        if marks is not None:
+            marks.append(("tape.run + loss sum", clock()))
         tape.backward(mean)
         if marks is not None:
             marks.append(("tape.backward", clock()))
