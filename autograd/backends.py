@@ -18,8 +18,8 @@ class Engine(Protocol):
         """The root value of every sample; keeps what `backward` needs."""
         ...
 
-    def backward(self, weights: Sequence[float] | None) -> list[float]:
-        """Sum over the batch of weight_i * d(root_i)/d(param), one float per parameter."""
+    def backward(self, weights: Sequence[float] | None) -> Any:
+        """Sum over the batch of weight_i * d(root_i)/d(param): a list of floats or a float64 array."""
         ...
 
     def rows(self, slots: Sequence[int]) -> list[list[float]]:

@@ -86,27 +86,98 @@ class Tape(Program):
         the result equals B separate scalar `backward()` passes. Needs a `run` first; calling it
         twice accumulates twice, like two scalar `backward()` calls on the same graph.
         """
+        grads = self._gradient(weights, "tape.backward")
+        for p, g in zip(self.params, grads if isinstance(grads, list) else grads.tolist()):
+            p.grad += g
+
+    def gradient(self, weights: Sequence[float] | None = None) -> Any:
+        """The batch sum of d(root)/d(param) that `backward` would add, returned; no `.grad` changes.
+
+        One number per parameter (in `params` order): a float64 NumPy array on the "numpy" back
+        end, a list of floats on "python". Seeds and checks as `backward`. Like PyTorch's
+        `torch.autograd.grad`: with `parameter_data` and `set_parameters` a step runs on arrays.
+        """
+        return self._gradient(weights, "tape.gradient")
+
+    def _gradient(self, weights: Sequence[float] | None, where: str) -> Any:
+        """The engine's batch-summed gradients after checking the seeds, or an error naming `where`."""
         if self._batch_size is None:
-            raise RuntimeError("tape.backward() needs tape.run(batch) first")
+            raise RuntimeError(f"{where}() needs tape.run(batch) first")
         if weights is not None:
             if len(weights) != self._batch_size:
                 raise ValueError(
-                    f"tape.backward(weights) needs one weight per sample: {self._batch_size}, "
-                    f"got {len(weights)}"
+                    f"{where}(weights) needs one weight per sample: {self._batch_size}, got {len(weights)}"
                 )
-            weights = _checked_weights(weights)
+            weights = _checked_weights(weights, where)
         grads = self._engine.backward(weights)
-        i = first_non_finite(grads)  # as the scalar backward: an overflowing gradient is an error
+        # As the scalar backward: an overflowing gradient is an error. An array is checked with one
+        # C-level sum (inf or NaN stays in it; a sum that overflows only sends us to the exact scan).
+        listed = isinstance(grads, list)
+        total = sum(grads) if listed else float(grads.sum())
+        i = None if total - total == 0.0 else first_non_finite(grads if listed else grads.tolist())
         if i is not None:
             raise ValueError(
-                f"tape.backward: the gradient at params[{i}] (label {self.params[i].label!r}) overflows a "
-                f"float: grad={grads[i]!r}; no parameter's grad was changed"
+                f"{where}: the gradient at params[{i}] (label {self.params[i].label!r}) overflows a "
+                f"float: grad={float(grads[i])!r}; no parameter's grad was changed"
             )
-        for p, g in zip(self.params, grads):
-            p.grad += g
+        return grads
+
+    def parameter_data(self) -> Any:
+        """Every parameter's `.data` now, as a float64 NumPy array in `params` order (needs numpy)."""
+        return _numpy().asarray([p.data for p in self.params], dtype=float)
+
+    def set_parameters(self, data: Sequence[float], grads: Sequence[float] | None = None) -> None:
+        """Set each parameter's `.data` (and `.grad`) from `data[i]` (and `grads[i]`), in `params` order.
+
+        Both are lists or 1-D arrays of len(params) finite real numbers; anything else is a
+        TypeError or ValueError naming the argument and entry, and then no Value is changed. The
+        write is one pass over the parameters: the end of a training step done on arrays.
+        """
+        new_data = self._parameter_numbers(data, "data")
+        if grads is None:
+            for p, x in zip(self.params, new_data):
+                p.data = x
+            return
+        new_grads = self._parameter_numbers(grads, "grads")
+        for p, x, g in zip(self.params, new_data, new_grads):
+            p.data = x
+            p.grad = g
+
+    def _parameter_numbers(self, numbers: Sequence[float], name: str) -> list[float]:
+        """`numbers` as len(params) finite floats, or a TypeError/ValueError naming the entry."""
+        where = f"tape.set_parameters({name})"
+        shape = getattr(numbers, "shape", None)
+        if shape is not None:  # an array: one dtype check, then plain floats
+            if len(shape) != 1 or getattr(numbers, "dtype", None) is None or numbers.dtype.kind not in "iuf":  # type: ignore[attr-defined]
+                raise TypeError(f"{where} needs a 1-D array of real numbers, got shape {shape}")
+            values: list[float] = numbers.tolist()  # type: ignore[attr-defined]
+        elif isinstance(numbers, (str, bytes)) or not isinstance(numbers, Sequence):
+            raise TypeError(f"{where} needs a list or 1-D array of numbers, got {type(numbers).__name__}")
+        elif set(map(type, numbers)) <= {float}:  # the common case: no per-item call
+            values = list(numbers)
+        else:
+            values = [real_number(x, f"{where}[{i}]") for i, x in enumerate(numbers)]
+        if len(values) != len(self.params):
+            raise ValueError(f"{where} needs one number per parameter: {len(self.params)}, got {len(values)}")
+        i = first_non_finite(values)
+        if i is not None:
+            raise ValueError(
+                f"{where}: entry {i} (params[{i}], label {self.params[i].label!r}) is not finite: "
+                f"{values[i]!r}; no parameter was changed"
+            )
+        return values
 
 
-def _checked_weights(weights: Sequence[Any]) -> Sequence[Any]:
+def _numpy() -> Any:
+    """The numpy module, or an ImportError naming the extra to install."""
+    try:
+        import numpy
+    except ImportError:
+        raise ImportError("tape.parameter_data needs numpy: pip install 'axongrad[numpy]'") from None
+    return numpy
+
+
+def _checked_weights(weights: Sequence[Any], where: str) -> Sequence[Any]:
     """The per-sample seeds as finite floats (a NumPy array passes whole), else an error naming one."""
     dtype = getattr(weights, "dtype", None)
     if dtype is not None and getattr(weights, "ndim", 0) == 1 and dtype.kind in "iuf":
@@ -114,9 +185,9 @@ def _checked_weights(weights: Sequence[Any]) -> Sequence[Any]:
     elif set(map(type, weights)) == {float}:  # the common case: one C-level pass, no per-item call
         total = sum(weights)
     else:
-        return [real_number(w, f"tape.backward(weights[{i}])") for i, w in enumerate(weights)]
+        return [real_number(w, f"{where}(weights[{i}])") for i, w in enumerate(weights)]
     if total - total != 0.0:  # inf or nan somewhere (or the sum overflowed): name the first
-        return [real_number(w, f"tape.backward(weights[{i}])") for i, w in enumerate(weights)]
+        return [real_number(w, f"{where}(weights[{i}])") for i, w in enumerate(weights)]
     return weights
 
 

@@ -39,43 +39,209 @@ def _unique(rows: Sequence[int]) -> bool:
     return len(set(rows)) == len(rows)
 
 
+def _strided(np: Any, base: Any, index: Any) -> Any:
+    """A view of `base` equal to `base[index]` when the indices step regularly (rows and columns), else None.
+
+    nn's parameters come neuron by neuron (w0..wK-1, b), so a layer's weight matrix is `base` read
+    with a row stride of K + 1: one view made at compile time, read by the matrix product as it is
+    (BLAS takes a leading dimension) and added into in place, instead of a gather every run.
+    """
+    index = np.asarray(index, dtype=np.intp)
+    if index.size == 0 or index.ndim not in (1, 2):
+        return None
+    grid = index.reshape(index.shape[0], -1)
+    start = int(grid[0, 0])
+    s0 = int(grid[1, 0]) - start if grid.shape[0] > 1 else 1
+    s1 = int(grid[0, 1]) - start if grid.shape[1] > 1 else 1
+    if s0 <= 0 or s1 <= 0:
+        return None
+    expected = start + s0 * np.arange(grid.shape[0])[:, None] + s1 * np.arange(grid.shape[1])[None, :]
+    if not np.array_equal(grid, expected):
+        return None
+    size = base.itemsize
+    strides = (s0 * size, s1 * size)[: index.ndim] if index.ndim == 2 else (s0 * size,)
+    return np.lib.stride_tricks.as_strided(base[start:], shape=index.shape, strides=strides)
+
+
 class _Group:
     """Steps of one row of the op table at one depth, executed together; indices are value-array rows."""
 
-    def __init__(self, kind: Op, steps: list[TapeStep], row: list[int], scalar: list[bool]) -> None:
+    def __init__(self, kind: Op, steps: list[TapeStep], engine: NumpyEngine) -> None:
         """Gather the rows each operand reads and the row each output writes."""
+        row = engine.row
         self.kind = kind
         self.steps = steps
         self.const = steps[0].const
         self.out = _index([row[s.output] for s in steps])
+        self.needed = any(engine.needs[row[s.output]] for s in steps)
         self.wsum_dense = False
         self.slopes: list[slice] = []  # rows of the engine's slope array, one block per operand position
         if kind is ops.wsum:
-            self._weighted_sums(steps, row, scalar)
+            self._weighted_sums(steps, engine)
             return
         self.arg_rows = [[row[s.inputs[j]] for s in steps] for j in range(len(steps[0].inputs))]
         self.args = [_index(r) for r in self.arg_rows]
         self.args_unique = [_unique(r) for r in self.arg_rows]
+        self.arg_needs = [any(engine.needs[r] for r in rows) for rows in self.arg_rows]
 
-    def _weighted_sums(self, steps: list[TapeStep], row: list[int], scalar: list[bool]) -> None:
+    def _weighted_sums(self, steps: list[TapeStep], engine: NumpyEngine) -> None:
         """Index arrays for a group of weighted sums; a dense layer becomes one matrix product."""
         np = _numpy()
+        row = engine.row
+        scalar = [i < engine.n_shared for i in range(engine.n_rows)]  # a parameter or constant
         pairs = [(s.inputs[0:-1:2], s.inputs[1::2]) for s in steps]
         ws = [[row[w] for w in p[0]] for p in pairs]
         xs = [[row[x] for x in p[1]] for p in pairs]
         self.bias = [row[s.inputs[-1]] for s in steps] if len(steps[0].inputs) % 2 else None
         self.bias_index = _index(self.bias) if self.bias is not None else None
         self.bias_unique = self.bias is None or _unique(self.bias)
+        # A bias that is a parameter or constant is read from `engine.shared` (a view when regular).
+        self.scalar_bias = self.bias is not None and all(scalar[b] for b in self.bias)
+        self.bias_needs = self.bias is not None and any(engine.needs[b] for b in self.bias)
+        self.bias_shared = self.bias_grad = None
+        if self.scalar_bias and self.bias is not None:
+            self.bias_index = np.asarray(self.bias, dtype=np.intp)
+            self.bias_shared = _strided(np, engine.shared, self.bias)
+            if self.bias_unique:
+                self.bias_grad = _strided(np, engine.grad, self.bias)
         # Weights that are parameters or constants hold one value for the whole batch.
         self.scalar_weights = all(scalar[w] for p in pairs for w in p[0])
         self.w_flat = [w for r in ws for w in r]
         self.x_flat = [x for r in xs for x in r]
         self.w_unique = _unique(self.w_flat)
+        self.w_needs = any(engine.needs[w] for w in self.w_flat)
+        self.x_needs = any(engine.needs[x] for x in self.x_flat)
         # A dense layer: every neuron reads the same inputs, so the group is one matmul.
         self.wsum_dense = self.scalar_weights and all(r == xs[0] for r in xs) and _unique(xs[0])
         self.w_index = np.asarray(ws, dtype=np.intp)
         self.x_index = _index(xs[0]) if self.wsum_dense else np.asarray(xs, dtype=np.intp)
         self.x_unique = _unique(self.x_flat)
+        self.w_shared = self.w_grad = None
+        if self.scalar_weights:
+            self.w_shared = _strided(np, engine.shared, self.w_index)
+            if self.w_unique:
+                self.w_grad = _strided(np, engine.grad, self.w_index)
+
+    def bind(self, values: Any, slopes: Any, adj: Any) -> None:
+        """Views of this group's rows in the engine's buffers (made once per batch size)."""
+        self.out_values = values[self.out]
+        self.out_adj = adj[self.out]
+        if self.kind is ops.wsum:
+            self.x_values = values[self.x_index] if isinstance(self.x_index, slice) else None
+            return
+        self.arg_values = [values[a] if isinstance(a, slice) else None for a in self.args]
+        self.slope_views = [slopes[rows] for rows in self.slopes]
+
+    # ------------------------------------------------------------ forward
+
+    def forward(self, engine: NumpyEngine, np: Any) -> None:
+        """Compute the group's outputs into their rows (and keep its slopes), checking the row's domain."""
+        v = engine.values
+        if self.kind is ops.wsum:
+            self._forward_wsum(engine, np, v)
+            return
+        args = [a if a is not None else v[i] for a, i in zip(self.arg_values, self.args)]
+        if self.const is not None:
+            args.append(self.const)
+        for ok, _message, _error in self.kind.domain:
+            good = np.asarray(ok(*args))
+            if not good.all():
+                engine.fail_first(np, self, ~np.broadcast_to(good, args[0].shape))
+        result = _rule(np, self.kind, args, self.const)
+        self.out_values[...] = result[0]
+        for view, d in zip(self.slope_views, result[1:]):
+            view[...] = d  # a constant slope (1.0 of "+") broadcasts
+
+    def _weights(self, engine: NumpyEngine) -> Any:
+        """The (neurons, inputs) weight matrix of a group whose weights are parameters or constants."""
+        return self.w_shared if self.w_shared is not None else engine.shared[self.w_index]
+
+    def _forward_wsum(self, engine: NumpyEngine, np: Any, v: Any) -> None:
+        """sum_k w_k x_k + b for every neuron of the group: one matmul for a dense layer."""
+        out = self.out_values
+        if self.wsum_dense:
+            x = self.x_values if self.x_values is not None else v[self.x_index]
+            np.matmul(self._weights(engine), x, out=out)
+        elif self.scalar_weights:
+            out[...] = np.einsum("nk,nkb->nb", self._weights(engine), v[self.x_index])
+        else:
+            out[...] = (v[self.w_index] * v[self.x_index]).sum(axis=1)
+        if self.bias_index is None:
+            return
+        if self.scalar_bias:
+            bias = self.bias_shared if self.bias_shared is not None else engine.shared[self.bias_index]
+            out += bias[:, None]
+        else:
+            out += v[self.bias_index]
+
+    # ------------------------------------------------------------ backward
+
+    def backward(self, engine: NumpyEngine, np: Any) -> None:
+        """Push the group's adjoints to the rows it read (only those that depend on a parameter)."""
+        if self.kind is ops.wsum:
+            self._backward_wsum(engine, np)
+            return
+        grad = self.out_adj
+        adj = engine.adj
+        for j, index in enumerate(self.args):
+            if self.arg_needs[j]:
+                _add(np, adj, index, self.args_unique[j], self.slope_views[j] * grad)
+
+    def _backward_wsum(self, engine: NumpyEngine, np: Any) -> None:
+        """Push a group of weighted sums' adjoints: d/dw = x, d/dx = w, d/db = 1 (as ops.wsum says)."""
+        grad = self.out_adj
+        adj, v = engine.adj, engine.values
+        if self.bias_index is not None and self.bias_needs:
+            if not self.scalar_bias:
+                _add(np, adj, self.bias_index, self.bias_unique, grad)
+            elif self.bias_grad is not None:
+                self.bias_grad += grad.sum(axis=1)
+            else:
+                np.add.at(engine.grad, self.bias_index, grad.sum(axis=1))
+        if not self.scalar_weights:
+            w = v[self.w_index]
+            x = v[self.x_index]
+            _add(np, adj, self.w_index, False, x * grad[:, None, :])
+            _add(np, adj, self.x_index, False, w * grad[:, None, :])
+            return
+        w = self._weights(engine)
+        if self.wsum_dense:
+            x = self.x_values if self.x_values is not None else v[self.x_index]
+            if self.x_needs:
+                _add(np, adj, self.x_index, True, w.T @ grad)
+            dw = grad @ x.T if self.w_needs else None
+        else:
+            x = v[self.x_index]
+            if self.x_needs:
+                _add(np, adj, self.x_index, self.x_unique, w[:, :, None] * grad[:, None, :])
+            dw = np.einsum("nb,nkb->nk", grad, x) if self.w_needs else None
+        if dw is None:
+            return
+        if self.w_grad is not None:
+            self.w_grad += dw
+        else:
+            np.add.at(engine.grad, self.w_index, dw)
+
+
+def _rule(np: Any, kind: Op, args: list[Any], const: float | None) -> Sequence[Any]:
+    """The row's rule on arrays: written once with `m`, a learner's array form, or per sample."""
+    if kind.takes_m:
+        return kind.fn(*args, m=np)  # type: ignore[no-any-return]
+    if kind.vectorized is not None:
+        return kind.vectorized(*args)  # type: ignore[no-any-return]
+    arrays = args if const is None else args[:-1]
+    per_sample = [kind.fn(*(float(a[i, j]) for a in arrays), *([] if const is None else [const]))
+                  for i in range(arrays[0].shape[0]) for j in range(arrays[0].shape[1])]
+    columns = np.asarray(per_sample, dtype=np.float64).T
+    return [c.reshape(arrays[0].shape) for c in columns]
+
+
+def _add(np: Any, adj: Any, index: Any, unique: bool, x: Any) -> None:
+    """adj[index] += x, adding repeated rows once per occurrence."""
+    if unique or isinstance(index, slice):
+        adj[index] += x
+    else:
+        np.add.at(adj, index, x)
 
 
 class NumpyEngine:
@@ -83,7 +249,7 @@ class NumpyEngine:
 
     def __init__(self, program: Program) -> None:
         """Group the steps by depth and op-table row and give each group consecutive rows."""
-        _numpy()
+        np = _numpy()
         self.program = program
         depth = [0] * len(program.nodes)
         buckets: dict[tuple[int, int, int, float | None], list[TapeStep]] = {}
@@ -99,10 +265,22 @@ class NumpyEngine:
             for s in buckets[key]:
                 row[s.output] = nxt
                 nxt += 1
-        scalar = [i < program.n_params + len(program.constants) for i in range(len(program.nodes))]
-        self.groups = [_Group(buckets[k][0].kind, buckets[k], row, scalar) for k in keys]
-        # Every non-wsum step's local derivatives live in one (edges, B) array, so a run checks
-        # them all with one isfinite call.
+        self.row = row
+        self.n_rows = len(program.nodes)
+        self.needs = [False] * self.n_rows
+        for slot, flag in enumerate(program.needs_grad):
+            self.needs[row[slot]] = flag
+        # A parameter or constant is one number for the whole batch: `shared` holds them (refilled
+        # from the parameters' .data at every run) and the matrix products read their weights and
+        # biases from it. Only rows that other operations read whole get all B copies in the values
+        # (a 2-256-256-1 network over 1,000 samples filled 535 MB of copies once).
+        self.n_shared = program.n_params + len(program.constants)
+        self.shared = np.empty(self.n_shared)
+        self.shared[program.n_params :] = program.constants
+        self.grad = np.zeros(self.n_shared)  # batch-summed gradients of the shared rows
+        self.groups = [_Group(buckets[k][0].kind, buckets[k], self) for k in keys]
+        # Every non-wsum step's local derivatives live in one (edges, B) array, right after the
+        # values in one buffer, so a run checks them all with one sum.
         n_slopes = 0
         for g in self.groups:
             if g.kind is not ops.wsum:
@@ -110,29 +288,35 @@ class NumpyEngine:
                     g.slopes.append(slice(n_slopes, n_slopes + len(g.steps)))
                     n_slopes += len(g.steps)
         self.n_slopes = n_slopes
-        self.slopes: Any = None
-        self.row = row
-        self.n_rows = len(program.nodes)
-        # A parameter or constant is one number for the whole batch. The matrix products read it
-        # from column 0 only, so only rows that other operations read whole get all B copies
-        # (a 2-256-256-1 network over 1,000 samples filled 535 MB of copies before).
-        self.n_shared = program.n_params + len(program.constants)
         whole: set[int] = {row[program.root_slot]}
         for g in self.groups:
             if g.kind is not ops.wsum:
                 whole.update(r for rows in g.arg_rows for r in rows)
                 continue
             whole.update(g.x_flat)
-            whole.update(g.bias or ())
+            if not g.scalar_bias:
+                whole.update(g.bias or ())
             if not g.scalar_weights:
                 whole.update(g.w_flat)
-        np = _numpy()
-        self.whole = np.asarray(sorted(r for r in whole if r < self.n_shared), dtype=np.intp)
-        self.whole_params = self.whole[self.whole < program.n_params]
-        self.needs = [False] * self.n_rows
-        for slot, flag in enumerate(program.needs_grad):
-            self.needs[row[slot]] = flag
+        shared_whole = sorted(r for r in whole if r < self.n_shared)
+        self.whole_params = np.asarray([r for r in shared_whole if r < program.n_params], dtype=np.intp)
+        self.whole_constants = np.asarray([r for r in shared_whole if r >= program.n_params], dtype=np.intp)
+        self.size: int | None = None  # B of the buffers below, kept while batches keep that size
         self.values: Any = None
+        self.slopes: Any = None
+        self.adj: Any = None
+        self.buffer: Any = None
+
+    def _allocate(self, np: Any, size: int) -> None:
+        """Buffers for batches of `size` samples: values and slopes (one block) and adjoints."""
+        self.buffer = np.empty((self.n_rows + self.n_slopes, size))
+        self.values = self.buffer[: self.n_rows]
+        self.slopes = self.buffer[self.n_rows :]
+        self.adj = np.empty((self.n_rows, size))
+        self.values[self.whole_constants] = self.shared[self.whole_constants, None]  # never change
+        self.size = size
+        for g in self.groups:
+            g.bind(self.values, self.slopes, self.adj)
 
     # ------------------------------------------------------------ forward
 
@@ -142,25 +326,37 @@ class NumpyEngine:
         program = self.program
         cols = [self._column(np, c, i) for i, c in enumerate(columns)]
         size = len(cols[0])
-        values = np.empty((self.n_rows, size))
-        self.values = values
-        self.slopes = slopes = np.empty((self.n_slopes, size))
+        root = self.row[program.root_slot]
+        if size != self.size:
+            self.size = None  # a failed allocation leaves no half-bound groups in use
+            self._allocate(np, size)
+        values = self.values
         if size == 0:
-            return values[self.row[program.root_slot]].copy()
-        shared = np.asarray(params + program.constants, dtype=np.float64)
-        values[: self.n_shared, 0] = shared  # what the matrix products read
-        values[self.whole] = shared[self.whole, None]  # rows other operations read whole
-        values[program.input_slots[0] : program.input_slots[-1] + 1] = np.stack(cols)
+            return values[root].copy()
+        self.shared[: program.n_params] = params
+        if len(self.whole_params):
+            values[self.whole_params] = self.shared[self.whole_params, None]
+        first = program.input_slots[0]
+        for k, column in enumerate(cols):
+            values[first + k] = column
         with np.errstate(all="ignore"):
+            # One C-level sum instead of an isfinite pass per column: inf or NaN stays in the sum
+            # (an overflowing sum of finite numbers sends us to the exact check, which passes).
+            total = float(values[first : first + len(cols)].sum())
+            if total - total != 0.0:
+                for i, column in enumerate(cols):
+                    self._check_finite(np, column, i)
             for g in self.groups:
-                self._forward(np, g, values, slopes)
-        if not (np.isfinite(values[program.first_step_slot :]).all() and np.isfinite(slopes).all()):
-            self._explain(np, values, slopes)
-        return values[self.row[program.root_slot]].copy()
+                g.forward(self, np)
+            # Likewise one sum over every computed value and slope (they share one buffer).
+            total = float(self.buffer[program.first_step_slot :].sum())
+        if total - total != 0.0:
+            self._explain(np, values, self.slopes)
+        return values[root].copy()
 
     @staticmethod
     def _column(np: Any, column: Any, index: int) -> Any:
-        """One batch column as a 1-D float64 array, or a TypeError/ValueError naming it."""
+        """One batch column as a 1-D float64 array, or a TypeError/ValueError naming it (finiteness aside)."""
         if not hasattr(column, "dtype"):  # a list: bools and huge ints would convert silently or oddly
             kinds = set(map(type, column))
             if bool in kinds:
@@ -176,56 +372,26 @@ class NumpyEngine:
                 f"tape.run(batch): column {index} must be a 1-D list or array of real numbers, "
                 f"got dtype {array.dtype} with shape {array.shape}"
             )
-        array = array.astype(np.float64, copy=False)
+        return array.astype(np.float64, copy=False)
+
+    @staticmethod
+    def _check_finite(np: Any, array: Any, index: int) -> None:
+        """A ValueError naming the first sample of this column that is inf or NaN."""
         finite = np.isfinite(array)
         if not finite.all():
             j = int(np.argmin(finite))
             raise ValueError(f"tape.run(batch): column {index}, sample {j} is not finite: {array[j]!r}")
-        return array
 
-    def _forward(self, np: Any, g: _Group, v: Any, slopes: Any) -> None:
-        """Compute one group's outputs into their rows (and keep its slopes), checking the row's domain."""
-        if g.kind is ops.wsum:
-            if g.wsum_dense:
-                z = v[g.w_index, 0] @ v[g.x_index]
-            elif g.scalar_weights:
-                z = np.einsum("nk,nkb->nb", v[g.w_index, 0], v[g.x_index])
-            else:
-                z = (v[g.w_index] * v[g.x_index]).sum(axis=1)
-            if g.bias_index is not None:
-                z += v[g.bias_index]
-            v[g.out] = z
-            return
-        args = [v[a] for a in g.args]
-        if g.const is not None:
-            args.append(g.const)
-        for ok, _message, _error in g.kind.domain:
-            good = np.asarray(ok(*args))
-            if not good.all():
-                self._fail_first(np, g, ~np.broadcast_to(good, args[0].shape), v)
-        result = self._rule(np, g.kind, args, g.const)
-        v[g.out] = result[0]
-        for rows, d in zip(g.slopes, result[1:]):
-            slopes[rows] = d  # a constant slope (1.0 of "+") broadcasts
-
-    @staticmethod
-    def _rule(np: Any, kind: Op, args: list[Any], const: float | None) -> Sequence[Any]:
-        """The row's rule on arrays: written once with `m`, a learner's array form, or per sample."""
-        if kind.takes_m:
-            return kind.fn(*args, m=np)  # type: ignore[no-any-return]
-        if kind.vectorized is not None:
-            return kind.vectorized(*args)  # type: ignore[no-any-return]
-        arrays = args if const is None else args[:-1]
-        per_sample = [kind.fn(*(float(a[i, j]) for a in arrays), *([] if const is None else [const]))
-                      for i in range(arrays[0].shape[0]) for j in range(arrays[0].shape[1])]
-        columns = np.asarray(per_sample, dtype=np.float64).T
-        return [c.reshape(arrays[0].shape) for c in columns]
-
-    def _fail_first(self, np: Any, g: _Group, bad: Any, v: Any) -> None:
+    def fail_first(self, np: Any, g: _Group, bad: Any) -> None:
         """Raise the scalar engine's error for the first (step, sample) flagged in `bad`."""
         k, sample = np.unravel_index(int(np.argmax(bad)), bad.shape)
         step = g.steps[int(k)]
-        fail(step, [float(v[self.row[i], sample]) for i in step.inputs], int(sample))
+        fail(step, [self.value(i, int(sample)) for i in step.inputs], int(sample))
+
+    def value(self, slot: int, sample: int) -> float:
+        """Slot `slot`'s value for one sample of the last run."""
+        r = self.row[slot]
+        return float(self.shared[r] if r < self.n_shared else self.values[r, sample])
 
     def _explain(self, np: Any, v: Any, slopes: Any) -> None:
         """Name the first step (in tape order) whose value or slope is not finite."""
@@ -237,7 +403,7 @@ class NumpyEngine:
                 finite = finite & np.isfinite(slopes[rows.start + k])
             if not finite.all():
                 sample = int(np.argmin(finite))
-                fail(step, [float(v[self.row[i], sample]) for i in step.inputs], sample)
+                fail(step, [self.value(i, sample) for i in step.inputs], sample)
 
     # ------------------------------------------------------------ backward
 
@@ -246,63 +412,31 @@ class NumpyEngine:
         rows = [self.row[s] for s in slots]
         picked = self.values[rows]
         for k, r in enumerate(rows):
-            if r < self.n_shared:  # a parameter or constant: column 0 holds it for every sample
-                picked[k] = self.values[r, 0]
+            if r < self.n_shared:  # a parameter or constant: `shared` holds it for every sample
+                picked[k] = self.shared[r]
         return [[float(x) for x in column] for column in picked.T]
 
-    def backward(self, weights: Sequence[float] | None) -> list[float]:
-        """Adjoints for all rows at once; parameter gradients summed over the batch."""
+    def backward(self, weights: Sequence[float] | None) -> Any:
+        """Adjoints for all rows at once; parameter gradients summed over the batch (a float64 array)."""
         np = _numpy()
         program = self.program
-        v = self.values
-        if v.shape[1] == 0:
-            return [0.0] * program.n_params
-        adj = np.zeros_like(v)
-        summed = np.zeros(self.n_rows)  # batch-summed adjoints of scalar weights (matmul path)
-        adj[self.row[program.root_slot]] += 1.0 if weights is None else np.asarray(weights, dtype=np.float64)
+        n_params = program.n_params
+        if self.size == 0:
+            return np.zeros(n_params)
+        adj = self.adj
+        # Only rows that depend on a parameter are ever read back: zero those (steps and params).
+        adj[program.first_step_slot :] = 0.0
+        if len(self.whole_params):
+            adj[self.whole_params] = 0.0
+        self.grad[:] = 0.0
+        root = self.row[program.root_slot]
+        adj[root] = 1.0 if weights is None else np.asarray(weights, dtype=np.float64)  # nothing adds to it
         # Overflow shows up as inf in the result, which Tape.backward turns into a clear error.
         with np.errstate(over="ignore", invalid="ignore"):
             for g in reversed(self.groups):
-                if not any(self.needs[self.row[s.output]] for s in g.steps):
-                    continue
-                if g.kind is ops.wsum:
-                    self._backward_wsum(np, g, v, adj, summed)
-                    continue
-                grad = adj[g.out]
-                for index, unique, rows in zip(g.args, g.args_unique, g.slopes):
-                    self._add(np, adj, index, unique, self.slopes[rows] * grad)
-            grads = summed[: program.n_params].copy()
-            grads[self.whole_params] += adj[self.whole_params].sum(axis=1)  # other rows stayed 0
-            return grads.tolist()  # type: ignore[no-any-return]
-
-    def _backward_wsum(self, np: Any, g: _Group, v: Any, adj: Any, summed: Any) -> None:
-        """Push a group of weighted sums' adjoints: d/dw = x, d/dx = w, d/db = 1 (as ops.wsum says)."""
-        grad = adj[g.out]
-        if g.bias_index is not None:
-            self._add(np, adj, g.bias_index, g.bias_unique, grad)
-        if not g.scalar_weights:
-            w = v[g.w_index]
-            x = v[g.x_index]
-            self._add(np, adj, g.w_index, False, x * grad[:, None, :])
-            self._add(np, adj, g.x_index, False, w * grad[:, None, :])
-            return
-        w = v[g.w_index, 0]
-        x = v[g.x_index]
-        if g.wsum_dense:
-            dw = grad @ x.T
-            self._add(np, adj, g.x_index, True, w.T @ grad)
-        else:
-            dw = np.einsum("nb,nkb->nk", grad, x)
-            self._add(np, adj, g.x_index, g.x_unique, w[:, :, None] * grad[:, None, :])
-        if g.w_unique:
-            summed[g.w_index] += dw
-        else:
-            np.add.at(summed, g.w_index, dw)
-
-    @staticmethod
-    def _add(np: Any, adj: Any, index: Any, unique: bool, x: Any) -> None:
-        """adj[index] += x, adding repeated rows once per occurrence."""
-        if unique or isinstance(index, slice):
-            adj[index] += x
-        else:
-            np.add.at(adj, index, x)
+                if g.needed:
+                    g.backward(self, np)
+            grads = self.grad[:n_params].copy()
+            if len(self.whole_params):
+                grads[self.whole_params] += adj[self.whole_params].sum(axis=1)
+        return grads
