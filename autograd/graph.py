@@ -1,7 +1,7 @@
 """Graph traversal: the iterative topological order and the one chain-rule loop.
 
 It knows nodes only through a narrow interface (the slots `Value` declares): `_a`/`_b` with
-`_da`/`_db` for one- and two-input nodes, `_ps`/`_ds` when `_a is MANY` (n-ary), and `.grad`.
+`_da`/`_db` for one- and two-input nodes, tuples in `_a`/`_da` when `_b is MANY` (n-ary), and `.grad`.
 Of ours it imports only the validators.
 """
 
@@ -14,7 +14,7 @@ from autograd.checks import first_non_finite
 
 
 class _Many:
-    """The marker in `_a` of an n-ary node (parents in `_ps`); never part of any graph."""
+    """The marker in `_b` of an n-ary node (its parents are the tuple in `_a`); never part of any graph."""
 
     __slots__ = ()
 
@@ -50,13 +50,13 @@ def topological_order(root: Any) -> list[Any]:
         stack.append(node)
         expanded.append(True)
         a = node._a
-        if a is MANY:
-            for p in reversed(node._ps):
+        b = node._b
+        if b is MANY:
+            for p in reversed(a):
                 if p not in seen:
                     stack.append(p)
                     expanded.append(False)
             continue
-        b = node._b
         if b is not None and b not in seen:
             stack.append(b)
             expanded.append(False)
@@ -73,12 +73,12 @@ def accumulate(nodes: Iterable[Any]) -> None:
         if a is None:
             continue
         g = node.grad
-        if a is MANY:
-            for p, d in zip(node._ps, node._ds):
+        b = node._b
+        if b is MANY:
+            for p, d in zip(a, node._da):
                 p.grad += d * g
             continue
         a.grad += node._da * g
-        b = node._b
         if b is not None:
             b.grad += node._db * g
 

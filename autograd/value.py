@@ -30,26 +30,27 @@ class Value:
     reference cycle, so it is freed by reference counting alone.
     """
 
-    # _kind is the op table's row that made the node (None for a leaf) and _const its constant
-    # argument (the exponent of x**2), kept apart. _a/_b and _da/_db hold the one or two inputs
-    # and their local derivatives; an n-ary node (`weighted_sum`) sets _a to the marker MANY and
-    # keeps tuples in _ps/_ds instead. Fixed slots, not a tuple per node: fewer objects for the GC.
-    __slots__ = ("data", "grad", "label", "scope", "_kind", "_const", "_a", "_b", "_da", "_db", "_ps", "_ds")
+    # _kind is the op table's row that made the node (None for a leaf). _a/_b and _da/_db hold the
+    # one or two inputs and their local derivatives; an n-ary node (`weighted_sum`) keeps a tuple
+    # of inputs in _a and of derivatives in _da, with the marker MANY in _b. These seven are set
+    # on every node. _label, _scope and _const (the exponent of x**2, or a constant leaf's number)
+    # stay unset until there is one; the properties below read them as "", "" and None.
+    # NOTE: fixed slots, not a tuple per node, and no unused field set: the cycle collector scans
+    # every set field of every new node, and a step builds ~66,000 of them (benchmarks/engine.py).
+    __slots__ = ("data", "grad", "_kind", "_a", "_b", "_da", "_db", "_label", "_scope", "_const")
     # NumPy scalars on the left (np.float64(2) * v) defer to our reflected operators.
     __array_ufunc__ = None
 
     data: float
     grad: float
-    label: str
-    scope: str
     _kind: Op | None
-    _const: float | None
-    _a: Value | None
-    _b: Value | None
-    _da: float
+    _a: Any  # Value | tuple[Value, ...] | None
+    _b: Any  # Value | MANY | None
+    _da: Any  # float | tuple[float, ...]
     _db: float
-    _ps: tuple[Value, ...]
-    _ds: tuple[float, ...]
+    _label: str
+    _scope: str
+    _const: float
 
     def __init__(
         self, data: float, _children: Sequence[Value] | str = (), _op: str = "", label: str = ""
@@ -67,20 +68,44 @@ class Value:
         if not isinstance(label, str):
             raise TypeError(f"Value(label) needs a str, got {type(label).__name__}")
         self.grad = 0.0
-        self.label = label
-        self.scope = current_scope()
         self._kind = None
-        self._const = None
         self._a = None
         self._b = None
         self._da = 0.0
         self._db = 0.0
-        self._ps = ()
-        self._ds = ()
+        if label:
+            self._label = label
+        tag = current_scope()
+        if tag:
+            self._scope = tag
         if _children or _op:
             attach_children(self, _children, _op)
 
     # ------------------------------------------------------------ the recorded structure
+
+    @property
+    def label(self) -> str:
+        """The name diagrams and repr show ("" until you give one: `Value(2.0, label="x")`)."""
+        return getattr(self, "_label", "")
+
+    @label.setter
+    def label(self, name: str) -> None:
+        """Name this Value (any str)."""
+        if not isinstance(name, str):
+            raise TypeError(f"Value.label needs a str, got {type(name).__name__}")
+        self._label = name
+
+    @property
+    def scope(self) -> str:
+        """The `scope` tag in force when this Value was created ("" outside any), e.g. "L1.n3"."""
+        return getattr(self, "_scope", "")
+
+    @scope.setter
+    def scope(self, tag: str) -> None:
+        """Tag this Value by hand (nn tags through `with scope(...)`)."""
+        if not isinstance(tag, str):
+            raise TypeError(f"Value.scope needs a str, got {type(tag).__name__}")
+        self._scope = tag
 
     @property
     def op(self) -> str:
@@ -88,7 +113,8 @@ class Value:
         kind = self._kind
         if kind is None:
             return ""
-        return kind.name if self._const is None else kind.display(self._const)
+        const = self.const
+        return kind.name if const is None else kind.display(const)
 
     @property
     def operation(self) -> Op | None:
@@ -98,32 +124,34 @@ class Value:
     @property
     def const(self) -> float | None:
         """The operation's constant argument (the exponent n of x**n); for a constant leaf its number."""
-        return self._const
+        return getattr(self, "_const", None)
 
     @property
     def is_constant(self) -> bool:
         """True for a leaf that arithmetic made from a number (the 2 of `x * 2`), not one you created."""
-        return self._kind is None and self._const is not None
+        return self._kind is None and hasattr(self, "_const")
 
     @property
     def parents(self) -> tuple[Value, ...]:
         """The input Values of the operation that made this one, in argument order (duplicates kept)."""
-        if self._a is None:
+        a, b = self._a, self._b
+        if a is None:
             return ()
-        if self._a is MANY:
-            return self._ps
-        if self._b is None:
-            return (self._a,)
-        return (self._a, self._b)
+        if b is MANY:
+            return a  # type: ignore[no-any-return]
+        if b is None:
+            return (a,)
+        return (a, b)
 
     @property
     def local_grads(self) -> tuple[float, ...]:
         """d self / d parent_i for each parent, evaluated at the forward values."""
+        b = self._b
         if self._a is None:
             return ()
-        if self._a is MANY:
-            return self._ds
-        if self._b is None:
+        if b is MANY:
+            return self._da  # type: ignore[no-any-return]
+        if b is None:
             return (self._da,)
         return (self._da, self._db)
 
@@ -349,16 +377,15 @@ def _constant(data: float) -> Value:
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    out.label = ""
-    out.scope = scope_now()[0]
     out._kind = None
-    out._const = data  # marks the leaf as a constant (see is_constant)
     out._a = None
     out._b = None
     out._da = 0.0
     out._db = 0.0
-    out._ps = ()
-    out._ds = ()
+    out._const = data  # marks the leaf as a constant (see is_constant)
+    tag = scope_now()[0]
+    if tag:
+        out._scope = tag
     return out
 
 
@@ -371,9 +398,9 @@ def _record(data: float, kind: Op, a: Value, da: float, b: Value | None, db: flo
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    out.label = ""
-    out.scope = scope_now()[0]
-    out._const = None
+    tag = scope_now()[0]
+    if tag:
+        out._scope = tag
     state = no_grad_now()
     if state is None or recording(state):
         out._kind = kind
@@ -387,8 +414,6 @@ def _record(data: float, kind: Op, a: Value, da: float, b: Value | None, db: flo
         out._b = None
         out._da = 0.0
         out._db = 0.0
-    out._ps = ()
-    out._ds = ()
     return out
 
 
@@ -442,9 +467,8 @@ def _node_many(
     state = no_grad_now()
     if not parents or (state is not None and not recording(state)):
         return _constant(data)
-    out = _record(data, kind, MANY, 0.0, None, 0.0)
-    out._ps = parents
-    out._ds = grads
+    out = _record(data, kind, parents, 0.0, MANY, 0.0)  # type: ignore[arg-type]
+    out._da = grads
     return out
 
 
