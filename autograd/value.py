@@ -12,7 +12,7 @@ from autograd import ops
 from autograd.checks import real_number
 from autograd.closure import attach_children, read_closure
 from autograd.context import current_scope, no_grad_now, recording, scope_now
-from autograd.graph import MANY, accumulate, backward
+from autograd.graph import MANY, accumulate, backward, next_number
 from autograd.oprecord import Op
 
 # What arithmetic accepts beside a Value: int, float and NumPy scalars (numbers.Real).
@@ -30,19 +30,21 @@ class Value:
     reference cycle, so it is freed by reference counting alone.
     """
 
+    # _n is the node's creation number (autograd.graph orders nodes by it).
     # _kind is the op table's row that made the node (None for a leaf). _a/_b and _da/_db hold the
     # one or two inputs and their local derivatives; an n-ary node (`weighted_sum`) keeps a tuple
-    # of inputs in _a and of derivatives in _da, with the marker MANY in _b. These seven are set
+    # of inputs in _a and of derivatives in _da, with the marker MANY in _b. These eight are set
     # on every node. _label, _scope and _const (the exponent of x**2, or a constant leaf's number)
     # stay unset until there is one; the properties below read them as "", "" and None.
     # NOTE: fixed slots, not a tuple per node, and no unused field set: the cycle collector scans
     # every set field of every new node, and a step builds ~66,000 of them (benchmarks/engine.py).
-    __slots__ = ("data", "grad", "_kind", "_a", "_b", "_da", "_db", "_label", "_scope", "_const")
+    __slots__ = ("data", "grad", "_n", "_kind", "_a", "_b", "_da", "_db", "_label", "_scope", "_const")
     # NumPy scalars on the left (np.float64(2) * v) defer to our reflected operators.
     __array_ufunc__ = None
 
     data: float
     grad: float
+    _n: int
     _kind: Op | None
     _a: Any  # Value | tuple[Value, ...] | None
     _b: Any  # Value | MANY | None
@@ -68,6 +70,7 @@ class Value:
         if not isinstance(label, str):
             raise TypeError(f"Value(label) needs a str, got {type(label).__name__}")
         self.grad = 0.0
+        self._n = next_number()
         self._kind = None
         self._a = None
         self._b = None
@@ -377,6 +380,7 @@ def _constant(data: float) -> Value:
     out = _new(Value)
     out.data = data
     out.grad = 0.0
+    out._n = next_number()
     out._kind = None
     out._a = None
     out._b = None
@@ -398,6 +402,7 @@ def _record(data: float, kind: Op, a: Value, da: float, b: Value | None, db: flo
     out = _new(Value)
     out.data = data
     out.grad = 0.0
+    out._n = next_number()
     tag = scope_now()[0]
     if tag:
         out._scope = tag

@@ -70,12 +70,37 @@ def test_order_of_a_leaf() -> None:
 
 
 def test_order_of_diamond() -> None:
-    """Diamond: every node once, parents first, and the exact stable order (argument order DFS)."""
+    """Diamond: every node once, parents first, and the exact stable order (the order of creation)."""
     (x, a, b, c), d = diamond()
     order = topological_order(d)
     assert_topological(order, d)
     two_const = d.parents[0].parents[0].parents[1]
     assert order == [x, two_const, a, b, c, d]
+
+
+def test_order_is_the_order_of_creation_not_of_arguments() -> None:
+    """Values made in the order c, a, b: the order lists them so, whatever the arguments' order."""
+    c = Value(1.0, label="c")
+    a = Value(2.0, label="a")
+    b = Value(3.0, label="b")
+    right = b * c  # made before left, though it is the second argument below
+    left = a + c
+    out = left * right
+    order = topological_order(out)
+    assert order == [c, a, b, right, left, out]
+    assert_topological(order, out)
+
+
+def test_backward_through_zero_grad_nodes_matches_closed_form() -> None:
+    """A dead ReLU and a zero weight pass no gradient (skipped); a shared leaf still gets its other paths."""
+    x, w, v = Value(-2.0, label="x"), Value(0.0, label="w"), Value(3.0, label="v")
+    dead = (x * v).relu()  # x*v = -6 < 0: relu' = 0, so dead.grad flows nowhere
+    zero_path = w * (x * x)  # d/d(x*x) = w = 0: that node's grad is 0
+    out = dead * 5.0 + zero_path + v * x + w
+    out.backward()
+    # d out/dx = 5*relu'(-6)*v + w*2x + v = 0 + 0 + 3; d/dv = 5*0*x + x = -2; d/dw = x*x + 1 = 5
+    assert (x.grad, v.grad, w.grad) == (3.0, -2.0, 5.0)
+    assert dead.grad == 5.0 and zero_path.grad == 1.0
 
 
 def test_order_is_stable() -> None:
