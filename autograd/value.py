@@ -211,13 +211,35 @@ class Value:
     # NOTE: + - * are the hot path of every network, so their rules (ops.add, ops.sub, ops.mul)
     # are computed inline here: one Python call per node instead of two.
     # tests/test_autograd_optable.py checks these lines against the table's rows.
+    # a + b and a * b, the two operations of micrograd's neuron, also build their node inline
+    # (what `_record` does, one Python call fewer per node: 647M -> 595M instructions in a
+    # micrograd-style step); tests/test_autograd_value.py checks every field against `_record`'s.
 
     def __add__(self, other: Operand) -> Value:
         """self + other."""
         o = other if type(other) is Value else _coerce(other, "+")
         if o is None:
             return NotImplemented
-        return _record(self.data + o.data, _ADD, self, 1.0, o, 1.0)
+        data = self.data + o.data
+        if data - data != 0.0:  # inf or nan; the local derivatives, 1 and 1, are finite
+            raise _ADD.overflow([self.data, o.data], None, [data])
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out._n = next_number()
+        tag = scope_now()[0]
+        if tag:
+            out._scope = tag
+        state = no_grad_now()
+        if state is None or recording(state):
+            out._kind = _ADD
+            out._a = self
+            out._b = o
+            out._da = 1.0
+            out._db = 1.0
+        else:
+            _make_leaf(out)
+        return out
 
     def __radd__(self, other: Number) -> Value:
         """other + self."""
@@ -246,7 +268,26 @@ class Value:
         if o is None:
             return NotImplemented
         a, b = self.data, o.data
-        return _record(a * b, _MUL, self, b, o, a)
+        data = a * b
+        if data - data != 0.0:  # inf or nan; the local derivatives, b and a, are finite data
+            raise _MUL.overflow([a, b], None, [data])
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out._n = next_number()
+        tag = scope_now()[0]
+        if tag:
+            out._scope = tag
+        state = no_grad_now()
+        if state is None or recording(state):
+            out._kind = _MUL
+            out._a = self
+            out._b = o
+            out._da = b
+            out._db = a
+        else:
+            _make_leaf(out)
+        return out
 
     def __rmul__(self, other: Number) -> Value:
         """other * self."""
@@ -414,12 +455,17 @@ def _record(data: float, kind: Op, a: Value, da: float, b: Value | None, db: flo
         out._da = da
         out._db = db
     else:
-        out._kind = None
-        out._a = None
-        out._b = None
-        out._da = 0.0
-        out._db = 0.0
+        _make_leaf(out)
     return out
+
+
+def _make_leaf(out: Value) -> None:
+    """Inside `no_grad()`: the new node records no operation, parents or local derivatives."""
+    out._kind = None
+    out._a = None
+    out._b = None
+    out._da = 0.0
+    out._db = 0.0
 
 
 _new = object.__new__
