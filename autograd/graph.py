@@ -37,25 +37,23 @@ next_number = count().__next__
 _number = attrgetter("_n")
 
 
-def _ancestors(root: Any, reset: bool = False) -> tuple[list[Any], list[Any]]:
-    """Every node `root` depends on (itself included), each once, unordered; and the leaves among them.
-
-    With `reset`, every interior node's grad is set to 0 on the way (what `backward` does first).
-    """
+def _ancestors(root: Any) -> tuple[list[Any], list[Any]]:
+    """The interior nodes `root` depends on (itself included) and its leaves, each once, unordered."""
     if not hasattr(root, "_n") or root is MANY:
         raise TypeError(f"topological_order(root) needs a Value, got {type(root).__name__}")
-    nodes = [root]
+    interior: list[Any] = []
     leaves: list[Any] = []
     seen = {root}
-    add, push = seen.add, nodes.append  # bound once: the loop runs once per node of the graph
-    # The loop walks `nodes` while appending to it: each node found is visited once, later on.
-    for node in nodes:
+    stack = [root]
+    # Bound methods looked up once: this loop runs once per node of the graph.
+    pop, push, add = stack.pop, stack.append, seen.add
+    while stack:
+        node = pop()
         a = node._a
         if a is None:
             leaves.append(node)
             continue
-        if reset:
-            node.grad = 0.0
+        interior.append(node)
         b = node._b
         if b is MANY:
             for p in a:
@@ -69,14 +67,15 @@ def _ancestors(root: Any, reset: bool = False) -> tuple[list[Any], list[Any]]:
         if b is not None and b not in seen:
             add(b)
             push(b)
-    return nodes, leaves
+    return interior, leaves
 
 
 def topological_order(root: Any) -> list[Any]:
     """Every node `root` depends on, each after all of its parents: the order they were created in."""
-    nodes, _ = _ancestors(root)
-    nodes.sort(key=_number)
-    return nodes
+    interior, leaves = _ancestors(root)
+    order = leaves + interior
+    order.sort(key=_number)
+    return order
 
 
 def accumulate(nodes: Iterable[Any]) -> None:
@@ -108,14 +107,16 @@ def backward(root: Any) -> None:
     with `zero_grad()` between steps. A gradient that overflows a float is a ValueError; then
     every leaf's grad is put back as it was before the call and interior grads read 0.0.
     """
-    nodes, leaves = _ancestors(root, reset=True)
-    nodes.sort(key=_number, reverse=True)  # newest first: each node before its parents
+    interior, leaves = _ancestors(root)
+    interior.sort(key=_number, reverse=True)  # newest first: each node before its parents
+    for node in interior:
+        node.grad = 0.0
     before = [leaf.grad for leaf in leaves]  # what a failed call puts back
-    if root._a is None:
-        root.grad += 1.0
-    else:
+    if interior:
         root.grad = 1.0
-    accumulate(nodes)
+    else:
+        root.grad += 1.0
+    accumulate(interior)
     # Every local derivative is finite, yet their products can still overflow. An inf or nan
     # anywhere reaches a leaf (inf times a finite number, plus anything, stays inf or nan), so
     # checking the leaves is enough; only then is the graph searched for the node to name.
