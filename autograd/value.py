@@ -30,21 +30,25 @@ class Value:
     reference cycle, so it is freed by reference counting alone.
     """
 
-    # _n is the node's creation number (autograd.graph orders nodes by it).
+    # _n is the node's creation number (autograd.graph orders nodes by it); _seen is the mark a
+    # walk over the graph leaves on the nodes it has found (see autograd.graph._ancestors).
     # _kind is the op table's row that made the node (None for a leaf). _a/_b and _da/_db hold the
     # one or two inputs and their local derivatives; an n-ary node (`weighted_sum`) keeps a tuple
-    # of inputs in _a and of derivatives in _da, with the marker MANY in _b. These eight are set
+    # of inputs in _a and of derivatives in _da, with the marker MANY in _b. These nine are set
     # on every node. _label, _scope and _const (the exponent of x**2, or a constant leaf's number)
     # stay unset until there is one; the properties below read them as "", "" and None.
     # NOTE: fixed slots, not a tuple per node, and no unused field set: the cycle collector scans
     # every set field of every new node, and a step builds ~66,000 of them (benchmarks/engine.py).
-    __slots__ = ("data", "grad", "_n", "_kind", "_a", "_b", "_da", "_db", "_label", "_scope", "_const")
+    __slots__ = (
+        "data", "grad", "_n", "_seen", "_kind", "_a", "_b", "_da", "_db", "_label", "_scope", "_const",
+    )
     # NumPy scalars on the left (np.float64(2) * v) defer to our reflected operators.
     __array_ufunc__ = None
 
     data: float
     grad: float
     _n: int
+    _seen: object
     _kind: Op | None
     _a: Any  # Value | tuple[Value, ...] | None
     _b: Any  # Value | MANY | None
@@ -71,6 +75,7 @@ class Value:
             raise TypeError(f"Value(label) needs a str, got {type(label).__name__}")
         self.grad = 0.0
         self._n = next_number()
+        self._seen = None
         self._kind = None
         self._a = None
         self._b = None
@@ -227,6 +232,7 @@ class Value:
         out.data = data
         out.grad = 0.0
         out._n = next_number()
+        out._seen = None
         tag = scope_now()[0]
         if tag:
             out._scope = tag
@@ -275,6 +281,7 @@ class Value:
         out.data = data
         out.grad = 0.0
         out._n = next_number()
+        out._seen = None
         tag = scope_now()[0]
         if tag:
             out._scope = tag
@@ -422,6 +429,7 @@ def _constant(data: float) -> Value:
     out.data = data
     out.grad = 0.0
     out._n = next_number()
+    out._seen = None
     out._kind = None
     out._a = None
     out._b = None
@@ -444,6 +452,7 @@ def _record(data: float, kind: Op, a: Value, da: float, b: Value | None, db: flo
     out.data = data
     out.grad = 0.0
     out._n = next_number()
+    out._seen = None
     tag = scope_now()[0]
     if tag:
         out._scope = tag
