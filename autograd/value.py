@@ -33,8 +33,8 @@ class Value:
     # _n is the node's creation number (autograd.graph orders nodes by it); _seen is the mark a
     # walk over the graph leaves on the nodes it has found (see autograd.graph._ancestors).
     # _kind is the op table's row that made the node (None for a leaf). _a/_b and _da/_db hold the
-    # one or two inputs and their local derivatives; an n-ary node (`weighted_sum`) keeps a tuple
-    # of inputs in _a and of derivatives in _da, with the marker MANY in _b. These nine are set
+    # one or two inputs and their local derivatives; an n-ary node (`weighted_sum`) keeps a
+    # sequence of inputs in _a and of derivatives in _da, with the marker MANY in _b. These nine are set
     # on every node. _label, _scope and _const (the exponent of x**2, or a constant leaf's number)
     # stay unset until there is one; the properties below read them as "", "" and None.
     # NOTE: fixed slots, not a tuple per node, and no unused field set: the cycle collector scans
@@ -146,7 +146,7 @@ class Value:
         if a is None:
             return ()
         if b is MANY:
-            return a  # type: ignore[no-any-return]
+            return tuple(a)
         if b is None:
             return (a,)
         return (a, b)
@@ -158,7 +158,7 @@ class Value:
         if self._a is None:
             return ()
         if b is MANY:
-            return self._da  # type: ignore[no-any-return]
+            return tuple(self._da)
         if b is None:
             return (self._da,)
         return (self._da, self._db)
@@ -518,12 +518,17 @@ def _record_many(kind: Op, parents: Sequence[Value]) -> Value:
 
 
 def _node_many(
-    data: float, kind: Op, parents: tuple[Value, ...], grads: tuple[float, ...], const: float | None = None
+    data: float, kind: Op, parents: Sequence[Value], grads: Sequence[float], const: float | None = None
 ) -> Value:
-    """A new n-ary node (parents and derivatives in tuples), unless inside `no_grad()`."""
+    """A new n-ary node, unless inside `no_grad()`; an error if any number is inf or nan."""
     check = data + sum(grads)  # one C-level sum: finite unless something is inf or nan (or it overflows)
     if check - check != 0.0 and not all(math.isfinite(d) for d in (data, *grads)):
         raise kind.overflow([p.data for p in parents], const, [data, *grads])
+    return _many(data, kind, parents, grads)
+
+
+def _many(data: float, kind: Op, parents: Sequence[Value], grads: Sequence[float]) -> Value:
+    """The n-ary node over finite numbers (sequences kept as given, never changed); in no_grad a constant."""
     state = no_grad_now()
     if not parents or (state is not None and not recording(state)):
         return _constant(data)
@@ -560,17 +565,21 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Valu
         data = [p.data for p in parents]
     # NOTE: ops.wsum's rule, computed inline on the hot path of every nn network (one Python call
     # and three tuples fewer per neuron); tests/test_autograd_optable.py checks it bit for bit.
-    total = sum(map(_times, data[0::2], data[1::2]), 0.0)
-    slopes = data.copy()  # d/dw_i = x_i, d/dx_i = w_i
-    slopes[0::2] = data[1::2]
-    slopes[1::2] = data[0::2]
+    w_data, x_data = data[0::2], data[1::2]
+    total = sum(map(_times, w_data, x_data), 0.0)
+    slopes = data  # the same list, reordered: d/dw_i = x_i, d/dx_i = w_i
+    slopes[0::2] = x_data
+    slopes[1::2] = w_data
     if bias is not None:
         if not isinstance(bias, Value):
             raise TypeError(f"weighted_sum needs a Value bias or None, got {type(bias).__name__}")
         parents.append(bias)
         slopes.append(1.0)
         total = total + bias.data
-    return _node_many(total, ops.wsum, tuple(parents), tuple(slopes))
+    # Every slope is a Value's data (finite) or 1, so only the sum can be inf or nan.
+    if total - total != 0.0:
+        raise ops.wsum.overflow([p.data for p in parents], None, [total])
+    return _many(total, ops.wsum, parents, slopes)
 
 
 class _NotAValueError(Exception):
