@@ -179,6 +179,16 @@ class Value:
             return f"Value({self.label!r}, data={self.data}, grad={self.grad})"
         return f"Value(data={self.data}, grad={self.grad})"
 
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        """Copied or unpickled: every field as it was, but a creation number from now.
+
+        Parents are restored before the nodes made from them (copy and pickle both work that
+        way), so the new numbers still order every node after its inputs (autograd.graph).
+        """
+        for name, value in state[1].items():
+            setattr(self, name, value)
+        self._n = next_number()
+
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
         """Jupyter display: the graph diagram when a renderer is registered (viz does, on import)."""
         if _display.renderer is None:
