@@ -70,9 +70,9 @@ def attach_children(node: Any, children: Sequence[Any], name: str) -> None:
         return
     node._kind = closure_kind(name)
     if distinct:
-        node._a = MANY
-        node._ps = tuple(distinct)
-        node._ds = (0.0,) * len(distinct)
+        node._a = tuple(distinct)
+        node._b = MANY
+        node._da = (0.0,) * len(distinct)
 
 
 def read_closure(node: Any, closure: Callable[[], None]) -> None:
@@ -97,4 +97,4 @@ def read_closure(node: Any, closure: Callable[[], None]) -> None:
         for c, g in zip(children, saved):
             c.grad = g
         node.grad = own
-    node._ds = slopes
+    node._da = slopes

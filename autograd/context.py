@@ -62,6 +62,19 @@ def _live_state() -> _Scope:
     return state
 
 
+class _Hook(property):
+    """`__enter__`/`__exit__` of no_grad and scope: `with` gets the instance's prepared callable.
+
+    The `with` statement looks the hook up through the property's C-level getter (no Python frame
+    an interrupt could split). Looked up on the class and called, as contextlib.ExitStack does
+    (`type(cm).__enter__(cm)`), it calls that same callable.
+    """
+
+    def __call__(self, manager: Any, *exc_info: object) -> object:
+        """Call `manager`'s prepared enter or exit callable."""
+        return cast("Callable[..., object]", self.fget(manager))(*exc_info)  # type: ignore[misc]
+
+
 class no_grad:  # noqa: N801 (PyTorch's name)
     """`with no_grad():` operations inside record no parents: results are plain constants.
 
@@ -83,10 +96,10 @@ class no_grad:  # noqa: N801 (PyTorch's name)
 
     # `with` looks both up on the class when the block starts and binds them through the
     # descriptor: the property (C-level, like attrgetter) hands back this instance's partial.
-    __enter__ = cast("Callable[[no_grad], object]", property(attrgetter("_enter"), doc="Switch off."))
+    __enter__ = cast("Callable[[no_grad], object]", _Hook(attrgetter("_enter"), doc="Switch off."))
     __exit__ = cast(
         "Callable[[no_grad, object, object, object], None]",
-        property(attrgetter("_exit"), doc="Restore the switch as it was before the block."),
+        _Hook(attrgetter("_exit"), doc="Restore the switch as it was before the block."),
     )
 
 
@@ -128,10 +141,10 @@ class scope:  # noqa: N801 (used like no_grad)
     # (C-level, like attrgetter) hands back this instance's partial; a Python __enter__ could be
     # interrupted between setting the tag and the `with` taking hold. The casts tell type checkers
     # how each is called.
-    __enter__ = cast("Callable[[scope], object]", property(attrgetter("_enter"), doc="Set the tag."))
+    __enter__ = cast("Callable[[scope], object]", _Hook(attrgetter("_enter"), doc="Set the tag."))
     __exit__ = cast(
         "Callable[[scope, object, object, object], None]",
-        property(attrgetter("_exit"), doc="Restore the tag outside this scope."),
+        _Hook(attrgetter("_exit"), doc="Restore the tag outside this scope."),
     )
 
 

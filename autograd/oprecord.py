@@ -155,6 +155,22 @@ class Op:
             f"{self.name}: {self.formula} at {shown} overflows a float (its {what} is not finite)"
         )
 
+    # ------------------------------------------------------------ copies and pickles
+
+    def __copy__(self) -> Op:
+        """A row is one of a kind: a copied graph shares the table's rows (`node.operation is ops.mul`)."""
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Op:
+        """A row is one of a kind: a deep-copied graph shares the table's rows."""
+        return self
+
+    def __reduce__(self) -> tuple[Callable[[str], Op], tuple[str]]:
+        """Pickled by name: loading looks the row up in the table of the process that loads it."""
+        if TABLE.get(self.name) is not self:
+            raise TypeError(f"cannot pickle the operation {self.name!r}: it is not a row of autograd's table")
+        return row_named, (self.name,)
+
     # ------------------------------------------------------------ calling it
 
     def __call__(self, *args: Any) -> Any:
@@ -174,6 +190,17 @@ class Op:
         if self.const is None:
             return args, None
         return args[:-1], _real(args[-1], self, len(args) - 1)
+
+
+def row_named(name: str) -> Op:
+    """The table's row called `name`: how a pickled Value finds its operation again."""
+    row = TABLE.get(name)
+    if row is None:
+        raise ValueError(
+            f"no operation {name!r} in autograd's table: register it (autograd.op) "
+            "before loading Values made by it"
+        )
+    return row
 
 
 def _real(x: Any, row: Op, index: int) -> float:

@@ -12,14 +12,14 @@ from autograd import ops
 from autograd.checks import real_number
 from autograd.closure import attach_children, read_closure
 from autograd.context import current_scope, no_grad_now, recording, scope_now
-from autograd.graph import MANY, accumulate, backward
+from autograd.graph import MANY, accumulate, backward, next_number
 from autograd.oprecord import Op
 
 # What arithmetic accepts beside a Value: int, float and NumPy scalars (numbers.Real).
 Number: TypeAlias = "int | float"
 Operand: TypeAlias = "Value | int | float"
 
-_ADD, _SUB, _MUL = ops.add, ops.sub, ops.mul
+_ADD, _SUB, _MUL, _RELU = ops.add, ops.sub, ops.mul, ops.relu
 
 
 class Value:
@@ -30,26 +30,33 @@ class Value:
     reference cycle, so it is freed by reference counting alone.
     """
 
-    # _kind is the op table's row that made the node (None for a leaf) and _const its constant
-    # argument (the exponent of x**2), kept apart. _a/_b and _da/_db hold the one or two inputs
-    # and their local derivatives; an n-ary node (`weighted_sum`) sets _a to the marker MANY and
-    # keeps tuples in _ps/_ds instead. Fixed slots, not a tuple per node: fewer objects for the GC.
-    __slots__ = ("data", "grad", "label", "scope", "_kind", "_const", "_a", "_b", "_da", "_db", "_ps", "_ds")
+    # _n is the node's creation number (autograd.graph orders nodes by it); _seen is the mark a
+    # walk over the graph leaves on the nodes it has found (see autograd.graph._ancestors).
+    # _kind is the op table's row that made the node (None for a leaf). _a/_b and _da/_db hold the
+    # one or two inputs and their local derivatives; an n-ary node (`weighted_sum`) keeps a
+    # sequence of inputs in _a and of derivatives in _da, with the marker MANY in _b. These nine are set
+    # on every node. _label, _scope and _const (the exponent of x**2, or a constant leaf's number)
+    # stay unset until there is one; the properties below read them as "", "" and None.
+    # NOTE: fixed slots, not a tuple per node, and no unused field set: the cycle collector scans
+    # every set field of every new node, and a step builds ~66,000 of them (benchmarks/engine.py).
+    __slots__ = (
+        "data", "grad", "_n", "_seen", "_kind", "_a", "_b", "_da", "_db", "_label", "_scope", "_const",
+    )
     # NumPy scalars on the left (np.float64(2) * v) defer to our reflected operators.
     __array_ufunc__ = None
 
     data: float
     grad: float
-    label: str
-    scope: str
+    _n: int
+    _seen: object
     _kind: Op | None
-    _const: float | None
-    _a: Value | None
-    _b: Value | None
-    _da: float
+    _a: Any  # Value | tuple[Value, ...] | None
+    _b: Any  # Value | MANY | None
+    _da: Any  # float | tuple[float, ...]
     _db: float
-    _ps: tuple[Value, ...]
-    _ds: tuple[float, ...]
+    _label: str
+    _scope: str
+    _const: float
 
     def __init__(
         self, data: float, _children: Sequence[Value] | str = (), _op: str = "", label: str = ""
@@ -67,20 +74,46 @@ class Value:
         if not isinstance(label, str):
             raise TypeError(f"Value(label) needs a str, got {type(label).__name__}")
         self.grad = 0.0
-        self.label = label
-        self.scope = current_scope()
+        self._n = next_number()
+        self._seen = None
         self._kind = None
-        self._const = None
         self._a = None
         self._b = None
         self._da = 0.0
         self._db = 0.0
-        self._ps = ()
-        self._ds = ()
+        if label:
+            self._label = label
+        tag = current_scope()
+        if tag:
+            self._scope = tag
         if _children or _op:
             attach_children(self, _children, _op)
 
     # ------------------------------------------------------------ the recorded structure
+
+    @property
+    def label(self) -> str:
+        """The name diagrams and repr show ("" until you give one: `Value(2.0, label="x")`)."""
+        return getattr(self, "_label", "")
+
+    @label.setter
+    def label(self, name: str) -> None:
+        """Name this Value (any str)."""
+        if not isinstance(name, str):
+            raise TypeError(f"Value.label needs a str, got {type(name).__name__}")
+        self._label = name
+
+    @property
+    def scope(self) -> str:
+        """The `scope` tag in force when this Value was created ("" outside any), e.g. "L1.n3"."""
+        return getattr(self, "_scope", "")
+
+    @scope.setter
+    def scope(self, tag: str) -> None:
+        """Tag this Value by hand (nn tags through `with scope(...)`)."""
+        if not isinstance(tag, str):
+            raise TypeError(f"Value.scope needs a str, got {type(tag).__name__}")
+        self._scope = tag
 
     @property
     def op(self) -> str:
@@ -88,7 +121,8 @@ class Value:
         kind = self._kind
         if kind is None:
             return ""
-        return kind.name if self._const is None else kind.display(self._const)
+        const = self.const
+        return kind.name if const is None else kind.display(const)
 
     @property
     def operation(self) -> Op | None:
@@ -98,32 +132,34 @@ class Value:
     @property
     def const(self) -> float | None:
         """The operation's constant argument (the exponent n of x**n); for a constant leaf its number."""
-        return self._const
+        return getattr(self, "_const", None)
 
     @property
     def is_constant(self) -> bool:
         """True for a leaf that arithmetic made from a number (the 2 of `x * 2`), not one you created."""
-        return self._kind is None and self._const is not None
+        return self._kind is None and hasattr(self, "_const")
 
     @property
     def parents(self) -> tuple[Value, ...]:
         """The input Values of the operation that made this one, in argument order (duplicates kept)."""
-        if self._a is None:
+        a, b = self._a, self._b
+        if a is None:
             return ()
-        if self._a is MANY:
-            return self._ps
-        if self._b is None:
-            return (self._a,)
-        return (self._a, self._b)
+        if b is MANY:
+            return tuple(a)
+        if b is None:
+            return (a,)
+        return (a, b)
 
     @property
     def local_grads(self) -> tuple[float, ...]:
         """d self / d parent_i for each parent, evaluated at the forward values."""
+        b = self._b
         if self._a is None:
             return ()
-        if self._a is MANY:
-            return self._ds
-        if self._b is None:
+        if b is MANY:
+            return tuple(self._da)
+        if b is None:
             return (self._da,)
         return (self._da, self._db)
 
@@ -142,6 +178,16 @@ class Value:
         if self.label:
             return f"Value({self.label!r}, data={self.data}, grad={self.grad})"
         return f"Value(data={self.data}, grad={self.grad})"
+
+    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
+        """Copied or unpickled: every field as it was, but a creation number from now.
+
+        Parents are restored before the nodes made from them (copy and pickle both work that
+        way), so the new numbers still order every node after its inputs (autograd.graph).
+        """
+        for name, value in state[1].items():
+            setattr(self, name, value)
+        self._n = next_number()
 
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
         """Jupyter display: the graph diagram when a renderer is registered (viz does, on import)."""
@@ -180,13 +226,36 @@ class Value:
     # NOTE: + - * are the hot path of every network, so their rules (ops.add, ops.sub, ops.mul)
     # are computed inline here: one Python call per node instead of two.
     # tests/test_autograd_optable.py checks these lines against the table's rows.
+    # a + b and a * b, the two operations of micrograd's neuron, also build their node inline
+    # (what `_record` does, one Python call fewer per node: 647M -> 595M instructions in a
+    # micrograd-style step); tests/test_autograd_value.py checks every field against `_record`'s.
 
     def __add__(self, other: Operand) -> Value:
         """self + other."""
         o = other if type(other) is Value else _coerce(other, "+")
         if o is None:
             return NotImplemented
-        return _record(self.data + o.data, _ADD, self, 1.0, o, 1.0)
+        data = self.data + o.data
+        if data - data != 0.0:  # inf or nan; the local derivatives, 1 and 1, are finite
+            raise _ADD.overflow([self.data, o.data], None, [data])
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out._n = next_number()
+        out._seen = None
+        tag = scope_now()[0]
+        if tag:
+            out._scope = tag
+        state = no_grad_now()
+        if state is None or recording(state):
+            out._kind = _ADD
+            out._a = self
+            out._b = o
+            out._da = 1.0
+            out._db = 1.0
+        else:
+            _make_leaf(out)
+        return out
 
     def __radd__(self, other: Number) -> Value:
         """other + self."""
@@ -215,7 +284,27 @@ class Value:
         if o is None:
             return NotImplemented
         a, b = self.data, o.data
-        return _record(a * b, _MUL, self, b, o, a)
+        data = a * b
+        if data - data != 0.0:  # inf or nan; the local derivatives, b and a, are finite data
+            raise _MUL.overflow([a, b], None, [data])
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out._n = next_number()
+        out._seen = None
+        tag = scope_now()[0]
+        if tag:
+            out._scope = tag
+        state = no_grad_now()
+        if state is None or recording(state):
+            out._kind = _MUL
+            out._a = self
+            out._b = o
+            out._da = b
+            out._db = a
+        else:
+            _make_leaf(out)
+        return out
 
     def __rmul__(self, other: Number) -> Value:
         """other * self."""
@@ -280,7 +369,11 @@ class Value:
 
     def relu(self) -> Value:
         """max(0, self), with relu'(0) = 0."""
-        return _unary(ops.relu, self)
+        # NOTE: ops.relu's rule inline (micrograd's only activation and nn's default: two Python
+        # calls fewer per neuron); tests/test_autograd_optable.py checks it bit for bit.
+        if self.data > 0.0:
+            return _record(self.data, _RELU, self, 1.0, None, 0.0)
+        return _record(0.0, _RELU, self, 0.0, None, 0.0)
 
     def step(self) -> Value:
         """The posts' threshold: 1 if self >= 0 else 0; its derivative is 0."""
@@ -349,16 +442,17 @@ def _constant(data: float) -> Value:
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    out.label = ""
-    out.scope = scope_now()[0]
+    out._n = next_number()
+    out._seen = None
     out._kind = None
-    out._const = data  # marks the leaf as a constant (see is_constant)
     out._a = None
     out._b = None
     out._da = 0.0
     out._db = 0.0
-    out._ps = ()
-    out._ds = ()
+    out._const = data  # marks the leaf as a constant (see is_constant)
+    tag = scope_now()[0]
+    if tag:
+        out._scope = tag
     return out
 
 
@@ -371,9 +465,11 @@ def _record(data: float, kind: Op, a: Value, da: float, b: Value | None, db: flo
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    out.label = ""
-    out.scope = scope_now()[0]
-    out._const = None
+    out._n = next_number()
+    out._seen = None
+    tag = scope_now()[0]
+    if tag:
+        out._scope = tag
     state = no_grad_now()
     if state is None or recording(state):
         out._kind = kind
@@ -382,14 +478,17 @@ def _record(data: float, kind: Op, a: Value, da: float, b: Value | None, db: flo
         out._da = da
         out._db = db
     else:
-        out._kind = None
-        out._a = None
-        out._b = None
-        out._da = 0.0
-        out._db = 0.0
-    out._ps = ()
-    out._ds = ()
+        _make_leaf(out)
     return out
+
+
+def _make_leaf(out: Value) -> None:
+    """Inside `no_grad()`: the new node records no operation, parents or local derivatives."""
+    out._kind = None
+    out._a = None
+    out._b = None
+    out._da = 0.0
+    out._db = 0.0
 
 
 _new = object.__new__
@@ -433,18 +532,22 @@ def _record_many(kind: Op, parents: Sequence[Value]) -> Value:
 
 
 def _node_many(
-    data: float, kind: Op, parents: tuple[Value, ...], grads: tuple[float, ...], const: float | None = None
+    data: float, kind: Op, parents: Sequence[Value], grads: Sequence[float], const: float | None = None
 ) -> Value:
-    """A new n-ary node (parents and derivatives in tuples), unless inside `no_grad()`."""
+    """A new n-ary node, unless inside `no_grad()`; an error if any number is inf or nan."""
     check = data + sum(grads)  # one C-level sum: finite unless something is inf or nan (or it overflows)
     if check - check != 0.0 and not all(math.isfinite(d) for d in (data, *grads)):
         raise kind.overflow([p.data for p in parents], const, [data, *grads])
+    return _many(data, kind, parents, grads)
+
+
+def _many(data: float, kind: Op, parents: Sequence[Value], grads: Sequence[float]) -> Value:
+    """The n-ary node over finite numbers (sequences kept as given, never changed); in no_grad a constant."""
     state = no_grad_now()
     if not parents or (state is not None and not recording(state)):
         return _constant(data)
-    out = _record(data, kind, MANY, 0.0, None, 0.0)
-    out._ps = parents
-    out._ds = grads
+    out = _record(data, kind, parents, 0.0, MANY, 0.0)  # type: ignore[arg-type]
+    out._da = grads
     return out
 
 
@@ -476,17 +579,21 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Valu
         data = [p.data for p in parents]
     # NOTE: ops.wsum's rule, computed inline on the hot path of every nn network (one Python call
     # and three tuples fewer per neuron); tests/test_autograd_optable.py checks it bit for bit.
-    total = sum(map(_times, data[0::2], data[1::2]), 0.0)
-    slopes = data.copy()  # d/dw_i = x_i, d/dx_i = w_i
-    slopes[0::2] = data[1::2]
-    slopes[1::2] = data[0::2]
+    w_data, x_data = data[0::2], data[1::2]
+    total = sum(map(_times, w_data, x_data), 0.0)
+    slopes = data  # the same list, reordered: d/dw_i = x_i, d/dx_i = w_i
+    slopes[0::2] = x_data
+    slopes[1::2] = w_data
     if bias is not None:
         if not isinstance(bias, Value):
             raise TypeError(f"weighted_sum needs a Value bias or None, got {type(bias).__name__}")
         parents.append(bias)
         slopes.append(1.0)
         total = total + bias.data
-    return _node_many(total, ops.wsum, tuple(parents), tuple(slopes))
+    # Every slope is a Value's data (finite) or 1, so only the sum can be inf or nan.
+    if total - total != 0.0:
+        raise ops.wsum.overflow([p.data for p in parents], None, [total])
+    return _many(total, ops.wsum, parents, slopes)
 
 
 class _NotAValueError(Exception):

@@ -13,7 +13,7 @@ import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
-from autograd import Value, scope, weighted_sum
+from autograd import Value, current_scope, scope, weighted_sum
 from nn.activations import DISPLAY_NAMES, activate, check_activation, init_bound
 from nn.module import Module
 
@@ -71,6 +71,11 @@ def _check_inputs(x: object, nin: int, where: str) -> Sequence[Input]:
     return x
 
 
+def _as_values(x: Sequence[Input]) -> list[Value]:
+    """Numbers as labelled leaves x0, x1, ..., made once and shared by every neuron that reads them."""
+    return [v if isinstance(v, Value) else Value(v, label=f"x{i}") for i, v in enumerate(x)]
+
+
 class Neuron(Module):
     """The posts' artificial neuron: y = activation(w0*x0 + w1*x1 + ... + b).
 
@@ -114,12 +119,22 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Input]) -> Value:
         """activation(sum w_i x_i + b) for nin inputs (numbers or Values)."""
-        return self._forward(_check_inputs(x, self.nin, f"Neuron {self.name}"))
+        return self._forward(_as_values(_check_inputs(x, self.nin, f"Neuron {self.name}")))
 
-    def _forward(self, x: Sequence[Input]) -> Value:
-        """The neuron's output for inputs already checked by the caller (the layer)."""
-        with scope(self.name):
-            out = activate(self.activation, weighted_sum(self.w, x, self.b))
+    def _forward(self, x: Sequence[Value]) -> Value:
+        """The neuron's output for inputs the caller checked and made Values (the layer)."""
+        if self.activation == "leaky_relu":  # several nodes: `scope` tags every one made inside
+            with scope(self.name):
+                out = activate(self.activation, weighted_sum(self.w, x, self.b))
+        else:
+            # NOTE: the weighted sum and the activation are the only nodes made here (the inputs
+            # are Values already), so they are tagged directly, as `with scope(self.name)` would:
+            # a scope block costs ~1 us, about an eighth of an nn.MLP training step.
+            outer = current_scope()
+            tag = f"{outer}.{self.name}" if outer else self.name
+            z = weighted_sum(self.w, x, self.b)
+            out = activate(self.activation, z)
+            z.scope = out.scope = tag
         out.label = self.name
         return out
 
@@ -181,7 +196,7 @@ class Layer(Module):
 
     def outputs(self, x: Sequence[Input]) -> list[Value]:
         """Every neuron's output as a list, even for one neuron."""
-        x = _check_inputs(x, self.nin, f"Layer L{self.index + 1}")
+        x = _as_values(_check_inputs(x, self.nin, f"Layer L{self.index + 1}"))
         return [n._forward(x) for n in self.neurons]
 
     def __call__(self, x: Sequence[Input]) -> Output:
@@ -264,9 +279,7 @@ class MLP(Module):
 
     def outputs(self, x: Sequence[Input]) -> list[Value]:
         """The last layer's outputs as a list, even for one output."""
-        x = _check_inputs(x, self.nin, "MLP")
-        # Numbers become labelled leaves once, shared by every first-layer neuron (and drawn as x0...).
-        h: Sequence[Input] = [v if isinstance(v, Value) else Value(v, label=f"x{i}") for i, v in enumerate(x)]
+        h: Sequence[Input] = _as_values(_check_inputs(x, self.nin, "MLP"))
         out: list[Value] = []
         for layer in self.layers:
             out = layer.outputs(h)

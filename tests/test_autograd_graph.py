@@ -70,12 +70,37 @@ def test_order_of_a_leaf() -> None:
 
 
 def test_order_of_diamond() -> None:
-    """Diamond: every node once, parents first, and the exact stable order (argument order DFS)."""
+    """Diamond: every node once, parents first, and the exact stable order (the order of creation)."""
     (x, a, b, c), d = diamond()
     order = topological_order(d)
     assert_topological(order, d)
     two_const = d.parents[0].parents[0].parents[1]
     assert order == [x, two_const, a, b, c, d]
+
+
+def test_order_is_the_order_of_creation_not_of_arguments() -> None:
+    """Values made in the order c, a, b: the order lists them so, whatever the arguments' order."""
+    c = Value(1.0, label="c")
+    a = Value(2.0, label="a")
+    b = Value(3.0, label="b")
+    right = b * c  # made before left, though it is the second argument below
+    left = a + c
+    out = left * right
+    order = topological_order(out)
+    assert order == [c, a, b, right, left, out]
+    assert_topological(order, out)
+
+
+def test_backward_through_zero_grad_nodes_matches_closed_form() -> None:
+    """A dead ReLU and a zero weight pass no gradient (skipped); a shared leaf still gets its other paths."""
+    x, w, v = Value(-2.0, label="x"), Value(0.0, label="w"), Value(3.0, label="v")
+    dead = (x * v).relu()  # x*v = -6 < 0: relu' = 0, so dead.grad flows nowhere
+    zero_path = w * (x * x)  # d/d(x*x) = w = 0: that node's grad is 0
+    out = dead * 5.0 + zero_path + v * x + w
+    out.backward()
+    # d out/dx = 5*relu'(-6)*v + w*2x + v = 0 + 0 + 3; d/dv = 5*0*x + x = -2; d/dw = x*x + 1 = 5
+    assert (x.grad, v.grad, w.grad) == (3.0, -2.0, 5.0)
+    assert dead.grad == 5.0 and zero_path.grad == 1.0
 
 
 def test_order_is_stable() -> None:
@@ -305,3 +330,60 @@ def test_dropped_graph_memory_returns_to_baseline_without_gc() -> None:
             gc.enable()
     assert peak_while_alive - baseline > 4_000_000  # the graph really was big
     assert after - baseline < 100_000
+
+
+# ---------------------------------------------------------------- copies and pickles keep the order
+
+
+def test_deepcopy_shares_the_table_rows_and_orders_copies_after_their_inputs() -> None:
+    """A deep copy gets new creation numbers, inputs first, so backward on top of it is right."""
+    import copy
+
+    x = Value(3.0, label="x")
+    y = (x * x).relu() + x
+    y2 = copy.deepcopy(y)
+    assert y2.operation is y.operation and y2.parents[0].operation is y.parents[0].operation
+    z = y2 * 2.0
+    z.backward()
+    order = topological_order(z)
+    assert_topological(order, z)
+    x2 = order[0]
+    assert x2 is not x and x2.label == "x" and x2.grad == 2 * (2 * 3.0 + 1)
+    assert x.grad == 0.0  # the original is untouched
+
+
+def test_a_graph_pickled_into_a_process_with_a_younger_counter_still_orders_right() -> None:
+    """Unpickled nodes are numbered in the loading process, so new nodes on top come after them."""
+    import pickle
+    import subprocess
+    import sys
+
+    for _ in range(5000):  # this process's numbers run far ahead of a fresh one's
+        Value(1.0)
+    x = Value(3.0, label="x")
+    blob = pickle.dumps((x * x).relu() + x)
+    child = (
+        "import pickle, sys\n"
+        "from autograd import topological_order\n"
+        f"y = pickle.loads({blob!r})\n"
+        "z = y * 2.0\n"
+        "z.backward()\n"
+        "order = topological_order(z)\n"
+        "print(order[0].label, order[0].grad, order[-1] is z)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["x", str(2 * (2 * 3.0 + 1)), "True"]
+
+
+def test_pickling_names_an_operation_outside_the_table() -> None:
+    """A closure node's op is not a table row: pickling says so; loading an unknown op says what to do."""
+    import pickle
+
+    from autograd.oprecord import row_named
+
+    a = Value(2.0)
+    out = Value(4.0, (a,), "square")
+    with pytest.raises(TypeError, match=r"cannot pickle the operation 'square'"):
+        pickle.dumps(out)
+    with pytest.raises(ValueError, match=r"no operation 'nope' in autograd's table: register it"):
+        row_named("nope")

@@ -138,6 +138,16 @@ def test_value_inline_arithmetic_equals_the_rows_exactly(name: str) -> None:
     assert checked > 2 * len(EXTREMES) ** 2
 
 
+def test_value_inline_relu_equals_the_row_exactly() -> None:
+    """Value.relu computes ops.relu's rule inline: bit for bit the row's value and slope."""
+    row = TABLE["relu"]
+    for x in EXTREMES + [-x for x in EXTREMES]:
+        value, slope = row.fn(x)
+        node = Value(x).relu()
+        assert node.operation is row
+        assert [bits(node.data), *map(bits, node.local_grads)] == [bits(value), bits(slope)], x
+
+
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("width", [1, 2, 3, 16, 65])
 def test_weighted_sum_inline_equals_the_wsum_row_exactly(width: int, bias: bool) -> None:

@@ -361,3 +361,51 @@ def test_scope_rejects_bad_names(name: object) -> None:
         with scope(name):  # type: ignore[arg-type]
             pass
     assert current_scope() == ""
+
+
+# ---------------------------------------------------------------- a + b and a * b build nodes inline
+
+_MISSING = object()
+
+
+def _fields(node: Value) -> dict[str, object]:
+    """Every slot of a node but its creation number (unset slots as _MISSING)."""
+    return {name: getattr(node, name, _MISSING) for name in Value.__slots__ if name != "_n"}
+
+
+@pytest.mark.parametrize("in_scope", [False, True])
+@pytest.mark.parametrize("recording", [True, False])
+@pytest.mark.parametrize("symbol", ["+", "*"])
+def test_inline_add_and_mul_build_what_record_builds(symbol: str, recording: bool, in_scope: bool) -> None:
+    """a + b and a * b set exactly the fields `_record` sets, under every switch state."""
+    from contextlib import ExitStack
+
+    from autograd import ops
+    from autograd.value import _record
+
+    a, b = Value(1.5, label="a"), Value(-4.0, label="b")
+    row, slopes = (ops.add, (1.0, 1.0)) if symbol == "+" else (ops.mul, (b.data, a.data))
+    with ExitStack() as stack:
+        if in_scope:
+            stack.enter_context(scope("L1.n0"))
+        if not recording:
+            stack.enter_context(no_grad())
+        inline = a + b if symbol == "+" else a * b
+        reference = _record(row.fn(a.data, b.data)[0], row, a, slopes[0], b, slopes[1])
+    assert _fields(inline) == _fields(reference)
+    assert inline._n > a._n and inline._n > b._n  # numbered after its inputs
+    assert inline.scope == ("L1.n0" if in_scope else "")
+    assert inline.parents == ((a, b) if recording else ())
+
+
+def test_no_grad_and_scope_work_in_an_exit_stack() -> None:
+    """contextlib.ExitStack calls type(cm).__enter__(cm): both switches work there and restore."""
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        stack.enter_context(scope("L1"))
+        stack.enter_context(no_grad())
+        inside = Value(1.0) * 2.0
+        assert (is_grad_enabled(), current_scope()) == (False, "L1")
+    assert (is_grad_enabled(), current_scope()) == (True, "")
+    assert inside.scope == "L1" and inside.parents == ()

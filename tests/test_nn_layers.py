@@ -307,3 +307,28 @@ def test_leaky_relu_slope_below_zero() -> None:
     out = activate("leaky_relu", z)
     out.backward()
     assert out.data == pytest.approx(-0.02) and z.grad == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear", "step", "sign", "leaky_relu"])
+@pytest.mark.parametrize("outer", ["", "model"])
+def test_every_node_a_neuron_makes_carries_its_tag(activation: str, outer: str) -> None:
+    """Tagged directly or through `scope`: every node made in the neuron, nested under an outer scope."""
+    from autograd import scope as scope_block
+
+    layer = nn.Layer(3, 2, activation, seed=0, index=1)
+    x = [Value(0.5, label="a"), -1.25, 2.0]  # a number among the inputs
+    if outer:
+        with scope_block(outer):
+            outs = layer.outputs(x)
+    else:
+        outs = layer.outputs(x)
+    prefix = f"{outer}." if outer else ""
+    for j, out in enumerate(outs):
+        tag = f"{prefix}L2.n{j}"
+        params = set(map(id, layer.neurons[j].parameters()))
+        made = [v for v in topological_order(out) if v.parents and id(v) not in params]
+        assert made and all(v.scope == tag for v in made), [(v.op, v.scope) for v in made]
+        assert out.label == f"L2.n{j}"
+    # the numbers became shared labelled leaves, made outside every neuron
+    firsts = {id(out_node) for out in outs for out_node in topological_order(out) if out_node.label == "x1"}
+    assert len(firsts) == 1
