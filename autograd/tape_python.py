@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable, Sequence
-from itertools import repeat
-from operator import add, mul
+from itertools import compress, repeat
+from operator import add, itemgetter, mul
 from typing import Any
 
 from autograd import ops
@@ -155,33 +155,45 @@ class PythonEngine:
         if size == 0:
             return grads
         cols, derivs, shared = self.cols, self.derivs, self.shared
-        adj: list[list[float] | None] = [None] * len(program.nodes)
+        # An interior slot's adjoint is kept as its pending (slope, adjoint) column pairs and summed
+        # per sample only when its step is reached: one zip of product columns and one sum per sample
+        # (a layer's 16 contributions to an input: 50 us, against 94 us adding them column by column).
+        pending: list[list[tuple[Iterable[float], Column]] | None] = [None] * len(program.nodes)
         seed = [1.0] * size if weights is None else [float(w) for w in weights]
         root = program.root_slot
         if root < program.n_params:
             grads[root] += sum(seed)
         else:
-            adj[root] = seed
+            pending[root] = [(repeat(1.0, size), seed)]
         for entry in self.backward_code:
-            g = adj[entry[1]]
-            if g is None or not any(g):  # a dead relu, a satisfied hinge, in every sample: nothing flows
+            terms = pending[entry[1]]
+            if terms is None:
+                continue
+            # The adjoint, summed per sample in the order the scalar engine adds the terms.
+            if len(terms) == 1:
+                g = list(map(mul, *terms[0]))
+            else:
+                g = list(map(sum, zip(*[map(mul, s, a) for s, a in terms]), repeat(0.0, size)))
+            if not any(g):  # a dead relu, a satisfied hinge, in every sample: nothing flows back
                 continue
             if entry[0] == WSUM:
                 _, _, edges, bias, bias_is_param = entry
+                # A weight's gradient sums x * g over the samples where g is not 0 (dead relus and
+                # satisfied hinges leave about 45% zeros in the benchmark's MLP: -4M instructions, 9%).
+                live = list(compress(range(size), g))
+                pick = itemgetter(*live) if 1 < len(live) <= size - size // 8 else None
+                g_live = pick(g) if pick is not None else g
                 for target, other, other_shared, is_param in edges:
-                    slope = repeat(shared[other]) if other_shared else cols[other]
                     if is_param:
-                        grads[target] += sum(map(mul, slope, g))
+                        slope = repeat(shared[other]) if other_shared else cols[other]
+                        grads[target] += sum(map(mul, pick(slope) if pick and not other_shared else slope, g_live))
                     else:
-                        old = adj[target]
-                        adj[target] = list(map(mul, slope, g)) if old is None else list(
-                            map(add, old, map(mul, slope, g)))
+                        _give(pending, target, repeat(shared[other], size) if other_shared else cols[other], g)
                 if bias >= 0:
                     if bias_is_param:
                         grads[bias] += sum(g)
                     else:
-                        old = adj[bias]
-                        adj[bias] = list(g) if old is None else list(map(add, old, g))
+                        _give(pending, bias, repeat(1.0, size), g)
                 continue
             _, _, targets, k = entry
             for (target, is_param), slope in zip(targets, derivs[k]):
@@ -190,10 +202,18 @@ class PythonEngine:
                 if is_param:
                     grads[target] += sum(map(mul, slope, g))
                 else:
-                    old = adj[target]
-                    adj[target] = list(map(mul, slope, g)) if old is None else list(
-                        map(add, old, map(mul, slope, g)))
+                    _give(pending, target, slope, g)
         return grads
+
+
+def _give(pending: list[list[tuple[Iterable[float], Column]] | None], target: int, slope: Iterable[float],
+          g: Column) -> None:
+    """Add slope * g to target's pending adjoint terms."""
+    terms = pending[target]
+    if terms is None:
+        pending[target] = [(slope, g)]
+    else:
+        terms.append((slope, g))
 
 
 def _python_column(column: Any, index: int) -> list[float]:
