@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+import operator
+from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, repeat
 from operator import add, itemgetter, mul
+from types import SimpleNamespace
 from typing import Any
 
-from autograd import ops
+from autograd import mathspace, ops
 from autograd.tape_steps import Program, fail
 
 # Step kinds of the replay loops.
@@ -100,13 +102,20 @@ class PythonEngine:
                     continue
                 _, out, row, inputs, const, k = entry
                 args = [self._column(i, cols, size) for i in inputs]
-                if const is not None:
-                    args.append([const] * size)
-                for ok, _, _ in row.domain:
-                    if not all(map(ok, *args)):
-                        raise ValueError(f"tape step {row.name!r}: an operand is outside the domain")
-                results = list(map(row.fn, *args))
-                value, *slopes = zip(*results) if size else [()] * (len(inputs) + 1)
+                if row.domain:
+                    per_sample = args if const is None else [*args, [const] * size]
+                    for ok, _, _ in row.domain:
+                        if not all(map(ok, *per_sample)):
+                            raise ValueError(f"tape step {row.name!r}: an operand is outside the domain")
+                if row.builtin and row.takes_m:  # the rule once, on whole columns (see `Batch`)
+                    batch = [Batch(a) for a in args]
+                    result = row.fn(*batch, m=BATCH) if const is None else row.fn(*batch, const, m=BATCH)
+                    value, *slopes = [r.items if type(r) is Batch else [r] * size for r in result]
+                else:  # a learner's rule, on plain floats: called once per sample, through map
+                    if const is not None:
+                        args.append([const] * size)
+                    results = list(map(row.fn, *args))
+                    value, *slopes = zip(*results) if size else [()] * (len(inputs) + 1)
                 cols[out] = value
                 derivs[k] = slopes
                 made.append(value)
@@ -210,6 +219,94 @@ class PythonEngine:
                 else:
                     _give(pending, target, slope, g)
         return grads
+
+
+class Batch:
+    """One slot's values for every sample, with float arithmetic applied sample by sample through `map`.
+
+    A built-in rule is written once over a math namespace `m`; the pure-Python tape calls it once
+    per step with `Batch` operands and `m=BATCH`, as the NumPy tape does with arrays and `numpy`.
+    Each operator maps the same float operation over the samples (C-level `map` with `operator`
+    and `math` functions), so every sample's value is bit for bit the rule's on that sample's floats
+    (tests/test_autograd_tape_python.py checks every built-in row). relu on 100 samples: 175k
+    instructions, against 206k calling the rule per sample, and no tuple per sample.
+    """
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Sequence[Any]) -> None:
+        """Wrap one value per sample (the list is not copied)."""
+        self.items = items
+
+    def __bool__(self) -> bool:
+        """Refused: a rule that branches with `if` must use `m.where` to be replayed on a batch."""
+        raise TypeError("a rule branched (if/and/or) on a whole batch: write the branch with m.where")
+
+    __hash__ = None  # type: ignore[assignment]  # == compares per sample, like NumPy
+
+
+def _lanes(args: Sequence[Any]) -> list[Any]:
+    """Each argument as something `map` reads per sample: a Batch's items, a number repeated."""
+    return [a.items if type(a) is Batch else repeat(a) for a in args]
+
+
+def _forward(f: Callable[[Any, Any], Any]) -> Callable[[Batch, Any], Batch]:
+    """`batch <op> other` as f(sample, other) for every sample."""
+
+    def method(self: Batch, other: Any) -> Batch:
+        return Batch(list(map(f, self.items, other.items if type(other) is Batch else repeat(other))))
+
+    return method
+
+
+def _reflected(f: Callable[[Any, Any], Any]) -> Callable[[Batch, Any], Batch]:
+    """`number <op> batch` as f(number, sample) for every sample."""
+
+    def method(self: Batch, other: Any) -> Batch:
+        return Batch(list(map(f, repeat(other), self.items)))
+
+    return method
+
+
+def _elementwise(f: Callable[..., Any]) -> Callable[..., Any]:
+    """f sample by sample when an argument is a Batch (numbers repeat), else f itself."""
+
+    def apply(*args: Any) -> Any:
+        if not any(type(a) is Batch for a in args):
+            return f(*args)
+        return Batch(list(map(f, *_lanes(args))))
+
+    apply.__doc__ = f"{getattr(f, '__name__', f)!s} on every sample of a Batch."
+    return apply
+
+
+def _where(condition: Any, yes: Any, no: Any) -> Any:
+    """`yes` where the condition holds, else `no`, sample by sample (mathspace.where on a Batch)."""
+    if type(condition) is not Batch:
+        return mathspace.where(condition, yes, no)
+    c, y, n = _lanes((condition, yes, no))
+    return Batch([a if test else b for test, a, b in zip(c, y, n)])
+
+
+for _name, _op in (("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
+                   ("truediv", operator.truediv), ("pow", operator.pow)):
+    setattr(Batch, f"__{_name}__", _forward(_op))
+    setattr(Batch, f"__r{_name}__", _reflected(_op))
+for _name, _op in (("lt", operator.lt), ("le", operator.le), ("gt", operator.gt), ("ge", operator.ge),
+                   ("eq", operator.eq), ("ne", operator.ne)):
+    setattr(Batch, f"__{_name}__", _forward(_op))
+for _name, _op in (("neg", operator.neg), ("pos", operator.pos), ("abs", abs)):
+    setattr(Batch, f"__{_name}__", _elementwise(_op))
+
+_SPECIAL: dict[str, Any] = {"where": _where, "zeros_like": mathspace.zeros_like}  # 0.0: the engine repeats it
+BATCH: Any = SimpleNamespace(
+    **{
+        name: _SPECIAL.get(name, getattr(mathspace, name) if isinstance(getattr(mathspace, name), float)
+                           else _elementwise(getattr(mathspace, name)))
+        for name in mathspace.__all__
+    }
+)
+"""The math namespace of `Batch` operands: every name of autograd.mathspace, sample by sample."""
 
 
 def _give(pending: list[list[Any] | None], target: int, slope: Any, g: Column) -> None:
