@@ -1,13 +1,16 @@
 """The pure-Python back end of the tape: one column of floats per slot, replayed one step at a time.
 
-A slot's column holds its value for every sample of the batch, so the interpreter loops over the
-steps, not over steps times samples: each step applies its op-table row's rule (the function the
-scalar engine calls) to the whole column through C-level `map`, and backward multiplies whole
-columns of derivatives by whole columns of adjoints. Parameters and constants, the same for every
-sample, are kept once. "wsum" has a fused path, one sum of products per sample whose derivatives
-are the operands themselves (checked bit for bit against the table by
-tests/test_autograd_tape_python.py). Errors are found again sample by sample with `Op.evaluate`,
-so a failing batch raises the scalar engine's error for the first failing sample.
+A slot's column holds its value in every sample of the batch, so the interpreter loops over the
+steps, not over steps times samples (the per-sample loop cost 0.87x the hand-written float step
+of benchmarks/engine.py; this one 0.56x, callgrind instructions). Each step runs its op-table
+row's rule once for the whole batch: a built-in rule on `Batch` operands with `m=BATCH`, whose
+arithmetic is C-level `map` over the samples (as the NumPy tape passes arrays and `numpy`); a
+learner's rule once per sample, through `map`. "wsum" has a fused path, the table's sum of
+products per sample, whose derivatives are its operands. Backward multiplies whole columns of
+derivatives by whole columns of adjoints. Parameters and constants, the same in every sample,
+are kept once. tests/test_autograd_tape_python.py checks every built-in row on a Batch and every
+replayed value against the table bit for bit. A failing batch is replayed again sample by sample
+with `Op.evaluate`, so it raises the scalar engine's error for the first failing sample.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from autograd import mathspace, ops
+from autograd.oprecord import Op
 from autograd.tape_steps import Program, fail
 
 # Step kinds of the replay loops.
@@ -70,7 +74,7 @@ class PythonEngine:
         self.size = 0
         self.shared: list[float] = []
         self.cols: list[Column | None] = []
-        self.derivs: list[Sequence[Column]] = []
+        self.derivs: list[list[Column]] = []
 
     def run(self, columns: Sequence[Any], params: list[float]) -> list[float]:
         """Replay the steps over the batch; returns the root values and keeps every column."""
@@ -81,7 +85,7 @@ class PythonEngine:
         first = self.first_input
         cols: list[Column | None] = [None] * len(program.nodes)
         cols[first : first + len(data)] = data
-        derivs: list[Sequence[Column]] = [()] * self.n_rules
+        derivs: list[list[Column]] = [[]] * self.n_rules
         self.size, self.shared, self.cols, self.derivs = 0, shared, cols, derivs  # readable only if it ends
         made: list[Column] = []  # every computed column: one finiteness check at the end
         try:
@@ -91,31 +95,15 @@ class PythonEngine:
                     # The table's wsum rule, sum(map(mul, ws, xs), 0.0) + b, for every sample at once:
                     # a column of products per pair, zipped into one tuple per sample and summed (a
                     # map per sample instead: 57 vs 50 us for 16 pairs, 18 vs 11 us for 2).
-                    products = [map(mul, self._lane(w, cols, size), self._lane(x, cols, size)) for w, x in zip(ws, xs)]
-                    total: Column = list(
-                        map(sum, zip(*products) if products else repeat((), size), repeat(0.0, size))
-                    )
-                    if bias >= 0:
-                        total = list(map(add, total, self._lane(bias, cols, size)))
+                    products = [map(mul, self._lane(w, cols, size), self._lane(x, cols, size))
+                                for w, x in zip(ws, xs)]
+                    sums = map(sum, zip(*products) if products else repeat((), size), repeat(0.0, size))
+                    total = list(sums if bias < 0 else map(add, sums, self._lane(bias, cols, size)))
                     cols[out] = total
                     made.append(total)
                     continue
                 _, out, row, inputs, const, k = entry
-                args = [self._column(i, cols, size) for i in inputs]
-                if row.domain:
-                    per_sample = args if const is None else [*args, [const] * size]
-                    for ok, _, _ in row.domain:
-                        if not all(map(ok, *per_sample)):
-                            raise ValueError(f"tape step {row.name!r}: an operand is outside the domain")
-                if row.builtin and row.takes_m:  # the rule once, on whole columns (see `Batch`)
-                    batch = [Batch(a) for a in args]
-                    result = row.fn(*batch, m=BATCH) if const is None else row.fn(*batch, const, m=BATCH)
-                    value, *slopes = [r.items if type(r) is Batch else [r] * size for r in result]
-                else:  # a learner's rule, on plain floats: called once per sample, through map
-                    if const is not None:
-                        args.append([const] * size)
-                    results = list(map(row.fn, *args))
-                    value, *slopes = zip(*results) if size else [()] * (len(inputs) + 1)
+                value, *slopes = self._rule(row, [self._column(i, cols, size) for i in inputs], const, size)
                 cols[out] = value
                 derivs[k] = slopes
                 made.append(value)
@@ -129,6 +117,22 @@ class PythonEngine:
         self.size = size
         return list(self._column(program.root_slot, cols, size))
 
+    @staticmethod
+    def _rule(row: Op, args: list[Column], const: float | None, size: int) -> list[Column]:
+        """The value column and one derivative column per input of `row` on these operand columns."""
+        if row.domain:  # the checks are a learner's too: per sample, and the scan names the sample
+            per_sample = args if const is None else [*args, [const] * size]
+            for ok, _, _ in row.domain:
+                if not all(map(ok, *per_sample)):
+                    raise ValueError(f"tape step {row.name!r}: an operand is outside the domain")
+        if row.builtin and row.takes_m:  # the rule once, on whole columns (see `Batch`)
+            batch = [Batch(a) for a in args]
+            result = row.fn(*batch, m=BATCH) if const is None else row.fn(*batch, const, m=BATCH)
+            return [r.items if type(r) is Batch else [r] * size for r in result]
+        # A learner's rule may branch with `if`: on floats, once per sample, through map.
+        results = map(row.fn, *args) if const is None else map(row.fn, *args, repeat(const, size))
+        return list(zip(*results)) if size else [()] * (len(args) + 1)
+
     def _column(self, slot: int, cols: list[Column | None], size: int) -> Column:
         """Slot's column; a shared slot (parameter, constant) repeated for every sample."""
         col = cols[slot]
@@ -140,7 +144,8 @@ class PythonEngine:
         return col if col is not None else repeat(self.shared[slot], size)
 
     def _scan(self, data: list[list[float]], shared: list[float]) -> None:
-        """Replay sample by sample with `Op.evaluate`; raise the first failing step's error, as the scalar engine would."""
+        """Replay sample by sample with `Op.evaluate`: raise the first failing step's error, as the
+        scalar engine would (the column replay saw the step first; this finds the sample)."""
         for sample, row in enumerate(zip(*data)):
             v = shared + list(row)
             for step in self.program.steps:
@@ -199,11 +204,13 @@ class PythonEngine:
                 pick = itemgetter(*live) if 1 < len(live) <= size - size // 8 else None
                 g_live = pick(g) if pick is not None else g
                 for target, other, other_shared, is_param in edges:
-                    if is_param:
-                        slope = repeat(shared[other]) if other_shared else cols[other]
-                        grads[target] += sum(map(mul, pick(slope) if pick and not other_shared else slope, g_live))
-                    else:
+                    if not is_param:
                         _give(pending, target, shared[other] if other_shared else cols[other], g)
+                    elif other_shared:
+                        grads[target] += sum(map(mul, repeat(shared[other]), g_live))
+                    else:
+                        column = cols[other]
+                        grads[target] += sum(map(mul, column if pick is None else pick(column), g_live))
                 if bias >= 0:
                     if bias_is_param:
                         grads[bias] += sum(g)
@@ -295,8 +302,8 @@ for _name, _op in (("add", operator.add), ("sub", operator.sub), ("mul", operato
 for _name, _op in (("lt", operator.lt), ("le", operator.le), ("gt", operator.gt), ("ge", operator.ge),
                    ("eq", operator.eq), ("ne", operator.ne)):
     setattr(Batch, f"__{_name}__", _forward(_op))
-for _name, _op in (("neg", operator.neg), ("pos", operator.pos), ("abs", abs)):
-    setattr(Batch, f"__{_name}__", _elementwise(_op))
+for _name, _unary in (("neg", operator.neg), ("pos", operator.pos), ("abs", abs)):
+    setattr(Batch, f"__{_name}__", _elementwise(_unary))
 
 _SPECIAL: dict[str, Any] = {"where": _where, "zeros_like": mathspace.zeros_like}  # 0.0: the engine repeats it
 BATCH: Any = SimpleNamespace(
