@@ -308,3 +308,32 @@ def test_gradients_of_every_graph_equal_separate_scalar_passes(branching_op: Op,
             build(xs, ps).backward()
         for t, s in zip(by_tape, [p.grad for p in params]):
             assert t == pytest.approx(s, rel=1e-12, abs=1e-300), name
+
+
+def mixed_consumers(x: Sequence[Value], p: Sequence[Value], sparse_first: bool) -> Value:
+    """h feeds a wsum whose adjoint is 0 in most samples (a mostly dead relu after it), a dense
+    wsum and a product: its adjoint mixes scattered and summed terms, in either order."""
+    h = (x[0] * p[0]).tanh()
+    mostly_dead = weighted_sum([p[1]], [h], p[2]).relu()
+    dense = weighted_sum([p[3], p[5]], [h, x[0]]) + h * p[4]
+    return mostly_dead + dense if sparse_first else dense + mostly_dead
+
+
+@pytest.mark.parametrize("sparse_first", [True, False])
+def test_an_adjoint_mixing_scattered_and_summed_terms_equals_scalar_passes(sparse_first: bool) -> None:
+    """Terms scattered into the few live samples and terms summed over all, in both orders."""
+    rng = random.Random(7)
+    ps = [Value(v) for v in (1.3, 2.0, -1.6, 0.7, -0.4, 0.9)]  # relu(2 h - 1.6) lives only where h > 0.8
+    x = [Value(0.5)]
+    tape = compile(mixed_consumers(x, ps, sparse_first), x, ps, backend="python")
+    column = [rng.uniform(-2, 2) for _ in range(40)]
+    tape.run([column])
+    tape.backward()
+    by_tape = [p.grad for p in ps]
+    for p in ps:
+        p.grad = 0.0
+    for value in column:
+        mixed_consumers([Value(value)], ps, sparse_first).backward()
+    assert 0 < sum(1 for v in column if math.tanh(1.3 * v) > 0.8) < 0.6 * len(column)
+    for t, s in zip(by_tape, [p.grad for p in ps]):
+        assert t == pytest.approx(s, rel=1e-12, abs=1e-300)
