@@ -188,11 +188,11 @@ class PythonEngine:
                 live = list(compress(range(size), g))
                 pick = itemgetter(*live) if 1 < len(live) <= size - size // 8 else None
                 g_live = pick(g) if pick is not None else g
-                sparse = pick is not None and len(live) <= _SPARSE * size
+                sparse = len(live) <= _SPARSE * size
                 for target, other, other_shared, is_param in edges:
                     slope = shared[other] if other_shared else cols[other]
                     if not is_param:
-                        if sparse:
+                        if sparse and pick is not None:
                             adjoints.scatter(target, slope if other_shared else pick(slope), live, g_live)
                         else:
                             adjoints.give(target, slope, g)
