@@ -1,180 +1,380 @@
-"""The pure-Python back end of the tape: one flat loop over the steps per sample, on plain floats.
+"""The pure-Python back end of the tape: one column of floats per slot, replayed one step at a time.
 
-Each step calls its op-table row's rule (the same function the scalar engine calls), which gives
-the value and the local derivatives; the derivatives are kept per sample and multiplied in
-backward. Only "wsum" has a fast path, one sum of products per neuron whose derivatives are the
-operands themselves (checked against the table by tests/test_autograd_optable.py).
+A slot's column holds its value in every sample of the batch, so the interpreter loops over the
+steps, not over steps times samples: in benchmarks/engine.py's training step the per-sample loop
+ran 56.1M instructions (callgrind) to the hand-written float step's 73.1M (0.77x); this replay
+runs 38.6M (0.53x). Each step runs its op-table
+row's rule once for the whole batch: a built-in rule on `Batch` operands with `m=BATCH`, whose
+arithmetic is C-level `map` over the samples (as the NumPy tape passes arrays and `numpy`); a
+learner's rule once per sample, through `map`. "wsum" has a fused path, the table's sum of
+products per sample, whose derivatives are its operands. Backward multiplies whole columns of
+derivatives by whole columns of adjoints. Parameters and constants, the same in every sample,
+are kept once. tests/test_autograd_tape_python.py checks every built-in row on a Batch and every
+replayed value against the table bit for bit. A failing batch is replayed again sample by sample
+with `Op.evaluate`, so it raises the scalar engine's error for the first failing sample.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Sequence
-from operator import itemgetter, mul
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from itertools import compress, repeat
+from operator import add, itemgetter, mul
+from types import SimpleNamespace
 from typing import Any
 
-from autograd import ops
-from autograd.tape_steps import Program, fail, n_derivs
+from autograd import mathspace, ops
+from autograd.oprecord import Op
+from autograd.tape_steps import Program, fail
 
-# Step kinds of the replay loop, most frequent first.
-WSUM, UNARY, BINARY, CHECKED, GENERIC = range(5)
+# Step kinds of the replay loops.
+WSUM, RULE = range(2)
+
+Column = Sequence[float]  # one slot's value for every sample
 
 
 class PythonEngine:
-    """Replays a Program sample by sample: values in one list per sample, derivatives in another."""
+    """Replays a Program column by column: values in one column per slot, derivatives per step."""
 
     def __init__(self, program: Program) -> None:
-        """Translate the steps into tuples the loops unpack."""
+        """Translate the steps into tuples the loops unpack, with each operand's kind decided once."""
         self.program = program
-        self.trash = len(program.nodes)  # adjoints of slots that need none go here: no branch in the loop
+        self.first_input = program.first_step_slot - len(program.input_slots)  # slots below are shared
+        shared = self.first_input
+        params = program.n_params
         needs = program.needs_grad
-        self.forward_code: list[tuple[int, Any, Any, Any]] = []
-        self.backward_code: list[tuple[int, int, Any, Any, int]] = []
-        self.first_deriv: list[int] = []  # per step, the index of its first stored derivative
-        k = 0
+        self.forward_code: list[tuple[Any, ...]] = []
+        self.backward_code: list[tuple[Any, ...]] = []
+        k = 0  # index of the step's derivative columns (wsum stores none: they are its operands)
         for s in program.steps:
-            self.first_deriv.append(k)
             if s.kind is ops.wsum:
-                self._wsum(s.inputs, s.output, needs)
+                ws, xs = s.inputs[0:-1:2], s.inputs[1::2]
+                bias = s.inputs[-1] if len(s.inputs) % 2 else -1
+                self.forward_code.append((WSUM, s.output, ws, xs, bias))
+                # Edges in the operand order (w0, x0, w1, x1, ..., b) the scalar engine adds them in:
+                # (target, slot of its slope, that slot is shared, the target is a parameter).
+                edges = []
+                for w, x in zip(ws, xs):
+                    if needs[w]:
+                        edges.append((w, x, x < shared, w < params))
+                    if needs[x]:
+                        edges.append((x, w, w < shared, x < params))
+                b = bias if bias >= 0 and needs[bias] else -1
+                if needs[s.output]:
+                    self.backward_code.append((WSUM, s.output, tuple(edges), b, b < params))
                 continue
-            self.forward_code.append(self._forward_entry(s))
-            targets = tuple(i if needs[i] else self.trash for i in s.inputs)
-            if needs[s.output]:  # backward's kind is the number of inputs (WSUM is 0, never an arity)
-                self.backward_code.append((len(targets), s.output, targets, None, k))
-            k += n_derivs(s)
+            self.forward_code.append((RULE, s.output, s.kind, s.inputs, s.const, k))
+            if needs[s.output]:  # (target or -1 when it needs no adjoint, the target is a parameter)
+                targets = tuple((i, i < params) if needs[i] else (-1, False) for i in s.inputs)
+                self.backward_code.append((RULE, s.output, targets, k))
+            k += 1
         self.backward_code.reverse()
-        self.saved: list[list[float]] = []
-        self.derivs: list[list[float]] = []
-
-    @staticmethod
-    def _forward_entry(s: Any) -> tuple[int, Any, Any, Any]:
-        """(kind, rule, first input, second input or constant) for one non-wsum step."""
-        kind = s.kind
-        if kind.domain or kind.const is not None:
-            return (CHECKED, kind, s.inputs, s.const)
-        if len(s.inputs) == 1:
-            return (UNARY, kind.fn, s.inputs[0], None)
-        if len(s.inputs) == 2 and kind.arity == 2:
-            return (BINARY, kind.fn, s.inputs[0], s.inputs[1])
-        return (GENERIC, kind.fn, s.inputs, None)
-
-    def _wsum(self, inputs: tuple[int, ...], output: int, needs: list[bool]) -> None:
-        """Forward and backward entries of one weighted sum (w0, x0, w1, x1, ..., [b])."""
-        pairs = list(zip(inputs[0:-1:2], inputs[1::2]))
-        bias = inputs[-1] if len(inputs) % 2 else -1
-        if len(pairs) >= 2:
-            ws = itemgetter(*(w for w, _ in pairs))
-            xs = itemgetter(*(x for _, x in pairs))
-            self.forward_code.append((WSUM, ws, xs, bias))
-        else:  # itemgetter of one index returns a float, not a tuple: take the generic path
-            self.forward_code.append((WSUM, None, tuple(pairs), bias))
-        w_edges = tuple((w, x) for w, x in pairs if needs[w])
-        x_edges = tuple((x, w) for w, x in pairs if needs[x])
-        b_target = bias if bias >= 0 and needs[bias] else -1
-        if needs[output]:
-            self.backward_code.append((WSUM, output, (w_edges, x_edges), b_target, -1))
+        self.n_rules = k
+        self.size = 0
+        self.shared: list[float] = []
+        self.cols: list[Column | None] = []
+        self.derivs: list[list[Column]] = []
 
     def run(self, columns: Sequence[Any], params: list[float]) -> list[float]:
-        """Replay the steps for each sample; returns the root values and keeps every value and slope."""
+        """Replay the steps over the batch; returns the root values and keeps every column."""
         program = self.program
-        rows = zip(*[_python_column(c, i) for i, c in enumerate(columns)])
+        data = [_python_column(c, i) for i, c in enumerate(columns)]
+        size = len(data[0])
         shared = params + program.constants
-        first = program.first_step_slot
-        root = program.root_slot
-        code = self.forward_code
-        saved: list[list[float]] = []
-        derivs: list[list[float]] = []
-        out: list[float] = []
-        for sample, row in enumerate(rows):
-            v = shared + list(row)
-            d: list[float] = []
-            put = v.append
-            slope = d.append
-            try:
-                for op, f, a, b in code:
-                    if op == WSUM:
-                        if f is not None:
-                            total = sum(map(mul, f(v), a(v)))
-                        else:
-                            total = 0.0
-                            for w, x in a:
-                                total += v[w] * v[x]
-                        put(total + v[b] if b >= 0 else total)
-                    elif op == UNARY:
-                        y, dy = f(v[a])
-                        put(y)
-                        slope(dy)
-                    elif op == BINARY:
-                        y, da, db = f(v[a], v[b])
-                        put(y)
-                        slope(da)
-                        slope(db)
-                    else:
-                        operands = [v[i] for i in a]
-                        if op == CHECKED:
-                            f.check(operands, b)
-                            result = f.fn(*operands) if b is None else f.fn(*operands, b)
-                        else:
-                            result = f(*operands)
-                        put(result[0])
-                        d += result[1:]
-            except (ArithmeticError, ValueError) as error:
-                step = program.steps[len(v) - first]
-                fail(step, [v[i] for i in step.inputs], sample, error)
-            check = sum(v[first:]) + sum(d)
-            if check - check != 0.0:  # an inf or nan (a*b overflow): find it, as the scalar engine would
-                self._explain(v, d, sample)
-            saved.append(v)
-            derivs.append(d)
-            out.append(v[root])
-        self.saved = saved
-        self.derivs = derivs
-        return out
+        first = self.first_input
+        cols: list[Column | None] = [None] * len(program.nodes)
+        cols[first : first + len(data)] = data
+        derivs: list[list[Column]] = [[]] * self.n_rules
+        self.size, self.shared, self.cols, self.derivs = 0, shared, cols, derivs  # readable only if it ends
+        made: list[Column] = []  # every computed column: one finiteness check at the end
+        try:
+            for entry in self.forward_code:
+                if entry[0] == WSUM:
+                    _, out, ws, xs, bias = entry
+                    # The table's wsum rule, sum(map(mul, ws, xs), 0.0) + b, for every sample at once:
+                    # a column of products per pair, zipped into one tuple per sample and summed (a
+                    # map per sample instead: 57 vs 50 us for 16 pairs, 18 vs 11 us for 2).
+                    products = [map(mul, self._lane(w, cols, size), self._lane(x, cols, size))
+                                for w, x in zip(ws, xs)]
+                    sums = map(sum, zip(*products) if products else repeat((), size), repeat(0.0, size))
+                    total = list(sums if bias < 0 else map(add, sums, self._lane(bias, cols, size)))
+                    cols[out] = total
+                    made.append(total)
+                    continue
+                _, out, row, inputs, const, k = entry
+                value, *slopes = self._rule(row, [self._column(i, cols, size) for i in inputs], const, size)
+                cols[out] = value
+                derivs[k] = slopes
+                made.append(value)
+                made += slopes
+        except (ArithmeticError, ValueError):
+            self._scan(data, shared)  # raises the scalar engine's error for the first failing sample
+            raise  # the scan found nothing: keep the original error
+        check = sum(map(sum, made))
+        if check - check != 0.0:  # an inf or nan (a*b overflow), or a finite total that overflowed
+            self._scan(data, shared)
+        self.size = size
+        return list(self._column(program.root_slot, cols, size))
 
-    def _explain(self, v: list[float], d: list[float], sample: int) -> None:
-        """Raise the scalar engine's error for the first step whose value or derivative is not finite."""
-        for step, k in zip(self.program.steps, self.first_deriv):
-            slopes = d[k : k + n_derivs(step)]
-            if not all(math.isfinite(x) for x in (v[step.output], *slopes)):
-                fail(step, [v[i] for i in step.inputs], sample)
+    @staticmethod
+    def _rule(row: Op, args: list[Column], const: float | None, size: int) -> list[Column]:
+        """The value column and one derivative column per input of `row` on these operand columns."""
+        if row.domain:  # the checks are a learner's too: per sample, and the scan names the sample
+            per_sample = args if const is None else [*args, [const] * size]
+            for ok, _, _ in row.domain:
+                if not all(map(ok, *per_sample)):
+                    raise ValueError(f"tape step {row.name!r}: an operand is outside the domain")
+        if row.builtin and row.takes_m:  # the rule once, on whole columns (see `Batch`)
+            batch = [Batch(a) for a in args]
+            result = row.fn(*batch, m=BATCH) if const is None else row.fn(*batch, const, m=BATCH)
+            return [r.items if type(r) is Batch else [r] * size for r in result]
+        # A learner's rule may branch with `if`: on floats, once per sample, through map.
+        results = map(row.fn, *args) if const is None else map(row.fn, *args, repeat(const, size))
+        return list(zip(*results)) if size else [()] * (len(args) + 1)
+
+    def _column(self, slot: int, cols: list[Column | None], size: int) -> Column:
+        """Slot's column; a shared slot (parameter, constant) repeated for every sample."""
+        col = cols[slot]
+        return col if col is not None else [self.shared[slot]] * size
+
+    def _lane(self, slot: int, cols: list[Column | None], size: int) -> Iterable[float]:
+        """Slot's values for `map`: its column, or a shared slot's one value `size` times."""
+        col = cols[slot]
+        return col if col is not None else repeat(self.shared[slot], size)
+
+    def _scan(self, data: list[list[float]], shared: list[float]) -> None:
+        """Replay sample by sample with `Op.evaluate`: raise the first failing step's error, as the
+        scalar engine would (the column replay saw the step first; this finds the sample)."""
+        for sample, row in enumerate(zip(*data)):
+            v = shared + list(row)
+            for step in self.program.steps:
+                operands = [v[i] for i in step.inputs]
+                try:
+                    v.append(step.kind.evaluate(operands, step.const)[0])
+                except (ArithmeticError, ValueError) as error:
+                    fail(step, operands, sample, error)
 
     def rows(self, slots: Sequence[int]) -> list[list[float]]:
         """Each sample's values of these slots from the last run."""
-        return [[v[s] for s in slots] for v in self.saved]
+        if not slots:
+            return [[] for _ in range(self.size)]
+        return [list(r) for r in zip(*[self._column(s, self.cols, self.size) for s in slots])]
 
     def backward(self, weights: Sequence[float] | None) -> list[float]:
-        """Reverse replay per sample; parameter adjoints accumulate across the batch."""
+        """Reverse replay, column by column; parameter adjoints sum over the batch."""
         program = self.program
-        shared = program.n_params
-        adj = [0.0] * (len(program.nodes) + 1)
-        zeros = [0.0] * (len(adj) - shared)
+        size = self.size
+        grads = [0.0] * program.n_params
+        if size == 0:
+            return grads
+        cols, derivs, shared = self.cols, self.derivs, self.shared
+        adjoints = _Adjoints(len(program.nodes), size)
+        seed = [1.0] * size if weights is None else [float(w) for w in weights]
         root = program.root_slot
-        code = self.backward_code
-        for sample, (v, d) in enumerate(zip(self.saved, self.derivs)):
-            adj[shared:] = zeros  # interior adjoints restart; parameter adjoints keep summing
-            adj[root] += 1.0 if weights is None else weights[sample]
-            for op, o, targets, bias, k in code:
-                g = adj[o]
-                if g == 0.0:  # a dead relu, a satisfied hinge: nothing flows back
+        if root < program.n_params:
+            grads[root] += sum(seed)
+        else:
+            adjoints.give(root, 1.0, seed)
+        for entry in self.backward_code:
+            g = adjoints.take(entry[1])
+            if g is None or not any(g):  # a dead relu, a satisfied hinge, in every sample: nothing flows
+                continue
+            if entry[0] == WSUM:
+                _, _, edges, bias, bias_is_param = entry
+                # Where g is 0 (a dead relu, a satisfied hinge) nothing flows back: a weight's gradient
+                # sums x * g over the other samples only (exact: the skipped terms are +-0.0; 43% of
+                # them in the benchmark's first steps, 3.5M instructions a step fewer, 8%), and an
+                # input's adjoint is scattered into them when they are few (_Adjoints.scatter).
+                live = list(compress(range(size), g))
+                pick = itemgetter(*live) if 1 < len(live) <= size - size // 8 else None
+                g_live = pick(g) if pick is not None else g
+                sparse = len(live) <= _SPARSE * size
+                for target, other, other_shared, is_param in edges:
+                    slope = shared[other] if other_shared else cols[other]
+                    if not is_param:
+                        if sparse and pick is not None:
+                            adjoints.scatter(target, slope if other_shared else pick(slope), live, g_live)
+                        else:
+                            adjoints.give(target, slope, g)
+                    elif other_shared:
+                        grads[target] += sum(map(mul, repeat(slope), g_live))
+                    else:
+                        grads[target] += sum(map(mul, slope if pick is None else pick(slope), g_live))
+                if bias >= 0:
+                    if bias_is_param:
+                        grads[bias] += sum(g)
+                    else:
+                        adjoints.give(bias, 1.0, g)
+                continue
+            _, _, targets, k = entry
+            for (target, is_param), slope in zip(targets, derivs[k]):
+                if target < 0:
                     continue
-                if op == WSUM:
-                    w_edges, x_edges = targets
-                    for w, x in w_edges:
-                        adj[w] += v[x] * g
-                    for x, w in x_edges:
-                        adj[x] += v[w] * g
-                    if bias >= 0:
-                        adj[bias] += g
-                elif op == 1:
-                    adj[targets[0]] += d[k] * g
-                elif op == 2:
-                    adj[targets[0]] += d[k] * g
-                    adj[targets[1]] += d[k + 1] * g
+                if is_param:
+                    grads[target] += sum(map(mul, slope, g))
                 else:
-                    for j, t in enumerate(targets):
-                        adj[t] += d[k + j] * g
-        return adj[:shared]
+                    adjoints.give(target, slope, g)
+        return grads
+
+
+class Batch:
+    """One slot's values for every sample, with float arithmetic applied sample by sample through `map`.
+
+    A built-in rule is written once over a math namespace `m`; the pure-Python tape calls it once
+    per step with `Batch` operands and `m=BATCH`, as the NumPy tape does with arrays and `numpy`.
+    Each operator maps the same float operation over the samples (C-level `map` with `operator`
+    and `math` functions), so every sample's value is bit for bit the rule's on that sample's floats
+    (tests/test_autograd_tape_python.py checks every built-in row). relu on 100 samples: 175k
+    instructions, against 206k calling the rule per sample (1.0M a step of the benchmark's MLP,
+    2.5%), and no tuple per sample for the cycle collector to count.
+    """
+
+    __slots__ = ("items",)
+
+    def __init__(self, items: Sequence[Any]) -> None:
+        """Wrap one value per sample (the list is not copied)."""
+        self.items = items
+
+    def __bool__(self) -> bool:
+        """Refused: a rule that branches with `if` must use `m.where` to be replayed on a batch."""
+        raise TypeError("a rule branched (if/and/or) on a whole batch: write the branch with m.where")
+
+    __hash__ = None  # type: ignore[assignment]  # == compares per sample, like NumPy
+
+
+def _lanes(args: Sequence[Any]) -> list[Any]:
+    """Each argument as something `map` reads per sample: a Batch's items, a number repeated."""
+    return [a.items if type(a) is Batch else repeat(a) for a in args]
+
+
+def _forward(f: Callable[[Any, Any], Any]) -> Callable[[Batch, Any], Batch]:
+    """`batch <op> other` as f(sample, other) for every sample."""
+
+    def method(self: Batch, other: Any) -> Batch:
+        return Batch(list(map(f, self.items, other.items if type(other) is Batch else repeat(other))))
+
+    return method
+
+
+def _reflected(f: Callable[[Any, Any], Any]) -> Callable[[Batch, Any], Batch]:
+    """`number <op> batch` as f(number, sample) for every sample."""
+
+    def method(self: Batch, other: Any) -> Batch:
+        return Batch(list(map(f, repeat(other), self.items)))
+
+    return method
+
+
+def _elementwise(f: Callable[..., Any]) -> Callable[..., Any]:
+    """f sample by sample when an argument is a Batch (numbers repeat), else f itself."""
+
+    def apply(*args: Any) -> Any:
+        if not any(type(a) is Batch for a in args):
+            return f(*args)
+        return Batch(list(map(f, *_lanes(args))))
+
+    apply.__doc__ = f"{getattr(f, '__name__', f)!s} on every sample of a Batch."
+    return apply
+
+
+def _where(condition: Any, yes: Any, no: Any) -> Any:
+    """`yes` where the condition holds, else `no`, sample by sample (mathspace.where on a Batch)."""
+    if type(condition) is not Batch:
+        return mathspace.where(condition, yes, no)
+    c, y, n = _lanes((condition, yes, no))
+    return Batch([a if test else b for test, a, b in zip(c, y, n)])
+
+
+for _name, _op in (("add", operator.add), ("sub", operator.sub), ("mul", operator.mul),
+                   ("truediv", operator.truediv), ("pow", operator.pow)):
+    setattr(Batch, f"__{_name}__", _forward(_op))
+    setattr(Batch, f"__r{_name}__", _reflected(_op))
+for _name, _op in (("lt", operator.lt), ("le", operator.le), ("gt", operator.gt), ("ge", operator.ge),
+                   ("eq", operator.eq), ("ne", operator.ne)):
+    setattr(Batch, f"__{_name}__", _forward(_op))
+for _name, _unary in (("neg", operator.neg), ("pos", operator.pos), ("abs", abs)):
+    setattr(Batch, f"__{_name}__", _elementwise(_unary))
+
+_SPECIAL: dict[str, Any] = {"where": _where, "zeros_like": mathspace.zeros_like}  # 0.0: the engine repeats it
+BATCH: Any = SimpleNamespace(
+    **{
+        name: _SPECIAL.get(name, getattr(mathspace, name) if isinstance(getattr(mathspace, name), float)
+                           else _elementwise(getattr(mathspace, name)))
+        for name in mathspace.__all__
+    }
+)
+"""The math namespace of `Batch` operands: every name of autograd.mathspace, sample by sample."""
+
+
+_SPARSE = 0.6  # scatter an input's adjoint when at most this share of the samples has g != 0
+
+
+class _Adjoints:
+    """The interior slots' adjoints during one backward pass, each built in the order the scalar
+    engine adds its terms: pending (slope, adjoint) terms summed per sample when the slot's step
+    is reached, or a column the terms are scattered into when few samples carry one."""
+
+    __slots__ = ("size", "sums", "terms")
+
+    def __init__(self, n_slots: int, size: int) -> None:
+        """No adjoint yet for any of `n_slots` slots, over `size` samples."""
+        self.size = size
+        # Pending terms: slope and adjoint column after each other (a shared slope as its one
+        # number). Flat lists allocate no tuple or iterator per term, so no collection runs.
+        self.terms: list[list[Any] | None] = [None] * n_slots
+        self.sums: list[list[float] | None] = [None] * n_slots  # the columns being scattered into
+
+    def give(self, target: int, slope: Any, g: Column) -> None:
+        """Add slope * g to target's adjoint (slope a column, or one number for every sample)."""
+        total = self.sums[target]
+        if total is not None:
+            self.sums[target] = list(map(add, total, map(mul, _samples(slope, self.size), g)))
+            return
+        terms = self.terms[target]
+        if terms is None:
+            self.terms[target] = [slope, g]
+        else:
+            terms += (slope, g)
+
+    def scatter(self, target: int, slope: Any, live: list[int], g_live: Sequence[float]) -> None:
+        """Add slope * g to target's adjoint in the `live` samples only (g is 0 in the others).
+
+        Skipping slope * 0 = +-0.0 is exact: a per-sample sum starts at +0.0, so it is never -0.0,
+        and adding +-0.0 leaves it bit for bit unchanged. In the benchmark's training step (43%
+        zeros at first, more as the hinges are satisfied): 2.1M instructions a step fewer (5%).
+        """
+        total = self.sums[target]
+        if total is None:
+            total = self.take(target) if self.terms[target] is not None else None
+            total = [0.0] * self.size if total is None else total
+            self.sums[target] = total
+        for sample, value in zip(live, map(mul, _samples(slope, len(live)), g_live)):
+            total[sample] += value
+
+    def take(self, slot: int) -> list[float] | None:
+        """Slot's adjoint column (None when nothing flowed to it), summed per sample from 0.0."""
+        total = self.sums[slot]
+        if total is not None:
+            self.sums[slot] = None
+            return total
+        terms = self.terms[slot]
+        if terms is None:
+            return None
+        self.terms[slot] = None
+        size = self.size
+        products = [map(mul, _samples(s, size), a) for s, a in zip(terms[0::2], terms[1::2])]
+        if len(products) == 1:
+            return list(products[0])
+        # One zip of product columns, one sum per sample (a layer's 16 terms for one input: 50 us,
+        # against 94 us adding them column by column).
+        return list(map(sum, zip(*products), repeat(0.0, size)))
+
+
+def _samples(slope: Any, size: int) -> Iterable[float]:
+    """A slope column as it is, one number repeated for every sample."""
+    return slope if isinstance(slope, (list, tuple)) else repeat(slope, size)
 
 
 def _python_column(column: Any, index: int) -> list[float]:
