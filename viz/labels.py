@@ -87,10 +87,11 @@ def dot_text(text: str, limit: int = MAX_LABEL_CHARS) -> str:
 
     Inside an HTML-like label dot treats braces, bars, quotes and backslashes as plain text, so
     entity-escaping the XML specials (and showing control and XML-invalid characters as escapes)
-    is enough for any user string to render as text and never end the label early. Text longer
-    than `limit` characters is shortened visibly ("…"); `dot_tooltip` keeps the full text.
+    is enough for any user string to render as text and never end the label early. `]` becomes
+    `&#93;` too: dot's HTML lexer rejects a text of only "]" characters (a label "]" or "]]").
+    Text longer than `limit` characters is shortened visibly ("…"); `dot_tooltip` keeps the full text.
     """
-    return html.escape(shorten(_visible(text), limit), quote=True)
+    return html.escape(shorten(_visible(text), limit), quote=True).replace("]", "&#93;")
 
 
 def is_shortened(text: str, limit: int = MAX_LABEL_CHARS) -> bool:
