@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from engines import ATOL, RTOL, disagreements, run_engines, scalar_outcome
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import autograd
@@ -219,6 +219,26 @@ def error_scales(root: Value, leaves: list[Value]) -> tuple[float, list[float]]:
     return value, [path.get(id(v), 0.0) for v in leaves]
 
 
+KINKS = {"abs", "relu", "step", "sign"}
+
+
+def at_a_kink(root: Value) -> bool:
+    """True when a kinked op's input is within rounding of 0 (|x| <= 1e-12 times the terms that made it).
+
+    There the derivative jumps (abs' is -1, 0 or 1), and the NumPy tape's matrix products may round
+    a cancelling sum to 2e-17 where Python's sum gives 0.0: each engine is right for the number it
+    computed. (Hypothesis found x1*x1 + x0*(sign(x1)*x0) at x0 = -x1 = 0.58 feeding abs.)
+    """
+    for node in topological_order(root):
+        if node.op in KINKS:
+            x = node.parents[0]
+            data = [p.data for p in x.parents]
+            size = sum(map(abs, data)) + sum(abs(w * v) for w, v in zip(data[0::2], data[1::2]))
+            if data and abs(x.data) <= RTOL * size:
+                return True
+    return False
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     point=st.lists(
@@ -243,6 +263,7 @@ def test_random_dags_agree_across_engines(point: list[float], names: list[str], 
     ref, root = scalar_outcome(build, point)
     assert ref.error is None, ref.message  # every step stays inside the domain
     assert root is not None
+    assume(not at_a_kink(root))
     leaves = sorted((v for v in topological_order(root) if not v.parents and v.label), key=lambda v: v.label)
     value_scale, path = error_scales(root, leaves)
     scales = {v.label: p for v, p in zip(leaves, path)}
