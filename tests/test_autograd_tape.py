@@ -17,14 +17,6 @@ from autograd import Tape, Value, compile, numerical_grad, weighted_sum
 Build = Callable[[list[Value]], Value]
 
 
-@pytest.fixture(params=["python", "numpy"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Each test runs on both back ends; the NumPy one skips cleanly without numpy."""
-    if request.param == "numpy":
-        pytest.importorskip("numpy")
-    return str(request.param)
-
-
 def scalar_passes(
     build: Build,
     params: Sequence[Value],

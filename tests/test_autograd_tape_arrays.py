@@ -12,14 +12,6 @@ import pytest
 from autograd import Tape, Value, compile, weighted_sum
 
 
-@pytest.fixture(params=["python", "numpy"])
-def backend(request: pytest.FixtureRequest) -> str:
-    """Each test runs on both back ends; the NumPy one skips cleanly without numpy."""
-    if request.param == "numpy":
-        pytest.importorskip("numpy")
-    return str(request.param)
-
-
 def mlp_tape(
     backend: str, sizes: tuple[int, ...] = (2, 3, 3, 1), order: str = "neuron", seed: int = 0
 ) -> Tape:
