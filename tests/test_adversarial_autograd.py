@@ -760,3 +760,32 @@ def test_recording_is_on_after_an_interrupt_in_the_exit_even_while_its_traceback
     y = x * 2.0
     assert y.parents and y.scope == ""  # the next graph records, untagged
     assert context.no_grad_now() is None  # reading the stale state healed it
+
+
+def test_threads_running_backward_at_once_keep_their_walks_apart() -> None:
+    """Each walk marks nodes with its own token: concurrent backward passes over separate graphs
+    (switching threads every few bytecodes) give every thread the exact closed-form gradients."""
+    import sys
+
+    def work(seed: int, results: list[bool]) -> None:
+        for k in range(30):
+            a, b = Value(0.5 + seed, label="a"), Value(-1.5 - k, label="b")
+            terms = [a * b + a * float(i) for i in range(300)]  # a wide graph: a long walk
+            out = sum(terms[1:], terms[0])
+            out.backward()
+            # d/da = sum_i (b + i) = 300 b + 44850; d/db = 300 a
+            results.append(a.grad == 300 * b.data + 44850.0 and b.grad == 300 * a.data)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        results: list[list[bool]] = [[] for _ in range(4)]
+        threads = [threading.Thread(target=work, args=(i, results[i])) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert [len(r) for r in results] == [30] * 4
+    assert all(all(r) for r in results)
