@@ -1,26 +1,20 @@
-"""Graph traversal: the topological order and the one chain-rule loop.
+"""Graph traversal: the iterative topological order and the one chain-rule loop.
 
-Every Value gets a number when it is created (`_n`, counting up). A Value's inputs exist before
-it does, so they always have smaller numbers: sorting a graph's nodes by number is a topological
-order, found without recursion and without visiting any node twice.
-
-It knows nodes only through a narrow interface (the slots `Value` declares): `_n`, `_a`/`_b` with
-`_da`/`_db` for one- and two-input nodes, tuples in `_a`/`_da` when `_b is MANY` (n-ary), and `.grad`.
-Of ours it imports only the validators.
+It knows nodes only through a narrow interface (the slots `Value` declares): `_a`/`_b` with
+`_da`/`_db` for one- and two-input nodes, sequences in `_a`/`_da` when `_b is MANY` (n-ary),
+`_seen` (a walk's mark) and `.grad`. Of ours it imports only the validators.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from itertools import count
-from operator import attrgetter
 from typing import Any
 
 from autograd.checks import first_non_finite
 
 
 class _Many:
-    """The marker in `_b` of an n-ary node (its parents are the tuple in `_a`); never part of any graph."""
+    """The marker in `_b` of an n-ary node (its parents are the sequence in `_a`); never part of any graph."""
 
     __slots__ = ()
 
@@ -32,53 +26,62 @@ class _Many:
 MANY: Any = _Many()
 
 
-# The next creation number: Value reads it once per node (a C-level call, atomic under the GIL).
-next_number = count().__next__
-_number = attrgetter("_n")
-
-
-def _ancestors(root: Any) -> tuple[list[Any], list[Any]]:
-    """The interior nodes `root` depends on (itself included) and its leaves, each once, unordered."""
-    if not hasattr(root, "_n") or root is MANY:
+def _postorder(root: Any, reset: bool = False) -> tuple[list[Any], list[Any]]:
+    """Every node `root` depends on, each after its parents (depth first, parents in argument
+    order), and the leaves among them. With `reset`, interior grads are set to 0 on the way.
+    """
+    if not hasattr(root, "_seen") or root is MANY:
         raise TypeError(f"topological_order(root) needs a Value, got {type(root).__name__}")
-    # NOTE: found nodes are marked with this walk's own token in their `_seen` field, not kept in
+    # NOTE: a visited node is marked with this walk's own token in its `_seen` field, not kept in
     # a set: a set of a step's ~66,000 nodes is a 2 MB table whose every lookup misses the cache
     # (the walk takes ~30% less time). A new token per walk, so old marks never need clearing.
     walk = object()
-    root._seen = walk
-    interior: list[Any] = []
+    order: list[Any] = []
     leaves: list[Any] = []
+    # Two parallel stacks instead of (node, flag) tuples: no allocation per visit. A node is
+    # pushed to be expanded (False), then again to be emitted (True) after its parents.
     stack = [root]
-    pop, push = stack.pop, stack.append  # bound once: the loop runs once per node of the graph
+    expanded = [False]
+    pop, push, done, mark, emit = stack.pop, stack.append, expanded.pop, expanded.append, order.append
     while stack:
         node = pop()
+        if done():
+            emit(node)
+            continue
+        if node._seen is walk:  # pushed twice before it was expanded
+            continue
+        node._seen = walk
         a = node._a
         if a is None:
+            emit(node)
             leaves.append(node)
             continue
-        interior.append(node)
+        if reset:
+            node.grad = 0.0
+        push(node)
+        mark(True)
         b = node._b
         if b is MANY:
-            for p in a:
+            for p in reversed(a):
                 if p._seen is not walk:
-                    p._seen = walk
                     push(p)
+                    mark(False)
             continue
-        if a._seen is not walk:
-            a._seen = walk
-            push(a)
         if b is not None and b._seen is not walk:
-            b._seen = walk
             push(b)
-    return interior, leaves
+            mark(False)
+        if a._seen is not walk:
+            push(a)
+            mark(False)
+    return order, leaves
 
 
 def topological_order(root: Any) -> list[Any]:
-    """Every node `root` depends on, each after all of its parents: the order they were created in."""
-    interior, leaves = _ancestors(root)
-    order = leaves + interior
-    order.sort(key=_number)
-    return order
+    """Every node `root` depends on, leaves first, each after all of its parents (iterative DFS).
+
+    Parents are visited in argument order, so the order is stable from run to run.
+    """
+    return _postorder(root)[0]
 
 
 def accumulate(nodes: Iterable[Any]) -> None:
@@ -103,23 +106,21 @@ def accumulate(nodes: Iterable[Any]) -> None:
 
 
 def backward(root: Any) -> None:
-    """Seed d(root)/d(root) = 1 and propagate to every ancestor, newest node first.
+    """Seed d(root)/d(root) = 1 and propagate to every ancestor in reverse topological order.
 
     Calling it again is safe: interior nodes are reset first, so each shows the current pass
     alone (micrograd issue #53), while leaves accumulate across calls as in PyTorch; clear them
     with `zero_grad()` between steps. A gradient that overflows a float is a ValueError; then
     every leaf's grad is put back as it was before the call and interior grads read 0.0.
     """
-    interior, leaves = _ancestors(root)
-    interior.sort(key=_number, reverse=True)  # newest first: each node before its parents
-    for node in interior:
-        node.grad = 0.0
+    order, leaves = _postorder(root, reset=True)
     before = [leaf.grad for leaf in leaves]  # what a failed call puts back
-    if interior:
-        root.grad = 1.0
-    else:
+    if root._a is None:
         root.grad += 1.0
-    accumulate(interior)
+    else:
+        root.grad = 1.0
+    order.reverse()  # each node before its parents
+    accumulate(order)
     # Every local derivative is finite, yet their products can still overflow. An inf or nan
     # anywhere reaches a leaf (inf times a finite number, plus anything, stays inf or nan), so
     # checking the leaves is enough; only then is the graph searched for the node to name.

@@ -12,7 +12,7 @@ from autograd import ops
 from autograd.checks import real_number
 from autograd.closure import attach_children, read_closure
 from autograd.context import current_scope, no_grad_now, recording, scope_now
-from autograd.graph import MANY, accumulate, backward, next_number
+from autograd.graph import MANY, accumulate, backward
 from autograd.oprecord import Op
 
 # What arithmetic accepts beside a Value: int, float and NumPy scalars (numbers.Real).
@@ -30,24 +30,23 @@ class Value:
     reference cycle, so it is freed by reference counting alone.
     """
 
-    # _n is the node's creation number (autograd.graph orders nodes by it); _seen is the mark a
-    # walk over the graph leaves on the nodes it has found (see autograd.graph._ancestors).
+    # _seen is the mark a walk over the graph leaves on the nodes it has found (autograd.graph).
     # _kind is the op table's row that made the node (None for a leaf). _a/_b and _da/_db hold the
     # one or two inputs and their local derivatives; an n-ary node (`weighted_sum`) keeps a
-    # sequence of inputs in _a and of derivatives in _da, with the marker MANY in _b. These nine are set
-    # on every node. _label, _scope and _const (the exponent of x**2, or a constant leaf's number)
-    # stay unset until there is one; the properties below read them as "", "" and None.
-    # NOTE: fixed slots, not a tuple per node, and no unused field set: the cycle collector scans
-    # every set field of every new node, and a step builds ~66,000 of them (benchmarks/engine.py).
+    # sequence of inputs in _a and of derivatives in _da, with the marker MANY in _b. These eight
+    # are set on every node. _label, _scope and _const (the exponent of x**2, or a constant leaf's
+    # number) stay unset until there is one; the properties below read them as "", "" and None.
+    # NOTE: fixed slots, not a tuple per node, and no field or object more than needed: the cycle
+    # collector scans every set field of every new node, and a step builds ~66,000 of them (a
+    # creation number per node, one int object each, made its scans ~35% slower; benchmarks/README).
     __slots__ = (
-        "data", "grad", "_n", "_seen", "_kind", "_a", "_b", "_da", "_db", "_label", "_scope", "_const",
+        "data", "grad", "_seen", "_kind", "_a", "_b", "_da", "_db", "_label", "_scope", "_const",
     )
     # NumPy scalars on the left (np.float64(2) * v) defer to our reflected operators.
     __array_ufunc__ = None
 
     data: float
     grad: float
-    _n: int
     _seen: object
     _kind: Op | None
     _a: Any  # Value | tuple[Value, ...] | None
@@ -74,7 +73,6 @@ class Value:
         if not isinstance(label, str):
             raise TypeError(f"Value(label) needs a str, got {type(label).__name__}")
         self.grad = 0.0
-        self._n = next_number()
         self._seen = None
         self._kind = None
         self._a = None
@@ -179,16 +177,6 @@ class Value:
             return f"Value({self.label!r}, data={self.data}, grad={self.grad})"
         return f"Value(data={self.data}, grad={self.grad})"
 
-    def __setstate__(self, state: tuple[None, dict[str, Any]]) -> None:
-        """Copied or unpickled: every field as it was, but a creation number from now.
-
-        Parents are restored before the nodes made from them (copy and pickle both work that
-        way), so the new numbers still order every node after its inputs (autograd.graph).
-        """
-        for name, value in state[1].items():
-            setattr(self, name, value)
-        self._n = next_number()
-
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
         """Jupyter display: the graph diagram when a renderer is registered (viz does, on import)."""
         if _display.renderer is None:
@@ -241,7 +229,6 @@ class Value:
         out = _new(Value)
         out.data = data
         out.grad = 0.0
-        out._n = next_number()
         out._seen = None
         tag = scope_now()[0]
         if tag:
@@ -290,7 +277,6 @@ class Value:
         out = _new(Value)
         out.data = data
         out.grad = 0.0
-        out._n = next_number()
         out._seen = None
         tag = scope_now()[0]
         if tag:
@@ -442,7 +428,6 @@ def _constant(data: float) -> Value:
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    out._n = next_number()
     out._seen = None
     out._kind = None
     out._a = None
@@ -465,7 +450,6 @@ def _record(data: float, kind: Op, a: Value, da: float, b: Value | None, db: flo
     out = _new(Value)
     out.data = data
     out.grad = 0.0
-    out._n = next_number()
     out._seen = None
     tag = scope_now()[0]
     if tag:

@@ -70,7 +70,7 @@ def test_order_of_a_leaf() -> None:
 
 
 def test_order_of_diamond() -> None:
-    """Diamond: every node once, parents first, and the exact stable order (the order of creation)."""
+    """Diamond: every node once, parents first, and the exact stable order (argument order DFS)."""
     (x, a, b, c), d = diamond()
     order = topological_order(d)
     assert_topological(order, d)
@@ -78,16 +78,16 @@ def test_order_of_diamond() -> None:
     assert order == [x, two_const, a, b, c, d]
 
 
-def test_order_is_the_order_of_creation_not_of_arguments() -> None:
-    """Values made in the order c, a, b: the order lists them so, whatever the arguments' order."""
+def test_order_follows_arguments_depth_first() -> None:
+    """Values made in the order c, a, b: the order follows the arguments, first argument first."""
     c = Value(1.0, label="c")
     a = Value(2.0, label="a")
     b = Value(3.0, label="b")
-    right = b * c  # made before left, though it is the second argument below
+    right = b * c  # made before left, but the second argument below
     left = a + c
     out = left * right
     order = topological_order(out)
-    assert order == [c, a, b, right, left, out]
+    assert order == [a, c, left, b, right, out]
     assert_topological(order, out)
 
 
@@ -332,11 +332,11 @@ def test_dropped_graph_memory_returns_to_baseline_without_gc() -> None:
     assert after - baseline < 100_000
 
 
-# ---------------------------------------------------------------- copies and pickles keep the order
+# ---------------------------------------------------------------- copies and pickles
 
 
-def test_deepcopy_shares_the_table_rows_and_orders_copies_after_their_inputs() -> None:
-    """A deep copy gets new creation numbers, inputs first, so backward on top of it is right."""
+def test_deepcopy_shares_the_table_rows_and_backpropagates() -> None:
+    """A deep copy keeps the table's rows (`operation is`), and backward on top of it is right."""
     import copy
 
     x = Value(3.0, label="x")
@@ -352,14 +352,12 @@ def test_deepcopy_shares_the_table_rows_and_orders_copies_after_their_inputs() -
     assert x.grad == 0.0  # the original is untouched
 
 
-def test_a_graph_pickled_into_a_process_with_a_younger_counter_still_orders_right() -> None:
-    """Unpickled nodes are numbered in the loading process, so new nodes on top come after them."""
+def test_a_graph_pickled_into_another_process_still_backpropagates() -> None:
+    """A pickled graph (table rows travel by name) loads in a fresh process; nodes made on top work."""
     import pickle
     import subprocess
     import sys
 
-    for _ in range(5000):  # this process's numbers run far ahead of a fresh one's
-        Value(1.0)
     x = Value(3.0, label="x")
     blob = pickle.dumps((x * x).relu() + x)
     child = (
