@@ -112,9 +112,11 @@ class Tape(Program):
         grads = self._engine.backward(weights)
         # As the scalar backward: an overflowing gradient is an error. An array is checked with one
         # C-level sum (inf or NaN stays in it; a sum that overflows only sends us to the exact scan).
-        listed = isinstance(grads, list)
-        total = sum(grads) if listed else float(grads.sum())
-        i = None if total - total == 0.0 else first_non_finite(grads if listed else grads.tolist())
+        if isinstance(grads, list):
+            i = first_non_finite(grads)
+        else:
+            total = float(grads.sum())
+            i = None if total - total == 0.0 else first_non_finite(grads.tolist())
         if i is not None:
             raise ValueError(
                 f"{where}: the gradient at params[{i}] (label {self.params[i].label!r}) overflows a "

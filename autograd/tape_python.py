@@ -16,7 +16,6 @@ with `Op.evaluate`, so it raises the scalar engine's error for the first failing
 
 from __future__ import annotations
 
-import math
 import numbers
 import operator
 from collections.abc import Callable, Iterable, Sequence
@@ -26,6 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from autograd import mathspace, ops
+from autograd.checks import first_non_finite
 from autograd.oprecord import Op
 from autograd.tape_steps import Program, fail
 
@@ -400,9 +400,7 @@ def _python_column(column: Any, index: int) -> list[float]:
             values = [float(x) for x in column] if kinds != {float} else list(column)
         except OverflowError:
             raise ValueError(f"tape.run(batch): column {index} holds an int too large for a float") from None
-    total = sum(values)
-    if total - total != 0.0:  # inf or nan somewhere (or a finite overflow: then check each)
-        for j, x in enumerate(values):
-            if not math.isfinite(x):
-                raise ValueError(f"tape.run(batch): column {index}, sample {j} is not finite: {x!r}")
+    bad = first_non_finite(values)
+    if bad is not None:
+        raise ValueError(f"tape.run(batch): column {index}, sample {bad} is not finite: {values[bad]!r}")
     return values

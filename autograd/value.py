@@ -74,11 +74,7 @@ class Value:
             raise TypeError(f"Value(label) needs a str, got {type(label).__name__}")
         self.grad = 0.0
         self._seen = None
-        self._kind = None
-        self._a = None
-        self._b = None
-        self._da = 0.0
-        self._db = 0.0
+        _make_leaf(self)
         if label:
             self._label = label
         tag = current_scope()
@@ -429,11 +425,7 @@ def _constant(data: float) -> Value:
     out.data = data
     out.grad = 0.0
     out._seen = None
-    out._kind = None
-    out._a = None
-    out._b = None
-    out._da = 0.0
-    out._db = 0.0
+    _make_leaf(out)
     out._const = data  # marks the leaf as a constant (see is_constant)
     tag = scope_now()[0]
     if tag:
@@ -467,7 +459,8 @@ def _record(data: float, kind: Op, a: Value, da: float, b: Value | None, db: flo
 
 
 def _make_leaf(out: Value) -> None:
-    """Inside `no_grad()`: the new node records no operation, parents or local derivatives."""
+    """Set a new node's fields as a leaf's: no operation, parents or local derivatives (also what
+    any result inside `no_grad()` gets)."""
     out._kind = None
     out._a = None
     out._b = None
