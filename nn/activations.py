@@ -45,6 +45,10 @@ def check_activation(name: object, where: str = "activation") -> str:
     return name
 
 
+SEVERAL_NODES: frozenset[str] = frozenset({"leaky_relu"})
+"""The activations `activate` builds from several operations (every other one is one node, or none)."""
+
+
 def activate(name: str, z: Value) -> Value:
     """Apply the activation called `name` to the pre-activation `z` (linear returns z itself)."""
     if name == "relu":

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
 from autograd import Value, current_scope, scope, weighted_sum
-from nn.activations import DISPLAY_NAMES, activate, check_activation, init_bound
+from nn.activations import DISPLAY_NAMES, SEVERAL_NODES, activate, check_activation, init_bound
 from nn.module import Module
 
 if TYPE_CHECKING:
@@ -123,7 +123,7 @@ class Neuron(Module):
 
     def _forward(self, x: Sequence[Value]) -> Value:
         """The neuron's output for inputs the caller checked and made Values (the layer)."""
-        if self.activation == "leaky_relu":  # several nodes: `scope` tags every one made inside
+        if self.activation in SEVERAL_NODES:  # `scope` tags every node made inside
             with scope(self.name):
                 out = activate(self.activation, weighted_sum(self.w, x, self.b))
         else:

@@ -309,7 +309,7 @@ def test_leaky_relu_slope_below_zero() -> None:
     assert out.data == pytest.approx(-0.02) and z.grad == pytest.approx(0.01)
 
 
-@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "linear", "step", "sign", "leaky_relu"])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
 @pytest.mark.parametrize("outer", ["", "model"])
 def test_every_node_a_neuron_makes_carries_its_tag(activation: str, outer: str) -> None:
     """Tagged directly or through `scope`: every node made in the neuron, nested under an outer scope."""
