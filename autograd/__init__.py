@@ -5,6 +5,7 @@ from __future__ import annotations
 from autograd import ops
 from autograd.backends import BACKENDS, default_backend
 from autograd.checks import first_non_finite, real_number
+from autograd.closurecheck import BackwardCheck, check_backward
 from autograd.context import current_scope, is_grad_enabled, no_grad, scope
 from autograd.gradcheck import backprop_grad, check_op, gradcheck, numerical_grad
 from autograd.graph import accumulate, backward, topological_order
@@ -20,12 +21,14 @@ __all__ = [
     "BACKENDS",
     "FLOATS",
     "TABLE",
+    "BackwardCheck",
     "Op",
     "Tape",
     "Value",
     "accumulate",
     "backprop_grad",
     "backward",
+    "check_backward",
     "check_op",
     "compile",
     "current_scope",

@@ -79,7 +79,8 @@ class TermProblem:
 
     def __str__(self) -> str:
         """The input, what the numbers show, and each likely cause in words."""
-        lines = [f"{self.input} (argument {self.index + 1}): its term is wrong at {self.failed_points} point(s)"]
+        where = f"{self.input} (argument {self.index + 1})"
+        lines = [f"{where}: its term is wrong at {self.failed_points} point(s)"]
         lines += [f"    {line}" for line in self.evidence]
         lines += [f"    likely cause: {CAUSE_TEXT[c]}" for c in self.causes]
         return "\n".join(lines)
@@ -173,7 +174,8 @@ def _call(fn: Callable[..., Any], args: Sequence[Value], name: str) -> Value:
         hint = " (did you forget `return out`?)" if out is None else (
             " (return the Value itself, not its .data)" if isinstance(out, (int, float)) else ""
         )
-        raise TypeError(f"check_backward: {name} must return the Value it built, got {type(out).__name__}{hint}")
+        got = type(out).__name__
+        raise TypeError(f"check_backward: {name} must return the Value it built, got {got}{hint}")
     return out
 
 
@@ -237,7 +239,9 @@ def _arity(fn: Callable[..., Any], arity: int | None, name: str) -> tuple[int, t
     variadic = any(p.kind is p.VAR_POSITIONAL for p in params)
     if arity is None:
         if variadic or not params:
-            raise TypeError(f"check_backward: cannot tell how many Values {name} takes; pass arity=1 or arity=2")
+            raise TypeError(
+                f"check_backward: cannot tell how many Values {name} takes; pass arity=1 or arity=2"
+            )
         if len(required) not in (1, 2):
             listed = ", ".join(p.name for p in required) or "none"
             raise TypeError(
@@ -323,7 +327,7 @@ def check_backward(
         if real_number(tol, f"check_backward({label})") < 0:
             raise ValueError(f"check_backward needs {label} >= 0, got {tol!r}")
     n, names = _arity(fn, arity, name)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 (test points, not cryptography)
     grid, drawn = _points(points, domain, n, trials, rng)
     report = BackwardCheck(name, names, 0)
     found: dict[int, TermProblem] = {}
@@ -385,7 +389,8 @@ def _check_point(fn: Callable[..., Any], xs: list[float], numeric: list[float], 
         if not _close(scaled[i], g * n_i, rtol, atol):
             right_at_1 = "right with out.grad = 1, but " if _close(unit[i], n_i, rtol, atol) else ""
             evidence.append(
-                f"{right_at_1}at {at} with out.grad = {g:.4g}: your _backward added {scaled[i]:.6g} to {names[i]}.grad; "
+                f"{right_at_1}at {at} with out.grad = {g:.4g}: your _backward added {scaled[i]:.6g} "
+                f"to {names[i]}.grad; "
                 f"the chain rule says {g:.4g} × {n_i:.6g} = {g * n_i:.6g}"
             )
             if _close(scaled[i], unit[i], rtol, atol) and not _close(unit[i], 0.0, rtol, atol):
@@ -442,7 +447,8 @@ def _local_causes(yours: float, numeric: list[float], i: int, forward: float, no
     return [OTHER]
 
 
-def _record(found: dict[int, TermProblem], i: int, input: str, causes: list[str], evidence: list[str]) -> None:
+def _record(found: dict[int, TermProblem], i: int, input: str, causes: list[str],
+            evidence: list[str]) -> None:
     """Add one failing point for input i: the first point's evidence, every cause seen."""
     problem = found.get(i)
     if problem is None:

@@ -33,6 +33,7 @@ if not getattr(_autograd, "__axongrad__", False):
         "checkout: 'pip install -e .'), or keep them in separate virtual environments."
     )
 
+from viz.bug_hunt import BugHunt, bug_hunt
 from viz.deltas import Deltas, deltas
 from viz.digit_pad import export_digit_pad
 from viz.display import value_bundle
@@ -47,6 +48,7 @@ from viz.trace import Edge, Node, Trace, trace
 _autograd.set_renderer(value_bundle)
 
 __all__ = [
+    "BugHunt",
     "ChainPath",
     "Deltas",
     "Diagram",
@@ -57,6 +59,7 @@ __all__ = [
     "Step",
     "Trace",
     "backward_steps",
+    "bug_hunt",
     "deltas",
     "draw",
     "explain",
