@@ -110,11 +110,10 @@ class BackwardCheck:
         """One line when right; else a paragraph per wrong input naming the likely cause."""
         outside = f"; {self.skipped} point(s) outside fn's domain skipped" if self.skipped else ""
         if not self.problems:
-            shared = ", and with fn(a, a)" if len(self.inputs) == 2 else ""
+            shared = ", and as fn(a, a)" if len(self.inputs) == 2 else ""
             return (
-                f"{self.name}: right. Every input's term ({', '.join(self.inputs)}) matches central "
-                f"differences × out.grad at {self.checked} random points, with random out.grad, with "
-                f"the inputs' grads already holding another path's gradient{shared}{outside}."
+                f"{self.name}: right at {self.checked} random points (against central differences, with "
+                f"random out.grad, with the inputs' grads already non-zero{shared}{outside})"
             )
         wrong = ", ".join(p.input for p in self.problems)
         head = f"{self.name}: wrong term for {wrong} (checked at {self.checked} random points{outside})"

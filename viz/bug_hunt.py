@@ -34,8 +34,8 @@ FACTOR = "forgotten factor"
 KINDS = (SIGN, OTHER_INPUT, FORWARD_VALUE, FACTOR)
 KIND_TEXT = {
     SIGN: "a sign flip",
-    OTHER_INPUT: "the other input's derivative (for a·b: d/da taken as a, where it is b)",
-    FORWARD_VALUE: "the forward value given instead of the derivative",
+    OTHER_INPUT: "the other input's derivative",
+    FORWARD_VALUE: "the forward value instead of the derivative",
     FACTOR: "a forgotten factor",
 }
 
@@ -241,8 +241,8 @@ class BugHunt:
         ]
         effect = "; ".join(spoilt[:6]) + (" …" if len(spoilt) > 6 else "") if spoilt else "no leaf's grad"
         return (
-            f"The bug was on {bug.node}: d{bug.node}/d{bug.input} was {fmt(bug.planted)}, "
-            f"{KIND_TEXT[bug.kind]}; the rule says ∂{rule} = {fmt(bug.right)}. "
+            f"The bug was on {bug.node}: d{bug.node}/d{bug.input} was {fmt(bug.planted)} "
+            f"({KIND_TEXT[bug.kind]}); the rule says ∂{rule} = {fmt(bug.right)}. "
             f"It made these grads wrong: {effect}."
         )
 
