@@ -42,6 +42,7 @@ KIND_TEXT = {
 RIGHT_FILL, RIGHT_BORDER = "#bbf7d0", "#15803d"
 WRONG_FILL, WRONG_BORDER = "#fecaca", "#b91c1c"
 RTOL, ATOL = 1e-4, 1e-6
+HUNT_HINT = "Hunt in one sample's loss (a smaller graph), or raise max_nodes."
 # A kink (relu at 0) has no derivative; either side's slope, within this tolerance, counts as right.
 ONE_SIDED_TOL = 1e-3
 
@@ -62,11 +63,16 @@ class Bug:
 
 @dataclass(frozen=True)
 class Verdict:
-    """A check's or a guess's answer: truthy when right; `.message` says why."""
+    """A check's or a guess's answer: truthy when right; `.message` says why.
+
+    A check's `rows` hold, per input: its name, the graph's (planted) local derivative, the
+    central difference, and whether they agree.
+    """
 
     name: str
     right: bool
     message: str
+    rows: tuple[tuple[str, float, float, bool], ...] = ()
 
     def __bool__(self) -> bool:
         """True when the node's derivatives agree (check) or the guess found the bug (guess)."""
@@ -83,7 +89,7 @@ class BugHunt:
     def __init__(self, root: Value, seed: int, kinds: Sequence[str], max_nodes: int) -> None:
         """Trace `root`, plant one bug of one of `kinds` chosen by `seed`, recompute the gradients."""
         self.seed = seed
-        data, order = trace(root, max_nodes=max_nodes)
+        data, order = trace(root, max_nodes=max_nodes, hint=HUNT_HINT)
         self._order = order
         self._data = data
         self._ids = {node.name: node.id for node in data.nodes}
@@ -191,7 +197,7 @@ class BugHunt:
             slopes = self._slopes(node.id)
         except (ValueError, ArithmeticError) as error:
             raise ValueError(f"check: cannot difference {name!r} at its inputs ({error})") from None
-        lines, right = [], True
+        lines, rows, right = [], [], True
         for edge, (central, left, rightside) in zip(self._inputs[node.id], slopes):
             ours = self.local(node.id, edge.index)
             src = self._data.by_id[edge.src].name
@@ -199,6 +205,7 @@ class BugHunt:
                 abs(ours - side) <= ONE_SIDED_TOL * max(1.0, abs(side)) for side in (left, rightside)
             )
             right = right and ok
+            rows.append((src, ours, central, ok))
             mark = "✓" if ok else "✗"
             lines.append(
                 f"{mark} d{name}/d{src}: the graph says {fmt(ours)}, central differences of "
@@ -208,7 +215,7 @@ class BugHunt:
             f"{name}: ✓ its local derivatives agree with central differences"
             if right else f"{name}: ✗ a local derivative disagrees with central differences"
         )
-        verdict = Verdict(name, right, "\n".join([head, *(f"  {line}" for line in lines)]))
+        verdict = Verdict(name, right, "\n".join([head, *(f"  {line}" for line in lines)]), tuple(rows))
         self.checked[name] = verdict
         return verdict
 
