@@ -158,35 +158,88 @@ def _capturing(closures: dict[int, Callable[[], None]]) -> Iterator[None]:
 
 
 @dataclass
+class _Subject:
+    """The function under check: fn, its name, its inputs' names, and the Value class it builds on.
+
+    `cls` None means axongrad's Value (closures captured as they are set); any other class is a
+    learner's own micrograd-style Value: nodes with `.data`, `.grad`, `._prev` and a stored
+    `._backward` closure, which the check calls as micrograd's backward would.
+    """
+
+    fn: Callable[..., Any]
+    name: str
+    names: tuple[str, ...]
+    cls: type | None
+
+    def leaf(self, x: float, name: str) -> Any:
+        """A fresh input node holding `x`."""
+        return Value(x, label=name) if self.cls is None else self.cls(x)
+
+    def call(self, args: Sequence[Any]) -> Any:
+        """fn(*args), checked to be a node of the right class."""
+        out = self.fn(*args)
+        if isinstance(out, Value if self.cls is None else self.cls):
+            return out
+        got = f"{type(out).__module__}.{type(out).__qualname__}"
+        if out is None:
+            hint = " (did you forget `return out`?)"
+        elif isinstance(out, (int, float)):
+            hint = " (return the Value itself, not its .data)"
+        elif self.cls is None and hasattr(out, "_backward") and hasattr(out, "data"):
+            hint = ": for your own Value class, pass it: check_backward(fn, value=YourValue)"
+        else:
+            hint = ""
+        what = "axongrad Value" if self.cls is None else self.cls.__qualname__
+        raise TypeError(f"check_backward: {self.name} must return the {what} it built, got {got}{hint}")
+
+    def forward(self, point: Sequence[float]) -> float:
+        """fn's value at `point` (fresh inputs)."""
+        return real_number(self.call([self.leaf(x, n) for x, n in zip(point, self.names)]).data,
+                           f"check_backward: {self.name}(...).data")
+
+
+@dataclass
 class _Built:
     """One fresh graph of fn: its inputs, its output and the closures it set."""
 
-    leaves: list[Value]
-    out: Value
+    leaves: list[Any]
+    out: Any
     closures: dict[int, Callable[[], None]]
 
 
-def _call(fn: Callable[..., Any], args: Sequence[Value], name: str) -> Value:
-    """fn(*args), checked to be a Value."""
-    out = fn(*args)
-    if not isinstance(out, Value):
-        hint = " (did you forget `return out`?)" if out is None else (
-            " (return the Value itself, not its .data)" if isinstance(out, (int, float)) else ""
-        )
-        got = type(out).__name__
-        raise TypeError(f"check_backward: {name} must return the Value it built, got {got}{hint}")
-    return out
-
-
-def _build(fn: Callable[..., Any], xs: Sequence[float], names: Sequence[str], name: str,
-           shared: bool = False) -> _Built:
+def _build(subject: _Subject, xs: Sequence[float], shared: bool = False) -> _Built:
     """Fresh leaves at `xs` (one leaf for both inputs when `shared`), fn applied, closures kept."""
-    leaves = [Value(xs[0], label=names[0])] if shared else [Value(x, label=n) for x, n in zip(xs, names)]
+    names = subject.names
+    leaves = [subject.leaf(xs[0], names[0])] if shared else [subject.leaf(x, n) for x, n in zip(xs, names)]
     args = [leaves[0], leaves[0]] if shared else leaves
     closures: dict[int, Callable[[], None]] = {}
     with _capturing(closures):
-        out = _call(fn, args, name)
+        out = subject.call(args)
     return _Built(leaves, out, closures)
+
+
+def _inputs_of(v: Any) -> tuple[Any, ...]:
+    """A node's inputs: axongrad's parents, or a micrograd-style node's `_prev`."""
+    return v.parents if isinstance(v, Value) else tuple(getattr(v, "_prev", ()))
+
+
+def _order(out: Any) -> list[Any]:
+    """Every node `out` depends on, each after its inputs (iterative, by identity)."""
+    if isinstance(out, Value):
+        return topological_order(out)
+    order: list[Any] = []
+    seen = {id(out)}
+    stack: list[tuple[Any, Iterator[Any]]] = [(out, iter(_inputs_of(out)))]
+    while stack:
+        node, children = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            order.append(node)
+        elif id(child) not in seen:
+            seen.add(id(child))
+            stack.append((child, iter(_inputs_of(child))))
+    return order
 
 
 def _backward(built: _Built, upstream: float, before: Sequence[float]) -> list[float]:
@@ -195,14 +248,17 @@ def _backward(built: _Built, upstream: float, before: Sequence[float]) -> list[f
     Each node's own closure runs, in reverse topological order; built-in nodes add local × grad.
     Returns the leaves' grads afterwards.
     """
-    order = topological_order(built.out)
+    order = _order(built.out)
     for v in order:
         v.grad = 0.0
     for leaf, g in zip(built.leaves, before):
         leaf.grad = g
-    built.out.grad = upstream if built.out not in built.leaves else built.out.grad + upstream
+    built.out.grad += upstream  # +=: out may be one of the inputs (fn(a) returning a)
     for v in reversed(order):
-        if not v.parents:
+        if not _inputs_of(v):
+            continue
+        if not isinstance(v, Value):  # a learner's own class keeps its closure on the node
+            getattr(v, "_backward", _nothing)()
             continue
         closure = built.closures.get(id(v))
         if closure is not None:
@@ -214,11 +270,16 @@ def _backward(built: _Built, upstream: float, before: Sequence[float]) -> list[f
     return [float(leaf.grad) for leaf in built.leaves]
 
 
+def _nothing() -> None:
+    """micrograd's default `_backward` for a leaf."""
+
+
 def _missing_closure(built: _Built) -> bool:
     """True when some node made as Value(data, children, op) got no `_backward`."""
     return any(
-        v.parents and v.operation is not None and is_closure_kind(v.operation) and id(v) not in built.closures
-        for v in topological_order(built.out)
+        isinstance(v, Value) and v.parents and v.operation is not None and is_closure_kind(v.operation)
+        and id(v) not in built.closures
+        for v in _order(built.out)
     )
 
 
@@ -303,6 +364,7 @@ def check_backward(
     points: Sequence[float | Sequence[float]] | None = None,
     domain: Sequence[float] | None = None,
     arity: int | None = None,
+    value: type | None = None,
     trials: int = 6,
     seed: int = 0,
     rtol: float = 1e-4,
@@ -315,7 +377,8 @@ def check_backward(
     where fn raises a math error are skipped, so log and sqrt need no `domain`, though it helps),
     or taken from `points`. The report is falsy when a term is wrong; its text names the input and
     the likely cause: missing `* out.grad`, `=` instead of `+=`, a wrong sign, the other input's
-    derivative. One line: `print(autograd.check_backward(tanh))`.
+    derivative. One line: `print(autograd.check_backward(tanh))`. `value` is your own
+    micrograd-style Value class, if fn builds on one (nodes with data, grad, _prev, _backward).
     """
     name = getattr(fn, "__name__", None) or type(fn).__name__
     if not callable(fn):
@@ -325,7 +388,10 @@ def check_backward(
     for label, tol in (("rtol", rtol), ("atol", atol)):
         if real_number(tol, f"check_backward({label})") < 0:
             raise ValueError(f"check_backward needs {label} >= 0, got {tol!r}")
+    if value is not None and not isinstance(value, type):
+        raise TypeError(f"check_backward(value=...) needs a Value class, got {type(value).__name__}")
     n, names = _arity(fn, arity, name)
+    subject = _Subject(fn, name, names, None if value is None or issubclass(value, Value) else value)
     rng = random.Random(seed)  # noqa: S311 (test points, not cryptography)
     grid, drawn = _points(points, domain, n, trials, rng)
     report = BackwardCheck(name, names, 0)
@@ -335,13 +401,13 @@ def check_backward(
         if drawn and report.checked >= trials:
             break
         try:
-            numeric = _numeric(fn, xs, names, name)
+            numeric = _numeric(subject, xs)
         except (ValueError, ArithmeticError) as error:  # outside fn's domain: log(-1)
             report.skipped += 1
             last_error = error
             continue
         report.checked += 1
-        _check_point(fn, xs, numeric, names, name, rng, rtol, atol, found)
+        _check_point(subject, xs, numeric, rng, rtol, atol, found)
     if report.checked == 0:
         where = f"domain {domain or DEFAULT_DOMAIN}" if drawn else "the points given"
         raise ValueError(
@@ -353,27 +419,23 @@ def check_backward(
     return report
 
 
-def _numeric(fn: Callable[..., Any], xs: list[float], names: Sequence[str], name: str) -> list[float]:
+def _numeric(subject: _Subject, xs: list[float]) -> list[float]:
     """Central differences of fn's forward value at `xs`, one per input."""
-
-    def value(point: list[float]) -> float:
-        return _call(fn, [Value(x, label=n) for x, n in zip(point, names)], name).data
-
-    value(list(xs))  # the point itself must be inside the domain
-    return numerical_grad(value, xs)
+    subject.forward(xs)  # the point itself must be inside the domain
+    return numerical_grad(subject.forward, xs)
 
 
-def _check_point(fn: Callable[..., Any], xs: list[float], numeric: list[float], names: Sequence[str],
-                 name: str, rng: random.Random, rtol: float, atol: float,
-                 found: dict[int, TermProblem]) -> None:
+def _check_point(subject: _Subject, xs: list[float], numeric: list[float], rng: random.Random,
+                 rtol: float, atol: float, found: dict[int, TermProblem]) -> None:
     """Run the four situations at `xs`; record each input's failure and its likely causes."""
+    names = subject.names
     g = _upstream(rng)
     before = [rng.uniform(0.5, 3.0) * rng.choice((-1.0, 1.0)) for _ in xs]
     at = ", ".join(f"{n}={x:.4g}" for n, x in zip(names, xs))
-    unit_graph = _build(fn, xs, names, name)
+    unit_graph = _build(subject, xs)
     unit = _backward(unit_graph, 1.0, [0.0] * len(xs))
-    scaled = _backward(_build(fn, xs, names, name), g, [0.0] * len(xs))
-    added = _backward(_build(fn, xs, names, name), g, before)
+    scaled = _backward(_build(subject, xs), g, [0.0] * len(xs))
+    added = _backward(_build(subject, xs), g, before)
     forward = unit_graph.out.data
     no_closure = _missing_closure(unit_graph)
     for i, n_i in enumerate(numeric):
@@ -402,22 +464,21 @@ def _check_point(fn: Callable[..., Any], xs: list[float], numeric: list[float], 
             if _close(added[i], scaled[i], rtol, atol):
                 causes.append(ASSIGNED)
         if len(xs) == 2 and i == 0:
-            _check_shared(fn, xs, numeric, names, name, g, rtol, atol, evidence, causes)
+            _check_shared(subject, xs[0], g, rtol, atol, evidence, causes)
         if evidence:
             _record(found, i, names[i], causes, evidence)
 
 
-def _check_shared(fn: Callable[..., Any], xs: list[float], numeric: list[float], names: Sequence[str],
-                  name: str, g: float, rtol: float, atol: float, evidence: list[str],
+def _check_shared(subject: _Subject, x: float, g: float, rtol: float, atol: float, evidence: list[str],
                   causes: list[str]) -> None:
-    """fn(a, a): the one Value's grad must be the sum of both terms (checked at a = xs[0])."""
-    x = xs[0]
+    """fn(a, a): the one Value's grad must be the sum of both terms (checked at a = x)."""
+    names, name = subject.names, subject.name
     try:
-        both = _numeric(fn, [x, x], names, name)
+        both = _numeric(subject, [x, x])
     except (ValueError, ArithmeticError):
         return
     want = g * (both[0] + both[1])
-    shared = _backward(_build(fn, [x, x], names, name, shared=True), g, [0.0])[0]
+    shared = _backward(_build(subject, [x, x], shared=True), g, [0.0])[0]
     if _close(shared, want, rtol, atol):
         return
     evidence.append(

@@ -10,6 +10,7 @@ import math
 import sys
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -346,3 +347,72 @@ def test_exported_and_leaves_the_engine_as_it_was() -> None:
     check_backward(tanh)
     out.backward()  # closures of Values made outside the check still work
     assert a.grad == pytest.approx(1 - math.tanh(0.4) ** 2, rel=1e-12)
+
+
+# ---------------------------------------------------------------- a learner's own Value class
+
+
+class OwnValue:
+    """The lecture's Value as a learner types it: closures stored on the node, parents in _prev."""
+
+    def __init__(self, data: float, _children: tuple[OwnValue, ...] = (), _op: str = "") -> None:
+        self.data = data
+        self.grad = 0.0
+        self._backward: Callable[[], None] = lambda: None
+        self._prev = set(_children)
+        self._op = _op
+
+    def __mul__(self, other: OwnValue) -> OwnValue:
+        out = OwnValue(self.data * other.data, (self, other), "*")
+
+        def _backward() -> None:
+            self.grad += other.data * out.grad
+            other.grad += self.data * out.grad
+
+        out._backward = _backward
+        return out
+
+    def __eq__(self, other: object) -> bool:  # a learner's class may compare by value: never used
+        raise AssertionError("check_backward must not compare nodes with ==")
+
+    __hash__ = object.__hash__
+
+    def tanh(self) -> OwnValue:
+        t = math.tanh(self.data)
+        out = OwnValue(t, (self,), "tanh")
+
+        def _backward() -> None:
+            self.grad = (1 - t**2) * out.grad  # = where += belongs
+
+        out._backward = _backward
+        return out
+
+
+def test_a_learners_own_value_class() -> None:
+    assert check_backward(lambda a, b: a * b, value=OwnValue)
+    report = check_backward(OwnValue.tanh, value=OwnValue)
+    assert report.cause("self") == [ASSIGNED]
+    # Inside (a*a).tanh() the tanh node's input is fresh and used once: there `=` does no harm.
+    assert check_backward(lambda a: (a * a).tanh(), value=OwnValue, points=[0.5, -1.0])
+    with pytest.raises(TypeError, match="value=YourValue"):
+        check_backward(lambda a: OwnValue(a.data))
+    with pytest.raises(TypeError, match="must return the OwnValue it built"):
+        check_backward(lambda a: Value(a.data), value=OwnValue)
+    with pytest.raises(TypeError, match="needs a Value class"):
+        check_backward(sin, value=3)  # type: ignore[arg-type]
+
+
+def test_micrograds_value() -> None:
+    engine = pytest.importorskip("micrograd.engine", reason="micrograd comes with the dev extra")
+
+    def sin_mg(self: Any) -> Any:
+        out = engine.Value(math.sin(self.data), (self,), "sin")
+
+        def _backward() -> None:
+            self.grad += math.cos(self.data)
+
+        out._backward = _backward
+        return out
+
+    assert check_backward(sin_mg, value=engine.Value).cause("self") == [MISSING_OUT_GRAD]
+    assert check_backward(lambda a, b: a * b + a.relu() + b**3, value=engine.Value)
