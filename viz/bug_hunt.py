@@ -82,6 +82,9 @@ class Verdict:
         """The message."""
         return self.message
 
+    # Jupyter and the REPL show the message itself, not the fields.
+    __repr__ = __str__
+
 
 class BugHunt:
     """One planted wrong local derivative in a copy of a graph's numbers, and the tools to find it."""
