@@ -10,9 +10,9 @@ import pytest
 pytest.importorskip("nbformat", reason="the notebook test needs the dev extra (nbformat)")
 pytest.importorskip("nbclient", reason="the notebook test needs the dev extra (nbclient)")
 pytest.importorskip("ipykernel", reason="the notebook test needs the dev extra (ipykernel)")
-pytest.importorskip("matplotlib", reason="the notebook set-up needs matplotlib: pip install 'axongrad[plots]'")
+pytest.importorskip("matplotlib", reason="the set-up cell needs matplotlib (axongrad[plots])")
 
-from test_viz_notebook import _notebook, _run  # noqa: E402 (after the skips that guard it)
+from test_viz_notebook import _notebook, _run
 
 pytestmark = [
     pytest.mark.dot,
