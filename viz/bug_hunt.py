@@ -15,15 +15,22 @@ they do not (the mark is in the label too, for readers who cannot tell the colou
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
+import html
 import math
+import os
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from importlib import resources
 
 from autograd import Value, numerical_grad
-from viz.dot import Diagram, build, root_value
-from viz.labels import dot_text, fmt
+from viz.dot import RENDER_TIMEOUT, Diagram, build, root_value, svg_of
+from viz.files import write_atomically
+from viz.labels import dot_text, fmt, page_text, script_json
 from viz.trace import Edge, Node, Trace, trace
 
 # Bug kinds, each a way to get one input's local derivative wrong.
@@ -185,6 +192,12 @@ class BugHunt:
 
     def check(self, name: str) -> Verdict:
         """Compare node `name`'s local derivatives (as planted) with central differences of its operation."""
+        verdict = self._verdict(name)
+        self.checked[name] = verdict
+        return verdict
+
+    def _verdict(self, name: str) -> Verdict:
+        """What `check(name)` says, without recording it."""
         node = self._node(name, "check")
         if not self._inputs.get(node.id):
             raise ValueError(
@@ -218,9 +231,7 @@ class BugHunt:
             f"{name}: ✓ its local derivatives agree with central differences"
             if right else f"{name}: ✗ a local derivative disagrees with central differences"
         )
-        verdict = Verdict(name, right, "\n".join([head, *(f"  {line}" for line in lines)]), tuple(rows))
-        self.checked[name] = verdict
-        return verdict
+        return Verdict(name, right, "\n".join([head, *(f"  {line}" for line in lines)]), tuple(rows))
 
     def guess(self, name: str) -> Verdict:
         """Say which node holds the bug; the verdict is truthy when it does."""
@@ -242,6 +253,10 @@ class BugHunt:
     def reveal(self) -> str:
         """The planted bug: where, what it should be, the grads it spoilt (then drawn outlined)."""
         self.revealed = True
+        return self._reveal_text()
+
+    def _reveal_text(self) -> str:
+        """What `reveal()` says, without marking the hunt revealed."""
         bug = self._bug
         rule = f" = {bug.rule}" if bug.rule and bug.rule != fmt(bug.right) else ""
         spoilt = [
@@ -266,9 +281,21 @@ class BugHunt:
 
     def draw(self, legend: bool = False) -> Diagram:
         """The graph with the planted numbers; each checked operation green ✓ or red ✗, the rest plain."""
+        caption = (
+            f"Bug hunt (seed {self.seed}): one local derivative ∂ below is wrong, and so are the grads "
+            "it feeds. hunt.check(name) differences a node's operation: ✓ green agrees, ✗ red does not.\n"
+            + self.status()
+        )
+        if self.revealed:
+            caption += f"\nrevealed: the bug was on {self._bug.node} (red outline)"
+        return self._diagram(self.checked, self.revealed, legend, caption)
+
+    def _diagram(self, checked: dict[str, Verdict], revealed: bool, legend: bool,
+                 caption: str | None) -> Diagram:
+        """The diagram with `checked` nodes marked (and the bug outlined when `revealed`)."""
         nodes = []
         for node in self._data.nodes:
-            verdict = self.checked.get(node.name)
+            verdict = checked.get(node.name)
             name = node.name if verdict is None else f"{'✓' if verdict else '✗'} {node.name}"
             nodes.append(dataclasses.replace(node, name=name, grad=self._grads_planted[node.id]))
         edges = []
@@ -278,19 +305,12 @@ class BugHunt:
                 dataclasses.replace(edge, local=local, contribution=local * self._grads_planted[edge.dst])
             )
         data = Trace(tuple(nodes), tuple(edges), self._data.root, True, {n.id: n for n in nodes})
-        caption = (
-            f"Bug hunt (seed {self.seed}): one local derivative ∂ below is wrong, and so are the grads "
-            "it feeds. hunt.check(name) differences a node's operation: ✓ green agrees, ✗ red does not.\n"
-            + self.status()
-        )
-        if self.revealed:
-            caption += f"\nrevealed: the bug was on {self._bug.node} (red outline)"
-        hot = [self._bug.node_id] if self.revealed else []
+        hot = [self._bug.node_id] if revealed else []
         # rules=False: an edge reading "∂ = W0 = -0.5" beside W0 = 0.5 would give the bug away.
         g = build(data, rules=False, legend=legend, caption=caption, highlight=hot,
                   hot=hot[0] if hot else None)
         for node in self._data.nodes:
-            verdict = self.checked.get(node.name)
+            verdict = checked.get(node.name)
             if verdict is None or not node.op:
                 continue
             fill, border = (RIGHT_FILL, RIGHT_BORDER) if verdict else (WRONG_FILL, WRONG_BORDER)
@@ -299,6 +319,21 @@ class BugHunt:
             g.node(f"{node.id}_op", f"<{dot_text(f'{mark} {node.symbol or node.op}')}>", style="filled",
                    fillcolor=fill, color=border, penwidth="2")
         return g
+
+    def html(self, *, title: str | None = None, timeout: float = RENDER_TIMEOUT) -> str:
+        """The hunt as one standalone HTML page (see `save_html`)."""
+        return hunt_page(self, title, timeout)
+
+    def save_html(self, path: str | os.PathLike[str], *, title: str | None = None,
+                  timeout: float = RENDER_TIMEOUT) -> str:
+        """Write the hunt as one standalone page (no kernel, no network) and return its path.
+
+        The page starts with nothing checked: click an operation to check it, guess, reveal.
+        Every verdict is computed here, in Python; the page only shows them. Needs Graphviz's dot.
+        """
+        target = os.fspath(path)
+        write_atomically(target, self.html(title=title, timeout=timeout).encode("utf-8"))
+        return target
 
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
         """Jupyter shows the current diagram (and the status line as text)."""
@@ -390,3 +425,47 @@ def bug_hunt(
     if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
         raise ValueError(f"bug_hunt(max_nodes=...) needs an int >= 1, got {max_nodes!r}")
     return BugHunt(value, seed, chosen, max_nodes)
+
+
+def hunt_page(hunt: BugHunt, title: str | None, timeout: float) -> str:
+    """The page: template + the unchecked diagram's SVG + every verdict as escaped JSON + the script."""
+    svg = svg_of(hunt._diagram({}, False, False, None), timeout=timeout)
+    start = svg.find("<svg")
+    if start < 0:
+        raise RuntimeError("dot returned no <svg> element")
+    ops = []
+    for name in hunt.operations:
+        node = hunt._node(name, "page")
+        verdict = hunt._verdict(name)
+        ops.append({
+            "name": name, "id": node.id, "right": verdict.right, "message": verdict.message,
+            # The texts dot draws for the name and the symbol (after its escaping and shortening).
+            "shown": html.unescape(dot_text(name)), "symbol": html.unescape(dot_text(node.symbol or node.op)),
+        })
+    bug = hunt._bug.node
+    guesses = {
+        o["name"]: f"Found it: {bug} carried the planted bug. Reveal shows which derivative and the rule."
+        if o["name"] == bug else f"Not {o['name']}: its local derivatives are right. Keep hunting."
+        for o in ops
+    }
+    colours = {"right_fill": RIGHT_FILL, "right_border": RIGHT_BORDER,
+               "wrong_fill": WRONG_FILL, "wrong_border": WRONG_BORDER}
+    data = {
+        "operations": ops, "bug": bug, "guesses": guesses, "reveal": hunt._reveal_text(), "colours": colours,
+    }
+    templates = resources.files("viz") / "templates"
+    script = (templates / "bug_hunt.js").read_text(encoding="utf-8")
+    # Content-Security-Policy: only this page's own script (by hash) may run; nothing is loaded.
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    values = {
+        "csp": f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'",
+        "title": page_text(title or f"Bug hunt (seed {hunt.seed}): find the wrong local derivative"),
+        "seed": str(hunt.seed), "count": str(len(ops)), "svg": svg[start:], "data": script_json(data),
+        "script": script, **colours,
+    }
+    # One pass: a value (an SVG holding a label "{{data}}") is never scanned for placeholders again.
+    template = (templates / "bug_hunt.html").read_text(encoding="utf-8")
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
