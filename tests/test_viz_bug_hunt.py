@@ -323,3 +323,28 @@ def test_jupyter_shows_the_current_diagram_and_a_png_renders(tmp_path: Path) -> 
     assert bundle["text/plain"] == "<bug hunt, seed 0: checked 1 of 7 operations: ✓ a0>" == repr(hunt)
     png = viz.render(hunt.draw(), tmp_path / "hunt.png", format="png")
     assert Path(png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@needs_dot
+@pytest.mark.dot
+def test_the_page_is_one_safe_file(tmp_path: Path) -> None:
+    values = [Value(1.0, "{{data}}"), Value(2.0, "</script><script>alert(1)</script>"), Value(3.0, "a&b")]
+    out = values[0] * values[1] + values[2]
+    out.label = "{{svg}}"
+    hunt = viz.bug_hunt(out, seed=0)
+    hunt.check(hunt.operations[0])
+    path = hunt.save_html(tmp_path / "page" / "hunt.html", title="<b>mine</b>")
+    page = Path(path).read_text(encoding="utf-8")
+    assert page.count("<script") == 2 and "alert(1)</script>" not in page
+    assert "<title>&lt;b&gt;mine&lt;/b&gt;</title>" in page
+    assert "default-src 'none'" in page
+    assert not re.findall(r"(?:src|href)=|https?://(?!www\.w3\.org/)", page.replace("xlink:href", ""))
+    assert page.count("{{data}}") >= 1 and page.count('id="hunt-data"') == 1  # a label is not a placeholder
+    data = page.split('id="hunt-data">')[1].split("</script>")[0]
+    assert "<" not in data and ">" not in data
+    assert '"right":false' in data and '"bug":' in data
+    assert hunt.checked.keys() == {hunt.operations[0]}  # saving checks nothing on the Python side
+    assert "checked 0 of" in page  # the page starts unchecked
+    assert viz.bug_hunt(smallest()["E"]).html(rankdir="LR").count("<svg") == 1
+    with pytest.raises(ValueError, match="rankdir"):
+        hunt.html(rankdir="up")

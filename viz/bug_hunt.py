@@ -23,6 +23,7 @@ import math
 import os
 import random
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -291,7 +292,7 @@ class BugHunt:
         return self._diagram(self.checked, self.revealed, legend, caption)
 
     def _diagram(self, checked: dict[str, Verdict], revealed: bool, legend: bool,
-                 caption: str | None) -> Diagram:
+                 caption: str | None, rankdir: str = "LR") -> Diagram:
         """The diagram with `checked` nodes marked (and the bug outlined when `revealed`)."""
         nodes = []
         for node in self._data.nodes:
@@ -307,7 +308,7 @@ class BugHunt:
         data = Trace(tuple(nodes), tuple(edges), self._data.root, True, {n.id: n for n in nodes})
         hot = [self._bug.node_id] if revealed else []
         # rules=False: an edge reading "∂ = W0 = -0.5" beside W0 = 0.5 would give the bug away.
-        g = build(data, rules=False, legend=legend, caption=caption, highlight=hot,
+        g = build(data, rules=False, legend=legend, caption=caption, highlight=hot, rankdir=rankdir,
                   hot=hot[0] if hot else None)
         for node in self._data.nodes:
             verdict = checked.get(node.name)
@@ -320,19 +321,22 @@ class BugHunt:
                    fillcolor=fill, color=border, penwidth="2")
         return g
 
-    def html(self, *, title: str | None = None, timeout: float = RENDER_TIMEOUT) -> str:
+    def html(self, *, title: str | None = None, rankdir: str | None = None,
+             timeout: float = RENDER_TIMEOUT) -> str:
         """The hunt as one standalone HTML page (see `save_html`)."""
-        return hunt_page(self, title, timeout)
+        return hunt_page(self, title, rankdir, timeout)
 
     def save_html(self, path: str | os.PathLike[str], *, title: str | None = None,
-                  timeout: float = RENDER_TIMEOUT) -> str:
+                  rankdir: str | None = None, timeout: float = RENDER_TIMEOUT) -> str:
         """Write the hunt as one standalone page (no kernel, no network) and return its path.
 
         The page starts with nothing checked: click an operation to check it, guess, reveal.
-        Every verdict is computed here, in Python; the page only shows them. Needs Graphviz's dot.
+        Every verdict is computed here, in Python; the page only shows them. `rankdir` None
+        picks "TB" or "LR", whichever fits the page's picture area better. Needs Graphviz's dot.
         """
+        text = self.html(title=title, rankdir=rankdir, timeout=timeout)
         target = os.fspath(path)
-        write_atomically(target, self.html(title=title, timeout=timeout).encode("utf-8"))
+        write_atomically(target, text.encode("utf-8"))
         return target
 
     def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, str]:
@@ -427,12 +431,35 @@ def bug_hunt(
     return BugHunt(value, seed, chosen, max_nodes)
 
 
-def hunt_page(hunt: BugHunt, title: str | None, timeout: float) -> str:
+# The page's picture area in px (beside the panel, on a 1280-px-wide window); 1 pt = 4/3 px.
+PAGE_AREA = (800.0, 1000.0)
+_SIZE = re.compile(r'<svg[^>]*?\swidth="([\d.]+)pt"\s+height="([\d.]+)pt"')
+
+
+def _page_svg(hunt: BugHunt, rankdir: str | None, timeout: float) -> str:
+    """The unchecked diagram's <svg> element, laid out `rankdir`, or the way that needs less shrinking."""
+    deadline = time.monotonic() + timeout
+    laid_out: list[tuple[float, str]] = []
+    for way in (rankdir,) if rankdir is not None else ("TB", "LR"):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise ValueError(f"dot needs more than {timeout:g} s for this hunt's page; pass a larger timeout")
+        svg = svg_of(hunt._diagram({}, False, False, None, way), timeout=left)
+        start = svg.find("<svg")
+        if start < 0:
+            raise RuntimeError("dot returned no <svg> element")
+        size = _SIZE.search(svg[start : start + 2000])
+        shrink = (
+            max(float(size.group(1)) * 4 / 3 / PAGE_AREA[0], float(size.group(2)) * 4 / 3 / PAGE_AREA[1])
+            if size else 1.0
+        )
+        laid_out.append((shrink, svg[start:]))
+    return min(laid_out, key=lambda pair: pair[0])[1]
+
+
+def hunt_page(hunt: BugHunt, title: str | None, rankdir: str | None, timeout: float) -> str:
     """The page: template + the unchecked diagram's SVG + every verdict as escaped JSON + the script."""
-    svg = svg_of(hunt._diagram({}, False, False, None), timeout=timeout)
-    start = svg.find("<svg")
-    if start < 0:
-        raise RuntimeError("dot returned no <svg> element")
+    svg = _page_svg(hunt, rankdir, timeout)
     ops = []
     for name in hunt.operations:
         node = hunt._node(name, "page")
@@ -460,7 +487,7 @@ def hunt_page(hunt: BugHunt, title: str | None, timeout: float) -> str:
     values = {
         "csp": f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'",
         "title": page_text(title or f"Bug hunt (seed {hunt.seed}): find the wrong local derivative"),
-        "seed": str(hunt.seed), "count": str(len(ops)), "svg": svg[start:], "data": script_json(data),
+        "seed": str(hunt.seed), "count": str(len(ops)), "svg": svg, "data": script_json(data),
         "script": script, **colours,
     }
     # One pass: a value (an SVG holding a label "{{data}}") is never scanned for placeholders again.
