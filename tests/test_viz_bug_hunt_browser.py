@@ -1,4 +1,4 @@
-"""The bug-hunt page in headless Chromium: checking colours each operation, guesses and reveal, labels stay text."""
+"""The bug-hunt page in headless Chromium: checks colour each operation; guess, reveal; labels stay text."""
 
 from __future__ import annotations
 
