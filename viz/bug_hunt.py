@@ -109,6 +109,9 @@ class BugHunt:
         for edge in data.edges:
             self._inputs.setdefault(edge.dst, []).append(edge)
         self._true_grads = self._grads({})
+        self._operations = tuple(
+            n.name for n in data.nodes if self._inputs.get(n.id) and self._checkable(n.id)
+        )
         self._planted: dict[tuple[str, int], float] = {}
         self._bug = _plant(self, random.Random(seed), kinds)  # noqa: S311 (a puzzle, not cryptography)
         self._planted[self._bug.node_id, self._bug.index] = self._bug.planted
@@ -129,7 +132,7 @@ class BugHunt:
                 grads[edge.src] += planted.get((edge.dst, edge.index), edge.local) * g
         return grads
 
-    def local(self, node_id: str, index: int) -> float:
+    def _local(self, node_id: str, index: int) -> float:
         """The local derivative of input `index` of node `node_id` as the hunt's graph has it (planted)."""
         edge = self._inputs[node_id][index]
         return self._planted.get((node_id, index), edge.local)
@@ -137,7 +140,7 @@ class BugHunt:
     @property
     def operations(self) -> list[str]:
         """The names of the nodes you can check: every node an operation made, leaves first."""
-        return [n.name for n in self._data.nodes if self._inputs.get(n.id) and self._checkable(n.id)]
+        return list(self._operations)
 
     @property
     def grads(self) -> dict[str, float]:
@@ -216,7 +219,7 @@ class BugHunt:
             raise ValueError(f"check: cannot difference {name!r} at its inputs ({error})") from None
         lines, rows, right = [], [], True
         for edge, (central, left, rightside) in zip(self._inputs[node.id], slopes):
-            ours = self.local(node.id, edge.index)
+            ours = self._local(node.id, edge.index)
             src = self._data.by_id[edge.src].name
             ok = abs(ours - central) <= ATOL + RTOL * abs(central) or any(
                 abs(ours - side) <= ONE_SIDED_TOL * max(1.0, abs(side)) for side in (left, rightside)
@@ -301,7 +304,7 @@ class BugHunt:
             nodes.append(dataclasses.replace(node, name=name, grad=self._grads_planted[node.id]))
         edges = []
         for edge in self._data.edges:
-            local = self.local(edge.dst, edge.index)
+            local = self._local(edge.dst, edge.index)
             edges.append(
                 dataclasses.replace(edge, local=local, contribution=local * self._grads_planted[edge.dst])
             )
