@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from expressions import EXPRESSIONS, VALUES, Expr
 
 import autograd
 from autograd import Value, check_backward
@@ -416,3 +417,15 @@ def test_micrograds_value() -> None:
 
     assert check_backward(sin_mg, value=engine.Value).cause("self") == [MISSING_OUT_GRAD]
     assert check_backward(lambda a, b: a * b + a.relu() + b**3, value=engine.Value)
+
+
+ONE_OR_TWO = [e for e in EXPRESSIONS if e.fn.__code__.co_argcount in (2, 3)]
+
+
+@pytest.mark.parametrize("expr", ONE_OR_TWO, ids=lambda e: e.name)
+def test_no_false_alarm_on_the_expression_table(expr: Expr) -> None:
+    # Built-in operations only: backward must agree with central differences at the table's points.
+    arity = expr.fn.__code__.co_argcount - 1
+    report = check_backward(lambda *xs: expr.fn(VALUES, *xs), points=list(expr.points), arity=arity)
+    assert report, str(report)
+    assert report.checked + report.skipped == len(expr.points)

@@ -13,6 +13,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from test_viz_dot import svg_texts
 from test_viz_graphs import HOSTILE, mlp_loss, smallest, smallest_closed_form
 
@@ -348,3 +350,47 @@ def test_the_page_is_one_safe_file(tmp_path: Path) -> None:
     assert viz.bug_hunt(smallest()["E"]).html(rankdir="LR").count("<svg") == 1
     with pytest.raises(ValueError, match="rankdir"):
         hunt.html(rankdir="up")
+
+
+def random_graph(seed: int) -> Value:
+    """A small random DAG over four shared leaves: +, −, ×, tanh, σ, x², exp (values kept moderate)."""
+    import random
+
+    rng = random.Random(seed)
+    pool = [Value(rng.uniform(-1.5, 1.5), f"x{i}") for i in range(4)]
+    for _ in range(rng.randint(3, 9)):
+        a, b = rng.choice(pool), rng.choice(pool)
+        kind = rng.randrange(7)
+        out = [a + b, a - b, a * b, a.tanh(), a.sigmoid(), a**2, (a * 0.5).exp()][kind]
+        if abs(out.data) < 20:
+            pool.append(out)
+    root = pool[-1] * pool[-2] + pool[-1]
+    root.label = "root"
+    return root
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.integers(0, 50))
+def test_random_graphs_one_failing_check_and_exact_buggy_grads(graph: int, seed: int) -> None:
+    root = random_graph(graph)
+    before = snapshot(root)
+    hunt = viz.bug_hunt(root, seed=seed)
+    bug = hunt._bug
+    assert wrong_ones(hunt) == [bug.node]
+    assert hunt.guess(bug.node)
+    # Changing one edge's derivative changes only the paths through it, by (planted - right).
+    truth = random_graph(graph)
+    truth.backward()
+    right = by_name(truth)
+    again = by_name(random_graph(graph))
+    src = again[bug.input]
+    if src.parents:
+        src.backward()
+    else:
+        src.grad = 1.0
+    extra = (bug.planted - bug.right) * right[bug.node].grad
+    for name, v in right.items():
+        if not v.parents and not v.is_constant:  # constants may share a name ("0.5"): skip them
+            want = v.grad + extra * again[name].grad
+            assert hunt.grads[name] == pytest.approx(want, rel=1e-9, abs=1e-12), (name, bug)
+    assert snapshot(root) == before
