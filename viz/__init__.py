@@ -11,6 +11,7 @@
     viz.neighbourhood(loss, "L2.n3")         # one neuron: inputs, weights, δ, where its output goes
     viz.save_backward_html(E, "out/backward.html")   # one page, a frame per backward step
     viz.plot_history(history, "out/loss.png")        # matplotlib: pip install 'axongrad[plots]'
+    hunt = viz.bug_hunt(E, seed=0)                   # one planted wrong ∂: hunt.check("Z0"), guess, reveal
 
 Rendering (render, save_backward_html, Jupyter's SVG) needs the Graphviz `dot` program; without it
 the error names the install command and `draw(...).source` (the DOT text) still works. Colours are
