@@ -388,6 +388,8 @@ def check_backward(
     for label, tol in (("rtol", rtol), ("atol", atol)):
         if real_number(tol, f"check_backward({label})") < 0:
             raise ValueError(f"check_backward needs {label} >= 0, got {tol!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"check_backward(seed=...) needs an int, got {type(seed).__name__}")
     if value is not None and not isinstance(value, type):
         raise TypeError(f"check_backward(value=...) needs a Value class, got {type(value).__name__}")
     n, names = _arity(fn, arity, name)

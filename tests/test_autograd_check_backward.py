@@ -295,6 +295,8 @@ def test_bad_input_gets_clear_errors() -> None:
         check_backward(sin, domain=(2.0, 1.0))
     with pytest.raises(ValueError, match="finite"):
         check_backward(sin, points=[math.nan])
+    with pytest.raises(TypeError, match="seed"):
+        check_backward(sin, seed="0")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="trials"):
         check_backward(sin, trials=0)
     with pytest.raises(ValueError, match="rtol >= 0"):
