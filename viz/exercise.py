@@ -43,7 +43,7 @@ FORMULA_RTOL = 1e-4
 class Question:
     """One thing the exercise asks: a local derivative ("d a0/d Z0") or a grad ("grad W0").
 
-    `answer` is the right number; `rule` how it is computed (the op table's rule with the names
+    `prompt` says what is asked (after the name); `answer` is the right number; `rule` how it is computed (the op table's rule with the names
     filled in, or the chain rule's sum); `reveal` the answer with its rule, as a reveal shows it.
     """
 
@@ -104,6 +104,11 @@ class Exercise:
         """The questions' names in the order they are asked."""
         return [q.name for q in self._questions]
 
+    @property
+    def items(self) -> tuple[Question, ...]:
+        """The questions themselves, in order (name, kind, answer, rule, messages, mistakes)."""
+        return tuple(self._questions)
+
     def question(self, name: str) -> Question:
         """The question called `name` (ValueError naming the questions when there is none)."""
         if not isinstance(name, str):
@@ -135,7 +140,7 @@ class Exercise:
                 shown = rule if rule == number else f"{rule} = {number}"
                 asked.append(Question(
                     name, "local", node, edge,
-                    f"{name}: the local derivative of {made} with respect to {graph.names[parent]}",
+                    f"the local derivative of {made} with respect to {graph.names[parent]}",
                     value, rule, f"{name} = {shown}{at}",
                     f"Right: {name} = {shown}.",
                     f"Not {name}. It is the local derivative of {made} with respect to "
@@ -154,7 +159,7 @@ class Exercise:
             shown = f"grad {name} = {total} = {numbers} = {fmt(value)}"
             asked.append(Question(
                 f"grad {name}", "grad", node, -1,
-                f"grad {name}: d{graph.names[graph.root]}/d{name}, by the chain rule",
+                f"d{graph.names[graph.root]}/d{name}, by the chain rule",
                 value, total, shown,
                 f"Right: {shown}.",
                 f"Not grad {name}. By the chain rule, grad {name} adds, for each use of {name}, its "

@@ -126,11 +126,13 @@ def _other_operand(graph: Graph, node: int, edge: int) -> int | None:
         if edge >= n - n % 2:
             return None
         other = edge + 1 if edge % 2 == 0 else edge - 1
-    elif len(parents) == 2:
+    elif len(parents) == 2 and v.operation is not ops.sub:  # sub's other derivative is a sign error
         other = 1 - edge
     else:
         return None
-    return None if parents[other] == parents[edge] else other
+    if parents[other] == parents[edge] or (graph.constant[parents[other]] and v.operation is not ops.mul):
+        return None
+    return other
 
 
 def for_grad(graph: Graph, node: int) -> list[Mistake]:
