@@ -10,6 +10,8 @@
     print(viz.deltas(loss, "L2.n0"))         # the posts' δ rules for one neuron, with numbers
     viz.neighbourhood(loss, "L2.n3")         # one neuron: inputs, weights, δ, where its output goes
     viz.save_backward_html(E, "out/backward.html")   # one page, a frame per backward step
+    ex = viz.exercise(E)                     # derive it yourself: ex.answer("grad W0", "0.0124")
+    ex.save_html("out/exercise.html")        # the exercise as a page; ex.widget() in Jupyter
     viz.plot_history(history, "out/loss.png")        # matplotlib: pip install 'axongrad[plots]'
 
 Rendering (render, save_backward_html, Jupyter's SVG) needs the Graphviz `dot` program; without it
@@ -37,6 +39,7 @@ from viz.deltas import Deltas, deltas
 from viz.digit_pad import export_digit_pad
 from viz.display import value_bundle
 from viz.dot import Diagram, draw, render
+from viz.exercise import Exercise, Question, Verdict, exercise
 from viz.explain import ChainPath, Explanation, Factor, explain
 from viz.neighbourhood import neighbourhood
 from viz.plots import plot_activation, plot_decision_boundary, plot_history
@@ -51,14 +54,18 @@ __all__ = [
     "Deltas",
     "Diagram",
     "Edge",
+    "Exercise",
     "Explanation",
     "Factor",
     "Node",
+    "Question",
     "Step",
     "Trace",
+    "Verdict",
     "backward_steps",
     "deltas",
     "draw",
+    "exercise",
     "explain",
     "export_digit_pad",
     "neighbourhood",

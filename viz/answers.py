@@ -110,7 +110,7 @@ def agrees(text: str, given: float, target: float) -> bool:
 
 
 def close(given: float, target: float) -> bool:
-    """True when two computed values agree to 1e-6 relative (expressions are compared exactly, not rounded)."""
+    """True when two computed values agree to 1e-6 relative (computed, not typed: no rounding)."""
     return abs(given - target) <= 1e-6 * max(abs(given), abs(target)) + 1e-12
 
 
@@ -218,7 +218,7 @@ def _rename(node: ast.expr, ids: Mapping[str, str]) -> ast.expr:
 
 def _evaluate(node: ast.expr, values: Mapping[str, float]) -> float:
     """The value of a whitelisted tree (parse_expression checked every node kind)."""
-    if isinstance(node, ast.Constant):
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
         return float(node.value)
     if isinstance(node, ast.Name):
         return float(values[node.id])
@@ -239,7 +239,9 @@ def _evaluate(node: ast.expr, values: Mapping[str, float]) -> float:
         if isinstance(node.op, ast.Div):
             return left / right
         if abs(right) > MAX_EXPONENT:
-            raise AnswerError(f"an exponent of {right:g} is too large; powers up to {MAX_EXPONENT:g} are allowed")
+            raise AnswerError(
+                f"an exponent of {right:g} is too large; powers up to {MAX_EXPONENT:g} are allowed"
+            )
         if left < 0 and not float(right).is_integer():
             raise ValueError("a negative number to a fractional power")
         return float(left**right)

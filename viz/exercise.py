@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from autograd import Value
 from viz.answers import AnswerError, Expression, agrees, close, parse_expression, parse_number, shorten_text
@@ -43,8 +44,9 @@ FORMULA_RTOL = 1e-4
 class Question:
     """One thing the exercise asks: a local derivative ("d a0/d Z0") or a grad ("grad W0").
 
-    `prompt` says what is asked (after the name); `answer` is the right number; `rule` how it is computed (the op table's rule with the names
-    filled in, or the chain rule's sum); `reveal` the answer with its rule, as a reveal shows it.
+    `prompt` says what is asked (after the name); `answer` is the right number; `rule` how it is
+    computed (the op table's rule with the names filled in, or the chain rule's sum); `reveal` the
+    answer with its rule, as a reveal shows it; `mistakes` what a wrong answer is compared with.
     """
 
     name: str
@@ -62,12 +64,15 @@ class Question:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What an answer earned: truthy when right; `message` says why; `mistake` names a known mistake."""
+    """What an answer earned: truthy when right; `message` says why; `mistake` names a known mistake
+    (one of `viz.mistakes.MISTAKES`, or "formula-only-here"); `understood` is False for text that is
+    neither a number nor an allowed formula."""
 
     question: str
     right: bool
     message: str
     mistake: str | None = None
+    understood: bool = True
 
     def __bool__(self) -> bool:
         """True when the answer was right."""
@@ -154,7 +159,8 @@ class Exercise:
             total = grad_sum(graph, node)
             value = point.grads[node]
             numbers = " + ".join(
-                f"{fmt_factor(point.locals[u][e])} × {fmt_factor(point.grads[u])}" for u, e in graph.uses[node]
+                f"{fmt_factor(point.locals[u][e])} × {fmt_factor(point.grads[u])}"
+                for u, e in graph.uses[node]
             )
             shown = f"grad {name} = {total} = {numbers} = {fmt(value)}"
             asked.append(Question(
@@ -200,7 +206,7 @@ class Exercise:
                 return self._judge_number(question, repr(value), value)
             return self._judge_formula(question, formula)
         except AnswerError as error:
-            return Verdict(question.name, False, f"Cannot check that: {error}.", None)
+            return Verdict(question.name, False, f"Cannot check that: {error}.", None, understood=False)
 
     def _judge_number(self, question: Question, text: str, number: float) -> Verdict:
         """A typed number compared at the forward values with the answer, then with each mistake."""
@@ -228,13 +234,15 @@ class Exercise:
             except AnswerError:
                 continue  # undefined there (a log of a moved input): the other points decide
 
-        def fits(target: float, at: list[float]) -> bool:
+        def fits(target: float, at: list[tuple[float, float]]) -> bool:
             return abs(here - target) <= 1e-3 * abs(target) + 1e-12 and all(
                 abs(got - want) <= FORMULA_RTOL * abs(want) + 1e-12 for got, want in at
             )
 
         truths = [(got, self.truth(question, p)) for p, got in others]
-        only_here = "" if others else " (checked at the forward values only: this graph cannot be recomputed elsewhere)"
+        only_here = (
+            "" if others else " (checked at the forward values only: this graph cannot be recomputed)"
+        )
         if fits(question.answer, truths):
             return Verdict(question.name, True, question.right + only_here)
         for mistake in question.mistakes:
@@ -272,7 +280,8 @@ class Exercise:
         """What is asked and how far the learner got."""
         head = ", ".join(self.questions[:4])
         more = ", …" if len(self._questions) > 4 else ""
-        return f"<exercise on {self.graph.names[self.graph.root]}: {len(self._questions)} questions ({head}{more}); {self.progress}>"
+        root = self.graph.names[self.graph.root]
+        return f"<exercise on {root}: {len(self._questions)} questions ({head}{more}); {self.progress}>"
 
     # ------------------------------------------------------------ the page and the widget
 
@@ -288,15 +297,14 @@ class Exercise:
 
         return exercise_widget(self)
 
-    def _ipython_display_(self) -> None:
-        """Jupyter shows the widget (or, without ipywidgets, says how to get it)."""
-        from IPython.display import display
-
+    def _repr_mimebundle_(self, include: object = None, exclude: object = None) -> dict[str, Any]:
+        """Jupyter shows the widget (or, without ipywidgets, the questions and how to get it)."""
         try:
-            shown: object = self.widget()
+            view: Any = self.widget()
         except ImportError as error:
-            shown = f"{self!r}\n{error}"
-        display(shown)
+            return {"text/plain": f"{self!r}\n{error}"}
+        bundle: dict[str, Any] = view._repr_mimebundle_()
+        return bundle
 
 
 def _digits_hint(text: str, number: float, answer: float) -> str:

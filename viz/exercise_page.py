@@ -41,7 +41,7 @@ _SLOT = re.compile(r"\{\{([A-Z]+)\}\}")
 
 def template(name: str) -> str:
     """A template file shipped in viz/templates/ (package data)."""
-    return resources.files("viz").joinpath("templates", name).read_text(encoding="utf-8")
+    return resources.files("viz").joinpath("templates").joinpath(name).read_text(encoding="utf-8")
 
 
 _WIDTH = re.compile(r'<svg[^>]*?\swidth="([\d.]+)pt"')
@@ -63,7 +63,9 @@ def page_data(ex: Exercise) -> dict[str, Any]:
             value = m.value(here)
             if math.isfinite(value):
                 mistakes.append([value, m.kind, m.message])
-        return {"answer": q.answer, "right": q.right, "wrong": q.wrong, "reveal": q.reveal, "mistakes": mistakes}
+        return {
+            "answer": q.answer, "right": q.right, "wrong": q.wrong, "reveal": q.reveal, "mistakes": mistakes,
+        }
 
     return {
         "order": ex.questions,
@@ -85,7 +87,8 @@ def _question_items(ex: Exercise) -> str:
         for q in (q for q in ex.items if q.kind == kind):
             name = page_text(q.name)
             items.append(
-                f'<li class="question" data-question="{name}"><label><b>{name}</b>: {page_text(q.prompt)}</label>'
+                f'<li class="question" data-question="{name}">'
+                f"<label><b>{name}</b>: {page_text(q.prompt)}</label>"
                 f'<input type="text" inputmode="decimal" autocomplete="off" spellcheck="false" '
                 f'data-answer="{name}" aria-label="{name}"> '
                 '<button type="button" class="check">check</button> '
@@ -94,7 +97,8 @@ def _question_items(ex: Exercise) -> str:
                 f'<p class="revealed" data-revealed="{name}" hidden></p></li>'
             )
         if items:
-            parts.append(f'<section class="{kind}">\n<h2>{heading}</h2>\n<ol>\n' + "\n".join(items) + "\n</ol>\n</section>")
+            listed = "\n".join(items)
+            parts.append(f'<section class="{kind}">\n<h2>{heading}</h2>\n<ol>\n{listed}\n</ol>\n</section>')
     return "\n".join(parts)
 
 
@@ -126,7 +130,7 @@ def exercise_html(ex: Exercise, *, title: str | None = None, timeout: float = RE
 def save_exercise_html(
     ex: Exercise, path: str | os.PathLike[str], *, title: str | None = None, timeout: float = RENDER_TIMEOUT
 ) -> str:
-    """Write the exercise page atomically and return its path (RuntimeError naming the install if dot is missing)."""
+    """Write the exercise page atomically; return its path (RuntimeError naming the install without dot)."""
     page = exercise_html(ex, title=title, timeout=timeout)
     target = os.fspath(path)
     write_atomically(target, page.encode("utf-8"))

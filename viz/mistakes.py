@@ -84,9 +84,10 @@ def for_local(graph: Graph, node: int, edge: int, rule: str) -> list[Mistake]:
     if other is not None:
         other_name = local_name(graph, node, other)
         product = row is ops.mul or row is ops.wsum
+        other_input = graph.names[graph.parents[node][other]]
         why = (
             "For a product the partial derivative with respect to one factor is the other factor"
-            if product else f"That derivative belongs to the other input, {graph.names[graph.parents[node][other]]}"
+            if product else f"That derivative belongs to the other input, {other_input}"
         )
         found.append(Mistake(
             OTHER_OPERAND, lambda p: p.locals[node][other],
@@ -145,7 +146,7 @@ def for_grad(graph: Graph, node: int) -> list[Mistake]:
         for user, edge in uses:
             term = f"{local_name(graph, user, edge)} × grad {graph.names[user]}"
             found.append(Mistake(
-                ONE_PATH, lambda p, u=user, e=edge: p.locals[u][e] * p.grads[u],
+                ONE_PATH, _contribution(user, edge),
                 f"That is the contribution of one path only ({term}). {name} is used {len(uses)} "
                 f"times, and the chain rule adds the contributions of all paths: grad {name} = {total}.",
             ))
@@ -154,7 +155,7 @@ def for_grad(graph: Graph, node: int) -> list[Mistake]:
             continue
         local = local_name(graph, user, edge)
         found.append(Mistake(
-            FORGOT_UPSTREAM, lambda p, u=user, e=edge: p.locals[u][e],
+            FORGOT_UPSTREAM, _local(user, edge),
             f"That is the local derivative {local} alone: you forgot to multiply by grad "
             f"{graph.names[user]}, the gradient flowing back into {graph.names[user]}. By the chain "
             f"rule, grad {name} = {total}.",
@@ -176,11 +177,26 @@ def for_grad(graph: Graph, node: int) -> list[Mistake]:
     ))
     for other in _nearby(graph, node):
         found.append(Mistake(
-            WRONG_NODE, lambda p, o=other: p.grads[o],
+            WRONG_NODE, _grad(other),
             f"That is grad {graph.names[other]}, the gradient of {graph.names[other]}, not of "
             f"{name}. grad {name} = {total}.",
         ))
     return found
+
+
+def _contribution(user: int, edge: int) -> Callable[[Point], float]:
+    """The term one use adds to its input's grad: local derivative × the user's grad."""
+    return lambda p: p.locals[user][edge] * p.grads[user]
+
+
+def _local(user: int, edge: int) -> Callable[[Point], float]:
+    """The local derivative on one edge."""
+    return lambda p: p.locals[user][edge]
+
+
+def _grad(node: int) -> Callable[[Point], float]:
+    """A node's grad."""
+    return lambda p: p.grads[node]
 
 
 def _nearby(graph: Graph, node: int) -> list[int]:
