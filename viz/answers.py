@@ -85,7 +85,9 @@ def parse_number(text: str) -> float | None:
         return None
     value = float(cleaned)
     if not math.isfinite(value):
-        raise AnswerError(f"{cleaned!r} is not a finite number: give the derivative as a number such as -0.4")
+        raise AnswerError(
+            f"{shorten_text(cleaned)!r} is not a finite number: give the derivative as a number such as -0.4"
+        )
     return value
 
 

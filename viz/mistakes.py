@@ -78,7 +78,7 @@ def for_local(graph: Graph, node: int, edge: int, rule: str) -> list[Mistake]:
         found.append(Mistake(
             TANH_INPUT, lambda p: 1.0 - p.values[parent] ** 2,
             f"That is 1 − {inp}², the square of tanh's input. tanh's derivative squares its output: "
-            f"{name} = 1 − tanh²({inp}) = 1 − {out}².",
+            f"{name} = 1 − tanh({inp})² = 1 − {out}².",
         ))
     other = _other_operand(graph, node, edge)
     if other is not None:
