@@ -292,6 +292,8 @@ def test_bad_calls_are_clear_errors() -> None:
         ex.answer("grad W0", [1])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="needs an autograd Value"):
         viz.exercise("E")
+    with pytest.raises(ValueError, match="is a leaf, so there is nothing to derive"):
+        viz.exercise(Value(2.0, "x"))
     with pytest.raises(ValueError, match="more than max_nodes=5"):
         viz.exercise(smallest()["E"], max_nodes=5)
     assert ex.answer("grad W0", 0.012413)  # a number works as well as its text
@@ -332,3 +334,26 @@ def test_a_closure_node_is_checked_at_the_forward_values_only() -> None:
     ex = viz.exercise(out)
     verdict = ex.answer("d t/d x", "1 - t**2")
     assert verdict and "checked at the forward values only" in verdict.message
+
+
+def test_numbers_count_when_rounded_to_three_or_more_significant_digits() -> None:
+    ex = viz.exercise(posts()["E"])  # d a0/d Z0 = 0.177894...
+    assert ex.answer("d a0/d Z0", "0.178") and ex.answer("d a0/d Z0", "0.1779")
+    assert ex.answer("d a0/d Z0", "1.779e-1") and ex.answer("d a0/d Z0", " 0.17789 ")
+    close = ex.answer("d a0/d Z0", "0.18")
+    assert not close and "type at least 3 significant digits" in close.message
+    assert not ex.answer("d a0/d Z0", "0.177")  # three digits, but not the rounding of 0.17789
+    assert ex.answer("grad W1", "−0.0894")  # a typed minus sign counts as "-"
+
+
+def test_a_relu_slope_of_one_is_a_right_formula_on_its_side_of_the_kink() -> None:
+    x, w = Value(0.7, "x"), Value(2.0, "w")
+    z = x * w
+    z.label = "z"
+    r = z.relu()
+    r.label = "r"
+    ex = viz.exercise(r)
+    verdict = ex.answer("d r/d z", "1")
+    assert verdict and "checked at the forward values only" not in verdict.message
+    assert ex.answer("grad x", "w") and ex.answer("grad w", "x")
+    assert ex.answer("d r/d z", "0").mistake is None  # wrong, and no named mistake fits

@@ -88,6 +88,11 @@ class Exercise:
 
     def __init__(self, root: Value, *, max_nodes: int = MAX_EXERCISE_NODES) -> None:
         """The questions on `root`'s graph (ValueError past `max_nodes` Values)."""
+        if not root.parents:
+            raise ValueError(
+                f"viz.exercise needs a Value computed by operations; {root!r} is a leaf, so there is "
+                "nothing to derive"
+            )
         self.root = root
         self.graph = Graph(root)
         if len(self.graph.order) > max_nodes:
@@ -241,7 +246,7 @@ class Exercise:
 
         truths = [(got, self.truth(question, p)) for p, got in others]
         only_here = (
-            "" if others else " (checked at the forward values only: this graph cannot be recomputed)"
+            "" if others else " (checked at the forward values only: the graph could not be re-run elsewhere)"
         )
         if fits(question.answer, truths):
             return Verdict(question.name, True, question.right + only_here)
