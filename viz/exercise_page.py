@@ -48,9 +48,17 @@ _WIDTH = re.compile(r'<svg[^>]*?\swidth="([\d.]+)pt"')
 
 
 def diagram_svg(ex: Exercise, timeout: float = RENDER_TIMEOUT) -> str:
-    """The exercise's diagram as inline SVG: forward values shown, local derivatives and grads hidden."""
+    """The exercise's diagram as inline SVG: forward values shown, local derivatives and grads hidden.
+
+    It fills the width it is given but is never drawn smaller than MIN_ZOOM of its size (its
+    container scrolls instead), nor larger than its size.
+    """
     data, _ = trace(ex.root, max_nodes=None)
-    return _inline_svg(svg_of(build(data, local_grads=False, grads=False, rules=False), timeout=timeout))
+    svg = _inline_svg(svg_of(build(data, local_grads=False, grads=False, rules=False), timeout=timeout))
+    match = _WIDTH.search(svg[:2000])
+    width = float(match.group(1)) * 4 / 3 if match else 800.0  # pt -> px
+    style = f"width: 100%; height: auto; min-width: {width * MIN_ZOOM:.0f}px; max-width: {width:.0f}px"
+    return svg.replace("<svg", f'<svg style="{style}"', 1)
 
 
 def page_data(ex: Exercise) -> dict[str, Any]:
@@ -107,18 +115,13 @@ def exercise_html(ex: Exercise, *, title: str | None = None, timeout: float = RE
     script = template("exercise.js")
     digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     root = ex.graph.names[ex.graph.root]
-    svg = diagram_svg(ex, timeout)
-    match = _WIDTH.search(svg[:2000])
-    width = float(match.group(1)) * 4 / 3 if match else 800.0  # pt -> px
     slots = {
         "CSP": f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'",
         "TITLE": page_text(title or f"Derive the gradients of {root} yourself"),
         "STYLE": template("exercise.css"),
         "ROOT": page_text(root),
         "PROGRESS": page_text(f"0 of {len(ex.questions)} right"),
-        "SVG": svg,
-        "MINWIDTH": f"{width * MIN_ZOOM:.0f}",
-        "MAXWIDTH": f"{width:.0f}",
+        "SVG": diagram_svg(ex, timeout),
         "QUESTIONS": _question_items(ex),
         "DATA": script_json(page_data(ex)),
         "SCRIPT": script,
