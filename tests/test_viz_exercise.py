@@ -54,6 +54,15 @@ def posts() -> dict[str, Value]:
     return smallest(y=0.9)
 
 
+def unit(x: float, w: float, activation: str, z_name: str, out_name: str) -> Value:
+    """out = activation(x * w), with the inputs labelled x and w."""
+    z = Value(x, "x") * Value(w, "w")
+    z.label = z_name
+    out: Value = getattr(z, activation)()
+    out.label = out_name
+    return out
+
+
 def mlp_loss() -> Value:
     """One sample's squared error of a 2-2-1 MLP."""
     model = nn.MLP(2, [2, 1], seed=3)
@@ -199,12 +208,7 @@ def test_every_named_mistake_has_a_test() -> None:
 
 def test_tanh_prime_as_one_minus_x_squared_is_caught_where_the_numbers_are_close() -> None:
     # At n = 0.03, 1 - n² and 1 - tanh²(n) agree to 5e-7: as a number it is right, as a formula not.
-    x, w = Value(0.03, "x"), Value(1.0, "w")
-    n = x * w
-    n.label = "n"
-    o = n.tanh()
-    o.label = "o"
-    ex = viz.exercise(o)
+    ex = viz.exercise(unit(0.03, 1.0, "tanh", "n", "o"))
     assert abs((1 - 0.03**2) - (1 - math.tanh(0.03) ** 2)) < 1e-6
     assert ex.answer("d o/d n", fmt(1 - 0.03**2))
     formula = ex.answer("d o/d n", "1 - n**2")
@@ -347,12 +351,7 @@ def test_numbers_count_when_rounded_to_three_or_more_significant_digits() -> Non
 
 
 def test_a_relu_slope_of_one_is_a_right_formula_on_its_side_of_the_kink() -> None:
-    x, w = Value(0.7, "x"), Value(2.0, "w")
-    z = x * w
-    z.label = "z"
-    r = z.relu()
-    r.label = "r"
-    ex = viz.exercise(r)
+    ex = viz.exercise(unit(0.7, 2.0, "relu", "z", "r"))
     verdict = ex.answer("d r/d z", "1")
     assert verdict and "checked at the forward values only" not in verdict.message
     assert ex.answer("grad x", "w") and ex.answer("grad w", "x")

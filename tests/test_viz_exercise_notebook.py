@@ -20,20 +20,16 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz 'dot' binary is not on PATH"),
 ]
 
-SETUP = """\
-import json
+TESTS = Path(__file__).resolve().parent
+# The posts' smallest network (X = 1.5, W0 = 0.8, W1 = -0.4, target Y = 0.9), built by the tests' own helper.
+SETUP = f"""\
+import json, sys
+sys.path.insert(0, {str(TESTS)!r})
 import viz
-from autograd import Value
+from test_viz_exercise import posts
 from viz.labels import fmt
 
-X, W0, W1 = Value(1.5, label="X"), Value(0.8, label="W0"), Value(-0.4, label="W1")
-Z0 = X * W0;       Z0.label = "Z0"
-a0 = Z0.sigmoid(); a0.label = "a0"
-Z1 = a0 * W1;      Z1.label = "Z1"
-a1 = Z1.sigmoid(); a1.label = "a1"
-E = 0.5 * (a1 - 0.9) ** 2
-E.label = "E"
-ex = viz.exercise(E)
+ex = viz.exercise(posts()["E"])
 view = ex.widget()
 """
 
@@ -92,11 +88,11 @@ def test_the_widget_answers_in_a_real_kernel(tmp_path: Path) -> None:
     for tag in ("display", "itself"):
         assert "application/vnd.jupyter.widget-view+json" in seen[tag], seen[tag].keys()
     right = seen["right"]
-    assert len(right["verdicts"]) == 18
+    assert len(right["verdicts"]) == 20
     for name, html in right["verdicts"].items():
         assert f'data-verdict="{name}"' in html and 'data-state="right"' in html, html
         assert "✓ Right: " in html
-    assert right["progress"] == "<b>18 of 18 right</b>"
+    assert right["progress"] == "<b>20 of 20 right</b>"
     mistakes = seen["mistakes"]
     html, message = mistakes["d a0/d Z0 <- a0"]
     assert 'data-mistake="sigmoid-value"' in html and "σ(x)(1 − σ(x))" in message
@@ -108,4 +104,4 @@ def test_the_widget_answers_in_a_real_kernel(tmp_path: Path) -> None:
     assert 'data-state="right"' in html
     html, message = mistakes['grad W0 <- __import__("os")']
     assert 'data-state="unreadable"' in html and "only these functions" in message
-    assert mistakes["progress"] == "<b>15 of 18 right, 1 revealed</b>"
+    assert mistakes["progress"] == "<b>17 of 20 right, 1 revealed</b>"
