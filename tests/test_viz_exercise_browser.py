@@ -109,7 +109,7 @@ def test_hostile_labels_stay_text(browser: Any, tmp_path: Path) -> None:
     a = Value(2.0, HOSTILE[6])  # "<script>alert(1)</script>"
     b = Value(-1.0, HOSTILE[11])  # "<img src=x onerror=alert(2)>"
     c = a * b
-    c.label = '</script><script>window.pwned = 1</script>"]'
+    c.label = '</script><script>window.pwned = 1</script>"]{{SCRIPT}}'  # a template slot's name too
     ex = viz.exercise(c)
     _open(browser, ex, tmp_path / "hostile.html")
     assert browser.execute_script("return window.pwned === undefined")
