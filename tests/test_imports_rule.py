@@ -6,8 +6,8 @@
 
 "Lazy" imports (inside a function, or under `if TYPE_CHECKING:`) do not run when the package is
 imported, so optional extras may appear there: numpy in autograd's tape* files; numpy, sklearn,
-torch and tqdm in nn; matplotlib, numpy, IPython, selenium and ipywidgets in viz. tqdm is a core dependency, so
-nn may also import it at module level. Failures name the file and line.
+torch and tqdm in nn; matplotlib, numpy, IPython, selenium and ipywidgets in viz. tqdm is a core
+dependency, so nn may also import it at module level. Failures name the file and line.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Backprop by hand on your own graph: each local derivative, then each grad, checked and explained.
 
     ex = viz.exercise(E)
-    ex.questions                     # ["d E/d v3", ..., "d Z0/d W0", "grad v3", ..., "grad W0", "grad X"]
+    ex.questions                     # ["d E/d v2", "d v2/d v1", ..., "grad W0", "grad X"]
     v = ex.answer("d a0/d Z0", "a0*(1 - a0)")   # a number or a formula in the node names
-    bool(v), v.message               # True, "Right: d a0/d Z0 = σ(Z0)(1 − σ(Z0)) = 0.2055."
+    bool(v), v.message               # True, "Right: d a0/d Z0 = σ(Z0)(1 − σ(Z0)) = 0.1779."
+    ex.answer("grad W0", "1.5").mistake          # "forgot-upstream" (d Z0/d W0 alone)
     ex.reveal("grad W0")             # the answer and its rule
-    ex.progress                      # "1 of 18 right"
+    ex.progress                      # "1 of 18 right, 1 revealed"
     ex.save_html("exercise.html")    # the same questions as a standalone page (numbers only)
     ex.widget()                      # in Jupyter: pip install 'axongrad[widgets]'
 
