@@ -356,3 +356,20 @@ def test_a_relu_slope_of_one_is_a_right_formula_on_its_side_of_the_kink() -> Non
     assert verdict and "checked at the forward values only" not in verdict.message
     assert ex.answer("grad x", "w") and ex.answer("grad w", "x")
     assert ex.answer("d r/d z", "0").mistake is None  # wrong, and no named mistake fits
+
+
+def test_without_dot_the_page_says_how_to_install_it_and_the_widget_still_works(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import viz.dot
+
+    monkeypatch.setattr(viz.dot.shutil, "which", lambda name: None)
+    ex = viz.exercise(posts()["E"])
+    with pytest.raises(RuntimeError, match="apt-get install graphviz"):
+        ex.save_html(tmp_path / "exercise.html")
+    assert not (tmp_path / "exercise.html").exists()
+    pytest.importorskip("ipywidgets", reason="the widget needs ipywidgets: pip install 'axongrad[widgets]'")
+    view = ex.widget()
+    assert "apt-get install graphviz" in view.children[0].value
+    view.answers["grad W0"].value = "0.01241"
+    assert 'data-verdict="grad W0" data-state="right"' in view.verdicts["grad W0"].value
