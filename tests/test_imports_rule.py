@@ -6,8 +6,8 @@
 
 "Lazy" imports (inside a function, or under `if TYPE_CHECKING:`) do not run when the package is
 imported, so optional extras may appear there: numpy in autograd's tape* files; numpy, sklearn,
-torch and tqdm in nn; matplotlib, numpy, IPython and selenium in viz. tqdm is a core dependency, so
-nn may also import it at module level. Failures name the file and line.
+torch and tqdm in nn; matplotlib, numpy, IPython, selenium and ipywidgets in viz. tqdm is a core
+dependency, so nn may also import it at module level. Failures name the file and line.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ STDLIB = set(sys.stdlib_module_names)
 THIRD_PARTY = {
     "autograd": (set(), {"numpy"}),  # numpy only in files named tape*, see below
     "nn": ({"tqdm"}, {"numpy", "sklearn", "torch", "tqdm"}),
-    "viz": ({"graphviz"}, {"graphviz", "matplotlib", "numpy", "IPython", "selenium"}),
+    "viz": ({"graphviz"}, {"graphviz", "matplotlib", "numpy", "IPython", "selenium", "ipywidgets"}),
 }
 # package -> which of our packages it may import (besides itself)
 OUR_DEPS = {"autograd": set(), "nn": {"autograd"}, "viz": {"autograd"}}

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 VIZ = Path(__file__).resolve().parent.parent / "viz"
-OPTIONAL = {"matplotlib"}  # allowed only inside a function (imported lazily) or under TYPE_CHECKING
+# Allowed only inside a function (imported lazily) or under TYPE_CHECKING.
+OPTIONAL = {"matplotlib", "ipywidgets"}
 
 
 def imports(path: Path) -> list[tuple[str, int, bool]]:

@@ -10,6 +10,8 @@
     print(viz.deltas(loss, "L2.n0"))         # the posts' δ rules for one neuron, with numbers
     viz.neighbourhood(loss, "L2.n3")         # one neuron: inputs, weights, δ, where its output goes
     viz.save_backward_html(E, "out/backward.html")   # one page, a frame per backward step
+    ex = viz.exercise(E)                     # derive it yourself: ex.answer("grad W0", "0.0124")
+    ex.save_html("out/exercise.html")        # the exercise as a page; ex.widget() in Jupyter
     viz.plot_history(history, "out/loss.png")        # matplotlib: pip install 'axongrad[plots]'
     hunt = viz.bug_hunt(E, seed=0)                   # one planted wrong ∂: hunt.check("Z0"), guess, reveal
 
@@ -39,6 +41,7 @@ from viz.deltas import Deltas, deltas
 from viz.digit_pad import export_digit_pad
 from viz.display import value_bundle
 from viz.dot import Diagram, draw, render
+from viz.exercise import Exercise, Question, Verdict, exercise
 from viz.explain import ChainPath, Explanation, Factor, explain
 from viz.neighbourhood import neighbourhood
 from viz.plots import plot_activation, plot_decision_boundary, plot_history
@@ -54,15 +57,19 @@ __all__ = [
     "Deltas",
     "Diagram",
     "Edge",
+    "Exercise",
     "Explanation",
     "Factor",
     "Node",
+    "Question",
     "Step",
     "Trace",
+    "Verdict",
     "backward_steps",
     "bug_hunt",
     "deltas",
     "draw",
+    "exercise",
     "explain",
     "export_digit_pad",
     "neighbourhood",

@@ -156,10 +156,11 @@ def edge_lines(edge: Edge, out_grad: float, rules: bool = False) -> list[str]:
     return [first, f"× g={fmt(out_grad)} → {fmt(edge.contribution)}"]
 
 
-def _value_label(node: Node, highlighted: bool) -> str:
+def _value_label(node: Node, highlighted: bool, grads: bool = True) -> str:
     """HTML-like table for a Value: its name over rows "data" and "grad", in its kind's colour.
 
-    A constant (a number written in an expression) is one compact cell: its number.
+    A constant (a number written in an expression) is one compact cell: its number. `grads=False`
+    shows "grad ?" (an exercise hides what the learner derives).
     """
     fill, border = COLOURS[node.kind]
     width = 1
@@ -173,7 +174,7 @@ def _value_label(node: Node, highlighted: bool) -> str:
     rows = f'<TR><TD COLSPAN="2"><B>{dot_text(node.name)}</B></TD></TR>' if node.name else ""
     rows += (
         f'<TR><TD ALIGN="LEFT">data</TD><TD ALIGN="RIGHT">{fmt(node.data)}</TD></TR>'
-        f'<TR><TD ALIGN="LEFT">grad</TD><TD ALIGN="RIGHT">{fmt(node.grad)}</TD></TR>'
+        f'<TR><TD ALIGN="LEFT">grad</TD><TD ALIGN="RIGHT">{fmt(node.grad) if grads else "?"}</TD></TR>'
     )
     return _html(
         f'<TABLE BORDER="{width}" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" '
@@ -287,11 +288,11 @@ def _new_diagram(rankdir: str, caption: str | None) -> Diagram:
     return g
 
 
-def _add_value(g: Any, node: Node, highlighted: bool) -> None:
+def _add_value(g: Any, node: Node, highlighted: bool, grads: bool = True) -> None:
     """Draw a Value node and, if it was computed, its operation node feeding it."""
     # A label shortened with "…" keeps its full text in the tooltip (the SVG's <title>).
     extra = {"tooltip": dot_tooltip(node.label)} if is_shortened(node.label) else {}
-    g.node(node.id, _value_label(node, highlighted), shape="plaintext", margin="0", **extra)
+    g.node(node.id, _value_label(node, highlighted, grads), shape="plaintext", margin="0", **extra)
     if node.op:
         g.node(
             f"{node.id}_op",
@@ -373,9 +374,11 @@ def build(
     caption: str | None = None,
     max_params: int | None = MAX_PARAMS,
     rules: bool | None = None,
+    grads: bool = True,
 ) -> Diagram:
     """The diagram of a `Trace`; `highlight` are node ids, `hot` the node whose input edges glow.
 
+    `grads=False` shows each grad as "?" (with `local_grads=False`: an exercise's diagram).
     Boxes list at most `max_params` parameters each (None: all). `rules` writes each edge's
     derivative rule before its number ("∂ = σ(Z0)(1 − σ(Z0)) = 0.1779"); None: for graphs of at
     most RULE_NODES Values.
@@ -424,7 +427,7 @@ def build(
                     row.edge(box_ids[left.key], box_ids[right.key], style="invis")
     for node in data.nodes:
         if node.id not in box_of:
-            _add_value(g, node, node.id in marked)
+            _add_value(g, node, node.id in marked, grads)
     drawn = drawn_edges(data)
     # Merged edges say how many they stand for; as labels only while few (labels slow dot down).
     box_edges = sum(1 for _, head in drawn if head.startswith("box"))
