@@ -93,3 +93,27 @@ def _caller_level() -> int:
         frame = frame.f_back  # type: ignore[assignment]
         level += 1
     return level
+
+
+def warned() -> bool:
+    """Whether this thread's backward calls are in a run that StaleGradWarning warned about."""
+    return _WARNED.get()
+
+
+@contextmanager
+def isolated(nodes: Sequence[Any]) -> Iterator[None]:
+    """A backward inside leaves no trace: `nodes`' grads start at 0 and are put back, and so is this
+    module's record of the last backward (for tools such as nn.diagnose that measure gradients)."""
+    saved = [node.grad for node in nodes]
+    last, warned_before = _LAST.get(), _WARNED.get()
+    token = _ACCUMULATING.set(True)
+    for node in nodes:
+        node.grad = 0.0
+    try:
+        yield
+    finally:
+        _ACCUMULATING.reset(token)
+        _LAST.set(last)
+        _WARNED.set(warned_before)
+        for node, grad in zip(nodes, saved):
+            node.grad = grad

@@ -23,6 +23,8 @@ from nn.losses import binary_cross_entropy, cross_entropy, hinge, mse, softmax, 
 from nn.module import Module
 from nn.optim import SGD, Adam, Optimizer
 from nn.serialize import load, save
+from nn.doctor import diagnose
+from nn.frames import Boundary, Frame, LayerFrame, SampleFrame
 from nn.train import ENGINES, History, evaluate, fit
 
 __all__ = [
@@ -30,16 +32,21 @@ __all__ = [
     "ENGINES",
     "MLP",
     "SGD",
+    "Boundary",
+    "Frame",
     "Adam",
     "History",
     "Layer",
+    "LayerFrame",
     "Module",
     "Neuron",
     "Optimizer",
+    "SampleFrame",
     "and_gate",
     "binary_cross_entropy",
     "circles",
     "cross_entropy",
+    "diagnose",
     "digits",
     "evaluate",
     "fit",
