@@ -18,13 +18,13 @@ if not getattr(_autograd, "__axongrad__", False):
 from nn import lecture  # the micrograd lecture's tanh MLP: `from nn.lecture import MLP`
 from nn.activations import ACTIVATIONS
 from nn.datasets import and_gate, circles, digits, moons, train_test_split, xor
+from nn.doctor import diagnose
+from nn.frames import Boundary, Frame, LayerFrame, SampleFrame
 from nn.layers import MLP, Layer, Neuron, seed
 from nn.losses import binary_cross_entropy, cross_entropy, hinge, mse, softmax, squared_error
 from nn.module import Module
 from nn.optim import SGD, Adam, Optimizer
 from nn.serialize import load, save
-from nn.doctor import diagnose
-from nn.frames import Boundary, Frame, LayerFrame, SampleFrame
 from nn.train import ENGINES, History, evaluate, fit
 
 __all__ = [
@@ -32,9 +32,9 @@ __all__ = [
     "ENGINES",
     "MLP",
     "SGD",
+    "Adam",
     "Boundary",
     "Frame",
-    "Adam",
     "History",
     "Layer",
     "LayerFrame",

@@ -40,6 +40,7 @@ from typing import Any, TypeAlias
 from autograd import BACKENDS, Value, first_non_finite, no_grad
 from nn import frames
 from nn import losses as _losses
+from nn.doctor import checks, diagnose
 from nn.frames import Frame
 from nn.layers import MLP, Input, Output
 from nn.optim import SGD, Optimizer, describe
@@ -279,6 +280,7 @@ class _Run:
     named: list[tuple[str, Value]] = field(default_factory=list)
     box: tuple[float, float, float, float] | None = None
     step: int = 0
+    doctor: bool = False  # report the gradient doctor's findings (once, then False)
 
     @property
     def batches(self) -> int:
@@ -412,8 +414,11 @@ def fit(
     if record is not None and model.nin == 2:
         run.box = frames.boundary_box(xs)
     history = History()
+    run.doctor = progress
     with _progress_bar(run, progress) as bar:
         _train(run, history, bar, random.Random(seed))  # noqa: S311 (shuffling, not cryptography)
+    if run.doctor and _went_wrong(history):
+        _report_findings(run, history, "training ended")
     return history
 
 
@@ -451,6 +456,8 @@ def _train(run: _Run, history: History, bar: Any, shuffler: random.Random) -> No
         bar.set_postfix(epoch=epoch, loss=f"{epoch_loss:.4g}", refresh=False)
         if _stops(run, epoch, epoch_loss):
             break
+        if run.doctor and _stalled(history.loss):
+            _report_findings(run, history, f"the loss stopped improving by epoch {epoch}")
 
 
 def _stops(run: _Run, epoch: int, epoch_loss: float) -> bool:
@@ -526,6 +533,44 @@ def _maybe_record(
     history.frames.append(frame)
     if run.on_frame is not None:
         run.on_frame(history, frame)
+
+
+DOCTOR_SAMPLES = 200
+"""At most this many samples (evenly spaced) go to the gradient doctor when fit reports."""
+
+
+def _stalled(losses: list[float]) -> bool:
+    """No epoch in the last quarter (at least 10) got 1% below the best loss before it."""
+    window = max(10, len(losses) // 4)
+    if len(losses) < 2 * window:
+        return False
+    return min(losses[-window:]) > 0.99 * min(losses[:-window])
+
+
+def _went_wrong(history: History) -> bool:
+    """Training ended short of every sample right while the loss stalled, rose or jumped around."""
+    if history.accuracy and history.accuracy[-1] == 1.0:
+        return False
+    return _stalled(history.loss) or bool(checks.loss_curve(history.loss))
+
+
+def _report_findings(run: _Run, history: History, why: str) -> None:
+    """The gradient doctor's findings in one line on stderr (nothing if it finds nothing); once per fit."""
+    run.doctor = False
+    if history.accuracy and history.accuracy[-1] == 1.0:
+        return
+    n = len(run.xs)
+    picks = sorted({k * n // DOCTOR_SAMPLES for k in range(min(n, DOCTOR_SAMPLES))})
+    report = diagnose(
+        run.model, [run.xs[i] for i in picks], [run.ys[i] for i in picks], run.loss_fn,
+        history=history, optimizer=run.optimizer,
+    )
+    if report:
+        print(
+            f"fit: {why}; the gradient doctor found {report.line()}; "
+            "print(nn.diagnose(model, xs, ys, loss=..., history=history)) says what to try",
+            file=sys.stderr,
+        )
 
 
 def _divergence_hint(params: list[Value], epoch: int, batch: int) -> str:

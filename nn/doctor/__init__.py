@@ -79,7 +79,8 @@ def diagnose(
         raise TypeError(
             f"diagnose needs an nn.MLP (with xs, ys) or a loss Value, got {type(target).__name__}"
         )
-    report.findings += _learning_rate(history, optimizer, lr, layers)
+    # The learning rate first: when it is too large, the other findings are its consequences.
+    report.findings[:0] = _learning_rate(history, optimizer, lr, layers)
     return report
 
 

@@ -49,8 +49,8 @@ class Report:
         return f"Report(kinds={self.kinds!r}, neurons={self.neurons!r})"
 
     def line(self) -> str:
-        """The findings in one line: each kind with its summary."""
-        return "; ".join(f"{f.kind}: {f.summary}" for f in self.findings)
+        """The findings in one short line: each kind with its summary's first clause."""
+        return ", ".join(f"{f.kind} ({f.summary.split(':')[0]})" for f in self.findings)
 
     def _repr_html_(self) -> str:
         """Jupyter's display: a list of findings, every text escaped."""
