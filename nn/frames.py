@@ -18,7 +18,7 @@ For an MLP(2, [16, 16, 1]) on 100 points that is roughly as much work as 7 full-
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from autograd import Value, no_grad, weighted_sum
@@ -82,16 +82,8 @@ class Frame:
     sample: SampleFrame | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The whole frame as nested dicts and lists of float, int, str and None (json.dumps-able)."""
-        return {
-            "step": self.step,
-            "epoch": self.epoch,
-            "loss": self.loss,
-            "accuracy": self.accuracy,
-            "layers": [vars(layer).copy() for layer in self.layers],
-            "boundary": None if self.boundary is None else vars(self.boundary).copy(),
-            "sample": None if self.sample is None else vars(self.sample).copy(),
-        }
+        """The whole frame as nested dicts and lists of float, int, str and None (json.dumps-able, a copy)."""
+        return asdict(self)
 
 
 def _floats(x: Sequence[Input]) -> list[float]:

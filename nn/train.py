@@ -560,7 +560,8 @@ def _report_findings(run: _Run, history: History, why: str) -> None:
     if history.accuracy and history.accuracy[-1] == 1.0:
         return
     n = len(run.xs)
-    picks = sorted({k * n // DOCTOR_SAMPLES for k in range(min(n, DOCTOR_SAMPLES))})
+    m = min(n, DOCTOR_SAMPLES)
+    picks = [k * n // m for k in range(m)]
     report = diagnose(
         run.model, [run.xs[i] for i in picks], [run.ys[i] for i in picks], run.loss_fn,
         history=history, optimizer=run.optimizer,
