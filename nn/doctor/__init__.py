@@ -7,13 +7,14 @@
 Each finding has a `.kind` from this set (nn.doctor.KINDS), a one-line `.summary` with numbers,
 the `.neurons` it names (scope tags such as "L1.n3"), `.meaning` (in the posts' terms) and `.advice`:
 - `dead-relu`: a ReLU whose z <= 0 on every sample (no gradient reaches its weights);
-- `saturated`: a hidden sigmoid/tanh flat (slope < 1% of its peak) on >= 90% of the samples, or a
+- `saturated`: a hidden sigmoid/tanh flat (slope < 1% of its peak) on >= 75% of the samples, or a
   step/sign neuron (slope 0 everywhere);
 - `vanishing` / `exploding`: the mean |dE/dw| of the first layer below 1e-3 (above 1e3) times the
   last layer's;
 - `learning-rate`: the loss per epoch (`history=`) rising, NaN, or going up on a third of the
-  epochs while staying above twice its lowest; or SGD's lr * mean |dE/dw| / mean |w| above 0.1 in a
-  layer (`optimizer=` or `lr=`; the rule of thumb is about 1e-3);
+  epochs and ending above its lowest by more than a fifth of what it had fallen; or SGD's
+  lr * mean |dE/dw| / mean |w| above 0.1 in a layer (`optimizer=` or `lr=`; the rule of thumb is
+  about 1e-3);
 - `constant-output`: every sample gets the same prediction although the targets differ;
 - `labels`: targets that do not fit the loss or the output neuron (hinge with 0/1, binary
   cross-entropy with -1/+1 or without a sigmoid output, a sigmoid output with targets outside [0, 1]);

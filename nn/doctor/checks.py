@@ -17,7 +17,7 @@ from nn.doctor.findings import Finding
 SATURATED_SLOPE = 0.01
 """A sigmoid or tanh is saturated at a sample when its slope is below this fraction of its peak."""
 
-SATURATED_SHARE = 0.9
+SATURATED_SHARE = 0.75
 """...and a unit is reported when it is saturated on at least this share of the samples."""
 
 VANISHING_RATIO = 1e-3
@@ -195,7 +195,7 @@ def loss_curve(losses: Sequence[float]) -> list[Finding]:
     numbers = {"first loss": first, "last loss": last, "rises": ups, "epochs": len(losses)}
     if last > first:
         return [Finding("learning-rate", f"the loss rose from {first:.4g} to {last:.4g}", [], numbers)]
-    if ups >= (len(losses) - 1) / 3 and last > 2.0 * low:
+    if ups >= (len(losses) - 1) / 3 and last - low > 0.2 * (first - low):
         return [
             Finding(
                 "learning-rate",
