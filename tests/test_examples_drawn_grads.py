@@ -24,6 +24,7 @@ pytest.importorskip("matplotlib", reason="the examples draw with matplotlib (pip
 import viz
 from autograd import Value, topological_order
 
+pytestmark = pytest.mark.filterwarnings("error")  # the examples run without a warning
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
