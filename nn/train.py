@@ -562,10 +562,14 @@ def _report_findings(run: _Run, history: History, why: str) -> None:
     n = len(run.xs)
     m = min(n, DOCTOR_SAMPLES)
     picks = [k * n // m for k in range(m)]
-    report = diagnose(
-        run.model, [run.xs[i] for i in picks], [run.ys[i] for i in picks], run.loss_fn,
-        history=history, optimizer=run.optimizer,
-    )
+    try:
+        report = diagnose(
+            run.model, [run.xs[i] for i in picks], [run.ys[i] for i in picks], run.loss_fn,
+            history=history, optimizer=run.optimizer,
+        )
+    except ValueError as error:  # e.g. a forward pass that overflows: say so, keep the trained model
+        print(f"fit: {why}; the gradient doctor could not look: {error}", file=sys.stderr)
+        return
     if report:
         print(
             f"fit: {why}; the gradient doctor found {report.line()}; "
