@@ -115,7 +115,7 @@ def backward(root: Any) -> None:
     with `zero_grad()` between steps. A gradient that overflows a float is a ValueError; then
     every leaf's grad is put back as it was before the call and interior grads read 0.0.
     """
-    again = stale.same_root(root)  # read before the walk re-marks root (autograd/stale.py)
+    again = stale.same_root(root)  # read before the walk resets root.grad (autograd/stale.py)
     order, leaves = _postorder(root, reset=True)
     before = [leaf.grad for leaf in leaves]  # what a failed call puts back
     stale.check(root, leaves, before, again)  # warn once about a forgotten zero_grad()

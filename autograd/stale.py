@@ -15,9 +15,9 @@ and the previous backward in this thread (or asyncio task) was of a different ro
 - To silence it: `warnings.simplefilter("ignore", autograd.StaleGradWarning)`.
 
 Cost: one C-level `any()` over the list of leaf grads `backward` reads anyway, and two context
-variable reads; no field on Value, nothing per edge. "The same root" is the root's id together
-with the mark (`_seen`) that the previous backward's walk left on it, so a new root that reuses
-a freed one's id is never mistaken for it.
+variable reads; no field on Value, nothing per edge. "The same root" is the last root's id and
+the grad of 1.0 its backward seeded (drawing or walking the graph in between changes neither), so
+a new root that reuses a freed one's id (its grad is 0.0) is never mistaken for it.
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ class StaleGradWarning(UserWarning):
     """backward() added onto leaf grads an earlier backward of another root left (zero_grad() forgotten?)."""
 
 
-# (id of the last backward's root, the walk mark it left on that root), per thread/task.
-_LAST: ContextVar[tuple[int, object] | None] = ContextVar("axongrad_last_backward", default=None)
+# The id of the last backward's root, per thread/task.
+_LAST: ContextVar[int | None] = ContextVar("axongrad_last_backward", default=None)
 # True after a warning, until a backward finds every leaf grad at zero.
 _WARNED: ContextVar[bool] = ContextVar("axongrad_stale_warned", default=False)
 _ACCUMULATING: ContextVar[bool] = ContextVar("axongrad_accumulating", default=False)
@@ -55,14 +55,15 @@ def accumulating() -> Iterator[None]:
 
 
 def same_root(root: Any) -> bool:
-    """Whether `root` is the last backward's root (call it before the walk re-marks the root)."""
-    last = _LAST.get()
-    return last is not None and last[0] == id(root) and getattr(root, "_seen", None) is last[1]
+    """Whether `root` is the last backward's root (call it before backward's walk resets its grad)."""
+    # A new node that reuses a freed root's id has grad 0.0; the last root keeps the 1.0 its
+    # backward seeded until another backward through it (which becomes the last) resets it.
+    return _LAST.get() == id(root) and (getattr(root, "_a", None) is None or root.grad == 1.0)
 
 
 def check(root: Any, leaves: Sequence[Any], before: Sequence[float], again: bool) -> None:
     """After backward's walk: warn if `before` (the leaves' grads) holds another root's leftovers."""
-    _LAST.set((id(root), root._seen))
+    _LAST.set(id(root))
     if not any(before):
         _WARNED.set(False)  # every leaf at zero: a later mistake deserves its own warning
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import warnings
 
@@ -134,3 +135,14 @@ def test_fit_never_warns() -> None:
         warnings.simplefilter("error")
         nn.fit(nn.MLP(2, [3, 1], seed=0), xs, ys, epochs=3, record=1, progress=False)
         nn.diagnose(nn.MLP(2, [3, 1], seed=0), xs, ys)
+
+
+def test_walking_or_drawing_between_two_backwards_of_one_root_does_not_warn() -> None:
+    w = Value(3.0)
+    loss = (w * w).tanh()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss.backward()
+        autograd.topological_order(loss)  # marks every node, as viz does when it draws
+        loss.backward()
+    assert w.grad == pytest.approx(2 * 6.0 * (1 - math.tanh(9.0) ** 2), rel=1e-12)
