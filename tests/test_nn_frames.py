@@ -198,3 +198,24 @@ def test_an_on_frame_error_stops_fit_with_that_error() -> None:
     with pytest.raises(RuntimeError, match="viz failed"):
         nn.fit(nn.MLP(2, [2, 1], seed=0), xs, ys, epochs=2, record=1, on_frame=boom, progress=False)
     assert calls == [0]
+
+
+def test_the_tape_engine_records_the_same_frames_as_the_scalar_engine() -> None:
+    xs, ys = nn.moons(16, noise=0.1, seed=2)
+    runs = [
+        nn.fit(nn.MLP(2, [4, 1], seed=0), xs, ys, loss="hinge", lr=0.1, epochs=3, batch_size=8, record=2,
+               engine=engine, progress=False)
+        for engine in ("scalar", "tape-python")
+    ]
+    scalar, tape = (r.frames for r in runs)
+    assert [f.step for f in scalar] == [f.step for f in tape] == [0, 2, 4, 5]
+    for a, b in zip(scalar, tape):
+        assert a.loss == pytest.approx(b.loss, rel=1e-12)
+        for la, lb in zip(a.layers, b.layers):
+            for wa, wb, ga, gb in zip(la.weights, lb.weights, la.weight_grads, lb.weight_grads):
+                assert wa == pytest.approx(wb, rel=1e-12)
+                assert ga == pytest.approx(gb, rel=1e-9, abs=1e-15)
+        assert a.sample is not None and b.sample is not None
+        assert a.sample.outputs == pytest.approx(b.sample.outputs, rel=1e-9)
+        for name, numbers in a.sample.neurons.items():
+            assert numbers == pytest.approx(b.sample.neurons[name], rel=1e-9, abs=1e-15)

@@ -31,12 +31,12 @@ KINDS: dict[str, tuple[str, str]] = {
     "learning-rate": (
         "each update moves the weights by lr * dE/dw; too large a step overshoots the valley's floor "
         "and the error rises or jumps back and forth instead of falling",
-        "try a learning rate 10 times smaller (fit(..., lr=...) or SGD(params, lr=...)), or nn.Adam",
+        "a learning rate 10 times smaller (fit(..., lr=...) or SGD(params, lr=...)), or nn.Adam",
     ),
     "constant-output": (
-        "the network gives every sample the same prediction: it learned only the targets' average "
-        "(the lecture's collapse), usually because its hidden neurons are dead or saturated",
-        "see the other findings; try another seed, tanh (nn.lecture.MLP) or a smaller learning rate",
+        "the network gives every sample the same prediction, so it can do no better than the targets' "
+        "average (the lecture's collapse); usually its hidden neurons are dead or saturated",
+        "see the other findings; another seed, tanh (nn.lecture.MLP) or a smaller learning rate",
     ),
     "labels": (
         "the targets do not fit the loss or the output neuron: the error can never reach 0 or has no "
