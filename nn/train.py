@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeGuard
 
 from autograd import BACKENDS, Value, first_non_finite, no_grad
 from nn import frames
@@ -305,16 +305,16 @@ def _check_data(model: object, xs: object, ys: object) -> tuple[list[Any], list[
     return xs_list, ys_list
 
 
-def _is_count(value: object) -> bool:
+def _is_count(value: object) -> TypeGuard[int]:
     """True for an int that is not a bool."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _check_loop(epochs: object, batch_size: object, until: object, seed: object, n: int) -> int:
     """Check epochs, batch_size, until and seed; return the batch size (n for None)."""
-    if not _is_count(epochs) or epochs < 1:  # type: ignore[operator]
+    if not _is_count(epochs) or epochs < 1:
         raise ValueError(f"fit(epochs) needs an int >= 1, got {epochs!r}")
-    if batch_size is not None and (not _is_count(batch_size) or not 1 <= batch_size <= n):  # type: ignore[operator]
+    if batch_size is not None and (not _is_count(batch_size) or not 1 <= batch_size <= n):
         raise ValueError(
             f"fit(batch_size) needs None or an int in 1..{n} (the number of samples), got {batch_size!r}"
         )
@@ -324,7 +324,7 @@ def _check_loop(epochs: object, batch_size: object, until: object, seed: object,
         raise ValueError(f"fit(until) needs None or a finite number, got {until!r}")
     if not _is_count(seed):
         raise TypeError(f"fit(seed) needs an int, got {type(seed).__name__} {seed!r}")
-    return n if batch_size is None else int(batch_size)  # type: ignore[call-overload]
+    return n if batch_size is None else int(batch_size)
 
 
 def _check_accuracy(accuracy: object, model: MLP, ys: list[Any]) -> Accuracy | None:
@@ -352,9 +352,9 @@ def _check_optimizer(optimizer: object, lr: object, model: MLP) -> Optimizer:
 
 def _check_recording(record: object, record_sample: object, on_frame: object, n: int) -> None:
     """record is None or an int >= 1, record_sample an index into xs, on_frame None or a callable."""
-    if record is not None and (not _is_count(record) or record < 1):  # type: ignore[operator]
+    if record is not None and (not _is_count(record) or record < 1):
         raise ValueError(f"fit(record) needs None or an int >= 1 (record every k steps), got {record!r}")
-    if not _is_count(record_sample) or not 0 <= record_sample < n:  # type: ignore[operator]
+    if not _is_count(record_sample) or not 0 <= record_sample < n:
         raise ValueError(f"fit(record_sample) needs an index into xs (0..{n - 1}), got {record_sample!r}")
     if on_frame is not None and not callable(on_frame):
         raise TypeError(
