@@ -11,6 +11,7 @@ from autograd.gradcheck import backprop_grad, check_op, gradcheck, numerical_gra
 from autograd.graph import accumulate, backward, topological_order
 from autograd.oprecord import TABLE, Op, op
 from autograd.ops import FLOATS
+from autograd.stale import StaleGradWarning, accumulating
 from autograd.tape import Tape, compile
 from autograd.value import Value, set_renderer, weighted_sum
 
@@ -23,9 +24,11 @@ __all__ = [
     "TABLE",
     "BackwardCheck",
     "Op",
+    "StaleGradWarning",
     "Tape",
     "Value",
     "accumulate",
+    "accumulating",
     "backprop_grad",
     "backward",
     "check_backward",

@@ -2,7 +2,8 @@
 
 It knows nodes only through a narrow interface (the slots `Value` declares): `_a`/`_b` with
 `_da`/`_db` for one- and two-input nodes, sequences in `_a`/`_da` when `_b is MANY` (n-ary),
-`_seen` (a walk's mark) and `.grad`. Of ours it imports only the validators.
+`_seen` (a walk's mark) and `.grad`. Of ours it imports only the validators and
+`stale` (the forgotten-zero_grad warning).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from autograd import stale
 from autograd.checks import first_non_finite
 
 
@@ -113,8 +115,10 @@ def backward(root: Any) -> None:
     with `zero_grad()` between steps. A gradient that overflows a float is a ValueError; then
     every leaf's grad is put back as it was before the call and interior grads read 0.0.
     """
+    again = stale.same_root(root)  # read before the walk resets root.grad (autograd/stale.py)
     order, leaves = _postorder(root, reset=True)
     before = [leaf.grad for leaf in leaves]  # what a failed call puts back
+    stale.check(root, leaves, before, again)  # warn once about a forgotten zero_grad()
     if root._a is None:
         root.grad += 1.0
     else:

@@ -18,6 +18,8 @@ if not getattr(_autograd, "__axongrad__", False):
 from nn import lecture  # the micrograd lecture's tanh MLP: `from nn.lecture import MLP`
 from nn.activations import ACTIVATIONS
 from nn.datasets import and_gate, circles, digits, moons, train_test_split, xor
+from nn.doctor import diagnose
+from nn.frames import Boundary, Frame, LayerFrame, SampleFrame
 from nn.layers import MLP, Layer, Neuron, seed
 from nn.losses import binary_cross_entropy, cross_entropy, hinge, mse, softmax, squared_error
 from nn.module import Module
@@ -31,15 +33,20 @@ __all__ = [
     "MLP",
     "SGD",
     "Adam",
+    "Boundary",
+    "Frame",
     "History",
     "Layer",
+    "LayerFrame",
     "Module",
     "Neuron",
     "Optimizer",
+    "SampleFrame",
     "and_gate",
     "binary_cross_entropy",
     "circles",
     "cross_entropy",
+    "diagnose",
     "digits",
     "evaluate",
     "fit",

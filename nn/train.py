@@ -32,12 +32,16 @@ import numbers
 import random
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeGuard
 
 from autograd import BACKENDS, Value, first_non_finite, no_grad
+from nn import frames
 from nn import losses as _losses
+from nn.doctor import checks, diagnose
+from nn.frames import Frame
 from nn.layers import MLP, Input, Output
 from nn.optim import SGD, Optimizer, describe
 from nn.tape_engine import TapeEngine
@@ -47,6 +51,9 @@ Accuracy: TypeAlias = Callable[[Output, Any], bool]
 # An engine computes one batch: mean loss and correct count (None without accuracy), grads in params.
 Samples: TypeAlias = "Sequence[Sequence[Input]]"
 Engine: TypeAlias = "Callable[[MLP, Samples, Sequence[Any], Loss, Accuracy | None], tuple[float, int | None]]"
+
+DEFAULT_LR = 0.1
+"""The learning rate of the SGD that `fit` makes when given no optimizer."""
 
 LOSSES: dict[str, Loss] = {
     "squared_error": _losses.squared_error,
@@ -76,6 +83,8 @@ def _percent(x: object) -> str:
 class History:
     """What `fit` measured: per-epoch mean loss, accuracy (None when not measured) and seconds.
 
+    `frames` holds the `nn.Frame`s of `fit(..., record=k)` (empty otherwise).
+
     Its repr is one line (epochs, first and final loss, final accuracy, total time); in Jupyter it
     displays as a short table. The full lists are `loss`, `accuracy` and `time`; to see the curve,
     `viz.plot_history(history)`.
@@ -84,6 +93,7 @@ class History:
     loss: list[float] = field(default_factory=list)
     accuracy: list[float | None] = field(default_factory=list)
     time: list[float] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)
 
     @property
     def epochs(self) -> int:
@@ -250,6 +260,108 @@ def _resolve_loss(loss: Loss | str) -> Loss:
     return loss
 
 
+@dataclass
+class _Run:
+    """One fit call's checked arguments and what it derives from them once."""
+
+    model: MLP
+    xs: list[Any]
+    ys: list[Any]
+    loss_fn: Loss
+    acc_fn: Accuracy | None
+    optimizer: Optimizer
+    epochs: int
+    batch_size: int
+    until: float | None
+    run_batch: Engine
+    record: int | None
+    record_sample: int
+    on_frame: Callable[[History, Frame], object] | None
+    named: list[tuple[str, Value]] = field(default_factory=list)
+    box: tuple[float, float, float, float] | None = None
+    step: int = 0
+    doctor: bool = False  # report the gradient doctor's findings (once, then False)
+
+    @property
+    def batches(self) -> int:
+        """Batches per epoch."""
+        return -(-len(self.xs) // self.batch_size)
+
+    @property
+    def params(self) -> list[Value]:
+        """The model's parameters, in the order of `named`."""
+        return [p for _, p in self.named]
+
+
+def _check_data(model: object, xs: object, ys: object) -> tuple[list[Any], list[Any]]:
+    """The samples as lists after checking the model, their types and their counts."""
+    if not isinstance(model, MLP):
+        raise TypeError(f"fit needs an MLP model, got {type(model).__name__}")
+    xs_list, ys_list = _as_list(xs, "xs"), _as_list(ys, "ys")
+    if len(xs_list) != len(ys_list):
+        raise ValueError(f"fit needs as many targets as inputs, got {len(xs_list)} xs and {len(ys_list)} ys")
+    if not xs_list:
+        raise ValueError("fit needs at least one sample, got empty xs and ys")
+    return xs_list, ys_list
+
+
+def _is_count(value: object) -> TypeGuard[int]:
+    """True for an int that is not a bool."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_loop(epochs: object, batch_size: object, until: object, seed: object, n: int) -> int:
+    """Check epochs, batch_size, until and seed; return the batch size (n for None)."""
+    if not _is_count(epochs) or epochs < 1:
+        raise ValueError(f"fit(epochs) needs an int >= 1, got {epochs!r}")
+    if batch_size is not None and (not _is_count(batch_size) or not 1 <= batch_size <= n):
+        raise ValueError(
+            f"fit(batch_size) needs None or an int in 1..{n} (the number of samples), got {batch_size!r}"
+        )
+    if until is not None and (
+        isinstance(until, bool) or not isinstance(until, numbers.Real) or not math.isfinite(until)
+    ):
+        raise ValueError(f"fit(until) needs None or a finite number, got {until!r}")
+    if not _is_count(seed):
+        raise TypeError(f"fit(seed) needs an int, got {type(seed).__name__} {seed!r}")
+    return n if batch_size is None else int(batch_size)
+
+
+def _check_accuracy(accuracy: object, model: MLP, ys: list[Any]) -> Accuracy | None:
+    """The accuracy rule: 'auto' picks one for the targets, None skips it, a callable is used as is."""
+    if accuracy == "auto":
+        return auto_accuracy(model, ys)
+    if accuracy is None or callable(accuracy):
+        return accuracy
+    raise ValueError(f"fit(accuracy) needs 'auto', None or a callable, got {accuracy!r}")
+
+
+def _check_optimizer(optimizer: object, lr: object, model: MLP) -> Optimizer:
+    """The optimizer given, or SGD(model.parameters(), lr) with lr defaulting to DEFAULT_LR."""
+    if optimizer is None:
+        return SGD(model.parameters(), lr=DEFAULT_LR if lr is None else lr)  # type: ignore[arg-type]
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"fit(optimizer) needs an nn.optim Optimizer or None, got {type(optimizer).__name__}")
+    if lr is not None:
+        raise ValueError(
+            f"fit got both optimizer= and lr={lr!r}: lr sets the default SGD's rate; "
+            "set optimizer.lr instead, or leave optimizer out"
+        )
+    return optimizer
+
+
+def _check_recording(record: object, record_sample: object, on_frame: object, n: int) -> None:
+    """record is None or an int >= 1, record_sample an index into xs, on_frame None or a callable."""
+    if record is not None and (not _is_count(record) or record < 1):
+        raise ValueError(f"fit(record) needs None or an int >= 1 (record every k steps), got {record!r}")
+    if not _is_count(record_sample) or not 0 <= record_sample < n:
+        raise ValueError(f"fit(record_sample) needs an index into xs (0..{n - 1}), got {record_sample!r}")
+    if on_frame is not None and not callable(on_frame):
+        raise TypeError(
+            f"fit(on_frame) needs None or a callable(history, frame), got {type(on_frame).__name__}"
+        )
+
+
 def fit(
     model: MLP,
     xs: Sequence[Sequence[Input]],
@@ -263,112 +375,207 @@ def fit(
     seed: int = 0,
     accuracy: Accuracy | str | None = "auto",
     engine: str = "scalar",
+    *,
+    lr: float | None = None,
+    record: int | None = None,
+    record_sample: int = 0,
+    on_frame: Callable[[History, Frame], object] | None = None,
 ) -> History:
     """Train `model` on (xs, ys) and return the per-epoch History.
 
     `loss(prediction, target)` scores one sample (a function or a name: squared_error, mse, hinge,
     binary_cross_entropy, cross_entropy); the batch loss is the mean. `optimizer` defaults to
-    SGD(model.parameters(), lr=0.1). `until` stops after the first epoch whose loss is below it,
-    as the posts' loop does. `progress` shows a tqdm bar with the last epoch's loss on a terminal
-    or in a Jupyter notebook (per batch when an epoch has several); progress=False keeps it quiet.
+    SGD(model.parameters(), lr=lr) with lr defaulting to DEFAULT_LR. `until` stops after the first
+    epoch whose loss is below it, as the posts' loop does. `progress` shows a tqdm bar with the last
+    epoch's loss on a terminal or in a Jupyter notebook (per batch when an epoch has several), and
+    when training stalls or diverges prints the gradient doctor's findings in one line to stderr
+    (`nn.diagnose` has the full report); progress=False keeps both quiet.
     A non-finite loss or update is a ValueError naming the epoch (see the module docstring).
     `engine` picks how a batch is computed: "scalar" (a graph of Values per batch, the default, for
     teaching) or "tape" (the sample graph compiled once with `autograd.compile` and
     replayed per batch, same gradients, much faster; see `nn.tape_engine`): "tape" uses the NumPy
     back end when numpy imports, "tape-python" and "tape-numpy" pick one.
+    `record=k` keeps an `nn.Frame` every k optimizer steps (and at the last) in `history.frames`,
+    with `record_sample`'s network; `on_frame(history, frame)` is called after each (see nn.frames).
     """
     if engine not in ENGINES:
         raise ValueError(f"fit: unknown engine {engine!r}; valid engines: {', '.join(ENGINES)}")
-    if not isinstance(model, MLP):
-        raise TypeError(f"fit needs an MLP model, got {type(model).__name__}")
-    xs, ys = _as_list(xs, "xs"), _as_list(ys, "ys")
-    if len(xs) != len(ys):
-        raise ValueError(f"fit needs as many targets as inputs, got {len(xs)} xs and {len(ys)} ys")
-    if not xs:
-        raise ValueError("fit needs at least one sample, got empty xs and ys")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"fit(epochs) needs an int >= 1, got {epochs!r}")
+    xs, ys = _check_data(model, xs, ys)
     n = len(xs)
-    if batch_size is None:
-        batch_size = n
-    elif isinstance(batch_size, bool) or not isinstance(batch_size, int) or not 1 <= batch_size <= n:
-        raise ValueError(
-            f"fit(batch_size) needs None or an int in 1..{n} (the number of samples), got {batch_size!r}"
-        )
-    if until is not None and (
-        isinstance(until, bool) or not isinstance(until, numbers.Real) or not math.isfinite(until)
-    ):
-        raise ValueError(f"fit(until) needs None or a finite number, got {until!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"fit(seed) needs an int, got {type(seed).__name__} {seed!r}")
+    size = _check_loop(epochs, batch_size, until, seed, n)
     loss_fn = _resolve_loss(loss)
-    if accuracy == "auto":
-        acc_fn = auto_accuracy(model, ys)
-    elif accuracy is None or callable(accuracy):
-        acc_fn = accuracy
-    else:
-        raise ValueError(f"fit(accuracy) needs 'auto', None or a callable, got {accuracy!r}")
-    if optimizer is None:
-        optimizer = SGD(model.parameters(), lr=0.1)
-    elif not isinstance(optimizer, Optimizer):
-        raise TypeError(f"fit(optimizer) needs an nn.optim Optimizer or None, got {type(optimizer).__name__}")
-    run_batch = ENGINES[engine]
+    acc_fn = _check_accuracy(accuracy, model, ys)
+    opt = _check_optimizer(optimizer, lr, model)
+    _check_recording(record, record_sample, on_frame, n)
+    run = _Run(
+        model, xs, ys, loss_fn, acc_fn, opt, epochs, size, until, ENGINES[engine], record, record_sample,
+        on_frame, named=model.named_parameters(),
+    )
+    if record is not None and model.nin == 2:
+        run.box = frames.boundary_box(xs)
+    history = History()
+    run.doctor = progress
+    with _progress_bar(run, progress) as bar:
+        _train(run, history, bar, random.Random(seed))  # noqa: S311 (shuffling, not cryptography)
+    if run.doctor and _went_wrong(history):
+        _report_findings(run, history, "training ended")
+    return history
 
+
+@contextmanager
+def _progress_bar(run: _Run, progress: bool) -> Iterator[Any]:
+    """A tqdm bar per epoch, or per batch when an epoch has several; disabled where it cannot update."""
     from tqdm import tqdm  # a core dependency, imported here so `import nn` stays light
 
-    order = list(range(n))
-    shuffler = random.Random(seed)  # noqa: S311 (shuffling, not cryptography)
-    history = History()
-    named = model.named_parameters()
-    params = [p for _, p in named]
-    batches = -(-n // batch_size)
-    per_batch = batches > 1  # a long epoch of many batches moves the bar per batch, not per epoch
+    per_batch = run.batches > 1
     bar = tqdm(
-        total=epochs * batches if per_batch else epochs,
+        total=run.epochs * run.batches if per_batch else run.epochs,
         desc="fit",
         unit="batch" if per_batch else "epoch",
         disable=not progress or not _show_progress(),
     )
     try:
-        for epoch in range(1, epochs + 1):
-            start = time.perf_counter()
-            if batch_size < n:
-                shuffler.shuffle(order)
-            loss_sum = 0.0
-            correct = 0
-            for b, lo in enumerate(range(0, n, batch_size), start=1):
-                where = f"fit: epoch {epoch} of {epochs}, batch {b} of {batches}"
-                idx = order[lo : lo + batch_size]
-                optimizer.zero_grad()
-                try:
-                    batch_loss, batch_correct = run_batch(
-                        model, [xs[i] for i in idx], [ys[i] for i in idx], loss_fn, acc_fn
-                    )
-                    if batch_loss - batch_loss != 0.0:
-                        raise ValueError(f"the batch loss is {batch_loss!r}")
-                except ValueError as error:
-                    raise ValueError(f"{where}: {error}{_divergence_hint(params, epoch, b)}") from error
-                try:
-                    optimizer.step()
-                except ValueError as error:
-                    raise ValueError(f"{where}: {error}") from error
-                _check_weights(named, params, where)
-                loss_sum += batch_loss * len(idx)
-                correct += batch_correct or 0
-                if per_batch:
-                    bar.update()
-            epoch_loss = loss_sum / n
-            history.loss.append(epoch_loss)
-            history.accuracy.append(None if acc_fn is None else correct / n)
-            history.time.append(time.perf_counter() - start)
-            if not per_batch:
-                bar.update()
-            bar.set_postfix(epoch=epoch, loss=f"{epoch_loss:.4g}", refresh=False)
-            if until is not None and epoch_loss < until:
-                break
+        yield bar
     finally:
         bar.close()
-    return history
+
+
+def _train(run: _Run, history: History, bar: Any, shuffler: random.Random) -> None:
+    """Run the epochs, appending to `history`, until they are done or `until` is reached."""
+    order = list(range(len(run.xs)))
+    for epoch in range(1, run.epochs + 1):
+        start = time.perf_counter()
+        if run.batch_size < len(order):
+            shuffler.shuffle(order)
+        epoch_loss, correct = _epoch(run, history, bar, epoch, order)
+        history.loss.append(epoch_loss)
+        history.accuracy.append(None if run.acc_fn is None else correct / len(order))
+        history.time.append(time.perf_counter() - start)
+        if run.batches == 1:
+            bar.update()
+        bar.set_postfix(epoch=epoch, loss=f"{epoch_loss:.4g}", refresh=False)
+        if _stops(run, epoch, epoch_loss):
+            break
+        if run.doctor and _stalled(history.loss):
+            _report_findings(run, history, f"the loss stopped improving by epoch {epoch}")
+
+
+def _stops(run: _Run, epoch: int, epoch_loss: float) -> bool:
+    """Whether this epoch is the last: the last asked for, or its loss is below `until`."""
+    return epoch == run.epochs or (run.until is not None and epoch_loss < run.until)
+
+
+def _epoch(run: _Run, history: History, bar: Any, epoch: int, order: list[int]) -> tuple[float, int]:
+    """One pass over the samples in `order`, batch by batch: (sample-weighted mean loss, correct count)."""
+    n = len(order)
+    loss_sum = 0.0
+    correct = 0
+    for b, lo in enumerate(range(0, n, run.batch_size), start=1):
+        idx = order[lo : lo + run.batch_size]
+        where = f"fit: epoch {epoch} of {run.epochs}, batch {b} of {run.batches}"
+        batch_loss, batch_correct = _batch(run, idx, where, epoch, b)
+        loss_sum += batch_loss * len(idx)
+        correct += batch_correct or 0
+        last = b == run.batches and _stops(run, epoch, loss_sum / n)
+        _maybe_record(run, history, epoch, batch_loss, batch_correct, len(idx), last)
+        _update(run, where)
+        if run.batches > 1:
+            bar.update()
+    return loss_sum / n, correct
+
+
+def _batch(run: _Run, idx: list[int], where: str, epoch: int, b: int) -> tuple[float, int | None]:
+    """One batch's forward and backward: (mean loss, correct count), grads left in the parameters."""
+    run.optimizer.zero_grad()
+    try:
+        batch_loss, batch_correct = run.run_batch(
+            run.model, [run.xs[i] for i in idx], [run.ys[i] for i in idx], run.loss_fn, run.acc_fn
+        )
+        if batch_loss - batch_loss != 0.0:
+            raise ValueError(f"the batch loss is {batch_loss!r}")
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}{_divergence_hint(run.params, epoch, b)}") from error
+    return batch_loss, batch_correct
+
+
+def _update(run: _Run, where: str) -> None:
+    """The optimizer's step, its errors and non-finite results named with the batch."""
+    try:
+        run.optimizer.step()
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from error
+    _check_weights(run.named, run.params, where)
+    run.step += 1
+
+
+def _maybe_record(
+    run: _Run, history: History, epoch: int, loss: float, correct: int | None, size: int, last: bool
+) -> None:
+    """Append a Frame (and call on_frame) at steps 0, k, 2k, ... and at the last step."""
+    if run.record is None or not (last or run.step % run.record == 0):
+        return
+    if run.acc_fn is None:
+        accuracy = None
+    elif size == len(run.xs):  # one full batch: the batch just counted it at these weights
+        accuracy = (correct or 0) / size
+    else:
+        accuracy = frames.accuracy_of(run.model, run.xs, run.ys, run.acc_fn)
+    i = run.record_sample
+    frame = Frame(
+        step=run.step,
+        epoch=epoch,
+        loss=loss,
+        accuracy=accuracy,
+        layers=frames.layer_frames(run.model),
+        boundary=None if run.box is None else frames.boundary(run.model, run.box),
+        sample=frames.sample_frame(run.model, i, run.xs[i], run.ys[i], run.loss_fn),
+    )
+    history.frames.append(frame)
+    if run.on_frame is not None:
+        run.on_frame(history, frame)
+
+
+DOCTOR_SAMPLES = 200
+"""At most this many samples (evenly spaced) go to the gradient doctor when fit reports."""
+
+
+def _stalled(losses: list[float]) -> bool:
+    """No epoch in the last quarter (at least 10) got 1% below the best loss before it."""
+    window = max(10, len(losses) // 4)
+    if len(losses) < 2 * window:
+        return False
+    return min(losses[-window:]) > 0.99 * min(losses[:-window])
+
+
+def _went_wrong(history: History) -> bool:
+    """Training ended short of every sample right while the loss stalled, rose or jumped around."""
+    if history.accuracy and history.accuracy[-1] == 1.0:
+        return False
+    return _stalled(history.loss) or bool(checks.loss_curve(history.loss))
+
+
+def _report_findings(run: _Run, history: History, why: str) -> None:
+    """The gradient doctor's findings in one line on stderr (nothing if it finds nothing); once per fit."""
+    run.doctor = False
+    if history.accuracy and history.accuracy[-1] == 1.0:
+        return
+    n = len(run.xs)
+    m = min(n, DOCTOR_SAMPLES)
+    picks = [k * n // m for k in range(m)]
+    try:
+        report = diagnose(
+            run.model, [run.xs[i] for i in picks], [run.ys[i] for i in picks], run.loss_fn,
+            history=history, optimizer=run.optimizer,
+        )
+    except ValueError as error:  # e.g. a forward pass that overflows: say so, keep the trained model
+        print(f"fit: {why}; the gradient doctor could not look: {error}", file=sys.stderr)
+        return
+    if report:
+        print(
+            f"fit: {why}; the gradient doctor found {report.line()}; "
+            "print(nn.diagnose(model, xs, ys, loss=..., history=history)) says what to try",
+            file=sys.stderr,
+        )
 
 
 def _divergence_hint(params: list[Value], epoch: int, batch: int) -> str:

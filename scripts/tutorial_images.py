@@ -161,7 +161,7 @@ def run_tutorial(
     env["MPLBACKEND"] = "Agg"  # files only, never a window
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     result = subprocess.run(  # noqa: S603 (our interpreter running our own tutorial)
-        [sys.executable, script.name],
+        [sys.executable, "-W", "error", script.name],  # any warning fails the tutorial
         cwd=workdir,
         env=env,
         capture_output=True,

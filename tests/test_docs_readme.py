@@ -62,7 +62,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     env = dict(os.environ, MPLBACKEND="Agg")  # files only, never a window
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     done = subprocess.run(
-        [sys.executable, str(program)], cwd=folder, env=env, capture_output=True, text=True,
+        [sys.executable, "-W", "error", str(program)], cwd=folder, env=env, capture_output=True, text=True,
         timeout=600, check=False,
     )
     assert done.returncode == 0, f"a README block failed (line numbers are README.md's):\n{done.stderr}"

@@ -34,7 +34,7 @@ def test_demo_writes_its_pictures_and_reaches_micrograds_result(tmp_path: Path) 
     """The demo script run as the README runs it: exit 0, every file written, numbers printed."""
     out = tmp_path / "demo"
     result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "demo.py"), "--out", str(out)],
+        [sys.executable, "-W", "error", str(ROOT / "examples" / "demo.py"), "--out", str(out)],
         capture_output=True,
         text=True,
         cwd=ROOT,

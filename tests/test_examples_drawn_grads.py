@@ -21,9 +21,11 @@ import pytest
 
 pytest.importorskip("matplotlib", reason="the examples draw with matplotlib (pip install 'axongrad[plots]')")
 
+import autograd
 import viz
 from autograd import Value, topological_order
 
+pytestmark = pytest.mark.filterwarnings("error")  # the examples run without a warning
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
@@ -127,7 +129,8 @@ def test_the_check_catches_grads_left_by_an_earlier_backward(monkeypatch: pytest
     w = Value(3.0, label="w")
     (w * 2.0).backward()  # leaves accumulate: w.grad = 2
     loss = w * w
-    loss.backward()  # w.grad = 2 + 6 without zeroing first
+    with pytest.warns(autograd.StaleGradWarning):
+        loss.backward()  # w.grad = 2 + 6 without zeroing first
     viz.draw(loss)
     assert len(calls) == 1
     assert mismatches(calls[0]) == ["w: drawn 8.0, fresh backward 6.0"]

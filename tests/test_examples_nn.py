@@ -21,6 +21,7 @@ pytest.importorskip("matplotlib", reason="the examples draw with matplotlib (pip
 import nn
 from viz.digit_pad import mlp_as_lists
 
+pytestmark = pytest.mark.filterwarnings("error")  # the examples run without a warning
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 LAST_LINE = re.compile(r"test accuracy: 0\.\d{4}")
@@ -206,7 +207,7 @@ def test_script_runs_from_the_command_line(name: str, tmp_path: Path) -> None:
     if name == "digits":
         pytest.importorskip("sklearn", reason=NO_SKLEARN)
     proc = subprocess.run(
-        [sys.executable, str(EXAMPLES / f"{name}.py"), "--fast", "--out", str(tmp_path)],
+        [sys.executable, "-W", "error", str(EXAMPLES / f"{name}.py"), "--fast", "--out", str(tmp_path)],
         capture_output=True, text=True, cwd=ROOT, timeout=120, check=False,
     )
     assert proc.returncode == 0, proc.stderr

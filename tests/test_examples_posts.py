@@ -18,6 +18,7 @@ pytest.importorskip("matplotlib", reason="the examples draw with matplotlib (pip
 
 from autograd import Value, numerical_grad
 
+pytestmark = pytest.mark.filterwarnings("error")  # the examples run without a warning
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 SCRIPTS = ["smallest_ann", "brute_force_vs_gradient", "threshold_to_bias", "step_vs_sigmoid",
@@ -250,7 +251,7 @@ def test_four_neuron_product_gradient_matches_numerical() -> None:
 @pytest.mark.parametrize("name", SCRIPTS)
 def test_example_runs_standalone(name: str, tmp_path: Path) -> None:
     completed = subprocess.run(
-        [sys.executable, str(EXAMPLES / f"{name}.py"), "--fast", "--out", str(tmp_path)],
+        [sys.executable, "-W", "error", str(EXAMPLES / f"{name}.py"), "--fast", "--out", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )
     assert completed.returncode == 0, completed.stderr

@@ -129,6 +129,7 @@ def test_unlabelled_values_get_short_names_and_numbers_are_constants() -> None:
     assert "v3 = v1 · v2" in viz.backward_steps(d).captions[2]
     # numbers arithmetic turned into leaves are constants, named by their number and drawn compactly
     e = a * 2.0 + 1
+    a.grad = 0.0  # a fresh pass: d's backward left its grad on the shared leaf
     e.backward()
     assert str(viz.explain(e, a)).startswith("dv3/dv1 = dv3/dv2 · dv2/dv1")
     assert [v.is_constant for v in e.parents[0].parents] == [False, True]
