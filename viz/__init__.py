@@ -11,6 +11,9 @@
     viz.neighbourhood(loss, "L2.n3")         # one neuron: inputs, weights, δ, where its output goes
     viz.save_backward_html(E, "out/backward.html")   # one page, a frame per backward step
     viz.plot_history(history, "out/loss.png")        # matplotlib: pip install 'axongrad[plots]'
+    viz.save_training_html(history, "out/training.html")   # replay nn.fit(..., record=k)'s frames
+    nn.fit(model, xs, ys, record=5, on_frame=viz.TrainingView())   # the same view, live in Jupyter
+    viz.plot_confusion(y_true, y_pred, "out/confusion.png")         # a classifier's mistakes
 
 Rendering (render, save_backward_html, Jupyter's SVG) needs the Graphviz `dot` program; without it
 the error names the install command and `draw(...).source` (the DOT text) still works. Colours are
@@ -33,21 +36,25 @@ if not getattr(_autograd, "__axongrad__", False):
         "checkout: 'pip install -e .'), or keep them in separate virtual environments."
     )
 
+from viz.confusion import ConfusionMatrix, confusion_matrix, plot_confusion
 from viz.deltas import Deltas, deltas
 from viz.digit_pad import export_digit_pad
 from viz.display import value_bundle
 from viz.dot import Diagram, draw, render
 from viz.explain import ChainPath, Explanation, Factor, explain
+from viz.live import TrainingView
 from viz.neighbourhood import neighbourhood
 from viz.plots import plot_activation, plot_decision_boundary, plot_history
 from viz.steps import Step, backward_steps, save_backward_html
 from viz.trace import Edge, Node, Trace, trace
+from viz.training_page import save_training_html
 
 # A Value shows its diagram in Jupyter (autograd itself imports no drawing code).
 _autograd.set_renderer(value_bundle)
 
 __all__ = [
     "ChainPath",
+    "ConfusionMatrix",
     "Deltas",
     "Diagram",
     "Edge",
@@ -56,16 +63,20 @@ __all__ = [
     "Node",
     "Step",
     "Trace",
+    "TrainingView",
     "backward_steps",
+    "confusion_matrix",
     "deltas",
     "draw",
     "explain",
     "export_digit_pad",
     "neighbourhood",
     "plot_activation",
+    "plot_confusion",
     "plot_decision_boundary",
     "plot_history",
     "render",
     "save_backward_html",
+    "save_training_html",
     "trace",
 ]
