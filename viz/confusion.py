@@ -118,7 +118,7 @@ def confusion_matrix(
         try:
             classes: list[Hashable] = sorted(seen)
         except TypeError:
-            classes = sorted(seen, key=repr)
+            classes = sorted(seen, key=str)
     else:
         classes = _sequence(labels, "labels")
         if len(set(classes)) != len(classes):
