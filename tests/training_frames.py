@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,8 +90,12 @@ def layers(model: nn.MLP) -> list[dict[str, Any]]:
 def hand_history(
     steps: int = 24, record: int = 4, lr: float = 0.2, n: int = 40, sample: int = 0, seed: int = 0,
     hidden: tuple[int, ...] = (8,), activation: str = "tanh",
+    on_frame: Callable[[HandHistory, HandFrame], None] | None = None,
 ) -> tuple[HandHistory, list[list[float]], list[float]]:
-    """Full-batch gradient descent on moons, a frame every `record` steps and at the last step."""
+    """Full-batch gradient descent on moons, a frame every `record` steps and at the last step.
+
+    `on_frame(history, frame)` is called right after each frame is appended, as fit's is.
+    """
     xs, ys = nn.moons(n, seed=seed)
     model = nn.MLP(2, [*hidden, 1], activation=activation, seed=seed)
     history = HandHistory()
@@ -120,6 +125,8 @@ def hand_history(
                     "outputs": outputs, "neurons": neurons,
                 },
             }))
+            if on_frame is not None:
+                on_frame(history, history.frames[-1])
         if step < steps:
             for p in params:
                 p.data -= lr * p.grad
