@@ -25,8 +25,9 @@ from viz.training_page import (
     page_html,
 )
 
-# The page's height inside the notebook, in pixels (the 1280 x 800 replay page, without its help line).
-FRAME_HEIGHT = 700
+# The page's height inside a notebook, in pixels: in an output ~1000 px wide the page puts the loss
+# curve and the boundary side by side and the network under them, all within this height.
+FRAME_HEIGHT = 840
 # A redraw may take at most this fraction of the time between redraws.
 MAX_SHARE = 0.1
 NOT_IN_JUPYTER = (
