@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from browser import missing_browser, start_chromium
 from test_viz_training_page import HOSTILE, hostile_history
-from training_frames import HandHistory, hand_history
+from training_frames import HandFrame, HandHistory, hand_history
 
 import viz
 
@@ -177,3 +177,24 @@ def test_screenshots_first_view_and_after_scrubbing(recorded: Any, browser: Any,
     )
     browser.save_screenshot(str(tmp_path / "last.png"))
     assert (tmp_path / "first.png").stat().st_size > 10_000
+
+
+def test_one_frame_with_nan_and_huge_numbers_draws_without_errors(
+    recorded: Any, browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    d = recorded[0].frames[-1].as_dict()
+    d["boundary"]["values"][3][4] = math.nan
+    d["boundary"]["values"][5][5] = math.inf
+    d["layers"][0]["weights"][0][0] = 1e308
+    d["sample"]["neurons"]["L1.n0"]["delta"] = -math.inf
+    d["accuracy"] = None
+    page = viz.save_training_html(HandHistory(frames=[HandFrame(d)]), tmp_path / "one.html")
+    browser.get(Path(page).as_uri())
+    assert browser.find_element(By.ID, "counter").text == "frame 1 / 1"
+    shown = dict(browser.execute_script(SHOWN))
+    assert shown["L1.w.0.0"] == "1e+308" and shown["L1.n0.delta"] == "-Infinity"
+    assert shown["accuracy"] == ""
+    assert browser.find_element(By.CSS_SELECTOR, '#stats [data-field="accuracy"]').text == "not measured"
+    assert browser.get_log("browser") == []  # no script error on NaN, inf or a one-point curve
