@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 VIZ = Path(__file__).resolve().parent.parent / "viz"
-OPTIONAL = {"matplotlib"}  # allowed only inside a function (imported lazily) or under TYPE_CHECKING
+# Allowed only inside a function (imported lazily) or under TYPE_CHECKING. IPython: the live
+# training view (viz/live.py) imports it only once it knows it runs in a Jupyter kernel.
+OPTIONAL = {"matplotlib", "IPython"}
 
 
 def imports(path: Path) -> list[tuple[str, int, bool]]:
