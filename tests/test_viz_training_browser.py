@@ -133,6 +133,13 @@ def test_play_runs_to_the_last_frame_and_pause_stops(recorded: Any, browser: Any
     stopped = body.get_attribute("data-frame")
     time.sleep(0.3)
     assert body.get_attribute("data-frame") == stopped
+    # Space plays and pauses, also while the play button has the focus (not twice).
+    from selenium.webdriver.common.keys import Keys
+
+    play.send_keys(Keys.SPACE)
+    assert play.text == "❚❚ pause"
+    body.send_keys(Keys.SPACE)
+    assert play.text == "▶ play"
 
 
 def test_hostile_labels_and_targets_stay_text(recorded: Any, browser: Any, tmp_path: Path) -> None:
