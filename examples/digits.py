@@ -31,6 +31,7 @@ from typing import Any
 from _output import check, output_dir, pyplot, save_figure
 
 import nn
+import viz
 
 NAME = "digits"
 SPLIT_SEED = 0
@@ -77,42 +78,6 @@ def predict(model: nn.MLP, x: Sequence[float]) -> int:
 def _argmax(outs: Sequence[float]) -> int:
     """The index of the largest number (the first one on ties)."""
     return max(range(len(outs)), key=outs.__getitem__)
-
-
-def confusion_matrix(truth: Sequence[int], guesses: Sequence[int]) -> list[list[int]]:
-    """counts[t][p]: how many test digits t the model called p."""
-    counts = [[0] * 10 for _ in range(10)]
-    for t, p in zip(truth, guesses):
-        counts[t][p] += 1
-    return counts
-
-
-def format_confusion(counts: Sequence[Sequence[int]]) -> str:
-    """The confusion matrix as a text table."""
-    lines = ["true \\ predicted " + " ".join(f"{p:>4}" for p in range(10))]
-    for t, row in enumerate(counts):
-        lines.append(f"{t:>16} " + " ".join(f"{c:>4}" if c else "   ." for c in row))
-    return "\n".join(lines)
-
-
-def plot_confusion(counts: Sequence[Sequence[int]], accuracy: float, path: Path) -> Path:
-    """The confusion matrix as a picture, each cell annotated with its count."""
-    plt = pyplot(NAME)
-    fig, ax = plt.subplots(figsize=(6.2, 5.4))
-    image = ax.imshow(counts, cmap="Blues")
-    fig.colorbar(image, ax=ax, label="test digits")
-    top = max(max(row) for row in counts)
-    for t in range(10):
-        for p in range(10):
-            if counts[t][p]:
-                colour = "white" if counts[t][p] > top / 2 else ("black" if t == p else "tab:red")
-                ax.text(p, t, str(counts[t][p]), ha="center", va="center", color=colour, fontsize=9)
-    ax.set_xticks(range(10))
-    ax.set_yticks(range(10))
-    ax.set_xlabel("predicted digit")
-    ax.set_ylabel("true digit")
-    ax.set_title(f"held-out digits: accuracy {accuracy:.4f}")
-    return save_figure(fig, path)
 
 
 def plot_misclassified(
@@ -174,14 +139,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     guesses = [_argmax([v.data for v in outs]) for outs in outputs]
     probs = [[p.data for p in nn.softmax(outs)] for outs in outputs]
     accuracy = sum(1 for t, p in zip(y_test, guesses) if t == p) / len(y_test)
-    counts = confusion_matrix(y_test, guesses)
+    matrix = viz.confusion_matrix(y_test, guesses, labels=range(10))
+    counts = matrix.counts
     print(f"\nConfusion matrix on the {len(x_test)} held-out digits:")
-    print(format_confusion(counts))
+    print(matrix)
     wrong = sum(1 for t, p in zip(y_test, guesses) if t != p)
     print(f"  {wrong} misclassified")
     floor = MIN_FAST_ACCURACY if args.fast else MIN_ACCURACY
     check(accuracy >= floor, f"held-out accuracy >= {floor:g} (got {accuracy:.4f})")
-    check(sum(map(sum, counts)) == len(x_test), "the confusion matrix counts every test digit once")
+    check(matrix.total == len(x_test), "the confusion matrix counts every test digit once")
     check(accuracy == nn.evaluate(model, x_test, y_test), "nn.evaluate agrees with the confusion matrix")
 
     model_path = folder / "digits_model.json"
@@ -194,14 +160,14 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
           f"identical outputs on every test digit: {identical}")
     check(identical, "the loaded model gives exactly the saved model's outputs")
 
-    from viz import export_digit_pad
-
+    viz.plot_confusion(y_test, guesses, folder / "confusion_matrix.png", labels=range(10),
+                       title="held-out digits")
     files = [
-        plot_confusion(counts, accuracy, folder / "confusion_matrix.png"),
+        folder / "confusion_matrix.png",
         plot_misclassified(x_test, y_test, guesses, [probs[i][guesses[i]] for i in range(len(x_test))],
                            folder / "misclassified.png"),
         model_path,
-        export_digit_pad(model, folder / "digit_pad.html",
+        viz.export_digit_pad(model, folder / "digit_pad.html",
                          title=f"axongrad digit pad: draw a digit (test accuracy {accuracy:.4f})"),
     ]
     print(f"Digit pad (open in a browser, draw a digit): {files[-1]}")

@@ -155,6 +155,10 @@ def test_digits_accuracy_confusion_matrix_and_last_line(digits_run: Run) -> None
     assert total == 359  # the held-out 20% of 1,797
     assert result["accuracy"] == sum(counts[i][i] for i in range(10)) / total
     assert result["misclassified"] == total - sum(counts[i][i] for i in range(10))
+    # viz.confusion_matrix's table is printed: a row per true digit, then the diagonal's share.
+    diagonal = sum(counts[i][i] for i in range(10))
+    assert f"accuracy {result['accuracy']:.4f} ({diagonal} of 359 on the diagonal)" in text
+    assert "   9 " + " ".join(f"{c:>4}" if c else "   ." for c in counts[9]) in text
     assert result["accuracy"] >= 0.75  # fast setting: 300 training digits, 5 epochs
     lines = text.rstrip("\n").splitlines()
     assert LAST_LINE.fullmatch(lines[-1]) and lines[-1] == f"test accuracy: {result['accuracy']:.4f}"

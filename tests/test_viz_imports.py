@@ -7,8 +7,9 @@ import sys
 from pathlib import Path
 
 VIZ = Path(__file__).resolve().parent.parent / "viz"
-# Allowed only inside a function (imported lazily) or under TYPE_CHECKING.
-OPTIONAL = {"matplotlib", "ipywidgets"}
+# Allowed only inside a function (imported lazily) or under TYPE_CHECKING. IPython: the live
+# training view (viz/live.py) imports it only once it knows it runs in a Jupyter kernel.
+OPTIONAL = {"matplotlib", "ipywidgets", "IPython"}
 
 
 def imports(path: Path) -> list[tuple[str, int, bool]]:

@@ -14,6 +14,9 @@
     ex.save_html("out/exercise.html")        # the exercise as a page; ex.widget() in Jupyter
     viz.plot_history(history, "out/loss.png")        # matplotlib: pip install 'axongrad[plots]'
     hunt = viz.bug_hunt(E, seed=0)                   # one planted wrong ∂: hunt.check("Z0"), guess, reveal
+    viz.save_training_html(history, "out/training.html")   # replay nn.fit(..., record=k)'s frames
+    nn.fit(model, xs, ys, record=5, on_frame=viz.TrainingView())   # the same view, live in Jupyter
+    viz.plot_confusion(y_true, y_pred, "out/confusion.png")         # a classifier's mistakes
 
 Rendering (render, save_backward_html, Jupyter's SVG) needs the Graphviz `dot` program; without it
 the error names the install command and `draw(...).source` (the DOT text) still works. Colours are
@@ -37,16 +40,19 @@ if not getattr(_autograd, "__axongrad__", False):
     )
 
 from viz.bug_hunt import BugHunt, bug_hunt
+from viz.confusion import ConfusionMatrix, confusion_matrix, plot_confusion
 from viz.deltas import Deltas, deltas
 from viz.digit_pad import export_digit_pad
 from viz.display import value_bundle
 from viz.dot import Diagram, draw, render
 from viz.exercise import Exercise, Question, Verdict, exercise
 from viz.explain import ChainPath, Explanation, Factor, explain
+from viz.live import TrainingView
 from viz.neighbourhood import neighbourhood
 from viz.plots import plot_activation, plot_decision_boundary, plot_history
 from viz.steps import Step, backward_steps, save_backward_html
 from viz.trace import Edge, Node, Trace, trace
+from viz.training_page import save_training_html
 
 # A Value shows its diagram in Jupyter (autograd itself imports no drawing code).
 _autograd.set_renderer(value_bundle)
@@ -54,6 +60,7 @@ _autograd.set_renderer(value_bundle)
 __all__ = [
     "BugHunt",
     "ChainPath",
+    "ConfusionMatrix",
     "Deltas",
     "Diagram",
     "Edge",
@@ -64,9 +71,11 @@ __all__ = [
     "Question",
     "Step",
     "Trace",
+    "TrainingView",
     "Verdict",
     "backward_steps",
     "bug_hunt",
+    "confusion_matrix",
     "deltas",
     "draw",
     "exercise",
@@ -74,9 +83,11 @@ __all__ = [
     "export_digit_pad",
     "neighbourhood",
     "plot_activation",
+    "plot_confusion",
     "plot_decision_boundary",
     "plot_history",
     "render",
     "save_backward_html",
+    "save_training_html",
     "trace",
 ]

@@ -32,7 +32,7 @@ import itertools
 import os
 import shutil
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import graphviz
@@ -325,8 +325,27 @@ def _edge_attrs(edge: Edge, data: Trace, local_grads: bool, rules: bool, hot: bo
     return attrs
 
 
-def _add_legend(g: Any) -> None:
-    """A cluster holding one table: a sample of each colour and what the edge labels mean."""
+def _marked_row(names: Sequence[str]) -> str:
+    """The legend row for highlighted names: a thick red sample border and the names it stands for."""
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return (
+        f'<TR><TD BORDER="3" COLOR="{HIGHLIGHT}">'
+        f"{dot_text('thick red border: ' + shown, CAPTION_CHARS)}</TD></TR>"
+    )
+
+
+def _add_legend(g: Any, marked: Sequence[str] = (), full: bool = True) -> None:
+    """A cluster holding one table: a sample of each colour and what the edge labels mean.
+
+    `marked`: a row saying what the thick red border marks; `full=False` draws only that row.
+    """
+    if not full:
+        rows = [_marked_row(marked)]
+        with g.subgraph(name="cluster_legend") as c:
+            c.attr(label=_html("<B>legend</B>"), style="rounded", color="#9ca3af", fontsize="12")
+            table = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="3" CELLPADDING="3">'
+            c.node("legend", _html(table + "".join(rows) + "</TABLE>"), shape="plaintext", margin="0")
+        return
     samples = [
         (INPUT, "input: data such as X, x0, Y"),
         (PARAMETER, "parameter: w0, b (or made inside a scope)"),
@@ -348,6 +367,8 @@ def _add_legend(g: Any) -> None:
         f'<BR ALIGN="LEFT"/>{dot_text("this edge adds 0.1 to in.grad (chain rule)")}'
         '<BR ALIGN="LEFT"/></TD></TR>'
     )
+    if marked:
+        rows.append(_marked_row(marked))
     with g.subgraph(name="cluster_legend") as c:
         c.attr(label=_html("<B>legend</B>"), style="rounded", color="#9ca3af", fontsize="12")
         c.node(
@@ -375,10 +396,13 @@ def build(
     max_params: int | None = MAX_PARAMS,
     rules: bool | None = None,
     grads: bool = True,
+    named: Sequence[str] = (),
 ) -> Diagram:
     """The diagram of a `Trace`; `highlight` are node ids, `hot` the node whose input edges glow.
 
     `grads=False` shows each grad as "?" (with `local_grads=False`: an exercise's diagram).
+    `named` are the names highlighted (`draw(highlight=["L1.n3"])`): a legend line names them.
+
     Boxes list at most `max_params` parameters each (None: all). `rules` writes each edge's
     derivative rule before its number ("∂ = σ(Z0)(1 − σ(Z0)) = 0.1779"); None: for graphs of at
     most RULE_NODES Values.
@@ -442,8 +466,8 @@ def build(
             continue
         for edge in edges:
             g.edge(tail, head, **_edge_attrs(edge, data, local_grads, rules, edge.dst == hot))
-    if legend:
-        _add_legend(g)
+    if legend or named:
+        _add_legend(g, named, full=legend)
     return g
 
 
@@ -459,12 +483,40 @@ def root_value(root: object) -> Value:
     )
 
 
-def _ids_of(values: Value | Iterable[Value] | None, order: list[Value]) -> set[str]:
-    """Node ids of the Values to highlight (ValueError for a Value outside the graph)."""
+def _named(value: Value, name: str) -> bool:
+    """True when `name` is the Value's label, its scope ("L1.n3"), or a prefix of its scope ("L1")."""
+    tag = value.scope
+    return value.label == name or tag == name or tag.startswith(name + ".")
+
+
+def _ids_of(
+    values: Value | str | Iterable[Value | str] | None, order: list[Value]
+) -> tuple[set[str], list[str]]:
+    """Node ids to highlight and the names asked for: Values, and str names matched by `_named`.
+
+    ValueError for a Value outside the graph or a name that matches no node (naming the scopes).
+    """
     if values is None:
-        return set()
+        return set(), []
+    items: list[object] = [values] if isinstance(values, (Value, str)) else _as_list(values, "highlight")
+    names = [x for x in items if isinstance(x, str)]
+    others = [x for x in items if not isinstance(x, str)]
+    for x in others:
+        if not isinstance(x, Value):
+            raise TypeError(f"draw(highlight=...) needs Values or names (str), got {type(x).__name__}")
     index = {v: i for i, v in enumerate(order)}
-    return {f"n{index[v]}" for v in values_in_graph(values, index, "draw(highlight=...)")}
+    ids = {f"n{index[v]}" for v in values_in_graph(others, index, "draw(highlight=...)")}  # type: ignore[arg-type]
+    for name in dict.fromkeys(names):
+        found = {f"n{i}" for i, v in enumerate(order) if _named(v, name)}
+        if not found:
+            scopes = sorted({v.scope for v in order if v.scope})
+            listed = ", ".join(scopes[:12]) + (" …" if len(scopes) > 12 else "") if scopes else "none"
+            raise ValueError(
+                f"draw(highlight=...): no node of this graph has the label or scope {name!r} "
+                f"(scopes here: {listed})"
+            )
+        ids |= found
+    return ids, list(dict.fromkeys(names))
 
 
 def draw(
@@ -476,7 +528,7 @@ def draw(
     max_nodes: int = MAX_NODES,
     max_edges: int = MAX_EDGES,
     max_params: int | None = MAX_PARAMS,
-    highlight: Value | Iterable[Value] | None = None,
+    highlight: Value | str | Iterable[Value | str] | None = None,
     legend: bool = False,
     rules: bool | None = None,
     params: Iterable[Value] = (),
@@ -492,31 +544,38 @@ def draw(
     `legend=True` draws that legend into the picture. `rules=False` leaves the derivative rules
     off the edges (None: shown for graphs of at most RULE_NODES Values). `params` are leaves to
     colour as parameters (nn's weights and biases are marked already; labels are never guessed).
+    `highlight` marks nodes with a thick red border: Values, or names (any iterable of str, such
+    as a gradient doctor's list of neurons): a neuron's scope "L1.n3", a layer "L1", or a label.
+    Names get a legend line saying what the border means.
     """
     value = root_value(root)
     data, order = trace(value, max_nodes=max_nodes, group=group, params=_as_list(params))
     check_size(data, max_edges, group)
     if rankdir is None:
         rankdir = "TB" if group == "neuron" else "LR"
+    ids, names = _ids_of(highlight, order)
     return build(
         data,
         local_grads=local_grads,
         rankdir=rankdir,
-        highlight=_ids_of(highlight, order),
+        highlight=ids,
         legend=legend,
         max_params=max_params,
         rules=rules,
+        named=names,
     )
 
 
-def _as_list(params: Iterable[Value] | Value) -> list[Value]:
-    """`params` as a list (one Value allowed); TypeError for a non-iterable."""
-    if isinstance(params, Value):
-        return [params]
+def _as_list(items: Iterable[Any] | Value, what: str = "params") -> list[Any]:
+    """`items` as a list (one Value allowed); TypeError for a non-iterable."""
+    if isinstance(items, Value):
+        return [items]
     try:
-        return list(params)
+        return list(items)
     except TypeError:
-        raise TypeError(f"draw(params=...) needs Values, got {type(params).__name__}") from None
+        raise TypeError(
+            f"draw({what}=...) needs Values or an iterable of them, got {type(items).__name__}"
+        ) from None
 
 
 def check_size(data: Trace, max_edges: int, group: str | None) -> None:
