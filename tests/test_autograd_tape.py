@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import pytest
 
 import autograd
-from autograd import Tape, Value, accumulating, compile, numerical_grad, weighted_sum
+from autograd import Tape, Value, compile, numerical_grad, weighted_sum
 
 Build = Callable[[list[Value]], Value]
 
@@ -30,7 +30,7 @@ def scalar_passes(
     for i in range(len(columns[0])):
         root = build([Value(c[i]) for c in columns])
         outs.append(root.data)
-        with accumulating():  # the B passes' grads summed on params, on purpose
+        with autograd.accumulating():  # the B passes' grads summed on params, on purpose
             (root if weights is None else root * weights[i]).backward()
     grads = [p.grad for p in params]
     for p in params:
@@ -446,6 +446,6 @@ def test_values_of_parameters_and_constants_hold_for_every_sample(backend: str) 
         p.grad = 0.0
     for a, c in ((1.0, 0.5), (2.0, 0.0), (-1.0, 4.0)):
         x0.data, x1.data = a, c
-        with accumulating():  # the three passes summed on purpose
+        with autograd.accumulating():  # the three passes summed on purpose
             (weighted_sum(ws, [x0, x1], b) * 3.0).tanh().backward()
     assert all(math.isclose(t, s, rel_tol=1e-12) for t, s in zip(by_tape, [p.grad for p in (*ws, b)]))

@@ -12,17 +12,7 @@ from typing import Any
 import pytest
 
 import autograd
-from autograd import (
-    FLOATS,
-    TABLE,
-    Op,
-    Value,
-    accumulating,
-    compile,
-    mathspace,
-    topological_order,
-    weighted_sum,
-)
+from autograd import FLOATS, TABLE, Op, Value, compile, mathspace, topological_order, weighted_sum
 from autograd.tape_python import BATCH, Batch
 
 BUILTINS = {name: row for name, row in TABLE.items() if row.builtin and name != "wsum"}
@@ -280,7 +270,7 @@ def test_gradients_with_mostly_zero_adjoints_equal_separate_scalar_passes(size: 
     for p in ps:
         p.grad = 0.0
     for i in range(size):
-        with accumulating():  # separate passes summed on purpose
+        with autograd.accumulating():  # separate passes summed on purpose
             (hinge_mlp([Value(c[i]) for c in columns], ps) * weights[i]).backward()
     for t, s in zip(by_tape, [p.grad for p in ps]):
         assert t == pytest.approx(s, rel=1e-12, abs=1e-300)
@@ -316,7 +306,7 @@ def test_gradients_of_every_graph_equal_separate_scalar_passes(branching_op: Op,
         for i in range(size):
             for x, c in zip(inputs, columns):
                 x.data = c[i]
-            with accumulating():  # separate passes summed on purpose
+            with autograd.accumulating():  # separate passes summed on purpose
                 build(xs, ps).backward()
         for t, s in zip(by_tape, [p.grad for p in params]):
             assert t == pytest.approx(s, rel=1e-12, abs=1e-300), name
@@ -345,7 +335,7 @@ def test_an_adjoint_mixing_scattered_and_summed_terms_equals_scalar_passes(spars
     for p in ps:
         p.grad = 0.0
     for value in column:
-        with accumulating():  # separate passes summed on purpose
+        with autograd.accumulating():  # separate passes summed on purpose
             mixed_consumers([Value(value)], ps, sparse_first).backward()
     assert 0 < sum(1 for v in column if math.tanh(1.3 * v) > 0.8) < 0.6 * len(column)
     for t, s in zip(by_tape, [p.grad for p in ps]):
