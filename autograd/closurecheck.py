@@ -43,6 +43,7 @@ ASSIGNED = "= instead of +="
 SIGN = "wrong sign"
 OTHER_INPUT = "the other input's derivative"
 FORWARD_VALUE = "the forward value"
+FACTOR = "a constant factor"
 NO_CLOSURE = "no _backward"
 OTHER = "other"
 
@@ -58,6 +59,7 @@ CAUSE_TEXT = {
     SIGN: "the local derivative has the wrong sign",
     OTHER_INPUT: "the term uses the other input's derivative (for a*b: d/da is b, d/db is a)",
     FORWARD_VALUE: "the term uses the forward value (out.data) where the derivative belongs",
+    FACTOR: "the term is off by a constant factor (the 2 of d(x**2)/dx = 2x forgotten, or one too many)",
     NO_CLOSURE: "a node built as Value(data, children, op) never got its out._backward closure",
     OTHER: "the local derivative itself is wrong: compare your formula with the numbers above",
 }
@@ -506,6 +508,8 @@ def _local_causes(yours: float, numeric: list[float], i: int, forward: float, no
         return [OTHER_INPUT]
     if math.isfinite(forward) and _close(yours, forward, rtol, atol):
         return [FORWARD_VALUE]
+    if any(_close(yours * k, right, rtol, atol) or _close(yours, right * k, rtol, atol) for k in (2, 3, 4)):
+        return [FACTOR]
     return [OTHER]
 
 
@@ -521,3 +525,5 @@ def _record(found: dict[int, TermProblem], i: int, input: str, causes: list[str]
             problem.causes.append(cause)
     if OTHER in problem.causes and len(problem.causes) > 1:  # a named cause explains more
         problem.causes.remove(OTHER)
+    if ASSIGNED in problem.causes and FACTOR in problem.causes:  # a*a with `=`: one of two halves
+        problem.causes.remove(FACTOR)

@@ -19,6 +19,7 @@ import autograd
 from autograd import Value, check_backward
 from autograd.closurecheck import (
     ASSIGNED,
+    FACTOR,
     FORWARD_VALUE,
     MISSING_OUT_GRAD,
     NO_CLOSURE,
@@ -229,6 +230,25 @@ def test_tanh_as_one_minus_x_squared_is_wrong_with_its_numbers() -> None:
     assert report.cause("self") == [OTHER]
     text = str(report)
     assert f"{1 - 0.5**2:.6g}" in text and f"{1 - math.tanh(0.5) ** 2:.6g}" in text
+
+
+def pow2_forgetting_the_2(self: Value) -> Value:
+    out = Value(self.data**2, (self,), "**2")
+
+    def _backward() -> None:
+        self.grad += self.data * out.grad  # 2 * self.data
+
+    out._backward = _backward
+    return out
+
+
+def test_a_forgotten_constant_factor_is_named_and_not_confused_with_assigning() -> None:
+    report = check_backward(pow2_forgetting_the_2, points=[1.5])
+    assert report.cause("self") == [FACTOR]
+    assert "d out/d self = 3" in str(report) and "added 1.5 to self.grad" in str(report)
+    # a*a with `=`: also half the gradient at out.grad = 1, but the cause is the assignment.
+    assert check_backward(lambda a: mul_assigning(a, a)).cause("a") == [ASSIGNED]
+    assert check_backward(lambda a: mul(a, a))
 
 
 def test_a_node_without_its_closure_is_named() -> None:

@@ -100,4 +100,5 @@ def test_hostile_labels_stay_text_in_the_page(browser: Any, tmp_path: Path) -> N
     assert browser.execute_script("return document.querySelectorAll('script').length") == 2
     buttons = [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#checks button")]
     assert any("<script>" in b for b in buttons)
+    assert any(b.endswith("two\\nlines 2") for b in buttons)  # shown as the diagram shows it
     assert not [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]

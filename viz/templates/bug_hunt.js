@@ -50,7 +50,7 @@
     checked[op.name] = op.right;
     mark(op);
     var b = buttons[op.name];
-    b.textContent = (op.right ? "\u2713 " : "\u2717 ") + op.name;
+    b.textContent = (op.right ? "\u2713 " : "\u2717 ") + op.shown;
     b.className = op.right ? "right" : "wrong";
     var n = Object.keys(checked).length;
     var wrong = Object.keys(checked).filter(function (k) { return !checked[k]; }).length;
@@ -62,7 +62,7 @@
   data.operations.forEach(function (op) {
     var b = document.createElement("button");
     b.type = "button";
-    b.textContent = op.name;
+    b.textContent = op.shown;  // as the diagram shows it (a newline as \n)
     b.setAttribute("data-check", op.name);
     b.addEventListener("click", function () { check(op); });
     row.appendChild(b);
@@ -74,7 +74,7 @@
     }
     var option = document.createElement("option");
     option.value = op.name;
-    option.textContent = op.name;
+    option.textContent = op.shown;
     select.appendChild(option);
   });
 
