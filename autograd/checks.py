@@ -21,17 +21,26 @@ from typing import Any, TypeGuard
 MAX_SHOWN = 60
 """A value's text in a message is cut to about this many characters."""
 
+BEYOND_FLOAT_RANGE = ", beyond float range (about 1.8e308)"
+"""Added to the message for a number a float cannot hold (10**400)."""
+
 
 def shown(value: object) -> str:
-    """The value as messages show it: `0`, `2.5`, `inf`, `str 'a'`, `NoneType None`, `1234...(401 digits)`."""
+    """The value as messages show it: `0`, `2.5`, `inf`, `str 'a'`, `NoneType None`, `a 401-digit integer`."""
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**MAX_SHOWN:
-        digits = len(str(abs(value)))  # repr of a huge int: its length is the useful part
-        text = f"{str(value)[:12]}...({digits} digits)"
-    else:
-        text = repr(value)
-        if len(text) > MAX_SHOWN:
-            text = f"{text[: MAX_SHOWN - 3]}..."
-    return text if type(value) in (int, float) else f"{type(value).__name__} {text}"
+        # A huge int's digits say nothing; their count does (a model file's too-long integer reads the same).
+        return f"a {'negative ' if value < 0 else ''}{_digits(abs(value))}-digit integer"
+    text = repr(value)
+    if len(text) > MAX_SHOWN:
+        text = f"{text[: MAX_SHOWN - 3]}..."
+    name = type(value).__name__
+    return text if type(value) in (int, float) or f"{name}(" in text else f"{name} {text}"
+
+
+def _digits(n: int) -> int:
+    """How many decimal digits the int n > 0 has (str(n) refuses past 4,300 digits)."""
+    count = int((n.bit_length() - 1) * math.log10(2)) + 1
+    return count + 1 if n >= 10**count else count
 
 
 def needs(where: str, what: str, value: object) -> str:
@@ -89,11 +98,11 @@ def real_number(
     """`data` (int, float, NumPy scalar, Fraction) as a float within the bounds given, else an error.
 
     Finite unless `finite=False` (then inf and nan pass when no bound is given). For example
-    `real_number(lr, "SGD(lr)", above=0)` says `SGD(lr) needs a finite real number > 0, got 0.0`,
-    and `real_number(p, "split(test_size)", above=0, below=1)` says `... needs a real number in (0, 1)`.
+    `real_number(lr, "SGD(lr)", above=0)` says `SGD(lr) needs a finite number > 0, got 0.0`,
+    and `real_number(p, "split(test_size)", above=0, below=1)` says `... needs a number in (0, 1)`.
     """
     bounds = _bounds_text(above, at_least, below, at_most)
-    kind = "a real number" if not finite or (bounds.startswith(" in")) else "a finite real number"
+    kind = "a number" if not finite or bounds.startswith(" in") else "a finite number"
     what = kind + bounds
     if not is_real(data):
         # A Value beside a number (Value(Value(2))): say what to pass instead.
@@ -102,7 +111,7 @@ def real_number(
     try:
         value = float(data)
     except OverflowError:  # an int (or Fraction) beyond float range: 10**400
-        raise ValueError(needs(where, what, data) + ", beyond float range (about 1.8e308)") from None
+        raise ValueError(needs(where, what, data) + BEYOND_FLOAT_RANGE) from None
     if (finite and not math.isfinite(value)) or not _within(value, above, at_least, below, at_most):
         raise ValueError(needs(where, what, data))
     return value
@@ -148,7 +157,7 @@ def real_numbers(
     values: object, where: str, *, length: int | None = None, finite: bool = True
 ) -> list[float]:
     """A list or 1-D array of real numbers as a list of floats (`where[i]` names a bad item)."""
-    items = sequence(values, where, "real numbers", length=length, kind="list or 1-D array")
+    items = sequence(values, where, "numbers", length=length, kind="list or 1-D array")
     return [real_number(x, f"{where}[{i}]", finite=finite) for i, x in enumerate(items)]
 
 

@@ -147,7 +147,7 @@ class Adam(Optimizer):
     ) -> None:
         """betas in [0, 1), eps > 0, weight_decay >= 0 (added to the gradient, like PyTorch's Adam)."""
         super().__init__(params, lr)
-        b1, b2 = sequence(betas, "Adam(betas)", "real numbers", length=2, kind="tuple")
+        b1, b2 = sequence(betas, "Adam(betas)", "numbers", length=2, kind="tuple")
         self.betas = (
             real_number(b1, "Adam(betas[0])", at_least=0, below=1),
             real_number(b2, "Adam(betas[1])", at_least=0, below=1),

@@ -28,7 +28,7 @@ import math
 import os
 from typing import Any
 
-from autograd.checks import integer, is_int, is_real, needs
+from autograd.checks import BEYOND_FLOAT_RANGE, integer, is_int, is_real, needs
 from nn.activations import ACTIVATIONS
 from nn.layers import MLP
 from nn.model_file import (
@@ -150,7 +150,8 @@ def _number(value: object, where: str) -> float:
     # A long integer's digits: float() gives inf past float range (it does not raise).
     number = float(value) if isinstance(value, _LongInteger) or is_real(value) else math.nan
     if not math.isfinite(number):
-        raise _bad(where, "a finite real number", value)
+        error = _bad(where, "a finite number", value)
+        raise ValueError(f"{error}{BEYOND_FLOAT_RANGE}") if isinstance(value, _LongInteger) else error
     return number
 
 
