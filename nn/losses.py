@@ -139,8 +139,7 @@ def cross_entropy(logits: Sequence[Value | float], target_index: int) -> Value:
     every exponent <= 0, so no logit overflows exp. The target is a class index 0 <= t < n.
     """
     zs = _values(logits, "cross_entropy")
-    where = f"cross_entropy(target_index) for {len(zs)} logits"
-    target = integer(target_index, where, at_least=0, at_most=len(zs) - 1)
+    target = integer(target_index, "cross_entropy(target_index)", at_least=0, at_most=len(zs) - 1)
     top = max(z.data for z in zs)
     log_total = sum_values([(z - top).exp() for z in zs]).log()
     return log_total - (zs[target] - top)

@@ -581,7 +581,8 @@ def test_huge_int_operand_message_names_the_operator(op: str) -> None:
 
 
 def test_exponent_huge_int_names_the_exponent() -> None:
-    with pytest.raises(ValueError, match=r"^a \*\* n \(the exponent n\) needs a finite number, got 100000000000\.\.\.\(401 digits\), beyond float range \(about 1\.8e308\)$"):
+    exponent = r"^a \*\* n \(the exponent n\) needs a finite number, got a 401-digit integer, beyond float"
+    with pytest.raises(ValueError, match=exponent):
         x0 ** HUGE
     with pytest.raises(ValueError, match=r"a \*\* n \(the exponent n\)"):
         x0 ** Fraction(HUGE, 3)
@@ -656,7 +657,7 @@ def test_tape_columns_and_weights(
 @pytest.mark.parametrize(
     ("kwargs", "error", "words"),
     [
-        ({"eps": HUGE}, ValueError, r"numerical_grad\(eps\) needs a finite number, got 100000000000\.\.\.\(401 digits\), beyond float range"),
+        ({"eps": HUGE}, ValueError, r"numerical_grad\(eps\) needs a finite number, got a 401-digit integer"),
         ({"eps": float("inf")}, ValueError, r"numerical_grad\(eps\) needs a finite number, got inf$"),
         ({"eps": float("nan")}, ValueError, r"numerical_grad\(eps\) needs a finite number, got nan$"),
         ({"eps": "1e-6"}, TypeError, r"numerical_grad\(eps\) needs a finite number, got str '1e-6'$"),
