@@ -26,11 +26,13 @@ import stat
 import threading
 from collections.abc import Iterator
 
+from autograd.checks import needs
+
 
 def write_atomically(path: str | os.PathLike[str], content: bytes) -> None:
     """Write `content` to `path` so that the file is replaced whole or not at all (module docstring)."""
     if not isinstance(content, bytes):
-        raise TypeError(f"write_atomically(content) needs bytes, got {type(content).__name__}")
+        raise TypeError(needs("write_atomically(content)", "bytes", content))
     target = os.path.abspath(os.fspath(path))
     folder, name = os.path.split(target)
     os.makedirs(folder, exist_ok=True)
