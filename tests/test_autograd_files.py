@@ -92,7 +92,7 @@ def test_an_interrupted_model_save_keeps_the_old_model(
 
 
 @pytest.mark.skipif(
-    os.name != "posix" or os.geteuid() == 0, reason="needs POSIX permissions and a non-root user (root writes anywhere)"
+    os.name != "posix" or os.geteuid() == 0, reason="needs POSIX permissions and a non-root user"
 )
 def test_an_unwritable_folder_is_a_clear_error_and_keeps_the_file(tmp_path: Path) -> None:
     folder = tmp_path / "locked"
