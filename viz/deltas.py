@@ -19,6 +19,7 @@ from typing import Any
 
 from autograd import Value, ops, topological_order
 from autograd.checks import integer, needs
+from viz.explain import explain, root_grads
 from viz.labels import fmt, fmt_factor
 from viz.names import edge_rule, latex_name, value_names
 
@@ -152,7 +153,7 @@ def deltas(root: Value, neuron: str, *, evaluation: int = 0) -> Deltas:
     sums = _weighted_sums_of(order, neuron)
     evaluation = integer(evaluation, "deltas(evaluation)", at_least=0, at_most=len(sums) - 1)
     names = value_names(order)
-    grad = _grads(order, root)
+    grad = root_grads(order, root)
     consumers = _consumers(order)
     z = sums[evaluation]
     a, slope, rules = _through_activation(z, neuron, consumers, names)
@@ -256,22 +257,8 @@ def _weight_grads(
     return weights, grad[z] if len(parents) % 2 else None
 
 
-def _grads(order: list[Value], root: Value) -> dict[Value, float]:
-    """d root / d v for every v, by the chain rule on copies (no .grad is touched)."""
-    grad = {v: 0.0 for v in order}
-    grad[root] = 1.0
-    for v in reversed(order):
-        g = grad[v]
-        if g:
-            for p, d in zip(v.parents, v.local_grads):
-                grad[p] += d * g
-    return grad
-
-
 def _upstream_rule(root: Value, a: Value) -> str:
     """∂E/∂a's rule from `explain` when one path leads from a to the root, else "∂E/∂a"."""
-    from viz.explain import explain
-
     if a is root:
         return "1"
     found = explain(root, a, max_paths=2)
