@@ -108,9 +108,9 @@ DIGITS_CSV = ("datasets", "data", "digits.csv.gz")
 
 def digits() -> tuple[list[list[float]], list[int]]:
     """scikit-learn's 1,797 8x8 handwritten digits: 64 pixels scaled to [0, 1] (/16), labels 0..9."""
-    # Importing sklearn.datasets takes about a second (it imports scipy), five times what reading
-    # the 1,797 lines takes: read the CSV that load_digits() reads, from where sklearn ships it, and
-    # only when it is not there ask load_digits() (the same numbers: a test compares the two).
+    # Importing sklearn.datasets imports scipy, which costs more than reading the 1,797 lines: read
+    # the CSV that load_digits() reads, from where sklearn ships it, and only when it is not there
+    # ask load_digits() (the same numbers: a test compares the two).
     spec = importlib.util.find_spec("sklearn")
     if spec is None:
         raise ImportError("digits() needs scikit-learn: pip install 'axongrad[data]'")
