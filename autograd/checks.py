@@ -27,9 +27,9 @@ BEYOND_FLOAT_RANGE = ", beyond float range (about 1.8e308)"
 
 def shown(value: object) -> str:
     """The value as messages show it: `0`, `2.5`, `inf`, `str 'a'`, `NoneType None`, `a 401-digit integer`."""
-    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**MAX_SHOWN:
+    if is_int(value) and abs(int(value)) >= 10**MAX_SHOWN:
         # A huge int's digits say nothing; their count does (a model file's too-long integer reads the same).
-        return f"a {'negative ' if value < 0 else ''}{_digits(abs(value))}-digit integer"
+        return f"a {'negative ' if value < 0 else ''}{_digits(abs(int(value)))}-digit integer"
     text = repr(value)
     if len(text) > MAX_SHOWN:
         text = f"{text[: MAX_SHOWN - 3]}..."
