@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 import nn
-from autograd import files
 from autograd.files import write_atomically
 
 
@@ -31,25 +30,27 @@ def raise_keyboard_interrupt(*args: Any, **kwargs: Any) -> Any:
     raise KeyboardInterrupt
 
 
+def interrupted_write_keeps(path: Path, monkeypatch: pytest.MonkeyPatch, name: str, stand_in: Any) -> None:
+    """With `os.<name>` replaced by `stand_in` (it interrupts), a write leaves the file and folder as they were."""
+    path.write_bytes(b"old content")
+    monkeypatch.setattr(os, name, stand_in)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomically(path, b"new content, long enough to be cut")
+    monkeypatch.undo()
+    assert path.read_bytes() == b"old content"
+    assert os.listdir(path.parent) == [path.name]  # no temporary file left
+
+
 @pytest.mark.parametrize("call", ["fsync", "replace", "chmod"])
 def test_an_interrupt_mid_write_keeps_the_old_file_and_leaves_no_temporary(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, call: str
 ) -> None:
-    path = tmp_path / "model.json"
-    path.write_bytes(b"old content")
-    monkeypatch.setattr(os, call, raise_keyboard_interrupt)
-    with pytest.raises(KeyboardInterrupt):
-        write_atomically(path, b"new content that never lands")
-    monkeypatch.undo()
-    assert path.read_bytes() == b"old content"
-    assert os.listdir(tmp_path) == ["model.json"]
+    interrupted_write_keeps(tmp_path / "model.json", monkeypatch, call, raise_keyboard_interrupt)
 
 
 def test_an_interrupt_in_the_write_itself_keeps_the_old_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    path = tmp_path / "page.html"
-    path.write_bytes(b"old page")
     real_fdopen = os.fdopen
 
     class Interrupted:
@@ -69,12 +70,7 @@ def test_an_interrupt_in_the_write_itself_keeps_the_old_file(
             self.file.flush()
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(files.os, "fdopen", Interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        write_atomically(path, b"new page, long enough to be cut")
-    monkeypatch.undo()
-    assert path.read_bytes() == b"old page"
-    assert os.listdir(tmp_path) == ["page.html"]
+    interrupted_write_keeps(tmp_path / "page.html", monkeypatch, "fdopen", Interrupted)
 
 
 def test_an_interrupted_model_save_keeps_the_old_model(
@@ -120,7 +116,7 @@ def test_an_unwritable_folder_message_when_creating_fails(
             raise PermissionError(13, "Permission denied", path)
         return real_open(path, flags, mode)
 
-    monkeypatch.setattr(files.os, "open", refuse)
+    monkeypatch.setattr(os, "open", refuse)
     with pytest.raises(PermissionError) as info:
         write_atomically(tmp_path / "out.txt", b"new")
     assert str(info.value) == (
