@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
 from autograd import Value, current_scope, scope, weighted_sum
-from autograd.checks import integer, is_real, sequence
+from autograd.checks import integer, is_real, needs, sequence
 from nn.activations import DISPLAY_NAMES, SEVERAL_NODES, activate, check_activation, init_bound
 from nn.module import Module
 
@@ -40,7 +40,7 @@ def _pick_rng(seed: int | None, rng: random.Random | None) -> random.Random:
         return random.Random(integer(seed, "seed"))  # noqa: S311 (initialisation, not cryptography)
     if rng is not None:
         if not isinstance(rng, random.Random):
-            raise TypeError(f"rng needs a random.Random or None, got {type(rng).__name__}")
+            raise TypeError(needs("rng", "a random.Random or None", rng))
         return rng
     return _default_rng
 
@@ -87,7 +87,7 @@ class Neuron(Module):
         fan_out = integer(fan_out, "Neuron(fan_out)", at_least=1)
         check_activation(activation, "Neuron activation")
         if not isinstance(name, str) or not name:
-            raise TypeError(f"Neuron(name) needs a non-empty str, got {name!r}")
+            raise TypeError(needs("Neuron(name)", "a non-empty str", name))
         self.activation = activation if nonlin else "linear"
         self.nonlin = self.activation != "linear"  # as micrograd: False for its linear output neuron
         self.name = name
@@ -224,9 +224,8 @@ class MLP(Module):
         elif isinstance(activation, Sequence) and len(activation) == hidden:
             hidden_acts = list(activation)
         else:
-            raise ValueError(
-                f"MLP(activation) needs a name or one name per hidden layer ({hidden}), got {activation!r}"
-            )
+            what = f"a name or one name per hidden layer ({hidden})"
+            raise ValueError(needs("MLP(activation)", what, activation))
         acts = [*hidden_acts, output_activation]
         for i, act in enumerate(acts):
             check_activation(act, f"MLP activation of layer {i + 1}")
@@ -237,7 +236,7 @@ class MLP(Module):
         ):
             biases = list(bias)
         else:
-            raise ValueError(f"MLP(bias) needs a bool or one bool per layer ({len(sizes)}), got {bias!r}")
+            raise ValueError(needs("MLP(bias)", f"a bool or one bool per layer ({len(sizes)})", bias))
         generator = _pick_rng(seed, rng)
         ins = [nin, *sizes]
         self.nin = nin

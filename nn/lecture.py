@@ -22,7 +22,7 @@ import random
 from collections.abc import Sequence
 
 from autograd import Value, scope
-from autograd.checks import integer, sequence
+from autograd.checks import integer, needs, sequence
 from nn import layers as base
 from nn.layers import _pick_rng
 
@@ -49,7 +49,7 @@ class Neuron(base.Neuron):
         # would shift the lecture's sequence. Forward, parameters and repr are nn.Neuron's.
         self.nin = integer(nin, "lecture Neuron(nin)", at_least=1)
         if not isinstance(name, str) or not name:
-            raise TypeError(f"lecture Neuron(name) needs a non-empty str, got {name!r}")
+            raise TypeError(needs("lecture Neuron(name)", "a non-empty str", name))
         self.activation = ACTIVATION
         self.nonlin = True
         self.name = name

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 
 from autograd import Value
-from autograd.checks import real_number
+from autograd.checks import needs, real_number
 from nn import model_file
 
 
@@ -37,7 +37,7 @@ class Module:
         for a non-number; nothing is changed unless every entry is valid.
         """
         if not isinstance(state, Mapping):
-            raise TypeError(f"load_state_dict needs a mapping of name -> float, got {type(state).__name__}")
+            raise TypeError(needs("load_state_dict(state)", "a mapping of name -> float", state))
         named = self.named_parameters()
         names = {name for name, _ in named}
         missing = [name for name, _ in named if name not in state]

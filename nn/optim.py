@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from operator import attrgetter
 
 from autograd import Value, first_non_finite
-from autograd.checks import real_number, sequence
+from autograd.checks import needs, real_number, sequence
 
 _data_of = attrgetter("data")
 
@@ -33,7 +33,7 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__} needs at least one parameter, got none")
         for i, p in enumerate(self.params):
             if not isinstance(p, Value):
-                raise TypeError(f"{type(self).__name__} params[{i}] must be a Value, got {type(p).__name__}")
+                raise TypeError(needs(f"{type(self).__name__}(params[{i}])", "a Value", p))
         self.lr = real_number(lr, f"{type(self).__name__}(lr)", above=0)
 
     def zero_grad(self) -> None:

@@ -31,7 +31,7 @@ def raise_keyboard_interrupt(*args: Any, **kwargs: Any) -> Any:
 
 
 def interrupted_write_keeps(path: Path, monkeypatch: pytest.MonkeyPatch, name: str, stand_in: Any) -> None:
-    """With `os.<name>` replaced by an interrupting `stand_in`, a write leaves file and folder as they were."""
+    """With `os.<name>` replaced by an interrupting `stand_in`, a write leaves file and folder as they are."""
     path.write_bytes(b"old content")
     monkeypatch.setattr(os, name, stand_in)
     with pytest.raises(KeyboardInterrupt):
