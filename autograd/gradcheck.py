@@ -15,21 +15,14 @@ from autograd.value import Value
 
 def _as_float(result: object, where: str) -> float:
     """A function's result as a finite float (a Value gives its .data)."""
-    value = result.data if isinstance(result, Value) else result
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{where}: f must return a number or a Value, got {type(result).__name__}")
-    if not math.isfinite(value):
-        raise ValueError(f"{where}: f returned a non-finite value {value!r}")
-    return float(value)
+    return real_number(result.data if isinstance(result, Value) else result, f"{where}: f's result")
 
 
 def numerical_grad(
     f: Callable[[list[float]], float | Value], xs: Sequence[float], eps: float = 1e-6
 ) -> list[float]:
     """Central differences (f(x+h) - f(x-h)) / 2h for each input, with h = eps * max(1, |x|)."""
-    eps = real_number(eps, "numerical_grad(eps)")
-    if not eps > 0:
-        raise ValueError(f"numerical_grad needs eps > 0, got eps={eps!r}")
+    eps = real_number(eps, "numerical_grad(eps)", above=0)
     point = [real_number(x, f"numerical_grad(xs[{i}])") for i, x in enumerate(xs)]
     grads = []
     for i, x in enumerate(point):

@@ -13,11 +13,12 @@ from __future__ import annotations
 import gzip
 import importlib.util
 import math
-import numbers
 import random
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
+
+from autograd.checks import integer, real_number
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -30,15 +31,7 @@ def _labels(ys01: list[int], signed: bool) -> list[float]:
 
 def _check_n(n: object, noise: object, where: str) -> tuple[int, float]:
     """n >= 2 as int and noise >= 0 as float, or a TypeError/ValueError naming `where`."""
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
-        raise ValueError(f"{where}(n) needs an int >= 2, got {n!r}")
-    if (
-        isinstance(noise, bool)
-        or not isinstance(noise, numbers.Real)
-        or not (math.isfinite(noise) and float(noise) >= 0)
-    ):
-        raise ValueError(f"{where}(noise) needs a finite number >= 0, got {noise!r}")
-    return int(n), float(noise)
+    return integer(n, f"{where}(n)", at_least=2), real_number(noise, f"{where}(noise)", at_least=0)
 
 
 def xor(signed: bool = False) -> tuple[list[list[float]], list[float]]:
@@ -93,8 +86,7 @@ def circles(
 ) -> tuple[list[list[float]], list[float]]:
     """A circle of radius `factor` (label +1) inside one of radius 1 (label -1): make_circles' layout."""
     n, noise = _check_n(n, noise, "circles")
-    if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not 0 < factor < 1:
-        raise ValueError(f"circles(factor) needs a number in (0, 1), got {factor!r}")
+    factor = real_number(factor, "circles(factor)", above=0, below=1)
     rng = random.Random(seed)  # noqa: S311 (data, not cryptography)
     n_outer = n // 2
     n_inner = n - n_outer
@@ -116,9 +108,9 @@ DIGITS_CSV = ("datasets", "data", "digits.csv.gz")
 
 def digits() -> tuple[list[list[float]], list[int]]:
     """scikit-learn's 1,797 8x8 handwritten digits: 64 pixels scaled to [0, 1] (/16), labels 0..9."""
-    # Importing sklearn.datasets takes about a second (it imports scipy), five times what reading
-    # the 1,797 lines takes: read the CSV that load_digits() reads, from where sklearn ships it, and
-    # only when it is not there ask load_digits() (the same numbers: a test compares the two).
+    # Importing sklearn.datasets imports scipy, which costs more than reading the 1,797 lines: read
+    # the CSV that load_digits() reads, from where sklearn ships it, and only when it is not there
+    # ask load_digits() (the same numbers: a test compares the two).
     spec = importlib.util.find_spec("sklearn")
     if spec is None:
         raise ImportError("digits() needs scikit-learn: pip install 'axongrad[data]'")
@@ -172,9 +164,8 @@ def train_test_split(
     """Shuffle with `seed` and hold out a `test_size` fraction: (xs_train, xs_test, ys_train, ys_test)."""
     if len(xs) != len(ys):
         raise ValueError(f"train_test_split needs as many ys as xs, got {len(xs)} xs and {len(ys)} ys")
-    if isinstance(test_size, bool) or not isinstance(test_size, numbers.Real) or not 0 < test_size < 1:
-        raise ValueError(f"train_test_split(test_size) needs a number in (0, 1), got {test_size!r}")
-    n_test = max(1, round(len(xs) * float(test_size)))
+    test_size = real_number(test_size, "train_test_split(test_size)", above=0, below=1)
+    n_test = max(1, round(len(xs) * test_size))
     if n_test >= len(xs):
         raise ValueError(
             f"train_test_split: {len(xs)} samples leave none for training with test_size={test_size}"

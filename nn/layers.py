@@ -8,12 +8,12 @@ changing the imports.
 
 from __future__ import annotations
 
-import numbers
 import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
 from autograd import Value, current_scope, scope, weighted_sum
+from autograd.checks import integer, is_real, needs, sequence
 from nn.activations import DISPLAY_NAMES, SEVERAL_NODES, activate, check_activation, init_bound
 from nn.module import Module
 
@@ -29,9 +29,7 @@ _default_rng = random.Random(0)  # noqa: S311 (initialisation, not cryptography)
 
 def seed(n: int) -> None:
     """Seed the generator that initialises models created without `seed=` (reproducible runs)."""
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"seed(n) needs an int, got {type(n).__name__} {n!r}")
-    _default_rng.seed(n)
+    _default_rng.seed(integer(n, "seed(n)"))
 
 
 def _pick_rng(seed: int | None, rng: random.Random | None) -> random.Random:
@@ -39,36 +37,19 @@ def _pick_rng(seed: int | None, rng: random.Random | None) -> random.Random:
     if seed is not None and rng is not None:
         raise ValueError("give either seed or rng, not both")
     if seed is not None:
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed needs an int or None, got {type(seed).__name__} {seed!r}")
-        return random.Random(seed)  # noqa: S311 (initialisation, not cryptography)
+        return random.Random(integer(seed, "seed"))  # noqa: S311 (initialisation, not cryptography)
     if rng is not None:
         if not isinstance(rng, random.Random):
-            raise TypeError(f"rng needs a random.Random or None, got {type(rng).__name__}")
+            raise TypeError(needs("rng", "a random.Random or None", rng))
         return rng
     return _default_rng
 
 
-def _check_size(value: object, where: str) -> int:
-    """`value` as a positive int size, or a TypeError/ValueError naming `where`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{where} needs a positive int, got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{where} needs a positive int, got {value!r}")
-    return int(value)
-
-
 def _check_inputs(x: object, nin: int, where: str) -> Sequence[Input]:
-    """`x` as a sequence of nin numbers or Values (a bare one allowed when nin == 1)."""
-    if isinstance(x, (Value, numbers.Real)) and not isinstance(x, bool):
+    """`x` as a sequence of nin numbers or Values (a bare one allowed when nin == 1; a NumPy row too)."""
+    if isinstance(x, Value) or is_real(x):
         x = [x]
-    elif not isinstance(x, (Sequence, str, bytes)) and hasattr(x, "__len__") and hasattr(x, "__iter__"):
-        x = list(x)  # a NumPy row, as in micrograd tutorials
-    if not isinstance(x, Sequence) or isinstance(x, (str, bytes)):
-        raise TypeError(f"{where} needs a list of {nin} numbers or Values, got {type(x).__name__}")
-    if len(x) != nin:
-        raise ValueError(f"{where} expects {nin} inputs, got {len(x)}")
-    return x
+    return sequence(x, where, "numbers or Values", length=nin)
 
 
 def _as_values(x: Sequence[Input]) -> list[Value]:
@@ -102,11 +83,11 @@ class Neuron(Module):
         name: str = "L1.n0",
     ) -> None:
         """Weights uniform in [-a, a] (Xavier or He by activation, see nn.activations), bias 0."""
-        self.nin = _check_size(nin, "Neuron(nin)")
-        fan_out = _check_size(fan_out, "Neuron(fan_out)")
+        self.nin = integer(nin, "Neuron(nin)", at_least=1)
+        fan_out = integer(fan_out, "Neuron(fan_out)", at_least=1)
         check_activation(activation, "Neuron activation")
         if not isinstance(name, str) or not name:
-            raise TypeError(f"Neuron(name) needs a non-empty str, got {name!r}")
+            raise TypeError(needs("Neuron(name)", "a non-empty str", name))
         self.activation = activation if nonlin else "linear"
         self.nonlin = self.activation != "linear"  # as micrograd: False for its linear output neuron
         self.name = name
@@ -128,8 +109,8 @@ class Neuron(Module):
                 out = activate(self.activation, weighted_sum(self.w, x, self.b))
         else:
             # NOTE: the weighted sum and the activation are the only nodes made here (the inputs
-            # are Values already), so they are tagged directly, as `with scope(self.name)` would:
-            # a scope block costs ~1 us, about an eighth of an nn.MLP training step.
+            # are Values already), so they are tagged directly, as `with scope(self.name)` would
+            # tag them, without entering and leaving a context on every neuron call.
             outer = current_scope()
             tag = f"{outer}.{self.name}" if outer else self.name
             z = weighted_sum(self.w, x, self.b)
@@ -166,10 +147,9 @@ class Layer(Module):
         index: int = 0,
     ) -> None:
         """Neurons named L{index+1}.n0, L{index+1}.n1, ... (`index` is the layer's place in an MLP)."""
-        nin = _check_size(nin, "Layer(nin)")
-        nout = _check_size(nout, "Layer(nout)")
-        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-            raise ValueError(f"Layer(index) needs an int >= 0, got {index!r}")
+        nin = integer(nin, "Layer(nin)", at_least=1)
+        nout = integer(nout, "Layer(nout)", at_least=1)
+        index = integer(index, "Layer(index)", at_least=0)
         check_activation(activation, "Layer activation")
         generator = _pick_rng(seed, rng)
         self.nin = nin
@@ -235,19 +215,17 @@ class MLP(Module):
         rng: random.Random | None = None,
     ) -> None:
         """Build the layers; names are checked before any weight is drawn."""
-        nin = _check_size(nin, "MLP(nin)")
-        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
-            raise TypeError(f"MLP(nouts) needs a non-empty list of layer sizes, got {nouts!r}")
-        sizes = [_check_size(n, f"MLP(nouts[{i}])") for i, n in enumerate(nouts)]
+        nin = integer(nin, "MLP(nin)", at_least=1)
+        nouts = sequence(nouts, "MLP(nouts)", "layer sizes")
+        sizes = [integer(n, f"MLP(nouts[{i}])", at_least=1) for i, n in enumerate(nouts)]
         hidden = len(sizes) - 1
         if isinstance(activation, str):
             hidden_acts = [activation] * hidden
         elif isinstance(activation, Sequence) and len(activation) == hidden:
             hidden_acts = list(activation)
         else:
-            raise ValueError(
-                f"MLP(activation) needs a name or one name per hidden layer ({hidden}), got {activation!r}"
-            )
+            what = f"a name or one name per hidden layer ({hidden})"
+            raise ValueError(needs("MLP(activation)", what, activation))
         acts = [*hidden_acts, output_activation]
         for i, act in enumerate(acts):
             check_activation(act, f"MLP activation of layer {i + 1}")
@@ -258,7 +236,7 @@ class MLP(Module):
         ):
             biases = list(bias)
         else:
-            raise ValueError(f"MLP(bias) needs a bool or one bool per layer ({len(sizes)}), got {bias!r}")
+            raise ValueError(needs("MLP(bias)", f"a bool or one bool per layer ({len(sizes)})", bias))
         generator = _pick_rng(seed, rng)
         ins = [nin, *sizes]
         self.nin = nin

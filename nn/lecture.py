@@ -22,8 +22,9 @@ import random
 from collections.abc import Sequence
 
 from autograd import Value, scope
+from autograd.checks import integer, needs, sequence
 from nn import layers as base
-from nn.layers import _check_size, _pick_rng
+from nn.layers import _pick_rng
 
 ACTIVATION = "tanh"
 """Every lecture neuron's activation, the output layer's too."""
@@ -46,9 +47,9 @@ class Neuron(base.Neuron):
         """nin weights, then the bias, each uniform(-1, 1) (the lecture's order of draws)."""
         # Not super().__init__: it draws He/Xavier weights and a zero bias, and its extra draws
         # would shift the lecture's sequence. Forward, parameters and repr are nn.Neuron's.
-        self.nin = _check_size(nin, "lecture Neuron(nin)")
+        self.nin = integer(nin, "lecture Neuron(nin)", at_least=1)
         if not isinstance(name, str) or not name:
-            raise TypeError(f"lecture Neuron(name) needs a non-empty str, got {name!r}")
+            raise TypeError(needs("lecture Neuron(name)", "a non-empty str", name))
         self.activation = ACTIVATION
         self.nonlin = True
         self.name = name
@@ -71,10 +72,9 @@ class Layer(base.Layer):
         index: int = 0,
     ) -> None:
         """Neurons named L{index+1}.n0, L{index+1}.n1, ..., drawn one after another."""
-        nin = _check_size(nin, "lecture Layer(nin)")
-        nout = _check_size(nout, "lecture Layer(nout)")
-        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
-            raise ValueError(f"lecture Layer(index) needs an int >= 0, got {index!r}")
+        nin = integer(nin, "lecture Layer(nin)", at_least=1)
+        nout = integer(nout, "lecture Layer(nout)", at_least=1)
+        index = integer(index, "lecture Layer(index)", at_least=0)
         generator = _pick_rng(seed, rng)
         self.nin = nin
         self.index = index
@@ -95,10 +95,9 @@ class MLP(base.MLP):
         rng: random.Random | None = None,
     ) -> None:
         """Build the layers; sizes are checked before any weight is drawn."""
-        nin = _check_size(nin, "lecture MLP(nin)")
-        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
-            raise TypeError(f"lecture MLP(nouts) needs a non-empty list of layer sizes, got {nouts!r}")
-        sizes = [_check_size(n, f"lecture MLP(nouts[{i}])") for i, n in enumerate(nouts)]
+        nin = integer(nin, "lecture MLP(nin)", at_least=1)
+        nouts = sequence(nouts, "lecture MLP(nouts)", "layer sizes")
+        sizes = [integer(n, f"lecture MLP(nouts[{i}])", at_least=1) for i, n in enumerate(nouts)]
         generator = _pick_rng(seed, rng)
         ins = [nin, *sizes]
         self.nin = nin

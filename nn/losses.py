@@ -7,12 +7,11 @@ Mismatched lengths and out-of-range targets raise ValueError saying which.
 
 from __future__ import annotations
 
-import math
-import numbers
 from collections.abc import Sequence
 from typing import TypeAlias
 
 from autograd import Value, ops
+from autograd.checks import integer, real_number
 
 Prediction: TypeAlias = "Value | float | Sequence[Value | float]"
 Target: TypeAlias = "Value | float | Sequence[Value | float]"
@@ -25,10 +24,8 @@ def _values(pred: object, where: str) -> list[Value]:
     for i, p in enumerate(items):
         if isinstance(p, Value):
             out.append(p)
-        elif isinstance(p, numbers.Real) and not isinstance(p, bool):
-            out.append(Value(float(p)))
         else:
-            raise TypeError(f"{where} needs Values or numbers as predictions, got {type(p).__name__} at {i}")
+            out.append(Value(real_number(p, f"{where}(prediction[{i}])")))
     if not out:
         raise ValueError(f"{where} needs at least one prediction, got an empty list")
     return out
@@ -36,12 +33,7 @@ def _values(pred: object, where: str) -> list[Value]:
 
 def target_number(t: object, where: str) -> float:
     """A target as a finite float, or a TypeError/ValueError naming it."""
-    if isinstance(t, bool) or not isinstance(t, numbers.Real):
-        raise TypeError(f"{where} needs a number as target, got {type(t).__name__} {t!r}")
-    value = float(t)
-    if not math.isfinite(value):
-        raise ValueError(f"{where} needs a finite target, got {value!r}")
-    return value
+    return real_number(t, where)
 
 
 def _target(t: object, where: str) -> Value | float:
@@ -58,7 +50,7 @@ def _pairs(pred: Prediction, target: Target, where: str) -> list[tuple[Value, Va
     """(prediction, target) pairs; a ValueError when the lengths differ."""
     preds = _values(pred, where)
     items = target if isinstance(target, Sequence) and not isinstance(target, str) else [target]
-    targets = [_target(t, where) for t in items]
+    targets = [_target(t, f"{where}(target[{i}])") for i, t in enumerate(items)]
     if len(preds) != len(targets):
         raise ValueError(
             f"{where} needs as many targets as predictions, got {len(preds)} predictions "
@@ -147,16 +139,7 @@ def cross_entropy(logits: Sequence[Value | float], target_index: int) -> Value:
     every exponent <= 0, so no logit overflows exp. The target is a class index 0 <= t < n.
     """
     zs = _values(logits, "cross_entropy")
-    if isinstance(target_index, bool) or not isinstance(target_index, numbers.Integral):
-        raise TypeError(
-            "cross_entropy needs an int class index as target, "
-            f"got {type(target_index).__name__} {target_index!r}"
-        )
-    if not 0 <= target_index < len(zs):
-        raise ValueError(
-            f"cross_entropy target {int(target_index)} is out of range for {len(zs)} logits "
-            f"(valid: 0..{len(zs) - 1})"
-        )
+    target = integer(target_index, "cross_entropy(target_index)", at_least=0, at_most=len(zs) - 1)
     top = max(z.data for z in zs)
     log_total = sum_values([(z - top).exp() for z in zs]).log()
-    return log_total - (zs[int(target_index)] - top)
+    return log_total - (zs[target] - top)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
-import numbers
 import os
 from collections.abc import Mapping
 
 from autograd import Value
+from autograd.checks import needs, real_number
 from nn import model_file
 
 
@@ -38,7 +37,7 @@ class Module:
         for a non-number; nothing is changed unless every entry is valid.
         """
         if not isinstance(state, Mapping):
-            raise TypeError(f"load_state_dict needs a mapping of name -> float, got {type(state).__name__}")
+            raise TypeError(needs("load_state_dict(state)", "a mapping of name -> float", state))
         named = self.named_parameters()
         names = {name for name, _ in named}
         missing = [name for name, _ in named if name not in state]
@@ -49,12 +48,7 @@ class Module:
             raise ValueError(f"load_state_dict: unexpected key {unexpected[0]!r}")
         values: dict[str, float] = {}
         for name, _ in named:
-            value = state[name]
-            if isinstance(value, bool) or not isinstance(value, numbers.Real):
-                raise TypeError(f"load_state_dict: {name!r} needs a number, got {type(value).__name__}")
-            if not math.isfinite(value):
-                raise ValueError(f"load_state_dict: {name!r} needs a finite number, got {value!r}")
-            values[name] = float(value)
+            values[name] = real_number(state[name], f"load_state_dict({name!r})")
         for name, p in named:
             p.data = values[name]
 

@@ -9,34 +9,11 @@ training goes on with weights at -inf, or Adam stops moving a parameter whose v 
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable
 from operator import attrgetter
 
 from autograd import Value, first_non_finite
-
-
-def _positive(value: object, where: str) -> float:
-    """`value` as a finite float > 0, or a TypeError/ValueError naming `where`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{where} needs a number, got {type(value).__name__} {value!r}")
-    number = float(value)
-    if not (math.isfinite(number) and number > 0):
-        raise ValueError(f"{where} needs a finite number > 0, got {value!r}")
-    return number
-
-
-def _in_range(value: object, where: str, low: float, high: float, high_open: bool) -> float:
-    """`value` as a float in [low, high) or [low, high], or a TypeError/ValueError naming `where`."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{where} needs a number, got {type(value).__name__} {value!r}")
-    number = float(value)
-    ok = low <= number < high if high_open else low <= number <= high
-    if not (math.isfinite(number) and ok):
-        interval = f"[{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{where} needs a number in {interval}, got {value!r}")
-    return number
-
+from autograd.checks import needs, real_number, sequence
 
 _data_of = attrgetter("data")
 
@@ -56,8 +33,8 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__} needs at least one parameter, got none")
         for i, p in enumerate(self.params):
             if not isinstance(p, Value):
-                raise TypeError(f"{type(self).__name__} params[{i}] must be a Value, got {type(p).__name__}")
-        self.lr = _positive(lr, f"{type(self).__name__}(lr)")
+                raise TypeError(needs(f"{type(self).__name__}(params[{i}])", "a Value", p))
+        self.lr = real_number(lr, f"{type(self).__name__}(lr)", above=0)
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0.0 before the next backward pass."""
@@ -70,7 +47,7 @@ class Optimizer:
 
     def _check_lr(self) -> float:
         """The current lr (it may be changed between steps for a schedule), checked again."""
-        return _positive(self.lr, f"{type(self).__name__}.lr")
+        return real_number(self.lr, f"{type(self).__name__}.lr", above=0)
 
     def states(self) -> dict[str, list[float]]:
         """The per-parameter state lists by their name in messages (none here; see SGD and Adam)."""
@@ -126,8 +103,8 @@ class SGD(Optimizer):
     ) -> None:
         """Momentum in [0, 1), weight_decay >= 0."""
         super().__init__(params, lr)
-        self.momentum = _in_range(momentum, "SGD(momentum)", 0.0, 1.0, high_open=True)
-        self.weight_decay = _in_range(weight_decay, "SGD(weight_decay)", 0.0, math.inf, high_open=True)
+        self.momentum = real_number(momentum, "SGD(momentum)", at_least=0, below=1)
+        self.weight_decay = real_number(weight_decay, "SGD(weight_decay)", at_least=0)
         self.velocity = [0.0] * len(self.params)
 
     def states(self) -> dict[str, list[float]]:
@@ -170,14 +147,13 @@ class Adam(Optimizer):
     ) -> None:
         """betas in [0, 1), eps > 0, weight_decay >= 0 (added to the gradient, like PyTorch's Adam)."""
         super().__init__(params, lr)
-        if not isinstance(betas, tuple) or len(betas) != 2:
-            raise TypeError(f"Adam(betas) needs a pair of numbers, got {betas!r}")
+        b1, b2 = sequence(betas, "Adam(betas)", "numbers", length=2, kind="tuple")
         self.betas = (
-            _in_range(betas[0], "Adam(betas[0])", 0.0, 1.0, high_open=True),
-            _in_range(betas[1], "Adam(betas[1])", 0.0, 1.0, high_open=True),
+            real_number(b1, "Adam(betas[0])", at_least=0, below=1),
+            real_number(b2, "Adam(betas[1])", at_least=0, below=1),
         )
-        self.eps = _positive(eps, "Adam(eps)")
-        self.weight_decay = _in_range(weight_decay, "Adam(weight_decay)", 0.0, math.inf, high_open=True)
+        self.eps = real_number(eps, "Adam(eps)", above=0)
+        self.weight_decay = real_number(weight_decay, "Adam(weight_decay)", at_least=0)
         self.m = [0.0] * len(self.params)
         self.v = [0.0] * len(self.params)
         self.t = 0

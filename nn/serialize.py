@@ -9,14 +9,10 @@
 Saving never loses a file:
 - `save` checks every weight (a finite real number, not a bool or str) and the architecture
   (one activation and one bias setting per layer, as the file holds) BEFORE it touches the disk;
-- it writes a temporary `.NAME.PID.RANDOM.tmp` in the same directory, fsyncs it and renames it
-  over the target (`os.replace`, atomic), so a failing or interrupted save leaves the previous
-  file as it was and removes its temporary file; SIGTERM (in the main thread, when no handler of
-  yours is installed) also removes it, then terminates as SIGTERM would;
-- temporaries of the same target left by a process that no longer exists (`kill -9`, power loss)
-  are removed by the next save;
-- a new file gets the permissions any new file gets (0666 minus the umask); a replaced file keeps
-  its mode.
+- it then writes with `autograd.files.write_atomically`, the writer of every file axongrad makes:
+  a temporary file in the same folder, fsynced and renamed over the target, so a failing or
+  interrupted save (KeyboardInterrupt, SIGTERM) leaves the previous file as it was and no
+  temporary behind; a replaced file keeps its mode, a new one gets 0666 minus the umask.
 
 `load` checks every field and raises ValueError naming the first bad one (e.g. "weights[1][0].w[2]").
 It is bounded: a model of more than `max_parameters` weights and biases (default MAX_PARAMETERS,
@@ -32,6 +28,7 @@ import math
 import os
 from typing import Any
 
+from autograd.checks import BEYOND_FLOAT_RANGE, integer, is_int, is_real, needs
 from nn.activations import ACTIVATIONS
 from nn.layers import MLP
 from nn.model_file import (
@@ -64,22 +61,13 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"model file: non-finite number {name} (weights must be finite)")
 
 
-def _positive_int(value: object, where: str) -> int:
-    """`value` as an int >= 1, or a TypeError/ValueError naming `where`."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{where} needs an int, got {type(value).__name__} {_short(value)}")
-    if value < 1:
-        raise ValueError(f"{where} needs an int >= 1, got {value!r}")
-    return value
-
-
 def load(path: str | os.PathLike[str], *, max_parameters: int = MAX_PARAMETERS) -> MLP:
     """Read a model file written by `save` and rebuild the MLP; ValueError naming any bad field.
 
     A model of more than `max_parameters` weights and biases, or a file of more than
     MAX_BYTES_PER_PARAMETER * max_parameters bytes, is a ValueError before it is built.
     """
-    limit = _positive_int(max_parameters, "load(max_parameters)")
+    limit = integer(max_parameters, "load(max_parameters)", at_least=1)
     max_bytes = MAX_BYTES_PER_PARAMETER * limit
     target = os.fspath(path)
     with open(target, "rb") as f:  # a missing file is the usual FileNotFoundError
@@ -141,6 +129,13 @@ def _parse(text: str, where: str) -> Any:
         ) from None
 
 
+def _bad(where: str, what: str, value: object) -> ValueError:
+    """The error for a field of a model file: checks' one wording, a ValueError whatever the type is wrong."""
+    if isinstance(value, _LongInteger):  # digits kept as text: say how long, not what type
+        return ValueError(f"model file: {where} needs {what}, got {_short(value)}")
+    return ValueError(needs(f"model file: {where}", what, value))
+
+
 def _field(data: dict[str, Any], key: str, where: str) -> Any:
     """data[key], or a ValueError naming the missing field."""
     if key not in data:
@@ -150,34 +145,37 @@ def _field(data: dict[str, Any], key: str, where: str) -> Any:
 
 def _number(value: object, where: str) -> float:
     """A finite JSON number (not a bool), or a ValueError naming the field."""
-    if type(value) is float and value - value == 0.0:  # the usual case first: most fields are weights
+    if type(value) is float and value - value == 0.0:  # most fields are weights: no more checking
         return value
-    if isinstance(value, _LongInteger):
-        number = float(value)  # float() of digits gives inf past the range, it does not raise
-        if math.isfinite(number):
-            return number
-        raise ValueError(f"model file: {where} is {_short(value)}, too large for a float")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"model file: {where} needs a number, got {type(value).__name__} {_short(value)}")
-    number = float(value)  # ints here are at most _BIG_DIGITS digits: no OverflowError
+    # A long integer's digits: float() gives inf past float range (it does not raise).
+    number = float(value) if isinstance(value, _LongInteger) or is_real(value) else math.nan
     if not math.isfinite(number):
-        raise ValueError(f"model file: {where} needs a finite number, got {_short(value)}")
+        error = _bad(where, "a finite number", value)
+        raise ValueError(f"{error}{BEYOND_FLOAT_RANGE}") if isinstance(value, _LongInteger) else error
     return number
 
 
 def _list(value: object, where: str, length: int | None = None) -> list[Any]:
     """A JSON list (of `length` items when given), or a ValueError naming the field."""
+    what = "a list" if length is None else f"a list of {length} entries"
     if not isinstance(value, list):
-        raise ValueError(f"model file: {where} needs a list, got {type(value).__name__}")
+        raise _bad(where, what, value)
     if length is not None and len(value) != length:
-        raise ValueError(f"model file: {where} needs {length} entries, got {len(value)}")
+        raise ValueError(f"model file: {where} needs {what}, got list of {len(value)}")
     return value
 
 
 def _size(value: object, where: str) -> int:
-    """A positive JSON int, or a ValueError naming the field."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"model file: {where} needs a positive int, got {_short(value)}")
+    """A JSON int >= 1, or a ValueError naming the field."""
+    if not is_int(value) or value < 1:
+        raise _bad(where, "an int >= 1", value)
+    return int(value)
+
+
+def _object(value: object, where: str) -> dict[str, Any]:
+    """A JSON object, or a ValueError naming the field."""
+    if not isinstance(value, dict):
+        raise _bad(where, "a JSON object", value)
     return value
 
 
@@ -186,21 +184,38 @@ def from_dict(data: Any, *, max_parameters: int = MAX_PARAMETERS) -> MLP:
 
     A model of more than `max_parameters` weights and biases is a ValueError before anything is built.
     """
-    limit = _positive_int(max_parameters, "from_dict(max_parameters)")
-    if not isinstance(data, dict):
-        raise ValueError(f"model file: the top level needs a JSON object, got {type(data).__name__}")
+    limit = integer(max_parameters, "from_dict(max_parameters)", at_least=1)
+    data = _object(data, "the top level")
     fmt = _field(data, "format", "")
     if fmt != FORMAT:
-        raise ValueError(f"model file: 'format' needs {FORMAT!r}, got {_short(fmt)}")
+        raise _bad("'format'", repr(FORMAT), fmt)
     version = _field(data, "version", "")
     if isinstance(version, bool) or version != VERSION:
+        raise _bad("'version'", f"{VERSION} (the version this axongrad reads)", version)
+    nin, sizes, acts, biases = _architecture(_object(_field(data, "architecture", ""), "'architecture'"))
+    ins = [nin, *sizes]
+    count = sum((ins[k] + biases[k]) * sizes[k] for k in range(len(sizes)))
+    if count > limit:
         raise ValueError(
-            f"model file: 'version' {_short(version)} is not supported "
-            f"(this axongrad reads version {VERSION})"
+            f"model file: the architecture declares {count} weights and biases, more than "
+            f"max_parameters={limit} (about 250 bytes of memory each); if you trust the file, "
+            "pass a larger max_parameters to load"
         )
-    arch = _field(data, "architecture", "")
-    if not isinstance(arch, dict):
-        raise ValueError(f"model file: 'architecture' needs a JSON object, got {type(arch).__name__}")
+    weights = _list(_field(data, "weights", ""), "weights", len(sizes))
+    values = [_layer(layer, k, ins[k], sizes[k], biases[k]) for k, layer in enumerate(weights)]
+    # A fixed seed: rebuilding must not disturb the generator behind nn.seed; every weight is overwritten.
+    model = MLP(nin, sizes, acts[:-1], acts[-1], biases, seed=0)
+    for layer, rows in zip(model.layers, values):
+        for neuron, (w, b) in zip(layer.neurons, rows):
+            for p, v in zip(neuron.w, w):
+                p.data = v
+            if neuron.b is not None and b is not None:
+                neuron.b.data = b
+    return model
+
+
+def _architecture(arch: dict[str, Any]) -> tuple[int, list[int], list[str], list[bool]]:
+    """The "architecture" object's nin, layer sizes, activation names and bias flags, each checked."""
     nin = _size(_field(arch, "nin", "architecture."), "architecture.nin")
     sizes = [
         _size(s, f"architecture.sizes[{i}]")
@@ -211,51 +226,28 @@ def from_dict(data: Any, *, max_parameters: int = MAX_PARAMETERS) -> MLP:
     acts = _list(_field(arch, "activations", "architecture."), "architecture.activations", len(sizes))
     for i, act in enumerate(acts):
         if act not in ACTIVATIONS:
-            raise ValueError(
-                f"model file: architecture.activations[{i}] {_short(act)} is unknown; "
-                f"valid: {', '.join(ACTIVATIONS)}"
-            )
+            raise _bad(f"architecture.activations[{i}]", f"one of {', '.join(ACTIVATIONS)}", act)
     biases = _list(_field(arch, "bias", "architecture."), "architecture.bias", len(sizes))
     for i, flag in enumerate(biases):
         if not isinstance(flag, bool):
-            raise ValueError(f"model file: architecture.bias[{i}] needs true or false, got {_short(flag)}")
-    ins = [nin, *sizes]
-    count = sum((ins[k] + biases[k]) * sizes[k] for k in range(len(sizes)))
-    if count > limit:
-        raise ValueError(
-            f"model file: the architecture declares {count} weights and biases, more than "
-            f"max_parameters={limit} (about 250 bytes of memory each); if you trust the file, "
-            "pass a larger max_parameters to load"
-        )
-    weights = _list(_field(data, "weights", ""), "weights", len(sizes))
-    values: list[list[tuple[list[float], float | None]]] = []
-    for k, layer in enumerate(weights):
-        rows = []
-        for j, neuron in enumerate(_list(layer, f"weights[{k}]", sizes[k])):
-            where = f"weights[{k}][{j}]"
-            if not isinstance(neuron, dict):
-                raise ValueError(f"model file: {where} needs a JSON object, got {type(neuron).__name__}")
-            w = [
-                _number(v, f"{where}.w[{i}]")
-                for i, v in enumerate(_list(_field(neuron, "w", f"{where}."), f"{where}.w", ins[k]))
-            ]
-            b_raw = _field(neuron, "b", f"{where}.")
-            if biases[k]:
-                b: float | None = _number(b_raw, f"{where}.b")
-            elif b_raw is not None:
-                raise ValueError(
-                    f"model file: {where}.b needs null (architecture.bias[{k}] is false), got {_short(b_raw)}"
-                )
-            else:
-                b = None
-            rows.append((w, b))
-        values.append(rows)
-    # A fixed seed: rebuilding must not disturb the generator behind nn.seed; every weight is overwritten.
-    model = MLP(nin, sizes, acts[:-1], acts[-1], biases, seed=0)
-    for layer, rows in zip(model.layers, values):
-        for neuron, (w, b) in zip(layer.neurons, rows):
-            for p, v in zip(neuron.w, w):
-                p.data = v
-            if neuron.b is not None and b is not None:
-                neuron.b.data = b
-    return model
+            raise _bad(f"architecture.bias[{i}]", "true or false", flag)
+    return nin, sizes, acts, biases
+
+
+def _layer(layer: object, k: int, nin: int, nout: int, bias: bool) -> list[tuple[list[float], float | None]]:
+    """Layer k's (w, b) per neuron from the "weights" list, each number checked."""
+    rows = []
+    for j, neuron in enumerate(_list(layer, f"weights[{k}]", nout)):
+        where = f"weights[{k}][{j}]"
+        neuron = _object(neuron, where)
+        w_list = _list(_field(neuron, "w", f"{where}."), f"{where}.w", nin)
+        w = [_number(v, f"{where}.w[{i}]") for i, v in enumerate(w_list)]
+        b_raw = _field(neuron, "b", f"{where}.")
+        if bias:
+            b: float | None = _number(b_raw, f"{where}.b")
+        elif b_raw is not None:
+            raise _bad(f"{where}.b", f"null (architecture.bias[{k}] is false)", b_raw)
+        else:
+            b = None
+        rows.append((w, b))
+    return rows

@@ -7,9 +7,9 @@ An MLP becomes Linear(nin, n1), activation, Linear(n1, n2), activation, ... with
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
+from autograd.checks import real_number
 from nn.activations import LEAKY_SLOPE
 
 if TYPE_CHECKING:  # MLP's methods call in here, so the layers module is never imported at run time
@@ -29,9 +29,7 @@ def _torch() -> Any:
 
 def _finite(value: float, where: str) -> float:
     """A finite float, or a ValueError naming the weight."""
-    if not math.isfinite(value):
-        raise ValueError(f"from_torch: {where} needs a finite number, got {value!r}")
-    return float(value)
+    return real_number(value, f"from_torch: {where}")
 
 
 def to_torch(model: MLP) -> torch.nn.Sequential:

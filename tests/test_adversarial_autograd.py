@@ -543,13 +543,13 @@ _NOT_REAL = {"True": True, "1j": 1j, "'2'": "2", "None": None, "Decimal('1.5')":
 
 @pytest.mark.parametrize("number", list(_OUT_OF_RANGE.values()), ids=list(_OUT_OF_RANGE))
 def test_value_out_of_range_is_value_error(number: object) -> None:
-    with pytest.raises(ValueError, match=r"Value\(data\) needs a (finite number|number within float range)"):
+    with pytest.raises(ValueError, match=r"^Value\(data\) needs a finite number, got "):
         Value(number)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("number", list(_NOT_REAL.values()), ids=list(_NOT_REAL))
 def test_value_not_real_is_type_error(number: object) -> None:
-    with pytest.raises(TypeError, match=r"Value\(data\) needs a real number"):
+    with pytest.raises(TypeError, match=r"^Value\(data\) needs a finite number, got "):
         Value(number)  # type: ignore[arg-type]
 
 
@@ -561,7 +561,7 @@ def test_arithmetic_with_out_of_range_number_is_value_error(op: str, number: obj
         with pytest.raises(OverflowError, match="too large for a float"):
             _ARITH[op](number)
         return
-    with pytest.raises(ValueError, match=r"float range|finite number") as info:
+    with pytest.raises(ValueError, match=r"needs a finite number, got ") as info:
         _ARITH[op](number)
     assert "operand" in str(info.value) or "exponent" in str(info.value)
 
@@ -585,7 +585,8 @@ def test_huge_int_operand_message_names_the_operator(op: str) -> None:
 
 
 def test_exponent_huge_int_names_the_exponent() -> None:
-    with pytest.raises(ValueError, match=r"a \*\* n \(the exponent n\) needs a number within float range"):
+    exponent = r"^a \*\* n \(the exponent n\) needs a finite number, got a 401-digit integer, beyond float"
+    with pytest.raises(ValueError, match=exponent):
         x0 ** HUGE
     with pytest.raises(ValueError, match=r"a \*\* n \(the exponent n\)"):
         x0 ** Fraction(HUGE, 3)
@@ -660,14 +661,14 @@ def test_tape_columns_and_weights(
 @pytest.mark.parametrize(
     ("kwargs", "error", "words"),
     [
-        ({"eps": HUGE}, ValueError, r"numerical_grad\(eps\) needs a number within float range"),
-        ({"eps": float("inf")}, ValueError, r"numerical_grad\(eps\) needs a finite number"),
-        ({"eps": float("nan")}, ValueError, r"numerical_grad\(eps\) needs a finite number"),
-        ({"eps": "1e-6"}, TypeError, r"numerical_grad\(eps\) needs a real number"),
-        ({"eps": None}, TypeError, r"numerical_grad\(eps\) needs a real number"),
-        ({"eps": True}, TypeError, r"numerical_grad\(eps\) needs a real number"),
-        ({"eps": 0}, ValueError, r"numerical_grad needs eps > 0"),
-        ({"eps": -1e-6}, ValueError, r"numerical_grad needs eps > 0"),
+        ({"eps": HUGE}, ValueError, r"numerical_grad\(eps\) needs a finite number > 0, got a 401-digit"),
+        ({"eps": float("inf")}, ValueError, r"numerical_grad\(eps\) needs a finite number > 0, got inf$"),
+        ({"eps": float("nan")}, ValueError, r"numerical_grad\(eps\) needs a finite number > 0, got nan$"),
+        ({"eps": "1e-6"}, TypeError, r"numerical_grad\(eps\) needs a finite number > 0, got str '1e-6'$"),
+        ({"eps": None}, TypeError, r"numerical_grad\(eps\) needs a finite number > 0, got NoneType None$"),
+        ({"eps": True}, TypeError, r"numerical_grad\(eps\) needs a finite number > 0, got bool True$"),
+        ({"eps": 0}, ValueError, r"^numerical_grad\(eps\) needs a finite number > 0, got 0$"),
+        ({"eps": -1e-6}, ValueError, r"^numerical_grad\(eps\) needs a finite number > 0, got -1e-06$"),
         ({"eps": 1e-320}, ValueError, r"the step h=3e-320 \(eps=1e-320\) cannot move xs\[0\]=-3.0"),
         ({"eps": 1e308}, ValueError, r"the step h=inf \(eps=1e\+308\) cannot move xs\[0\]=-3.0"),
     ],

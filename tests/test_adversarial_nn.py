@@ -23,6 +23,7 @@ import pytest
 
 import nn
 from autograd import Value
+from autograd.checks import BEYOND_FLOAT_RANGE as BEYOND
 from nn import serialize
 from nn.tape_engine import TapeEngine
 from nn.train import ENGINES
@@ -194,15 +195,15 @@ def assert_intact(path: Path, content: bytes, state: dict[str, float]) -> None:
 
 
 BAD_WEIGHTS: list[tuple[object, type[Exception], str]] = [
-    (True, TypeError, "needs a real number, got bool True"),
-    ("0.5", TypeError, "needs a real number, got str '0.5'"),
-    (None, TypeError, "needs a real number, got NoneType"),
+    (True, TypeError, "needs a finite number, got bool True"),
+    ("0.5", TypeError, "needs a finite number, got str '0.5'"),
+    (None, TypeError, "needs a finite number, got NoneType None"),
     (math.inf, ValueError, "needs a finite number, got inf"),
     (-math.inf, ValueError, "needs a finite number, got -inf"),
     (math.nan, ValueError, "needs a finite number, got nan"),
-    (10**400, ValueError, "too large for a float"),
-    (Fraction(10**400, 3), ValueError, "too large for a float"),
-    (1 + 2j, TypeError, "needs a real number, got complex"),
+    (10**400, ValueError, "needs a finite number, got a 401-digit integer" + BEYOND),
+    (Fraction(10**400, 3), ValueError, "needs a finite number, got Fraction(1000"),
+    (1 + 2j, TypeError, "needs a finite number, got complex (1+2j)"),
 ]
 
 
@@ -217,7 +218,7 @@ def test_save_checks_every_weight_before_writing(
         error, match=r"save: weights\[1\]\[1\]\.w\[2\] \(layers\.1\.neurons\.1\.w\.2\)"
     ) as info:
         model.save(path)
-    assert message in str(info.value)
+    assert str(info.value).startswith(f"save: weights[1][1].w[2] (layers.1.neurons.1.w.2) {message}")
     assert_intact(path, content, state)
 
 
@@ -415,9 +416,10 @@ def test_deeply_nested_json_is_a_value_error(tmp_path: Path, nesting: str) -> No
 @pytest.mark.parametrize(
     ("digits", "field"),
     [
-        ("1" + "0" * 400, "weights[0][0].w[0] is a 401-digit integer, too large for a float"),
-        ("-" + "9" * 400, "weights[0][0].w[0] is a 400-digit integer, too large for a float"),
-        ("7" * 5000, "weights[0][0].w[0] is a 5000-digit integer"),  # past Python's int() digit limit
+        ("1" + "0" * 400, "weights[0][0].w[0] needs a finite number, got a 401-digit integer" + BEYOND),
+        ("-" + "9" * 400, "weights[0][0].w[0] needs a finite number, got a 400-digit integer" + BEYOND),
+        # past Python's int() digit limit
+        ("7" * 5000, "weights[0][0].w[0] needs a finite number, got a 5000-digit integer" + BEYOND),
         ("1e400", "weights[0][0].w[0] needs a finite number, got inf"),
     ],
 )
@@ -425,8 +427,9 @@ def test_a_huge_number_in_a_model_file_names_its_field(tmp_path: Path, digits: s
     data = serialize.to_dict(nn.MLP(2, [3, 1], seed=0))
     data["weights"][0][0]["w"][0] = "HUGE"
     (tmp_path / "m.json").write_text(json.dumps(data).replace('"HUGE"', digits))
-    with pytest.raises(ValueError, match=field.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
+    with pytest.raises(ValueError) as info:
         nn.load(tmp_path / "m.json")
+    assert str(info.value) == f"model file: {field}"
 
 
 def test_a_long_integer_that_fits_a_float_is_a_weight(tmp_path: Path) -> None:
@@ -439,10 +442,17 @@ def test_a_long_integer_that_fits_a_float_is_a_weight(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"nin": int("9" * 400)}, "architecture.nin needs a positive int, got a 400-digit integer"),
-        ({"version": int("1" * 400)}, "'version' a 400-digit integer is not supported"),
-        ({"format": "x" * 1_000_000}, "'format' needs 'axongrad-model', got 'xxxx"),
-        ({"activations": ["relu" * 100_000, "linear"]}, "activations[0] 'relurelu"),
+        ({"nin": int("9" * 400)}, "architecture.nin needs an int >= 1, got a 400-digit integer"),
+        (
+            {"version": int("1" * 400)},
+            "'version' needs 1 (the version this axongrad reads), got a 400-digit integer",
+        ),
+        ({"format": "x" * 1_000_000}, "'format' needs 'axongrad-model', got str 'xxxx"),
+        (
+            {"activations": ["relu" * 100_000, "linear"]},
+            "activations[0] needs one of linear, step, sign, sigmoid, tanh, relu, leaky_relu, "
+            "got str 'relurelu",
+        ),
     ],
 )
 def test_bad_huge_fields_give_short_messages(tmp_path: Path, changes: dict[str, Any], message: str) -> None:

@@ -150,7 +150,7 @@ def test_set_parameters_writes_data_and_grads_in_order(backend: str) -> None:
         ("short", None, ValueError, "one number per parameter: 25, got 24"),
         ("long", None, ValueError, "one number per parameter: 25, got 26"),
         ("2d", None, TypeError, r"1-D array of real numbers, got shape \(25, 1\)"),
-        ("bools", None, TypeError, "real number"),
+        ("bools", None, TypeError, r"set_parameters\(data\)\[0\] needs a finite number, got bool True"),
         ("text", None, TypeError, "list or 1-D array of numbers, got str"),
         ("nan", None, ValueError, r"entry 4 \(params\[4\].*is not finite: nan; no parameter was changed"),
         ("inf-array", None, ValueError, "entry 4 .*is not finite: inf"),

@@ -226,7 +226,9 @@ def test_gradcheck_through_model_inputs() -> None:
 
 def test_unknown_activation_lists_valid_names() -> None:
     with pytest.raises(
-        ValueError, match=r"unknown .*'swish'.*linear, step, sign, sigmoid, tanh, relu, leaky_relu"
+        ValueError,
+        match=r"^MLP activation of layer 1 needs an activation name \(one of linear, step, sign, sigmoid, "
+        r"tanh, relu, leaky_relu\), got str 'swish'$",
     ):
         nn.MLP(2, [3, 1], activation="swish")
     with pytest.raises(ValueError, match="'softplus'"):
@@ -239,11 +241,11 @@ def test_unknown_activation_lists_valid_names() -> None:
 
 def test_input_length_is_checked() -> None:
     model = nn.MLP(3, [2, 1], seed=0)
-    with pytest.raises(ValueError, match="expects 3 inputs, got 2"):
+    with pytest.raises(ValueError, match=r"^MLP needs a list of 3 numbers or Values, got list of 2$"):
         model([1.0, 2.0])
-    with pytest.raises(ValueError, match=r"Neuron L1.n0 expects 2 inputs, got 3"):
-        nn.Neuron(2)([1.0, 2.0, 3.0])
-    with pytest.raises(TypeError, match="list of 3"):
+    with pytest.raises(ValueError, match=r"Neuron L1.n0 needs a list of 2 numbers or Values, got tuple of 3"):
+        nn.Neuron(2)((1.0, 2.0, 3.0))
+    with pytest.raises(TypeError, match=r"^MLP needs a list of 3 numbers or Values, got str 'abc'$"):
         model("abc")  # type: ignore[arg-type]
 
 
@@ -251,7 +253,7 @@ def test_input_length_is_checked() -> None:
     ("kwargs", "error", "match"),
     [
         ({"nin": 0, "nouts": [1]}, ValueError, "nin"),
-        ({"nin": 2, "nouts": []}, TypeError, "nouts"),
+        ({"nin": 2, "nouts": []}, ValueError, r"MLP\(nouts\) needs a non-empty list of layer sizes, got"),
         ({"nin": 2, "nouts": [3, 0]}, ValueError, r"nouts\[1\]"),
         ({"nin": 2.5, "nouts": [1]}, TypeError, "nin"),
         ({"nin": 2, "nouts": [3, 1], "activation": ["relu", "tanh"]}, ValueError, "one name per hidden"),

@@ -105,13 +105,13 @@ def test_lr_can_change_between_steps_but_stays_checked() -> None:
         (lambda p: nn.SGD(p, lr=-0.1), ValueError, r"SGD\(lr\)"),
         (lambda p: nn.Adam(p, lr=0), ValueError, r"Adam\(lr\)"),
         (lambda p: nn.Adam(p, lr=math.inf), ValueError, r"Adam\(lr\)"),
-        (lambda p: nn.SGD(p, lr="0.1"), TypeError, r"SGD\(lr\) needs a number"),  # type: ignore[arg-type]
+        (lambda p: nn.SGD(p, lr="0.1"), TypeError, r"^SGD\(lr\) needs a finite number > 0, got str '0.1'$"),  # type: ignore[arg-type]
         (lambda p: nn.SGD(p, lr=0.1, momentum=1.0), ValueError, r"momentum.*\[0, 1\)"),
         (lambda p: nn.SGD(p, lr=0.1, weight_decay=-1.0), ValueError, "weight_decay"),
         (lambda p: nn.Adam(p, betas=(0.9, 1.0)), ValueError, r"betas\[1\]"),
         (lambda p: nn.Adam(p, eps=0.0), ValueError, "eps"),
         (lambda p: nn.SGD([], lr=0.1), ValueError, "at least one parameter"),
-        (lambda p: nn.SGD([1.0], lr=0.1), TypeError, r"params\[0\] must be a Value"),  # type: ignore[list-item]
+        (lambda p: nn.SGD([1.0], lr=0.1), TypeError, r"^SGD\(params\[0\]\) needs a Value, got 1.0$"),  # type: ignore[list-item]
     ],
 )
 def test_bad_optimizer_settings(make: object, error: type[Exception], match: str) -> None:

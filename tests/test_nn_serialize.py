@@ -78,46 +78,63 @@ def edit(change: Any) -> dict[str, Any]:
 
 BAD_FILES = [
     ("wrong format", lambda d: d.update(format="pickle"), "'format' needs 'axongrad-model'"),
-    ("wrong version", lambda d: d.update(version=2), "'version' 2 is not supported"),
-    ("bool version", lambda d: d.update(version=True), "'version' True"),
+    (
+        "wrong version",
+        lambda d: d.update(version=2),
+        r"'version' needs 1 \(the version this axongrad reads\), got 2",
+    ),
+    (
+        "bool version",
+        lambda d: d.update(version=True),
+        r"'version' needs 1 \(the version this axongrad reads\), got bool True",
+    ),
     ("missing version", lambda d: d.pop("version"), "missing key 'version'"),
     ("missing weights", lambda d: d.pop("weights"), "missing key 'weights'"),
     ("missing nin", lambda d: d["architecture"].pop("nin"), "missing key architecture.'nin'"),
-    ("bad nin", lambda d: d["architecture"].update(nin=0), "architecture.nin needs a positive int"),
+    ("bad nin", lambda d: d["architecture"].update(nin=0), "architecture.nin needs an int >= 1, got 0"),
     ("bad size", lambda d: d["architecture"]["sizes"].__setitem__(1, 2.5), r"architecture.sizes\[1\]"),
     (
         "unknown activation",
         lambda d: d["architecture"]["activations"].__setitem__(0, "swish"),
-        "'swish' is unknown",
+        r"architecture.activations\[0\] needs one of linear, step, sign, sigmoid, tanh, relu, leaky_relu, "
+        "got str 'swish'",
     ),
     (
         "short activations",
         lambda d: d["architecture"]["activations"].pop(),
-        "activations needs 3 entries, got 2",
+        "activations needs a list of 3 entries, got list of 2",
     ),
     (
         "bias flag",
         lambda d: d["architecture"]["bias"].__setitem__(0, 1),
         r"architecture.bias\[0\] needs true",
     ),
-    ("layer count", lambda d: d["weights"].pop(), "weights needs 3 entries, got 2"),
-    ("neuron count", lambda d: d["weights"][0].pop(), r"weights\[0\] needs 4 entries, got 3"),
+    ("layer count", lambda d: d["weights"].pop(), "weights needs a list of 3 entries, got list of 2"),
+    (
+        "neuron count",
+        lambda d: d["weights"][0].pop(),
+        r"weights\[0\] needs a list of 4 entries, got list of 3",
+    ),
     (
         "weight count",
         lambda d: d["weights"][1][0]["w"].append(0.0),
-        r"weights\[1\]\[0\].w needs 4 entries, got 5",
+        r"weights\[1\]\[0\].w needs a list of 4 entries, got list of 5",
     ),
     (
         "string weight",
         lambda d: d["weights"][0][2]["w"].__setitem__(1, "0.5"),
-        r"weights\[0\]\[2\].w\[1\] needs a number",
+        r"weights\[0\]\[2\].w\[1\] needs a finite number, got str '0.5'",
     ),
     (
         "bool weight",
         lambda d: d["weights"][0][2]["w"].__setitem__(0, True),
-        r"weights\[0\]\[2\].w\[0\] needs a number",
+        r"weights\[0\]\[2\].w\[0\] needs a finite number, got bool True",
     ),
-    ("null bias", lambda d: d["weights"][0][0].__setitem__("b", None), r"weights\[0\]\[0\].b needs a number"),
+    (
+        "null bias",
+        lambda d: d["weights"][0][0].__setitem__("b", None),
+        r"weights\[0\]\[0\].b needs a finite number, got NoneType None",
+    ),
     (
         "unexpected bias",
         lambda d: d["weights"][1][0].__setitem__("b", 0.5),
@@ -185,10 +202,10 @@ def test_failing_dump_leaves_previous_file_intact(tmp_path: Path, monkeypatch: p
     make_model().save(path)
     before = path.read_bytes()
 
-    def broken_dump(*args: object, **kwargs: object) -> None:
+    def broken_fsync(fd: int) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(json, "dump", broken_dump)
+    monkeypatch.setattr(os, "fsync", broken_fsync)  # after the bytes are written, before the rename
     with pytest.raises(OSError, match="disk full"):
         nn.MLP(3, [1], seed=5).save(path)
     assert path.read_bytes() == before

@@ -262,7 +262,7 @@ def _fit(**kwargs: Any) -> nn.History:
         (
             {"engine": "tape", "loss": "cross_entropy", "model": nn.MLP(2, [2], seed=0), "ys": [0, 1, 1, 2]},
             ValueError,
-            "cross_entropy target 2 is out of range for 2 logits",
+            r"cross_entropy\(target_index\) needs an int in 0..1, got 2$",
         ),
         ({"engine": "tape", "loss": "hinge"}, ValueError, "hinge needs a target of -1 or"),
         ({"engine": "tape", "xs": [[0.0, 1.0, 2.0]] * 4}, ValueError, "MLP expects 2 inputs, got 3"),

@@ -20,7 +20,9 @@ import pytest
 from browser import missing_browser, start_chromium
 
 import nn
-from viz.digit_pad import INPUTS, digit_pad_html, export_digit_pad, mlp_as_lists
+from autograd import Value
+from autograd.activations import LEAKY_SLOPE, TABLE
+from viz.digit_pad import ACTIVATIONS, INPUTS, digit_pad_html, export_digit_pad, mlp_as_lists, page_template
 from viz.labels import script_json
 
 MODEL_JSON = re.compile(r'<script type="application/json" id="axongrad-model">(.*?)</script>', re.S)
@@ -125,10 +127,30 @@ def test_bad_models_raise_errors_naming_the_field() -> None:
         mlp_as_lists(model)
     model = small_model()
     model.layers[0].neurons[0].activation = "swish"
-    with pytest.raises(ValueError, match=r"'swish'.*valid: linear"):
+    with pytest.raises(ValueError) as info:
         mlp_as_lists(model)
+    assert str(info.value) == (
+        "export_digit_pad: layers[0].neurons[0].activation needs one of linear, step, sign, sigmoid, tanh, "
+        "relu, leaky_relu, got str 'swish'"
+    )
     with pytest.raises(TypeError, match="title"):
         digit_pad_html(small_model(), title=3)  # type: ignore[arg-type]
+
+
+def test_the_page_implements_every_activation_of_the_table_and_no_other() -> None:
+    """The page's ACT object has one function per row of autograd's activation table."""
+    block = re.search(r"const ACT = \{(.*?)\n  \};", page_template(), re.S)
+    assert block is not None
+    names = re.findall(r"^    (\w+): function", block.group(1), re.M)
+    assert names and sorted(names) == sorted(TABLE) and ACTIVATIONS == tuple(TABLE)
+    page = digit_pad_html(small_model())
+    assert f"const LEAKY_SLOPE = {LEAKY_SLOPE!r};" in page and "__" + "LEAKY_SLOPE__" not in page
+
+
+def test_the_page_template_ships_as_package_data() -> None:
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r'^viz = \[.*"digit_pad\.html".*\]', pyproject, re.M)
+    assert page_template().startswith("<!DOCTYPE html>")
 
 
 def test_viz_digit_pad_does_not_import_nn() -> None:
@@ -241,6 +263,21 @@ def test_vertical_stroke_is_centred_and_prediction_updates_while_drawing(
     browser.find_element("id", "clear").click()
     state = page_state(browser)
     assert state["input"] is None and state["probs"] is None and state["shown"] == ""
+
+
+@pytest.mark.browser
+def test_the_pages_activations_equal_the_tables(browser: Any, tmp_path: Path) -> None:
+    """Each of the page's activation functions gives what the table's row gives a Value, to the bit."""
+    open_pad(browser, small_model(), tmp_path)
+    zs = [-30.0, -2.5, -1e-3, 0.0, 1e-3, 0.7, 2.5, 30.0]
+    got = browser.execute_script(
+        "const acts = window.axongrad.activations;"
+        "return Object.keys(acts).sort().map(n => [n, arguments[0].map(z => acts[n](z))]);",
+        zs,
+    )
+    assert [name for name, _ in got] == sorted(TABLE)
+    for name, values in got:
+        assert values == [TABLE[name].apply(Value(z)).data for z in zs], name
 
 
 @pytest.mark.browser

@@ -125,8 +125,10 @@ def test_duplicate_labels_get_scoped_names() -> None:
 def test_bad_arguments() -> None:
     with pytest.raises(TypeError, match="two Values"):
         viz.explain(Value(1.0), 2.0)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="max_paths"):
+    with pytest.raises(ValueError, match=r"^explain\(max_paths\) needs an int >= 0, got -1$"):
         viz.explain(Value(1.0), Value(1.0), max_paths=-1)
+    with pytest.raises(TypeError, match=r"^explain\(max_paths\) needs an int >= 0, got str '3'$"):
+        viz.explain(Value(1.0), Value(1.0), max_paths="3")  # type: ignore[arg-type]
 
 
 OPS = ("+", "*", "-", "tanh", "sigmoid", "scale", "square")

@@ -198,9 +198,11 @@ def test_deltas_read_like_the_post_and_refuse_unknown_neurons() -> None:
     assert hidden._repr_latex_().startswith("$$\n\\begin{aligned}")
     with pytest.raises(ValueError, match=r"no neuron 'L9.n0'.*L1.n0, L1.n1, L2.n0"):
         viz.deltas(loss, "L9.n0")
-    with pytest.raises(ValueError, match="evaluation"):
+    with pytest.raises(ValueError, match=r"^deltas\(evaluation\) needs an int in 0..0, got 1$"):
         viz.deltas(loss, "L1.n0", evaluation=1)
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match=r"^deltas\(evaluation\) needs an int in 0..0, got bool True$"):
+        viz.deltas(loss, "L1.n0", evaluation=True)
+    with pytest.raises(TypeError, match=r"^deltas\(neuron\) needs a scope name such as \"L1.n0\", got 3$"):
         viz.deltas(loss, 3)  # type: ignore[arg-type]
 
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from importlib import resources
 
 from autograd import Value, numerical_grad
+from autograd.files import write_atomically
 from viz.dot import RENDER_TIMEOUT, Diagram, build, root_value, svg_of
-from viz.files import write_atomically
 from viz.labels import dot_text, fmt, page_text, script_json
 from viz.trace import Edge, Node, Trace, trace
 

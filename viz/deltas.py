@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograd import Value, ops, topological_order
+from autograd.checks import integer, needs
+from viz.explain import explain, root_grads
 from viz.labels import fmt, fmt_factor
 from viz.names import edge_rule, latex_name, value_names
 
@@ -144,56 +146,19 @@ def deltas(root: Value, neuron: str, *, evaluation: int = 0) -> Deltas:
     batch). ValueError when no weighted sum was made in that scope, naming the scopes there are.
     """
     if not isinstance(root, Value):
-        raise TypeError(f"deltas(root, neuron) needs a Value root, got {type(root).__name__}")
+        raise TypeError(needs("deltas(root)", "a Value", root))
     if not isinstance(neuron, str):
-        raise TypeError(
-            f'deltas(root, neuron) needs a scope name such as "L1.n0", got {type(neuron).__name__}'
-        )
+        raise TypeError(needs("deltas(neuron)", 'a scope name such as "L1.n0"', neuron))
     order = topological_order(root)
-    sums = [v for v in order if v.operation is ops.wsum and v.scope == neuron]
-    if not sums:
-        scopes = sorted({v.scope for v in order if v.operation is ops.wsum and v.scope})
-        shown = ", ".join(scopes[:12]) + (" ..." if len(scopes) > 12 else "")
-        raise ValueError(
-            f"deltas: no neuron {neuron!r} in this graph (no weighted sum made in that scope); "
-            f"its neurons are: {shown or 'none (the graph has no nn neurons)'}"
-        )
-    if isinstance(evaluation, bool) or not isinstance(evaluation, int) or not 0 <= evaluation < len(sums):
-        raise ValueError(f"deltas(evaluation=...) must be an int in 0..{len(sums) - 1}, got {evaluation!r}")
+    sums = _weighted_sums_of(order, neuron)
+    evaluation = integer(evaluation, "deltas(evaluation)", at_least=0, at_most=len(sums) - 1)
     names = value_names(order)
-    grad = _grads(order, root)
-    consumers: dict[Value, list[tuple[Value, int]]] = {v: [] for v in order}
-    for v in order:
-        for k, p in enumerate(v.parents):
-            consumers[p].append((v, k))
+    grad = root_grads(order, root)
+    consumers = _consumers(order)
     z = sums[evaluation]
-    # Walk up the activation (one-input operations in the neuron's scope) from z to the output a.
-    a, slope, rules = z, 1.0, []
-    while True:
-        nxt = [(c, k) for c, k in consumers[a] if c.scope == neuron and len(c.parents) == 1]
-        if len(nxt) != 1 or len(consumers[a]) != 1:
-            break
-        child, k = nxt[0]
-        slope *= child.local_grads[k]
-        rules.append(edge_rule(child, k, {**names, a: "z"})[0])
-        a = child
-    terms: list[Term] = []
-    other = 0.0
-    for child, k in consumers[a]:
-        if child.operation is ops.wsum and child.scope != neuron and k % 2 == 1:
-            w = child.parents[k - 1]
-            terms.append(Term(child.scope or names[child], names[w], w.data, grad[child]))
-        else:
-            other += child.local_grads[k] * grad[child]
-    parents = z.parents
-    pairs = len(parents) - len(parents) % 2
-    weights = tuple(
-        WeightGrad(
-            w.label if w.label and w.scope == neuron else names[w], names[x], x.data, grad[z] * x.data, w.data
-        )
-        for w, x in zip(parents[0:pairs:2], parents[1:pairs:2])
-    )
-    bias = grad[z] if len(parents) % 2 else None
+    a, slope, rules = _through_activation(z, neuron, consumers, names)
+    terms, other = _downstream(a, neuron, consumers, names, grad)
+    weights, bias = _weight_grads(z, neuron, names, grad)
     return Deltas(
         neuron=neuron,
         output_layer=not terms,
@@ -203,7 +168,7 @@ def deltas(root: Value, neuron: str, *, evaluation: int = 0) -> Deltas:
         slope_rule=" · ".join(rules) or "1 (no activation)",
         upstream=grad[a],
         upstream_rule=_upstream_rule(root, a),
-        terms=tuple(terms),
+        terms=terms,
         other=other,
         weights=weights,
         bias=bias,
@@ -212,22 +177,88 @@ def deltas(root: Value, neuron: str, *, evaluation: int = 0) -> Deltas:
     )
 
 
-def _grads(order: list[Value], root: Value) -> dict[Value, float]:
-    """d root / d v for every v, by the chain rule on copies (no .grad is touched)."""
-    grad = {v: 0.0 for v in order}
-    grad[root] = 1.0
-    for v in reversed(order):
-        g = grad[v]
-        if g:
-            for p, d in zip(v.parents, v.local_grads):
-                grad[p] += d * g
-    return grad
+def _is_weighted_sum(v: Value) -> bool:
+    """Whether `v` is a neuron's z: the weighted-sum node (w0, x0, w1, x1, ..., [b]) nn makes."""
+    return v.operation is ops.wsum
+
+
+def _weighted_sums_of(order: list[Value], neuron: str) -> list[Value]:
+    """Every weighted sum made in scope `neuron`, or a ValueError naming the neurons the graph has."""
+    sums = [v for v in order if _is_weighted_sum(v) and v.scope == neuron]
+    if not sums:
+        scopes = sorted({v.scope for v in order if _is_weighted_sum(v) and v.scope})
+        shown = ", ".join(scopes[:12]) + (" ..." if len(scopes) > 12 else "")
+        raise ValueError(
+            f"deltas: no neuron {neuron!r} in this graph (no weighted sum made in that scope); "
+            f"its neurons are: {shown or 'none (the graph has no nn neurons)'}"
+        )
+    return sums
+
+
+def _consumers(order: list[Value]) -> dict[Value, list[tuple[Value, int]]]:
+    """For every node, the (child, parent index) pairs of the nodes that read it."""
+    consumers: dict[Value, list[tuple[Value, int]]] = {v: [] for v in order}
+    for v in order:
+        for k, p in enumerate(v.parents):
+            consumers[p].append((v, k))
+    return consumers
+
+
+def _through_activation(
+    z: Value, neuron: str, consumers: dict[Value, list[tuple[Value, int]]], names: dict[Value, str]
+) -> tuple[Value, float, list[str]]:
+    """The output a reached from z up the activation's one-input nodes in the neuron's scope.
+
+    Returns (a, s'(z) as the product of the local derivatives on the way, their rules).
+    """
+    a, slope = z, 1.0
+    rules: list[str] = []
+    while True:
+        nxt = [(c, k) for c, k in consumers[a] if c.scope == neuron and len(c.parents) == 1]
+        if len(nxt) != 1 or len(consumers[a]) != 1:
+            return a, slope, rules
+        child, k = nxt[0]
+        slope *= child.local_grads[k]
+        rules.append(edge_rule(child, k, {**names, a: "z"})[0])
+        a = child
+
+
+def _downstream(
+    a: Value,
+    neuron: str,
+    consumers: dict[Value, list[tuple[Value, int]]],
+    names: dict[Value, str],
+    grad: dict[Value, float],
+) -> tuple[tuple[Term, ...], float]:
+    """The neurons k that read a as an input (w_jk, δ_k), and the sum of a's other uses."""
+    terms: list[Term] = []
+    other = 0.0
+    for child, k in consumers[a]:
+        if _is_weighted_sum(child) and child.scope != neuron and k % 2 == 1:
+            w = child.parents[k - 1]
+            terms.append(Term(child.scope or names[child], names[w], w.data, grad[child]))
+        else:
+            other += child.local_grads[k] * grad[child]
+    return tuple(terms), other
+
+
+def _weight_grads(
+    z: Value, neuron: str, names: dict[Value, str], grad: dict[Value, float]
+) -> tuple[tuple[WeightGrad, ...], float | None]:
+    """∂E/∂w_i = δ · x_i for every (w_i, x_i) pair of z's parents, and ∂E/∂b = δ when there is a bias."""
+    parents = z.parents
+    pairs = len(parents) - len(parents) % 2
+    weights = tuple(
+        WeightGrad(
+            w.label if w.label and w.scope == neuron else names[w], names[x], x.data, grad[z] * x.data, w.data
+        )
+        for w, x in zip(parents[0:pairs:2], parents[1:pairs:2])
+    )
+    return weights, grad[z] if len(parents) % 2 else None
 
 
 def _upstream_rule(root: Value, a: Value) -> str:
     """∂E/∂a's rule from `explain` when one path leads from a to the root, else "∂E/∂a"."""
-    from viz.explain import explain
-
     if a is root:
         return "1"
     found = explain(root, a, max_paths=2)

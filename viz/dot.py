@@ -38,7 +38,8 @@ from typing import Any
 import graphviz
 
 from autograd import Value
-from viz.files import write_atomically
+from autograd.checks import real_number
+from autograd.files import write_atomically
 from viz.labels import dot_text, dot_tooltip, fmt, is_shortened
 from viz.trace import (
     CONSTANT,
@@ -604,8 +605,7 @@ def run_dot(source: str, format: str, timeout: float) -> bytes:
     exe = shutil.which("dot")
     if exe is None:
         raise RuntimeError(NO_DOT)
-    if not timeout > 0:
-        raise ValueError(f"the dot time limit must be > 0 seconds, got timeout={timeout!r}")
+    timeout = real_number(timeout, "render(timeout) (dot's time limit in seconds)", above=0)
     try:
         done = subprocess.run(  # noqa: S603 (dot from PATH, arguments are ours, input on stdin)
             [exe, f"-T{format}"], input=source.encode("utf-8"), capture_output=True, timeout=timeout

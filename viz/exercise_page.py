@@ -18,8 +18,8 @@ import re
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from autograd.files import write_atomically
 from viz.dot import RENDER_TIMEOUT, build, svg_of
-from viz.files import write_atomically
 from viz.labels import page_text, script_json
 from viz.steps import _inline_svg
 from viz.trace import trace

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograd import Value, topological_order
+from autograd.checks import integer, needs
 from viz.labels import fmt, fmt_factor
 from viz.names import edge_rule, expression, is_sum, latex_expression, latex_name, value_names
 
@@ -159,39 +160,55 @@ def explain(root: Value, wrt: Value, *, max_paths: int = MAX_PATHS) -> Explanati
     `wrt.grad` after `root.backward()` (when wrt's grad started at zero). Grads are not touched.
     """
     if not isinstance(root, Value) or not isinstance(wrt, Value):
-        raise TypeError(
-            f"explain(root, wrt) needs two Values, got {type(root).__name__} and {type(wrt).__name__}"
-        )
-    if max_paths < 0:
-        raise ValueError(f"explain(max_paths=...) must be >= 0, got {max_paths}")
+        raise TypeError(needs("explain(root, wrt)", "two Values", (root, wrt)))
+    limit = integer(max_paths, "explain(max_paths)", at_least=0)
     order = topological_order(root)
     names = value_names(order)
-    # The chain rule on copies: grad[v] = d root / d v, accumulated in reverse topological order.
-    grad: dict[Value, float] = {v: 0.0 for v in order}
-    grad[root] = 1.0
-    for v in reversed(order):
-        g = grad[v]
-        for p, d in zip(v.parents, v.local_grads):
-            grad[p] += d * g
+    grad = root_grads(order, root)
     if wrt not in grad:
         return Explanation(names[root], wrt.label or "wrt", (), 0, 0.0)
-    # Number of paths from each node up to the root (over edges, so a*a counts twice).
-    count: dict[Value, int] = {v: 0 for v in order}
-    count[root] = 1
-    for v in reversed(order):
-        for p in v.parents:
-            count[p] += count[v]
-    children: dict[Value, list[tuple[Value, float, int]]] = {v: [] for v in order}
-    for v in order:
-        for k, (p, d) in enumerate(zip(v.parents, v.local_grads)):
-            children[p].append((v, d, k))
-    paths = _enumerate(wrt, root, children, max_paths)
+    paths = _enumerate(wrt, root, _children(order), limit)
     # Factors run between labelled nodes (unlabelled ones such as a constant's product fold into
     # them, as the posts write dE/dY'); with no labelled interior node, every node is a factor.
     labelled = {v for v in order if v.label and v.parents and v is not root}
     stops = labelled or {v for v in order if v.parents}
     listed = tuple(_fold(path, wrt, names, stops) for path in paths)
-    return Explanation(names[root], names[wrt], listed, count[wrt], grad[wrt])
+    return Explanation(names[root], names[wrt], listed, _path_counts(order, root)[wrt], grad[wrt])
+
+
+def root_grads(order: list[Value], root: Value) -> dict[Value, float]:
+    """d root / d v for every v of `order`, by the chain rule on copies (no .grad is touched).
+
+    Accumulated in reverse topological order, so each node's total is complete before it is
+    passed on; a node with no gradient passes nothing on (0 * inf would be nan, not 0).
+    """
+    grad = {v: 0.0 for v in order}
+    grad[root] = 1.0
+    for v in reversed(order):
+        g = grad[v]
+        if g:
+            for p, d in zip(v.parents, v.local_grads):
+                grad[p] += d * g
+    return grad
+
+
+def _path_counts(order: list[Value], root: Value) -> dict[Value, int]:
+    """Number of paths from each node up to the root (over edges, so a*a counts twice)."""
+    count: dict[Value, int] = {v: 0 for v in order}
+    count[root] = 1
+    for v in reversed(order):
+        for p in v.parents:
+            count[p] += count[v]
+    return count
+
+
+def _children(order: list[Value]) -> dict[Value, list[tuple[Value, float, int]]]:
+    """For every node, the (child, local derivative, input index) of each edge leaving it."""
+    children: dict[Value, list[tuple[Value, float, int]]] = {v: [] for v in order}
+    for v in order:
+        for k, (p, d) in enumerate(zip(v.parents, v.local_grads)):
+            children[p].append((v, d, k))
+    return children
 
 
 Step = tuple[Value, float, int]  # (node reached, local derivative, which input of it the edge is)

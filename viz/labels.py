@@ -12,6 +12,8 @@ import math
 import re
 from typing import Any
 
+from autograd.checks import integer
+
 # Control characters (newline, tab, NUL, ...) would break a one-line label or confuse dot's
 # parser; they are shown as visible escapes ("\n") instead. So are the code points XML forbids
 # or that cannot be encoded: lone surrogates ("\ud800" raised UnicodeEncodeError) and U+FFFE/U+FFFF
@@ -77,8 +79,7 @@ def _visible(text: str) -> str:
 
 def shorten(text: str, limit: int = MAX_LABEL_CHARS) -> str:
     """`text` cut to `limit` characters, the cut shown by a trailing "…" (ValueError if limit < 1)."""
-    if limit < 1:
-        raise ValueError(f"shorten(limit=...) must be >= 1, got {limit}")
+    limit = integer(limit, "shorten(limit)", at_least=1)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

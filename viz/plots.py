@@ -10,17 +10,19 @@ from __future__ import annotations
 import functools
 import io
 import math
-import numbers
 import os
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from autograd import Value, no_grad
+from autograd.activations import NAMES, TABLE
+from autograd.checks import integer, needs, real_number, real_numbers, sequence
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-ACTIVATIONS = ("step", "sign", "sigmoid", "tanh", "relu")
+ACTIVATIONS = NAMES
+"""The activations `plot_activation` draws: every one in autograd's activation table."""
 
 
 def _figure(who: str, **kwargs: Any) -> Figure:
@@ -71,26 +73,20 @@ def _save(fig: Figure, path: str | os.PathLike[str] | None) -> Figure:
     return fig
 
 
-def _floats(values: object, what: str) -> list[float]:
-    """`values` as a list of floats, or TypeError naming `what`."""
-    if not isinstance(values, Sequence) or isinstance(values, str):
-        raise TypeError(f"{what} must be a list of numbers, got {type(values).__name__}")
-    out = []
-    for x in values:
-        if isinstance(x, Value):
-            x = x.data
-        if isinstance(x, bool) or not isinstance(x, numbers.Real):
-            raise TypeError(f"{what} must hold numbers, got {type(x).__name__}")
-        out.append(float(x))
-    return out
+def _floats(values: object, where: str, length: int | None = None) -> list[float]:
+    """Numbers or Values (a list, tuple or 1-D array) as floats, or a TypeError/ValueError naming `where`."""
+    if isinstance(values, (list, tuple)):
+        values = [x.data if isinstance(x, Value) else x for x in values]
+    return real_numbers(values, where, length=length, finite=False)
 
 
 def plot_history(history: object, path: str | os.PathLike[str] | None = None) -> Figure:
     """Loss (and accuracy, if recorded) per epoch from any object with `.loss` (and `.accuracy`) lists."""
     if not hasattr(history, "loss"):
         raise TypeError(f"plot_history needs an object with a .loss list, got {type(history).__name__}")
-    loss = _floats(history.loss, "history.loss")
-    accuracy = _floats(getattr(history, "accuracy", None) or [], "history.accuracy")
+    loss = _floats(history.loss, "plot_history(history.loss)")
+    recorded = getattr(history, "accuracy", None)
+    accuracy = _floats(recorded, "plot_history(history.accuracy)") if recorded else []
     panels = 2 if accuracy else 1
     fig = _figure("plot_history", figsize=(5.5 * panels, 3.8), layout="constrained")
     axes = fig.subplots(1, panels, squeeze=False)[0]
@@ -122,11 +118,7 @@ def _score(model: Callable[[list[float]], object], point: list[float]) -> float:
         out = out[0]
     if isinstance(out, Value):
         return out.data
-    if isinstance(out, bool) or not isinstance(out, numbers.Real):
-        raise TypeError(
-            f"plot_decision_boundary: model must return a Value or a number, got {type(out).__name__}"
-        )
-    return float(out)
+    return real_number(out, "plot_decision_boundary: model([x0, x1]) (a Value or a number)", finite=False)
 
 
 def plot_decision_boundary(
@@ -143,46 +135,68 @@ def plot_decision_boundary(
     `resolution` x `resolution` grid. The line is at 0.5 when all labels are >= 0 (0/1 labels,
     sigmoid outputs) and at 0 otherwise (-1/+1 labels, tanh or raw scores).
     """
-    if len(xs) != len(ys) or not xs:
-        raise ValueError(
-            f"plot_decision_boundary needs as many labels as points (>0), got {len(xs)} and {len(ys)}"
-        )
-    points = [_floats(list(p), "each point of xs") for p in xs]
-    if any(len(p) != 2 for p in points):
-        raise ValueError("plot_decision_boundary needs 2-D points [x0, x1]")
-    labels = _floats(list(ys), "ys")
-    if resolution < 2:
-        raise ValueError(f"plot_decision_boundary(resolution=...) must be >= 2, got {resolution}")
-    fig = _figure("plot_decision_boundary", figsize=(5.5, 4.6), layout="constrained")
-    ax = fig.subplots()
-    lo0, hi0 = min(p[0] for p in points), max(p[0] for p in points)
-    lo1, hi1 = min(p[1] for p in points), max(p[1] for p in points)
-    pad0, pad1 = 0.1 * (hi0 - lo0 or 1.0), 0.1 * (hi1 - lo1 or 1.0)
-    gx = [lo0 - pad0 + (hi0 - lo0 + 2 * pad0) * i / (resolution - 1) for i in range(resolution)]
-    gy = [lo1 - pad1 + (hi1 - lo1 + 2 * pad1) * j / (resolution - 1) for j in range(resolution)]
+    points, labels = _points_and_labels(xs, ys)
+    size = integer(resolution, "plot_decision_boundary(resolution)", at_least=2)
+    gx, gy = _grid_axes(points, size)
     with no_grad():
         grid = [[_score(model, [x, y]) for x in gx] for y in gy]
     threshold = 0.5 if min(labels) >= 0 else 0.0
+    fig = _figure("plot_decision_boundary", figsize=(5.5, 4.6), layout="constrained")
+    ax = fig.subplots()
+    _draw_output(fig, ax, gx, gy, grid, threshold)
+    _draw_points(ax, points, labels, threshold)
+    ax.set(title=f"decision boundary (output = {threshold:g})", xlabel="x0", ylabel="x1")
+    ax.legend(loc="upper right", fontsize=8)
+    return _save(fig, path)
+
+
+def _points_and_labels(xs: object, ys: object) -> tuple[list[list[float]], list[float]]:
+    """The points [x0, x1] and their labels as floats: one point per label, at least one."""
+    labels = _floats(ys, "plot_decision_boundary(ys)")
+    where = "plot_decision_boundary(xs)"
+    rows = sequence(xs, where, "points [x0, x1] (one per label in ys)", length=len(labels))
+    return [_floats(p, f"{where}[{i}]", length=2) for i, p in enumerate(rows)], labels
+
+
+def _grid_axes(points: list[list[float]], size: int) -> tuple[list[float], list[float]]:
+    """`size` evenly spaced x0 and x1 values spanning the points with a 10% margin on each side."""
+    axes = []
+    for k in (0, 1):
+        lo, hi = min(p[k] for p in points), max(p[k] for p in points)
+        pad = 0.1 * (hi - lo or 1.0)
+        axes.append([lo - pad + (hi - lo + 2 * pad) * i / (size - 1) for i in range(size)])
+    return axes[0], axes[1]
+
+
+def _draw_output(
+    fig: Figure, ax: Any, gx: list[float], gy: list[float], grid: list[list[float]], threshold: float
+) -> None:
+    """The model's output as filled contours, white at the threshold, and the decision line there."""
     flat = [v for row in grid for v in row]
     low, high = min(flat), max(flat)
-    if high > low:
-        from matplotlib.colors import TwoSlopeNorm
+    if not high > low:
+        return  # a constant output has no contours to draw
+    from matplotlib.colors import TwoSlopeNorm
 
-        # White exactly at the decision threshold: red below it, blue above it.
-        centre = threshold if low < threshold < high else (low + high) / 2
-        norm = TwoSlopeNorm(vcenter=centre, vmin=low, vmax=high)
-        filled = ax.contourf(gx, gy, grid, levels=20, cmap="RdBu", norm=norm, alpha=0.75)
-        fig.colorbar(filled, ax=ax, label="model output")
-        if low < threshold < high:
-            ax.contour(gx, gy, grid, levels=[threshold], colors="black", linewidths=1.5)
-    positive = [p for p, y in zip(points, labels) if y > threshold]
-    negative = [p for p, y in zip(points, labels) if y <= threshold]
+    # White exactly at the decision threshold: red below it, blue above it.
+    centre = threshold if low < threshold < high else (low + high) / 2
+    norm = TwoSlopeNorm(vcenter=centre, vmin=low, vmax=high)
+    filled = ax.contourf(gx, gy, grid, levels=20, cmap="RdBu", norm=norm, alpha=0.75)
+    fig.colorbar(filled, ax=ax, label="model output")
+    if low < threshold < high:
+        ax.contour(gx, gy, grid, levels=[threshold], colors="black", linewidths=1.5)
+
+
+def _draw_points(ax: Any, points: list[list[float]], labels: list[float], threshold: float) -> None:
+    """The samples as dots, red at or below the threshold and blue above it, named in the legend."""
     classes = sorted(set(labels))
     names = (
         (f"y = {classes[0]:g}", f"y = {classes[-1]:g}")
         if len(classes) == 2
         else (f"y ≤ {threshold:g}", f"y > {threshold:g}")
     )
+    negative = [p for p, y in zip(points, labels) if y <= threshold]
+    positive = [p for p, y in zip(points, labels) if y > threshold]
     for group, colour, name in ((negative, "#dc2626", names[0]), (positive, "#2563eb", names[1])):
         if group:
             ax.scatter(
@@ -194,19 +208,17 @@ def plot_decision_boundary(
                 s=22,
                 label=name,
             )
-    ax.set(title=f"decision boundary (output = {threshold:g})", xlabel="x0", ylabel="x1")
-    ax.legend(loc="upper right", fontsize=8)
-    return _save(fig, path)
 
 
 def activation_curve(name: str, xs: Sequence[float]) -> tuple[list[float], list[float]]:
     """f(x) and f'(x) for the activation `name`, the derivative taken from backward on a Value."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"plot_activation(name) must be one of {', '.join(ACTIVATIONS)}; got {name!r}")
+    if not isinstance(name, str) or name not in TABLE:
+        error = TypeError if not isinstance(name, str) else ValueError
+        raise error(needs("plot_activation(name)", f"one of {', '.join(ACTIVATIONS)}", name))
     values, slopes = [], []
     for x in xs:
         v = Value(x)
-        out = getattr(v, name)()
+        out = TABLE[name].apply(v)
         out.backward()
         values.append(out.data)
         slopes.append(v.grad)

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from autograd import Value
+from autograd.files import write_atomically
 from viz.dot import RENDER_TIMEOUT, Diagram, build, root_value, svg_of
-from viz.files import write_atomically
 from viz.labels import fmt, fmt_factor, page_text, shorten, srcdoc
 from viz.names import edge_rule, expression, symbol_of, value_names
 from viz.trace import trace

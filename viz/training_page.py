@@ -25,7 +25,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from viz.files import write_atomically
+from autograd.files import write_atomically
 from viz.labels import page_text, script_json
 
 TEMPLATE = "templates/training.html"
