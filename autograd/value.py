@@ -22,38 +22,7 @@ from autograd.oprecord import Op
 # What arithmetic accepts beside a Value: int, float and NumPy scalars (numbers.Real).
 Number: TypeAlias = "int | float"
 Operand: TypeAlias = "Value | int | float"
-
-
-def _operator(kind: Op, reflected: bool = False) -> Callable[[Value, Operand], Value]:
-    """The method `self <op> other` for the two-input row `kind` (`other <op> self` when reflected)."""
-    add, mul = ops.add, ops.mul
-
-    def method(self: Value, other: Operand) -> Value:
-        o = other if type(other) is Value else _coerce(other, kind.name)
-        if o is None:
-            return NotImplemented  # type: ignore[no-any-return]  # Python then tries the other side
-        a, b = (o, self) if reflected else (self, o)
-        x, y = a.data, b.data
-        # NOTE: the one fast path. + and * make nearly every node of a network and their rules
-        # are one line each, so they are computed here instead of calling ops.add and ops.mul
-        # (a Python call per node). tests/test_autograd_optable.py checks these two lines
-        # against the table's rows bit for bit.
-        if kind is mul:
-            data, da, db = x * y, y, x
-        elif kind is add:
-            data, da, db = x + y, 1.0, 1.0
-        else:
-            return _binary(kind, a, b)
-        if data - data != 0.0:  # inf or nan; the local derivatives are finite data or 1
-            raise kind.overflow([x, y], None, [data])
-        return _build(_new(Value), data, kind, a, da, b, db)
-
-    method.__name__ = method.__qualname__ = f"__{'r' if reflected else ''}{_METHOD_NAMES[kind.name]}__"
-    method.__doc__ = f"other {kind.name} self." if reflected else f"self {kind.name} other."
-    return method
-
-
-_METHOD_NAMES = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "**": "pow"}
+Method: TypeAlias = Callable[["Value", Operand], "Value"]  # an operator method, `self + other`
 
 
 class Value(MicrogradNames):
@@ -109,17 +78,18 @@ class Value(MicrogradNames):
             attach_children(self, _children, _op)
 
     # ------------------------------------------------------------ arithmetic
-    # Each operator is made by `_operator` (below) from its row of the op table.
+    # Each operator is made from its row of the op table at the end of this file, as in
+    # `Value.__mul__ = _operator(ops.mul)`; numbers beside a Value become constant leaves.
 
-    __add__ = _operator(ops.add)
-    __radd__ = _operator(ops.add, reflected=True)
-    __sub__ = _operator(ops.sub)
-    __rsub__ = _operator(ops.sub, reflected=True)
-    __mul__ = _operator(ops.mul)
-    __rmul__ = _operator(ops.mul, reflected=True)
-    __truediv__ = _operator(ops.div)
-    __rtruediv__ = _operator(ops.div, reflected=True)
-    __rpow__ = _operator(ops.power_value, reflected=True)
+    __add__: Method  # self + other (ops.add)
+    __radd__: Method  # other + self
+    __sub__: Method  # self - other (ops.sub)
+    __rsub__: Method  # other - self
+    __mul__: Method  # self * other (ops.mul)
+    __rmul__: Method  # other * self
+    __truediv__: Method  # self / other (ops.div; ZeroDivisionError when other is 0)
+    __rtruediv__: Method  # other / self
+    __rpow__: Method  # other ** self, a number base with a Value exponent (ops.power_value; other > 0)
 
     def __pow__(self, other: Operand) -> Value:
         """self ** other: a number exponent (op shown as "**2") or a Value exponent (op "**", self > 0)."""
@@ -281,11 +251,7 @@ def _build(
     if tag is not None:
         out._scope = tag.value
     if kind is None or (no_grad_now() is not None and not is_grad_enabled()):
-        out._kind = None
-        out._a = None
-        out._b = None
-        out._da = 0.0
-        out._db = 0.0
+        _make_leaf(out)
     else:
         out._kind = kind
         out._a = a
@@ -295,6 +261,15 @@ def _build(
         if const is not None:
             out._const = const
     return out
+
+
+def _make_leaf(out: Value) -> None:
+    """A leaf's fields: no operation, parents or local derivatives (also any result in no_grad)."""
+    out._kind = None
+    out._a = None
+    out._b = None
+    out._da = 0.0
+    out._db = 0.0
 
 
 _new = object.__new__  # a bare Value for `_build` to fill (Value.__init__ is for your leaves)
@@ -396,3 +371,87 @@ def apply(kind: Op, args: Sequence[Any]) -> Value:
     if check - check != 0.0 and not all(math.isfinite(d) for d in (data, *grads)):
         raise kind.overflow([v.data for v in operands], None, [data, *grads])
     return nary(kind, tuple(operands), data, tuple(grads))
+
+
+# ====================================================================== the operators
+
+
+def _operator(kind: Op, reflected: bool = False) -> Method:
+    """The method `self <op> other` for the two-input row `kind` (`other <op> self` when reflected)."""
+    forward = _fast_operator(kind) if kind is ops.add or kind is ops.mul else _rule_operator(kind)
+    if not reflected:
+        return forward
+
+    def method(self: Value, other: Operand) -> Value:
+        o = _coerce(other, kind.name)  # only a number gets here: Python tried other.__add__ first
+        return NotImplemented if o is None else forward(o, self)
+
+    return _named(method, kind, reflected)
+
+
+def _rule_operator(kind: Op) -> Method:
+    """`self <op> other`, computed by the row's rule (every two-input row but + and *)."""
+
+    def method(self: Value, other: Operand) -> Value:
+        o = _coerce(other, kind.name)
+        return NotImplemented if o is None else _binary(kind, self, o)
+
+    return _named(method, kind, False)
+
+
+def _fast_operator(kind: Op) -> Method:
+    """`self + other` and `self * other`: the one fast path (see the NOTE inside)."""
+    multiply = kind is ops.mul
+
+    def method(self: Value, other: Operand) -> Value:
+        o = other if type(other) is Value else _coerce(other, kind.name)
+        if o is None:
+            return NotImplemented  # type: ignore[no-any-return]  # Python then tries the other side
+        # NOTE: the one fast path. + and * make nearly every node of a network, so their one-line
+        # rules and `_build`'s work are written out here: no Python call per node besides this
+        # method. tests/test_autograd_optable.py checks the numbers against ops.add and ops.mul
+        # bit for bit, tests/test_autograd_value.py every field against `_build`'s node.
+        x, y = self.data, o.data
+        if multiply:
+            data, da, db = x * y, y, x
+        else:
+            data, da, db = x + y, 1.0, 1.0
+        if data - data != 0.0:  # inf or nan; the local derivatives are finite data or 1
+            raise kind.overflow([x, y], None, [data])
+        out = _new(Value)
+        out.data = data
+        out.grad = 0.0
+        out._seen = None
+        tag = scope_now()
+        if tag is not None:
+            out._scope = tag.value
+        if no_grad_now() is None or is_grad_enabled():
+            out._kind = kind
+            out._a = self
+            out._b = o
+            out._da = da
+            out._db = db
+        else:
+            _make_leaf(out)
+        return out
+
+    return _named(method, kind, False)
+
+
+def _named(method: Method, kind: Op, reflected: bool) -> Method:
+    """`method` named and documented as the operator it is (`__rmul__`: "other * self.")."""
+    dunder = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "**": "pow"}[kind.name]
+    method.__name__ = method.__qualname__ = f"__{'r' if reflected else ''}{dunder}__"
+    method.__doc__ = f"other {kind.name} self." if reflected else f"self {kind.name} other."
+    return method
+
+
+Value.__add__ = _operator(ops.add)
+Value.__radd__ = _operator(ops.add, reflected=True)
+Value.__sub__ = _operator(ops.sub)
+Value.__rsub__ = _operator(ops.sub, reflected=True)
+Value.__mul__ = _operator(ops.mul)
+Value.__rmul__ = _operator(ops.mul, reflected=True)
+Value.__truediv__ = _operator(ops.div)
+Value.__rtruediv__ = _operator(ops.div, reflected=True)
+Value.__rpow__ = _operator(ops.power_value, reflected=True)
