@@ -32,6 +32,7 @@ class _Many:
 
 
 MANY: Any = _Many()
+_EMIT: Any = object()  # the walk's marker: the node under it has all its parents emitted
 
 
 def _postorder(root: Any, reset: bool = False) -> tuple[list[Any], list[Any]]:
@@ -47,15 +48,14 @@ def _postorder(root: Any, reset: bool = False) -> tuple[list[Any], list[Any]]:
     order: list[Any] = []
     leaves: list[Any] = []
     # Depth first without recursion (a 1,000,000-node chain needs no deep Python stack). A node is
-    # pushed to be expanded (False); expanding pushes it again to be emitted (True) below its
-    # parents, so it is emitted after all of them. Two parallel stacks, no tuple per visit.
+    # pushed to be expanded; expanding pushes it again under the marker _EMIT and then its
+    # parents on top, so it is popped for the second time, and emitted, after all of them.
     stack = [root]
-    expanded = [False]
-    pop, push, done, mark, emit = stack.pop, stack.append, expanded.pop, expanded.append, order.append
+    pop, push, emit = stack.pop, stack.append, order.append
     while stack:
         node = pop()
-        if done():
-            emit(node)
+        if node is _EMIT:
+            emit(pop())
             continue
         if node._seen is walk:  # pushed twice before it was expanded
             continue
@@ -68,20 +68,17 @@ def _postorder(root: Any, reset: bool = False) -> tuple[list[Any], list[Any]]:
         if reset:
             node.grad = 0.0
         push(node)
-        mark(True)
+        push(_EMIT)
         b = node._b
         if b is MANY:
             for p in reversed(a):
                 if p._seen is not walk:
                     push(p)
-                    mark(False)
             continue
         if b is not None and b._seen is not walk:
             push(b)
-            mark(False)
         if a._seen is not walk:
             push(a)
-            mark(False)
     return order, leaves
 
 

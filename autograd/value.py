@@ -304,8 +304,6 @@ def _coerce(other: object, op: str) -> Value | None:
 # ====================================================================== applying a row of the table
 
 
-
-
 def _binary(kind: Op, a: Value, b: Value) -> Value:
     """Apply a two-input row of the op table to `a` and `b` and record it."""
     x, y = a.data, b.data
@@ -340,7 +338,7 @@ def nary(
 ) -> Value:
     """Record a node over any number of parents (finite numbers, sequences kept as given, never
     changed); inside no_grad, or with no parents, a constant leaf."""
-    if not parents or not is_grad_enabled():
+    if not parents or (no_grad_now() is not None and not is_grad_enabled()):
         return constant(data)
     return _build(_new(Value), data, kind, parents, grads, MANY, 0.0, const)
 
