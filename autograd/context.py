@@ -18,8 +18,9 @@ exit never runs. So the `__exit__` a `with` statement looks up is a fresh callab
 reads as the state outside it: the next `Value(...)`, `is_grad_enabled()`, `current_scope()` or
 switch entered finds the live state and stores it back. The callable is a `functools.partial` of
 `_leave`, whose frame does not refer to it, so a kept traceback (Jupyter keeps the last one)
-cannot keep it alive. Entered through `type(cm).__enter__(cm)` instead (contextlib.ExitStack does
-that), a block has no such callable and lasts until its exit.
+cannot keep it alive. contextlib.ExitStack looks the exit up the same way and holds it until it
+closes. Only `__enter__()` called by hand, with no exit looked up first, makes a block that lasts
+until `__exit__` leaves the switch's innermost block.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ class _Block:
 
     __slots__ = ("value", "alive", "outside", "switch")
 
-    def __init__(self, value: Any, alive: weakref.ref[Any] | None, outside: _Block | None, switch: object):
+    def __init__(self, value: Any, alive: weakref.ref[Any] | None, outside: _Block | None, switch: _Switch):
         """A block setting `value` over `outside`; `alive` is None when nothing can free it early."""
         self.value = value
         self.alive = alive
@@ -46,7 +47,9 @@ class _Block:
 _NO_GRAD: ContextVar[_Block | None] = ContextVar("axongrad_no_grad", default=None)  # None: recording
 _SCOPE: ContextVar[_Block | None] = ContextVar("axongrad_scope", default=None)  # None: no tag
 # The exit callable a `with` statement just looked up, for the __enter__ it calls next (same thread).
-_PENDING: ContextVar[tuple[object, weakref.ref[Any]] | None] = ContextVar("axongrad_pending", default=None)
+_PENDING: ContextVar[tuple[object, weakref.ref[Any], list[_Block]] | None] = ContextVar(
+    "axongrad_pending", default=None
+)
 
 # The bound C methods themselves: building a node reads them without a Python call in between.
 no_grad_now = _NO_GRAD.get
@@ -75,19 +78,28 @@ def current_scope() -> str:
 
 
 class _Exit:
-    """The `__exit__` of a switch: a fresh callable per `with` statement (see the module docstring)."""
+    """The `__exit__` of a switch: a fresh callable per lookup (see the module docstring)."""
 
     def __get__(self, switch: _Switch | None, owner: type) -> Any:
-        """For `with`: a new exit that __enter__ links its block to. On the class: `_leave` itself."""
-        if switch is None:  # type(cm).__exit__, as ExitStack looks it up before calling __enter__
-            _PENDING.set(None)
-            return _leave
-        leave = partial(_leave, switch)
-        _PENDING.set((switch, weakref.ref(leave)))
+        """A new exit that the next entry in this thread links its block to. `switch` is None when
+        looked up on the class, as ExitStack does (`type(cm).__exit__`, then `__enter__`)."""
+        entered: list[_Block] = []  # the entry puts the block it pushes here
+        leave = partial(_leave, switch, entered)
+        _PENDING.set((switch, weakref.ref(leave), entered))
         return leave
 
 
-def _leave(switch: _Switch, *exc_info: object) -> None:
+def _leave(switch: _Switch | None, entered: list[_Block], *exc_info: object) -> None:
+    """An exit: put back the state its block found when it was entered."""
+    if entered:
+        block = entered[0]
+        block.switch.var.set(block.outside)
+        _live(block.switch.var)  # what it found may be a block whose `with` has ended since
+    elif switch is not None:  # entered by calling __enter__() by hand: leave the innermost block
+        _leave_innermost(switch)
+
+
+def _leave_innermost(switch: _Switch, *exc_info: object) -> None:
     """Leave `switch`'s innermost live block: put back the state that block found when entered."""
     var = switch.var
     block = var.get()
@@ -108,10 +120,11 @@ class _Switch:
         """Enter: push a block setting `value_inside`, linked to the exit the `with` holds (if any)."""
         pending = _PENDING.get()
         _PENDING.set(None)
-        alive = None
-        if pending is not None and pending[0] is self and pending[1]() is not None:
-            alive = pending[1]
-        self.var.set(_Block(value_inside, alive, _live(self.var), self))
+        block = _Block(value_inside, None, _live(self.var), self)
+        if pending is not None and pending[0] in (self, None) and pending[1]() is not None:
+            block.alive = pending[1]
+            pending[2].append(block)
+        self.var.set(block)
 
     __exit__ = _Exit()
 

@@ -15,7 +15,7 @@ from typing import Any, TypeAlias
 from autograd import display, ops
 from autograd.checks import real_number
 from autograd.closure import MicrogradNames, attach_children
-from autograd.context import is_grad_enabled, no_grad_now, scope_now
+from autograd.context import current_scope, is_grad_enabled, no_grad_now, scope_now
 from autograd.graph import MANY, backward
 from autograd.oprecord import Op
 
@@ -71,6 +71,7 @@ class Value(MicrogradNames):
             raise TypeError(f"Value(label) needs a str, got {type(label).__name__}")
         # A finite float skips the slower numbers.Real check (x - x is nan for inf and nan).
         ok = type(data) is float and data - data == 0.0
+        current_scope()  # reading it clears a tag an interrupted `scope` left (see autograd.context)
         _build(self, data if ok else real_number(data, "Value(data)"), None, None, 0.0, None, 0.0)
         if label:
             self._label = label

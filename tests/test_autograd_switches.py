@@ -114,6 +114,18 @@ def test_exit_stack_can_close_its_blocks_early() -> None:
         assert _state() == (True, "")
 
 
+def test_a_with_exit_restores_what_its_own_entry_found_even_past_a_later_entry_of_the_same_switch() -> None:
+    s = scope("s")
+    stack = ExitStack()
+    with scope("outer"):
+        with s:
+            stack.enter_context(s)  # entered again by hand, still open when the with ends
+            assert current_scope() == "outer.s.s"
+        assert current_scope() == "outer"  # the with's exit restored its own entry's state
+    stack.close()  # its block is gone from the state already: nothing left to restore
+    assert current_scope() == ""
+
+
 # ---------------------------------------------------------------- generators
 
 
@@ -314,3 +326,26 @@ def test_the_interrupt_probe_fails_when_blocks_ignore_whether_their_with_is_aliv
     monkeypatch.setattr(context._Switch, "_push", push_without_liveness)
     with pytest.raises(AssertionError, match="interrupts left a switch wrong"):
         _check_interrupts()
+
+
+def test_after_an_interrupt_before_a_reused_scopes_exit_the_next_value_has_no_stale_tag() -> None:
+    s = scope("stale")
+    kept: list[BaseException] = []
+
+    def interrupt_on_leaving(frame: FrameType, event: str, arg: object) -> object:
+        if event == "call" and frame.f_code.co_name == "_leave":
+            raise KeyboardInterrupt
+        return None
+
+    for _ in range(2):  # the same object, twice
+        sys.settrace(interrupt_on_leaving)
+        try:
+            with s:
+                pass
+        except KeyboardInterrupt as error:
+            kept.append(error)  # the traceback and its frames stay alive, as in a notebook
+        finally:
+            sys.settrace(None)
+    assert len(kept) == 2
+    leaf = Value(1.0)  # the first thing made: no current_scope() call before it
+    assert leaf.scope == "" and (leaf * 2.0).scope == ""
