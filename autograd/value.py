@@ -1,8 +1,9 @@
 """`Value`: a scalar that records the operation that made it and the local derivative on each edge.
 
-Read it like micrograd's engine: each operation names its row of the op table (autograd/ops.py
-holds every rule, value and derivative side by side), `_build` is the one place a node is made,
-and `backward` walks the graph (autograd/graph.py).
+Read it like micrograd's engine. First the class: each operation names its row of the op table
+(autograd/ops.py holds every rule, value and derivative side by side) and `backward` walks the
+graph (autograd/graph.py). Below it: `_build`, the one place a node is made; how a row is applied
+to Values (`_unary`, `_binary`, `nary`); and the operators, made from their rows at the end.
 """
 
 from __future__ import annotations
