@@ -68,8 +68,7 @@ class Value(MicrogradNames):
         """
         if isinstance(_children, str):  # Value(2.0, "x"): the label, axongrad's short form
             label, _children = _children, ()
-        if not isinstance(label, str):
-            raise TypeError(f"Value(label) needs a str, got {type(label).__name__}")
+        _text(label, "Value(label)")
         # A finite float skips the slower numbers.Real check (x - x is nan for inf and nan).
         ok = type(data) is float and data - data == 0.0
         current_scope()  # reading it clears a tag an interrupted `scope` left (see autograd.context)
@@ -163,9 +162,7 @@ class Value(MicrogradNames):
     @label.setter
     def label(self, name: str) -> None:
         """Name this Value (any str)."""
-        if not isinstance(name, str):
-            raise TypeError(f"Value.label needs a str, got {type(name).__name__}")
-        self._label = name
+        self._label = _text(name, "Value.label")
 
     @property
     def scope(self) -> str:
@@ -175,9 +172,7 @@ class Value(MicrogradNames):
     @scope.setter
     def scope(self, tag: str) -> None:
         """Tag this Value by hand (nn tags through `with scope(...)`)."""
-        if not isinstance(tag, str):
-            raise TypeError(f"Value.scope needs a str, got {type(tag).__name__}")
-        self._scope = tag
+        self._scope = _text(tag, "Value.scope")
 
     @property
     def op(self) -> str:
@@ -272,6 +267,13 @@ def _make_leaf(out: Value) -> None:
     out._b = None
     out._da = 0.0
     out._db = 0.0
+
+
+def _text(text: str, where: str) -> str:
+    """`text` itself, or a TypeError naming `where` when it is not a str."""
+    if not isinstance(text, str):
+        raise TypeError(f"{where} needs a str, got {type(text).__name__}")
+    return text
 
 
 _new = object.__new__  # a bare Value for `_build` to fill (Value.__init__ is for your leaves)
