@@ -68,7 +68,8 @@ class Value(MicrogradNames):
         """
         if isinstance(_children, str):  # Value(2.0, "x"): the label, axongrad's short form
             label, _children = _children, ()
-        _text(label, "Value(label)")
+        if not isinstance(label, str):
+            raise TypeError(f"Value(label) needs a str, got {type(label).__name__}")
         # A finite float skips the slower numbers.Real check (x - x is nan for inf and nan).
         ok = type(data) is float and data - data == 0.0
         current_scope()  # reading it clears a tag an interrupted `scope` left (see autograd.context)
@@ -162,7 +163,9 @@ class Value(MicrogradNames):
     @label.setter
     def label(self, name: str) -> None:
         """Name this Value (any str)."""
-        self._label = _text(name, "Value.label")
+        if not isinstance(name, str):
+            raise TypeError(f"Value.label needs a str, got {type(name).__name__}")
+        self._label = name
 
     @property
     def scope(self) -> str:
@@ -172,7 +175,9 @@ class Value(MicrogradNames):
     @scope.setter
     def scope(self, tag: str) -> None:
         """Tag this Value by hand (nn tags through `with scope(...)`)."""
-        self._scope = _text(tag, "Value.scope")
+        if not isinstance(tag, str):
+            raise TypeError(f"Value.scope needs a str, got {type(tag).__name__}")
+        self._scope = tag
 
     @property
     def op(self) -> str:
@@ -267,13 +272,6 @@ def _make_leaf(out: Value) -> None:
     out._b = None
     out._da = 0.0
     out._db = 0.0
-
-
-def _text(text: str, where: str) -> str:
-    """`text` itself, or a TypeError naming `where` when it is not a str."""
-    if not isinstance(text, str):
-        raise TypeError(f"{where} needs a str, got {type(text).__name__}")
-    return text
 
 
 _new = object.__new__  # a bare Value for `_build` to fill (Value.__init__ is for your leaves)
