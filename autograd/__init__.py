@@ -7,13 +7,15 @@ from autograd.backends import BACKENDS, default_backend
 from autograd.checks import first_non_finite, real_number
 from autograd.closurecheck import BackwardCheck, check_backward
 from autograd.context import current_scope, is_grad_enabled, no_grad, scope
+from autograd.display import set_renderer
 from autograd.gradcheck import backprop_grad, check_op, gradcheck, numerical_grad
 from autograd.graph import accumulate, backward, topological_order
 from autograd.oprecord import TABLE, Op, op
 from autograd.ops import FLOATS
 from autograd.stale import StaleGradWarning, accumulating
 from autograd.tape import Tape, compile
-from autograd.value import Value, set_renderer, weighted_sum
+from autograd.value import Value
+from autograd.weighted import weighted_sum
 
 # Marker that nn and viz check, because HIPS autograd uses the same import name.
 __axongrad__ = True

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from autograd.context import is_grad_enabled
-from autograd.graph import MANY
+from autograd.graph import MANY, accumulate
 from autograd.oprecord import Op
 
 _KINDS: dict[str, Op] = {}
@@ -98,3 +98,29 @@ def read_closure(node: Any, closure: Callable[[], None]) -> None:
             c.grad = g
         node.grad = own
     node._da = slopes
+
+
+class MicrogradNames:
+    """micrograd's names on a Value: `_prev`, `_op` and the `_backward` closure (Value inherits them)."""
+
+    __slots__ = ()
+
+    @property
+    def _prev(self) -> set[Any]:
+        """micrograd's name: the set of parents (for tutorials that draw with it)."""
+        return set(self.parents)  # type: ignore[attr-defined]
+
+    @property
+    def _op(self) -> str:
+        """micrograd's name for `op`."""
+        return str(self.op)  # type: ignore[attr-defined]
+
+    @property
+    def _backward(self) -> Callable[[], None]:
+        """micrograd's one-node step: push this node's grad to its parents (call it)."""
+        return lambda: accumulate((self,))
+
+    @_backward.setter
+    def _backward(self, closure: Callable[[], None]) -> None:
+        """micrograd's way to give a node its backward: read its local derivatives from the closure."""
+        read_closure(self, closure)

@@ -1,153 +1,168 @@
 """Recording switches read when a Value is created: gradient recording and the scope tag.
 
-Both live in `contextvars` variables, so each thread and each asyncio task has its own: one
-thread inside `no_grad()` never stops another thread's graph from recording (as in PyTorch).
+Each switch lives in a `contextvars` variable, so every thread and every asyncio task has its own:
+one thread inside `no_grad()` never stops another thread's graph from recording (as in PyTorch).
+The variable holds a chain of `_Block`s, innermost first (None outside every block). A switch
+object (`no_grad()`, `scope("n3")`) keeps no state itself: entering reads the state in force *at
+that moment* and pushes a block on it; leaving puts back exactly the state its block found. So one
+object can be made once and entered again, nested in itself, shared by threads, or made outside a
+block and entered inside it (`scope("a")` entered inside `scope("outer")` tags "outer.a").
+
+Why a block remembers whether its `with` statement is alive (the interrupt guarantee): Python runs
+`with` as "look up __enter__ and __exit__, call __enter__, run the block, call __exit__", and a
+KeyboardInterrupt can land between any two of those steps: after __enter__ set the state but before
+the `with` took hold, or after the block but before __exit__ put the state back. Either way the
+exit never runs. So the `__exit__` a `with` statement looks up is a fresh callable that only that
+`with` holds, and the block it enters keeps a weak reference to it. When the `with` is gone
+(finished, or unwound by the interrupt) that callable is freed, and a block whose callable is dead
+reads as the state outside it: the next `Value(...)`, `is_grad_enabled()`, `current_scope()` or
+switch entered finds the live state and stores it back. The callable is a `functools.partial` of
+`_leave`, whose frame does not refer to it, so a kept traceback (Jupyter keeps the last one)
+cannot keep it alive. contextlib.ExitStack looks the exit up the same way and holds it until it
+closes. Only `__enter__()` called by hand, with no exit looked up first, makes a block that lasts
+until `__exit__` leaves the switch's innermost block.
 """
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
 from contextvars import ContextVar
 from functools import partial
-from operator import attrgetter
-from typing import Any, cast
+from typing import Any, ClassVar
 
-# None while recording. Inside `no_grad()`: (weak reference to the exit callable of its `with`
-# block, the state before it). Only the `with` statement holds that callable, so if an interrupt
-# lands where the exit cannot restore (between the block's end and the exit's one store), it is
-# freed as the exception unwinds and the dead reference reads as the state before the block.
-_NoGrad = tuple[weakref.ref[Any], Any]
-_NO_GRAD: ContextVar[_NoGrad | None] = ContextVar("axongrad_no_grad", default=None)
-# The scope state: (tag, weak reference to the exit callable of its `with` block, the state
-# outside it). The outermost state has no block. Values read the tag, item 0, on the hot path.
-_Scope = tuple[str, Any, Any]
-_SCOPE: ContextVar[_Scope] = ContextVar("axongrad_scope", default=("", None, None))
 
-# The bound C methods themselves: Value reads them once per node, so no Python call in between.
+class _Block:
+    """One entered block: the value it set, its `with`'s exit (weakly), the state it found, its switch."""
+
+    __slots__ = ("value", "alive", "outside", "switch")
+
+    def __init__(self, value: Any, alive: weakref.ref[Any] | None, outside: _Block | None, switch: _Switch):
+        """A block setting `value` over `outside`; `alive` is None when nothing can free it early."""
+        self.value = value
+        self.alive = alive
+        self.outside = outside
+        self.switch = switch
+
+
+_NO_GRAD: ContextVar[_Block | None] = ContextVar("axongrad_no_grad", default=None)  # None: recording
+_SCOPE: ContextVar[_Block | None] = ContextVar("axongrad_scope", default=None)  # None: no tag
+# The exit callable a `with` statement just looked up, for the __enter__ it calls next (same thread).
+_PENDING: ContextVar[tuple[object, weakref.ref[Any], list[_Block]] | None] = ContextVar(
+    "axongrad_pending", default=None
+)
+
+# The bound C methods themselves: building a node reads them without a Python call in between.
 no_grad_now = _NO_GRAD.get
 scope_now = _SCOPE.get
 
 
-def recording(state: _NoGrad | None) -> bool:
-    """Whether `no_grad_now()`'s state records: no live no_grad block along its chain."""
-    if state is None or state[0]() is not None:
-        return state is None
-    while state is not None and state[0]() is None:
-        state = state[1]  # that block was left without its exit (an interrupt): look outside it
-    _NO_GRAD.set(state)  # heal, so later nodes read the live state directly
-    return state is None
+def _live(var: ContextVar[_Block | None]) -> _Block | None:
+    """The live state of `var`: blocks whose `with` is gone are skipped (and the result stored back)."""
+    state = found = var.get()
+    while found is not None and found.alive is not None and found.alive() is None:
+        found = found.outside
+    if found is not state:
+        var.set(found)
+    return found
 
 
 def is_grad_enabled() -> bool:
     """True unless inside `no_grad()` in this thread/task: operations record inputs and local derivatives."""
-    return recording(_NO_GRAD.get())
+    return _live(_NO_GRAD) is None
 
 
 def current_scope() -> str:
-    """The scope tag that Values created now, in this thread/task, receive ("" outside any `scope`).
-
-    It also heals the tag left by a block whose exit an interrupt skipped (see `scope`): Values
-    you create (`Value(...)`, which calls this) and every new `scope` start from the live tag.
-    """
-    return _live_state()[0]
+    """The scope tag that Values created now, in this thread/task, receive ("" outside any `scope`)."""
+    state = _live(_SCOPE)
+    return "" if state is None else str(state.value)
 
 
-def _live_state() -> _Scope:
-    """The live scope state, stored back if a skipped exit had left a stale one."""
-    state = _SCOPE.get()
-    if state[1] is not None and state[1]() is None:
-        state = live_scope(state)
-        _SCOPE.set(state)
-    return state
+class _Exit:
+    """The `__exit__` of a switch: a fresh callable per lookup (see the module docstring)."""
+
+    def __get__(self, switch: _Switch | None, owner: type) -> Any:
+        """A new exit that the next entry in this thread links its block to. `switch` is None when
+        looked up on the class, as ExitStack does (`type(cm).__exit__`, then `__enter__`)."""
+        entered: list[_Block] = []  # the entry puts the block it pushes here
+        leave = partial(_leave, switch, entered)
+        _PENDING.set((switch, weakref.ref(leave), entered))
+        return leave
 
 
-class _Hook(property):
-    """`__enter__`/`__exit__` of no_grad and scope: `with` gets the instance's prepared callable.
-
-    The `with` statement looks the hook up through the property's C-level getter (no Python frame
-    an interrupt could split). Looked up on the class and called, as contextlib.ExitStack does
-    (`type(cm).__enter__(cm)`), it calls that same callable.
-    """
-
-    def __call__(self, manager: Any, *exc_info: object) -> object:
-        """Call `manager`'s prepared enter or exit callable."""
-        return cast("Callable[..., object]", self.fget(manager))(*exc_info)  # type: ignore[misc]
+def _leave(switch: _Switch | None, entered: list[_Block], *exc_info: object) -> None:
+    """An exit: put back the state its block found when it was entered."""
+    if entered:
+        block = entered[0]
+        block.switch.var.set(block.outside)
+        _live(block.switch.var)  # what it found may be a block whose `with` has ended since
+    elif switch is not None:  # entered by calling __enter__() by hand: leave the innermost block
+        _leave_innermost(switch)
 
 
-class no_grad:  # noqa: N801 (PyTorch's name)
+def _leave_innermost(switch: _Switch, *exc_info: object) -> None:
+    """Leave `switch`'s innermost live block: put back the state that block found when entered."""
+    var = switch.var
+    block = var.get()
+    while block is not None:
+        if block.switch is switch and (block.alive is None or block.alive() is not None):
+            var.set(block.outside)
+            return
+        block = block.outside
+
+
+class _Switch:
+    """What no_grad and scope share: enter pushes a block on the live state, exit restores its state."""
+
+    __slots__ = ()
+    var: ClassVar[ContextVar[_Block | None]]
+
+    def _push(self, value_inside: Any) -> None:
+        """Enter: push a block setting `value_inside`, linked to the exit the `with` holds (if any)."""
+        pending = _PENDING.get()
+        _PENDING.set(None)
+        block = _Block(value_inside, None, _live(self.var), self)
+        if pending is not None and pending[0] in (self, None) and pending[1]() is not None:
+            block.alive = pending[1]
+            pending[2].append(block)
+        self.var.set(block)
+
+    __exit__ = _Exit()
+
+
+class no_grad(_Switch):  # noqa: N801 (PyTorch's name)
     """`with no_grad():` operations inside record no parents: results are plain constants.
 
-    Interrupt-safe: entering is one C-level call as the `with` takes hold, so an interrupt lands
-    either before it (nothing changed) or inside the block (the exit restores). If one lands where
-    the exit cannot run its one store (between the block's end and that store), the exit callable
-    the `with` statement held is freed as the exception unwinds, and the switch reads as it was
-    before the block (see `recording`).
+    One object may be entered any number of times, nested or from several threads; each exit
+    restores what its entry found. `with no_grad() as x` binds None (as PyTorch's does).
     """
 
-    __slots__ = ("_enter", "_exit")
+    __slots__ = ()
+    var = _NO_GRAD
 
-    def __init__(self) -> None:
-        """Prepare entering and leaving; the `with` statement keeps the exit callable alive."""
-        previous = _NO_GRAD.get()
-        self._exit: Callable[..., None] = partial(_leave_no_grad, previous)
-        # The state refers to the exit callable weakly: only the `with` statement holds it.
-        self._enter: Callable[[], object] = partial(_NO_GRAD.set, (weakref.ref(self._exit), previous))
-
-    # `with` looks both up on the class when the block starts and binds them through the
-    # descriptor: the property (C-level, like attrgetter) hands back this instance's partial.
-    __enter__ = cast("Callable[[no_grad], object]", _Hook(attrgetter("_enter"), doc="Switch off."))
-    __exit__ = cast(
-        "Callable[[no_grad, object, object, object], None]",
-        _Hook(attrgetter("_exit"), doc="Restore the switch as it was before the block."),
-    )
+    def __enter__(self) -> None:
+        """Switch recording off until the matching exit."""
+        self._push(None)
 
 
-def _leave_no_grad(previous: _NoGrad | None, kind: object, error: object, tb: object) -> None:
-    """no_grad's exit: put back the state from before the block (its frame holds no no_grad)."""
-    _NO_GRAD.set(previous)
-
-
-def live_scope(state: _Scope) -> _Scope:
-    """`state`, or the state outside it when its block was left without its exit (an interrupt)."""
-    while state[1] is not None and state[1]() is None:
-        state = state[2]
-    return state
-
-
-class scope:  # noqa: N801 (used like no_grad)
+class scope(_Switch):  # noqa: N801 (used like no_grad)
     """`with scope("L1.n3"):` tags every Value created inside (nested scopes join with ".").
 
-    Interrupt-safe like `no_grad`: entering is one C-level call, and if an interrupt lands where
-    the exit cannot restore the tag, the `with` statement's exit callable is freed as the
-    exception unwinds; the next Value you create, or the next scope, puts back the tag from
-    outside the block (results of arithmetic read the tag as it stands, on the hot path).
+    The tag is joined to the one in force when the block is *entered*, so a scope made once can be
+    reused anywhere. `with scope("n3") as tag` binds the full tag, e.g. "L1.n3".
     """
 
-    __slots__ = ("name", "_enter", "_exit")
+    __slots__ = ("name",)
+    var = _SCOPE
 
     def __init__(self, name: str) -> None:
-        """Check the name and compute the nested tag now, so entering is one C-level call."""
+        """A scope called `name` (a non-empty str); its full tag is decided on entry."""
         if not isinstance(name, str) or not name:
             raise TypeError(f"scope(name) needs a non-empty str, got {type(name).__name__} {name!r}")
-        outside = _live_state()
-        self.name = f"{outside[0]}.{name}" if outside[0] else name
-        self._exit: Callable[..., None] = partial(_leave_scope, outside)
-        # Only the `with` statement holds the exit callable; the state refers to it weakly.
-        state = (self.name, weakref.ref(self._exit), outside)
-        self._enter: Callable[[], object] = partial(_SCOPE.set, state)
+        self.name = name
 
-    # `with` looks both up on the class and binds them through the descriptor: the property
-    # (C-level, like attrgetter) hands back this instance's partial; a Python __enter__ could be
-    # interrupted between setting the tag and the `with` taking hold. The casts tell type checkers
-    # how each is called.
-    __enter__ = cast("Callable[[scope], object]", _Hook(attrgetter("_enter"), doc="Set the tag."))
-    __exit__ = cast(
-        "Callable[[scope, object, object, object], None]",
-        _Hook(attrgetter("_exit"), doc="Restore the tag outside this scope."),
-    )
-
-
-def _leave_scope(outside: _Scope, kind: object, error: object, tb: object) -> None:
-    """scope's exit: put back the state from outside the block (its frame holds no scope object)."""
-    _SCOPE.set(outside)
+    def __enter__(self) -> str:
+        """Tag Values with the tag in force now joined with this name; returns that full tag."""
+        outside = current_scope()
+        tag = f"{outside}.{self.name}" if outside else self.name
+        self._push(tag)
+        return tag

@@ -1,6 +1,14 @@
 """Graph traversal: the iterative topological order and the one chain-rule loop.
 
-It knows nodes only through a narrow interface (the slots `Value` declares): `_a`/`_b` with
+Backpropagation is the chain rule applied node by node. A node's gradient d(root)/d(node) is the
+sum, over every edge from the node to a result it feeds, of (the result's gradient) x (the local
+derivative on that edge). So a node is ready to pass its gradient on only once every result it
+feeds has passed theirs to it: visiting nodes in reverse topological order (each node before its
+parents) guarantees exactly that, and each node is visited once. Gradients are *accumulated*
+(`+=`) because a node used twice (`a * a`, a weight shared by many samples) receives one
+contribution per edge, and the total derivative is their sum.
+
+The walk knows nodes only through a narrow interface (the slots `Value` declares): `_a`/`_b` with
 `_da`/`_db` for one- and two-input nodes, sequences in `_a`/`_da` when `_b is MANY` (n-ary),
 `_seen` (a walk's mark) and `.grad`. Of ours it imports only the validators and
 `stale` (the forgotten-zero_grad warning).
@@ -26,6 +34,7 @@ class _Many:
 
 
 MANY: Any = _Many()
+_EMIT: Any = object()  # the walk's marker: the node under it has all its parents emitted
 
 
 def _postorder(root: Any, reset: bool = False) -> tuple[list[Any], list[Any]]:
@@ -34,21 +43,21 @@ def _postorder(root: Any, reset: bool = False) -> tuple[list[Any], list[Any]]:
     """
     if not hasattr(root, "_seen") or root is MANY:
         raise TypeError(f"topological_order(root) needs a Value, got {type(root).__name__}")
-    # NOTE: a visited node is marked with this walk's own token in its `_seen` field, not kept in
-    # a set: a set of a step's ~66,000 nodes is a 2 MB table whose every lookup misses the cache
-    # (the walk takes ~30% less time). A new token per walk, so old marks never need clearing.
+    # A visited node is marked with this walk's own token in its `_seen` field instead of being
+    # kept in a set (no table as large as the graph to probe). A new token per walk, so old marks
+    # never need clearing, and two threads walking at once never mistake each other's marks.
     walk = object()
     order: list[Any] = []
     leaves: list[Any] = []
-    # Two parallel stacks instead of (node, flag) tuples: no allocation per visit. A node is
-    # pushed to be expanded (False), then again to be emitted (True) after its parents.
+    # Depth first without recursion (a 1,000,000-node chain needs no deep Python stack). A node is
+    # pushed to be expanded; expanding pushes it again under the marker _EMIT and then its
+    # parents on top, so it is popped for the second time, and emitted, after all of them.
     stack = [root]
-    expanded = [False]
-    pop, push, done, mark, emit = stack.pop, stack.append, expanded.pop, expanded.append, order.append
+    pop, push, emit = stack.pop, stack.append, order.append
     while stack:
         node = pop()
-        if done():
-            emit(node)
+        if node is _EMIT:
+            emit(pop())
             continue
         if node._seen is walk:  # pushed twice before it was expanded
             continue
@@ -61,20 +70,17 @@ def _postorder(root: Any, reset: bool = False) -> tuple[list[Any], list[Any]]:
         if reset:
             node.grad = 0.0
         push(node)
-        mark(True)
+        push(_EMIT)
         b = node._b
         if b is MANY:
             for p in reversed(a):
                 if p._seen is not walk:
                     push(p)
-                    mark(False)
             continue
         if b is not None and b._seen is not walk:
             push(b)
-            mark(False)
         if a._seen is not walk:
             push(a)
-            mark(False)
     return order, leaves
 
 
@@ -90,8 +96,8 @@ def accumulate(nodes: Iterable[Any]) -> None:
     """The chain rule, once per node in the given order: parent.grad += local * node.grad."""
     for node in nodes:
         g = node.grad
-        # NOTE: a node whose grad is 0 adds exactly nothing to its parents (every local derivative
-        # is finite): skipping it saves most of the loop behind a dead ReLU or a satisfied margin.
+        # A node whose grad is 0 adds exactly nothing to its parents (every local derivative is
+        # finite, so 0 * d is 0): skipping it skips the work behind a dead ReLU or a met margin.
         if g == 0.0:
             continue
         a = node._a
@@ -123,7 +129,7 @@ def backward(root: Any) -> None:
         root.grad += 1.0
     else:
         root.grad = 1.0
-    order.reverse()  # each node before its parents
+    order.reverse()  # each node before its parents: its grad is complete when it is reached
     accumulate(order)
     # Every local derivative is finite, yet their products can still overflow. An inf or nan
     # anywhere reaches a leaf (inf times a finite number, plus anything, stays inf or nan), so

@@ -7,8 +7,8 @@ scalar engine and both tapes. Everything reads this table: `Value`'s methods, th
 symbols and `explain`'s rule text. To add an operation, decorate a function with `autograd.op`
 (here or in your own code); nothing else needs editing.
 
-Speed paths checked against this table by tests, not restated: `Value.__add__/__sub__/__mul__`
-and `Value.relu` compute their rules inline, `weighted_sum` computes "wsum" inline
+Speed paths checked against this table by tests, not restated: `Value`'s + and * compute
+their rules inline, `weighted_sum` computes "wsum" inline
 (tests/test_autograd_optable.py); the pure-Python tape runs each rule on whole columns through a
 mapped math namespace and replays "wsum" as columns of products (tests/test_autograd_tape_python.py);
 the NumPy tape replays a layer's "wsum"s as one matrix product.

@@ -332,7 +332,7 @@ def _interrupt_at(k: int, *, opcodes: bool, in_exit: bool) -> bool:
 def _heal() -> None:
     """Put both switches back (only after a probe that is known to leave them wrong)."""
     context._NO_GRAD.set(None)
-    context._SCOPE.set(("", None, None))
+    context._SCOPE.set(None)
 
 
 @pytest.mark.parametrize("opcodes", [False, True], ids=["lines", "opcodes"])
@@ -741,7 +741,7 @@ def test_recording_is_on_after_an_interrupt_in_the_exit_even_while_its_traceback
     from autograd import context
 
     def interrupt_on_entering_an_exit(frame: FrameType, event: str, arg: object) -> Any:
-        if event == "call" and frame.f_code.co_name in ("_leave_no_grad", "_leave_scope"):
+        if event == "call" and frame.f_code.co_name == "_leave":
             raise KeyboardInterrupt
         return None
 

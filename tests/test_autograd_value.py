@@ -239,7 +239,7 @@ def test_micrograd_test_sanity_check_values() -> None:
 
 def test_repr_mimebundle_uses_the_registered_renderer() -> None:
     """Without a renderer Jupyter gets text/plain repr; set_renderer(fn) swaps in fn(value)."""
-    from autograd.value import _display
+    from autograd.display import _display
 
     previous = _display.renderer
     v = Value(1.0)
@@ -319,8 +319,8 @@ def test_scope_tags_values_created_inside() -> None:
         assert current_scope() == "L1"
         w = Value(0.5)
         inner = scope("n3")
-        with inner:
-            assert inner.name == "L1.n3" == current_scope()
+        with inner as tag:
+            assert inner.name == "n3" and tag == "L1.n3" == current_scope()
             z = a * w + 1
             leaf = Value(2.0)
             ws = weighted_sum([w], [3.0], leaf)
@@ -363,7 +363,7 @@ def test_scope_rejects_bad_names(name: object) -> None:
     assert current_scope() == ""
 
 
-# ---------------------------------------------------------------- a + b and a * b build nodes inline
+# ---------------------------------------------------------------- a + b and a * b: the fast path
 
 _MISSING = object()
 
@@ -376,25 +376,26 @@ def _fields(node: Value) -> dict[str, object]:
 @pytest.mark.parametrize("in_scope", [False, True])
 @pytest.mark.parametrize("recording", [True, False])
 @pytest.mark.parametrize("symbol", ["+", "*"])
-def test_inline_add_and_mul_build_what_record_builds(symbol: str, recording: bool, in_scope: bool) -> None:
-    """a + b and a * b set exactly the fields `_record` sets, under every switch state."""
+def test_fast_add_and_mul_build_what_the_rule_builds(symbol: str, recording: bool, in_scope: bool) -> None:
+    """a + b and a * b (rules computed inline) set exactly the fields that calling the row's rule
+    sets (`_binary`, every other two-input op's path), under every switch state."""
     from contextlib import ExitStack
 
     from autograd import ops
-    from autograd.value import _record
+    from autograd.value import _binary
 
     a, b = Value(1.5, label="a"), Value(-4.0, label="b")
-    row, slopes = (ops.add, (1.0, 1.0)) if symbol == "+" else (ops.mul, (b.data, a.data))
+    row = ops.add if symbol == "+" else ops.mul
     with ExitStack() as stack:
         if in_scope:
             stack.enter_context(scope("L1.n0"))
         if not recording:
             stack.enter_context(no_grad())
-        inline = a + b if symbol == "+" else a * b
-        reference = _record(row.fn(a.data, b.data)[0], row, a, slopes[0], b, slopes[1])
-    assert _fields(inline) == _fields(reference)
-    assert inline.scope == ("L1.n0" if in_scope else "")
-    assert inline.parents == ((a, b) if recording else ())
+        fast = a + b if symbol == "+" else a * b
+        reference = _binary(row, a, b)
+    assert _fields(fast) == _fields(reference)
+    assert fast.scope == ("L1.n0" if in_scope else "")
+    assert fast.parents == ((a, b) if recording else ())
 
 
 def test_no_grad_and_scope_work_in_an_exit_stack() -> None:
