@@ -24,7 +24,7 @@ from operator import add, itemgetter, mul
 from types import SimpleNamespace
 from typing import Any
 
-from autograd import mathspace, ops
+from autograd import mathspace
 from autograd.checks import first_non_finite
 from autograd.oprecord import Op
 from autograd.tape_steps import Program, fail
@@ -49,7 +49,7 @@ class PythonEngine:
         self.backward_code: list[tuple[Any, ...]] = []
         k = 0  # index of the step's derivative columns (wsum stores none: they are its operands)
         for s in program.steps:
-            if s.kind is ops.wsum:
+            if s.kind.weighted_sum:
                 ws, xs = s.inputs[0:-1:2], s.inputs[1::2]
                 bias = s.inputs[-1] if len(s.inputs) % 2 else -1
                 self.forward_code.append((WSUM, s.output, ws, xs, bias))

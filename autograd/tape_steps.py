@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from autograd import ops
 from autograd.closure import is_closure_kind
 from autograd.graph import topological_order
 from autograd.oprecord import Op
@@ -130,9 +129,4 @@ def _leaf_list(values: Sequence[Value], name: str) -> list[Value]:
             raise ValueError(f"compile: {name}[{i}] (label {v.label!r}) is listed twice")
         seen.add(id(v))
     return list(values)
-
-
-def n_derivs(step: TapeStep) -> int:
-    """How many local derivatives the back ends store for `step` (wsum's are its operands' values)."""
-    return 0 if step.kind is ops.wsum else len(step.inputs)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from autograd import Value, ops, topological_order
+from autograd import Value, topological_order
 from viz.labels import fmt, fmt_factor
 from viz.names import edge_rule, latex_name, value_names
 
@@ -150,9 +150,9 @@ def deltas(root: Value, neuron: str, *, evaluation: int = 0) -> Deltas:
             f'deltas(root, neuron) needs a scope name such as "L1.n0", got {type(neuron).__name__}'
         )
     order = topological_order(root)
-    sums = [v for v in order if v.operation is ops.wsum and v.scope == neuron]
+    sums = [v for v in order if _is_weighted_sum(v) and v.scope == neuron]
     if not sums:
-        scopes = sorted({v.scope for v in order if v.operation is ops.wsum and v.scope})
+        scopes = sorted({v.scope for v in order if _is_weighted_sum(v) and v.scope})
         shown = ", ".join(scopes[:12]) + (" ..." if len(scopes) > 12 else "")
         raise ValueError(
             f"deltas: no neuron {neuron!r} in this graph (no weighted sum made in that scope); "
@@ -180,7 +180,7 @@ def deltas(root: Value, neuron: str, *, evaluation: int = 0) -> Deltas:
     terms: list[Term] = []
     other = 0.0
     for child, k in consumers[a]:
-        if child.operation is ops.wsum and child.scope != neuron and k % 2 == 1:
+        if _is_weighted_sum(child) and child.scope != neuron and k % 2 == 1:
             w = child.parents[k - 1]
             terms.append(Term(child.scope or names[child], names[w], w.data, grad[child]))
         else:
@@ -210,6 +210,11 @@ def deltas(root: Value, neuron: str, *, evaluation: int = 0) -> Deltas:
         evaluation=evaluation,
         evaluations=len(sums),
     )
+
+
+def _is_weighted_sum(v: Value) -> bool:
+    """True for a node made by a weighted-sum row (a neuron's z)."""
+    return v.operation is not None and v.operation.weighted_sum
 
 
 def _grads(order: list[Value], root: Value) -> dict[Value, float]:

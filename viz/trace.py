@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from autograd import Value, ops, topological_order
+from autograd import Value, topological_order
 from viz.names import edge_rule, symbol_of, term_of, value_names
 
 # Node kinds, used for colours (see the legend in dot.py).
@@ -179,7 +179,7 @@ def trace(
         nodes.append(
             Node(
                 nid, v.label, v.data, grad_of(v), v.op, v.scope, node_kind(v, v is root, chosen),
-                len(parents), names[v], symbol_of(v), row is ops.wsum,
+                len(parents), names[v], symbol_of(v), row is not None and row.weighted_sum,
             )
         )
         show = has_grad and (processed is None or v in processed)
