@@ -117,7 +117,8 @@ def test_a_weighted_sum_row_whose_rule_is_not_one_is_refused() -> None:
 
 def test_viz_draws_a_new_weighted_sum_row_term_by_term() -> None:
     """Diagram symbol, edge rules, terms, expression and the δ node come from the row's attributes."""
-    w0, x0, w1, x1 = Value(0.5, label="w0"), Value(2.0, label="x0"), Value(-1.0, label="w1"), Value(3.0, label="x1")
+    w0, x0 = Value(0.5, label="w0"), Value(2.0, label="x0")
+    w1, x1 = Value(-1.0, label="w1"), Value(3.0, label="x1")
     z = t20_dot(w0, x0, w1, x1)
     names = value_names(topological_order(z))
     assert symbol_of(z) == "w·x"
@@ -173,9 +174,10 @@ def row_identity_questions(source: str) -> list[tuple[int, str]]:
     def is_row(node: ast.AST) -> bool:
         if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
             return any(is_row(e) for e in node.elts)
-        return (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "ops") or (
-            isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name) and node.value.id == "TABLE"
-        )
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            return node.value.id == "ops"
+        is_table = isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+        return is_table and node.value.id == "TABLE"  # type: ignore[attr-defined]
 
     def is_op_name(node: ast.AST) -> bool:
         return isinstance(node, ast.Attribute) and node.attr == "op"
@@ -329,7 +331,8 @@ def test_a_learner_row_named_like_a_builtin_pickles_as_theirs(learner: Any) -> N
     """Pickled and copied, the learner's "tanh" stays their row and the built-in stays built-in."""
     x = Value(0.3)
     y = learner.double_tanh(x) + x.tanh()
-    for twin in (pickle.loads(pickle.dumps(y)), copy.deepcopy(y), copy.copy(y)):
+    loaded = pickle.loads(pickle.dumps(y))  # noqa: S301 (our own bytes)
+    for twin in (loaded, copy.deepcopy(y), copy.copy(y)):
         mine, builtin = twin.parents
         assert mine.operation is learner.double_tanh and builtin.operation is ops.tanh
 
@@ -362,7 +365,7 @@ def test_a_learner_row_loads_in_a_fresh_process(learner: Any, tmp_path: Path) ->
 def test_a_pickled_n_ary_node_backpropagates() -> None:
     """A pickled weighted sum (and a learner's node, recorded n-ary) backpropagates after loading."""
     w, x = Value(1.5), Value(2.0)
-    y = pickle.loads(pickle.dumps(autograd.weighted_sum([w], [x]) * 1.0))
+    y = pickle.loads(pickle.dumps(autograd.weighted_sum([w], [x]) * 1.0))  # noqa: S301 (our own bytes)
     y.backward()
     assert [p.grad for p in y.parents[0].parents] == [2.0, 1.5]
 
@@ -374,7 +377,7 @@ def test_a_learner_row_that_cannot_be_found_again_is_refused_when_pickled(learne
     local = autograd.op(lambda x: (x, 1.0), rule="1", name="t20_local")
     with pytest.raises(TypeError, match=r"cannot pickle the operation 't20_local'.*top level"):
         pickle.dumps(local)
-    assert pickle.loads(pickle.dumps(learner.replaced)) is learner.replaced
+    assert pickle.loads(pickle.dumps(learner.replaced)) is learner.replaced  # noqa: S301 (our own bytes)
 
 
 def test_loading_a_learner_row_whose_module_is_gone_names_it() -> None:
