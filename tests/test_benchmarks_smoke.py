@@ -13,6 +13,7 @@ from autograd import Value
 
 # benchmarks/ is not a package: its modules import each other by name, as when run as scripts.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+import compare
 import measure
 import memory
 import step
@@ -273,3 +274,29 @@ def test_issue12_head_to_head_line_uses_its_own_figures(capsys) -> None:
     assert "(1b)" in out and "0.75x   target <= 0.5x: MISSED" in out
     # section 1's ratio (0.10x) is shown for comparison, without a verdict of its own
     assert "no verdict)" in out and "0.10x" in out and out.count("target <= 0.5x") == 1
+
+
+# ---------------------------------------------------------------- compare.py (no valgrind here)
+
+
+def test_compare_table_says_which_steps_stay_within_the_limit() -> None:
+    """(3 steps - 1 step) / 2 per step; 5% more is within, anything above is NO."""
+    assert compare.per_step(100, 300) == 100
+    per = {(0, "a"): 1000, (1, "a"): 1050, (0, "b"): 1000, (1, "b"): 1051}
+    lines = compare.table(["base", "new"], ["a", "b"], per, 0.05)
+    assert lines[1].split()[-2:] == ["1.050x", "yes"]
+    assert lines[2].split()[-2:] == ["1.051x", "NO"]
+
+
+def test_compare_child_runs_a_step_with_the_given_tree_first(tmp_path: Path) -> None:
+    """The child imports autograd from the tree it is given, and refuses a tree that has none."""
+    import subprocess
+
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "compare.py"
+    root = script.parent.parent
+    done = subprocess.run([sys.executable, str(script), "--child", str(root), "micrograd-style", "1"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "ok micrograd-style x1", done.stderr
+    done = subprocess.run([sys.executable, str(script), "--child", str(tmp_path), "nn.MLP", "1"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode != 0 and f"not from {tmp_path}" in done.stderr
