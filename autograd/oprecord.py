@@ -85,20 +85,7 @@ class Op:
         points: Sequence[Point] = (),
     ) -> None:
         """Describe `fn` (see `op` for the arguments); reads the operand names from its signature."""
-        params = inspect.signature(fn).parameters.values()
-        names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        self.takes_m = any(p.name == "m" and p.default is not p.empty for p in params)
-        if self.takes_m and "m" in names:
-            names.remove("m")
-        if const is not None:
-            if not names or names[-1] != const:
-                raise ValueError(f"op {name!r}: the constant {const!r} must be the rule's last parameter")
-            names.pop()
-        nary = any(p.kind is p.VAR_POSITIONAL for p in params)
-        if not nary and len(names) not in (1, 2):
-            raise ValueError(
-                f"op {name!r}: a rule takes one or two operands (or *operands), got parameters {names}"
-            )
+        names, nary, self.takes_m = _signature(fn, name, const)
         if weighted_sum and not nary:
             raise ValueError(f"op {name!r}: a weighted sum takes *operands (w0, x0, w1, x1, ..., [b])")
         for point in points:
@@ -225,6 +212,25 @@ class Op:
         if self.const is None:
             return args, None
         return args[:-1], _real(args[-1], self, len(args) - 1)
+
+
+def _signature(fn: Callable[..., Any], name: str, const: str | None) -> tuple[list[str], bool, bool]:
+    """A rule's operand names, whether it takes *operands, and whether it takes the namespace `m`."""
+    params = inspect.signature(fn).parameters.values()
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    takes_m = any(p.name == "m" and p.default is not p.empty for p in params)
+    if takes_m and "m" in names:
+        names.remove("m")
+    if const is not None:
+        if not names or names[-1] != const:
+            raise ValueError(f"op {name!r}: the constant {const!r} must be the rule's last parameter")
+        names.pop()
+    nary = any(p.kind is p.VAR_POSITIONAL for p in params)
+    if not nary and len(names) not in (1, 2):
+        raise ValueError(
+            f"op {name!r}: a rule takes one or two operands (or *operands), got parameters {names}"
+        )
+    return names, nary, takes_m
 
 
 def row_named(name: str) -> Op:
