@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import gc
 import statistics
-import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 
-# Run as a script from anywhere: make the repository's packages and these modules importable.
-_HERE = Path(__file__).resolve().parent
-for _path in (str(_HERE), str(_HERE.parent)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-from workload import LR, Engine  # noqa: E402
+from workload import LR, Engine
 
 
 class GcMeter:

@@ -9,18 +9,11 @@ import random
 import sys
 import tracemalloc
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-# Run as a script from anywhere: make the repository's packages and these modules importable.
-_HERE = Path(__file__).resolve().parent
-for _path in (str(_HERE), str(_HERE.parent)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-from measure import LEGEND, interleaved, print_rows, ratio_line  # noqa: E402
-from step import step_graph  # noqa: E402
-from workload import (  # noqa: E402
+from measure import LEGEND, interleaved, print_rows, ratio_line
+from step import step_graph
+from workload import (
     CHAIN_N,
     MEMORY_N,
     MICROGRAD_CHAIN_N,
@@ -38,7 +31,7 @@ from workload import (  # noqa: E402
     nn_mlp,
 )
 
-from autograd import Value  # noqa: E402
+from autograd import Value
 
 
 def tree_sum(values: list[Any]) -> Any:

@@ -14,14 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-# Run as a script from anywhere: make the repository's packages and these modules importable.
-_HERE = Path(__file__).resolve().parent
-for _path in (str(_HERE), str(_HERE.parent)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-_ROOT = _HERE.parent
-
-from measure import (  # noqa: E402
+from measure import (
     LEGEND,
     METER,
     Row,
@@ -33,7 +26,7 @@ from measure import (  # noqa: E402
     target_line,
     torch_threads,
 )
-from workload import (  # noqa: E402
+from workload import (
     ALPHA,
     LR,
     N_SAMPLES,
@@ -62,7 +55,9 @@ from workload import (  # noqa: E402
     step_engines,
 )
 
-from autograd import Value, accumulate, topological_order  # noqa: E402
+from autograd import Value, accumulate, topological_order
+
+_ROOT = Path(__file__).resolve().parent.parent  # examples/ lives there
 
 
 def step_graph(value_cls: Any, model: Any, xs: list[list[float]], ys: list[float]) -> Any:

@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import gc
 import statistics
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
-# Run as a script from anywhere: make the repository's packages and these modules importable.
-_HERE = Path(__file__).resolve().parent
-for _path in (str(_HERE), str(_HERE.parent)):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
-
-from measure import blas_threads, median_step_seconds  # noqa: E402
-from step import print_torch_breakdown  # noqa: E402
-from workload import (  # noqa: E402
+from measure import blas_threads, median_step_seconds
+from step import print_torch_breakdown
+from workload import (
     LR,
     N_SAMPLES,
     SEED,
