@@ -105,7 +105,9 @@ class Op:
         self.builtin = builtin
         # A sum of products over (w0, x0, w1, x1, ..., [b]): d/dw_i = x_i, d/dx_i = w_i, d/db = 1.
         self.weighted_sum = weighted_sum
-        self.points = tuple(tuple(float(x) for x in p) for p in points)  # () : check_op's grids
+        # Where check_op tries the rule (empty: its grids across the real line).
+        where = f"op {name!r}: test point"
+        self.points = tuple(tuple(real_number(x, f"{where} {p!r}") for x in p) for p in points)
 
     def __repr__(self) -> str:
         """Op('tanh', d/dx = 1 - tanh(x)^2)."""

@@ -388,3 +388,14 @@ def test_loading_a_learner_row_whose_module_is_gone_names_it() -> None:
         learner_row("t20_missing_module", "f")
     with pytest.raises(ValueError, match=r"cannot load the operation math\.sqrt: no @autograd\.op"):
         learner_row("math", "sqrt")
+
+
+@pytest.mark.parametrize(
+    ("points", "error", "message"),
+    [([("a",)], TypeError, r"op 't20_pts': test point \('a',\) needs a real number"),
+     ([(1.0, 2.0)], ValueError, r"op 't20_pts': test point \(1.0, 2.0\) needs 1 operand")],
+)
+def test_bad_test_points_name_the_op(points: list[Any], error: type[Exception], message: str) -> None:
+    """A row's test points are numbers, as many as its operands: else an error naming the op."""
+    with pytest.raises(error, match=message):
+        autograd.op(lambda x: (x, 1.0), rule="1", name="t20_pts", points=points)
