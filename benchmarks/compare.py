@@ -7,10 +7,11 @@ Run from the repository root:
 The base is checked out into a temporary `git worktree`. For each tree (base, then this working
 tree) and each step (micrograd's demo step in micrograd-style code on `Value`, the same step on
 `nn.MLP`, and on the pure-Python and NumPy tapes), a fresh interpreter with that tree first on
-`sys.path` runs the step under `valgrind --tool=callgrind`, once with 1 step and once with 3:
-(I3 - I1) / 2 is one step's instructions, with the imports, the setup and the first step's warm-up
-subtracted (PYTHONHASHSEED=0, so the two runs differ only by the two extra steps). The workload
-code (benchmarks/workload.py) is this working tree's in both, so only the engine differs.
+`sys.path` runs the step under `valgrind --tool=callgrind`, once with 1 step and once with 1 + k
+(k = 2 for the scalar steps, 10 for the tapes, whose steps are small): (I(1+k) - I(1)) / k is one
+step's instructions, with the imports, the setup and the first step's warm-up subtracted
+(PYTHONHASHSEED=0 and one BLAS thread, so the two runs differ only by the k extra steps). The
+workload code (benchmarks/workload.py) is this working tree's in both, so only the engine differs.
 Instruction counts, unlike times, do not move from run to run, so a 5% limit is meaningful.
 Exits with status 1 when a step of the working tree costs more than --limit over the base.
 """
@@ -30,6 +31,9 @@ from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
 STEPS = ("micrograd-style", "nn.MLP", "tape (python)", "tape (numpy)")
+EXTRA = {"micrograd-style": 2, "nn.MLP": 2, "tape (python)": 10, "tape (numpy)": 10}  # the k above
+# One thread everywhere: a BLAS pool's idle threads spin, which callgrind would count.
+THREADS = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 LIMIT = 0.05  # the issue's "no slower by more than 5%"
 _COLLECTED = re.compile(r"Collected\s*:\s*(\d+)")
 
@@ -76,7 +80,7 @@ def instructions(tree: Path, step: str, count: int) -> int:
             "valgrind", "--tool=callgrind", f"--callgrind-out-file={folder}/callgrind.out",
             sys.executable, str(Path(__file__).resolve()), "--child", str(tree), step, str(count),
         ]
-        env = {**os.environ, "PYTHONHASHSEED": "0"}
+        env = {**os.environ, **THREADS, "PYTHONHASHSEED": "0"}
         done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)  # noqa: S603
     found = _COLLECTED.search(done.stderr)
     if done.returncode != 0 or found is None or "ok " not in done.stdout:
@@ -85,18 +89,22 @@ def instructions(tree: Path, step: str, count: int) -> int:
     return int(found.group(1))
 
 
-def per_step(one: int, three: int) -> int:
-    """One step's instructions from the counts of a 1-step and a 3-step process."""
-    return (three - one) // 2
+def per_step(one: int, more: int, extra: int) -> int:
+    """One step's instructions from the counts of a 1-step and a (1 + extra)-step process."""
+    return (more - one) // extra
 
 
 def measure_trees(trees: Sequence[Path], steps: Sequence[str], workers: int) -> dict[tuple[int, str], int]:
     """(tree index, step) -> instructions per step, the callgrind runs spread over `workers` processes."""
-    jobs = {(t, step, count): None for t in range(len(trees)) for step in steps for count in (1, 3)}
+    pairs = [(t, step) for t in range(len(trees)) for step in steps]
+    jobs = [(t, step, count) for t, step in pairs for count in (1, 1 + EXTRA[step])]
     with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {key: pool.submit(instructions, trees[key[0]], key[1], key[2]) for key in jobs}
         counts = {key: future.result() for key, future in futures.items()}
-    return {key: per_step(counts[(*key, 1)], counts[(*key, 3)]) for key in {k[:2] for k in jobs}}
+    return {
+        (t, step): per_step(counts[t, step, 1], counts[t, step, 1 + EXTRA[step]], EXTRA[step])
+        for t, step in pairs
+    }
 
 
 def table(
@@ -144,7 +152,7 @@ def main(argv: Iterable[str] | None = None) -> int:
         base = Path(folder) / "tree"
         git("worktree", "add", "--detach", str(base), commit)
         try:
-            print(f"callgrind, instructions per step ((3 steps - 1 step) / 2); base {commit[:12]} "
+            print(f"callgrind, instructions per step ((1+k steps - 1 step) / k); base {commit[:12]} "
                   f"({git('log', '-1', '--format=%s', commit)[:60]}) vs {_HERE.parent}")
             per = measure_trees([base, _HERE.parent], args.steps, max(1, args.workers))
         finally:

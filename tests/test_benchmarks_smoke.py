@@ -280,8 +280,8 @@ def test_issue12_head_to_head_line_uses_its_own_figures(capsys) -> None:
 
 
 def test_compare_table_says_which_steps_stay_within_the_limit() -> None:
-    """(3 steps - 1 step) / 2 per step; 5% more is within, anything above is NO."""
-    assert compare.per_step(100, 300) == 100
+    """(1+k steps - 1 step) / k per step; 5% more is within, anything above is NO."""
+    assert compare.per_step(100, 300, 2) == 100 and compare.per_step(100, 1100, 10) == 100
     per = {(0, "a"): 1000, (1, "a"): 1050, (0, "b"): 1000, (1, "b"): 1051}
     lines = compare.table(["base", "new"], ["a", "b"], per, 0.05)
     assert lines[1].split()[-2:] == ["1.050x", "yes"]
