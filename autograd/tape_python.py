@@ -167,7 +167,7 @@ class PythonEngine:
         grads = [0.0] * program.n_params
         if size == 0:
             return grads
-        cols, derivs, shared = self.cols, self.derivs, self.shared
+        derivs = self.derivs
         adjoints = _Adjoints(len(program.nodes), size)
         seed = [1.0] * size if weights is None else [float(w) for w in weights]
         root = program.root_slot
@@ -180,30 +180,7 @@ class PythonEngine:
             if g is None or not any(g):  # a dead relu, a satisfied hinge, in every sample: nothing flows
                 continue
             if entry[0] == WSUM:
-                _, _, edges, bias, bias_is_param = entry
-                # Where g is 0 (a dead relu, a satisfied hinge) nothing flows back: a weight's gradient
-                # sums x * g over the other samples only (exact: the skipped terms are +-0.0), and an
-                # input's adjoint is scattered into them when they are few (_Adjoints.scatter).
-                live = list(compress(range(size), g))
-                pick = itemgetter(*live) if 1 < len(live) <= size - size // 8 else None
-                g_live = pick(g) if pick is not None else g
-                sparse = len(live) <= _SPARSE * size
-                for target, other, other_shared, is_param in edges:
-                    slope = shared[other] if other_shared else cols[other]
-                    if not is_param:
-                        if sparse and pick is not None:
-                            adjoints.scatter(target, slope if other_shared else pick(slope), live, g_live)
-                        else:
-                            adjoints.give(target, slope, g)
-                    elif other_shared:
-                        grads[target] += sum(map(mul, repeat(slope), g_live))
-                    else:
-                        grads[target] += sum(map(mul, slope if pick is None else pick(slope), g_live))
-                if bias >= 0:
-                    if bias_is_param:
-                        grads[bias] += sum(g)
-                    else:
-                        adjoints.give(bias, 1.0, g)
+                self._backward_weighted(entry, g, adjoints, grads)
                 continue
             _, _, targets, k = entry
             for (target, is_param), slope in zip(targets, derivs[k]):
@@ -214,6 +191,35 @@ class PythonEngine:
                 else:
                     adjoints.give(target, slope, g)
         return grads
+
+    def _backward_weighted(self, entry: tuple[Any, ...], g: list[float], adjoints: _Adjoints,
+                           grads: list[float]) -> None:
+        """One weighted sum's adjoint `g` to its operands: d/dw = x, d/dx = w, d/db = 1."""
+        _, _, edges, bias, bias_is_param = entry
+        cols, shared, size = self.cols, self.shared, self.size
+        # Where g is 0 (a dead relu, a satisfied hinge) nothing flows back: a weight's gradient
+        # sums x * g over the other samples only (exact: the skipped terms are +-0.0), and an
+        # input's adjoint is scattered into them when they are few (_Adjoints.scatter).
+        live = list(compress(range(size), g))
+        pick = itemgetter(*live) if 1 < len(live) <= size - size // 8 else None
+        g_live = pick(g) if pick is not None else g
+        sparse = len(live) <= _SPARSE * size
+        for target, other, other_shared, is_param in edges:
+            slope = shared[other] if other_shared else cols[other]
+            if not is_param:
+                if sparse and pick is not None:
+                    adjoints.scatter(target, slope if other_shared else pick(slope), live, g_live)
+                else:
+                    adjoints.give(target, slope, g)
+            elif other_shared:
+                grads[target] += sum(map(mul, repeat(slope), g_live))
+            else:
+                grads[target] += sum(map(mul, slope if pick is None else pick(slope), g_live))
+        if bias >= 0:
+            if bias_is_param:
+                grads[bias] += sum(g)
+            else:
+                adjoints.give(bias, 1.0, g)
 
 
 class Batch:
