@@ -136,12 +136,14 @@ def check_op(
 
     `kind` is what `autograd.op` returned (or a row of `autograd.ops`). Each disagreement reads
     "d/dx at x=0.5: yours 0.622, central differences 0.378"; the report is falsy when any point fails.
+    Without `points`, the row's own (`Op.points`) or a grid across the real line.
     Points where the rule raises (outside its domain) are skipped and counted.
     """
     if not isinstance(kind, Op):
         raise TypeError(f"check_op needs an operation made by @autograd.op, got {type(kind).__name__}")
     arity = kind.arity or 2
-    grid: Sequence[Any] = points if points is not None else (UNARY_POINTS if arity == 1 else BINARY_POINTS)
+    default = kind.points or (UNARY_POINTS if arity == 1 else BINARY_POINTS)
+    grid: Sequence[Any] = points if points is not None else default
     constants: Sequence[float | None] = [None] if kind.const is None else list(consts or CONSTANTS)
     report = OpCheck(kind.name, 0)
     for raw in grid:

@@ -12,13 +12,27 @@ learners. The built-in operations (`autograd/ops.py`) and a learner's own are re
 A rule that takes a keyword `m` (a math namespace: `autograd.FLOATS` by default) is written once
 for floats and NumPy arrays alike (`m.exp`, `m.where`): the NumPy tape passes `m=numpy`. Any other
 rule runs per sample in the NumPy tape (slower) unless `vectorized=` gives an array form.
+
+What makes an operation special is said by its row, never by who it is: `arity` 0 takes any
+number of operands; `weighted_sum` marks a sum of products over (w0, x0, w1, x1, ..., [b]) whose
+derivatives are its own operands, which the tapes replay as sums of products (the NumPy tape as
+one matrix product per layer) and diagrams draw term by term; `points` are where tests and
+`check_op` try it. The tapes and viz read these attributes, so a new row needs no edit elsewhere.
+
+Names: `TABLE` holds the built-in rows. A learner's op is not entered there: it may take any name,
+a built-in's too ("tanh", or a "softplus" a later release adds), and stays the learner's own row
+(its nodes, symbol, rule and tape function are theirs) while built-in uses stay built-in. A
+built-in row pickles by name; a learner's row by where it is defined (module and qualified name),
+as Python pickles functions.
 """
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
 import numbers
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, overload
 
@@ -28,7 +42,9 @@ from autograd.checks import real_number
 Domain = tuple[Callable[..., Any], str, type[Exception]]
 
 TABLE: dict[str, Op] = {}
-"""Every registered operation by name: the built-ins (autograd/ops.py) and the learner's own."""
+"""The built-in operations (autograd/ops.py) by name; a learner's own ops are theirs, not entered here."""
+
+Point = tuple[float, ...]  # one operand tuple where a rule is tried
 
 
 class Op:
@@ -48,6 +64,8 @@ class Op:
         "takes_m",
         "vectorized",
         "builtin",
+        "weighted_sum",
+        "points",
     )
 
     def __init__(
@@ -63,22 +81,16 @@ class Op:
         const: str | None,
         vectorized: Callable[..., Any] | None,
         builtin: bool,
+        weighted_sum: bool = False,
+        points: Sequence[Point] = (),
     ) -> None:
         """Describe `fn` (see `op` for the arguments); reads the operand names from its signature."""
-        params = inspect.signature(fn).parameters.values()
-        names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        self.takes_m = any(p.name == "m" and p.default is not p.empty for p in params)
-        if self.takes_m and "m" in names:
-            names.remove("m")
-        if const is not None:
-            if not names or names[-1] != const:
-                raise ValueError(f"op {name!r}: the constant {const!r} must be the rule's last parameter")
-            names.pop()
-        nary = any(p.kind is p.VAR_POSITIONAL for p in params)
-        if not nary and len(names) not in (1, 2):
-            raise ValueError(
-                f"op {name!r}: a rule takes one or two operands (or *operands), got parameters {names}"
-            )
+        names, nary, self.takes_m = _signature(fn, name, const)
+        if weighted_sum and not nary:
+            raise ValueError(f"op {name!r}: a weighted sum takes *operands (w0, x0, w1, x1, ..., [b])")
+        for point in points:
+            if not nary and len(point) != len(names):
+                raise ValueError(f"op {name!r}: test point {point!r} needs {len(names)} operand(s)")
         self.name = name
         self.arity = 0 if nary else len(names)  # 0: any number of operands (wsum)
         self.operands = tuple(names) if names else ("x",)
@@ -91,6 +103,11 @@ class Op:
         self.domain = domain
         self.vectorized = vectorized
         self.builtin = builtin
+        # A sum of products over (w0, x0, w1, x1, ..., [b]): d/dw_i = x_i, d/dx_i = w_i, d/db = 1.
+        self.weighted_sum = weighted_sum
+        # Where check_op tries the rule (empty: its grids across the real line).
+        where = f"op {name!r}: test point"
+        self.points = tuple(tuple(real_number(x, f"{where} {p!r}") for x in p) for p in points)
 
     def __repr__(self) -> str:
         """Op('tanh', d/dx = 1 - tanh(x)^2)."""
@@ -165,11 +182,18 @@ class Op:
         """A row is one of a kind: a deep-copied graph shares the table's rows."""
         return self
 
-    def __reduce__(self) -> tuple[Callable[[str], Op], tuple[str]]:
-        """Pickled by name: loading looks the row up in the table of the process that loads it."""
-        if TABLE.get(self.name) is not self:
-            raise TypeError(f"cannot pickle the operation {self.name!r}: it is not a row of autograd's table")
-        return row_named, (self.name,)
+    def __reduce__(self) -> tuple[Callable[..., Op], tuple[str, ...]]:
+        """A built-in by name; a learner's op by module and qualified name (as pickle does functions)."""
+        if self.builtin and TABLE.get(self.name) is self:
+            return row_named, (self.name,)
+        module, qualname = self.fn.__module__, self.fn.__qualname__
+        if "<" in qualname or _defined_at(module, qualname) is not self:
+            raise TypeError(
+                f"cannot pickle the operation {self.name!r}: {module}.{qualname} is not this operation; "
+                "define it with @autograd.op at the top level of a module (or notebook) under its "
+                "function's name, so loading can find it there"
+            )
+        return learner_row, (module, qualname)
 
     # ------------------------------------------------------------ calling it
 
@@ -192,15 +216,82 @@ class Op:
         return args[:-1], _real(args[-1], self, len(args) - 1)
 
 
+def _signature(fn: Callable[..., Any], name: str, const: str | None) -> tuple[list[str], bool, bool]:
+    """A rule's operand names, whether it takes *operands, and whether it takes the namespace `m`."""
+    params = inspect.signature(fn).parameters.values()
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    takes_m = any(p.name == "m" and p.default is not p.empty for p in params)
+    if takes_m and "m" in names:
+        names.remove("m")
+    if const is not None:
+        if not names or names[-1] != const:
+            raise ValueError(f"op {name!r}: the constant {const!r} must be the rule's last parameter")
+        names.pop()
+    nary = any(p.kind is p.VAR_POSITIONAL for p in params)
+    if not nary and len(names) not in (1, 2):
+        raise ValueError(
+            f"op {name!r}: a rule takes one or two operands (or *operands), got parameters {names}"
+        )
+    return names, nary, takes_m
+
+
 def row_named(name: str) -> Op:
-    """The table's row called `name`: how a pickled Value finds its operation again."""
+    """The built-in row called `name`: how a pickled Value finds a built-in operation again."""
     row = TABLE.get(name)
     if row is None:
         raise ValueError(
-            f"no operation {name!r} in autograd's table: register it (autograd.op) "
-            "before loading Values made by it"
+            f"no built-in operation {name!r} in this version of autograd "
+            "(the Values were pickled by a version that had it)"
         )
     return row
+
+
+def learner_row(module: str, qualname: str) -> Op:
+    """A learner's row where it is defined: how a pickled Value finds a learner's operation again."""
+    try:
+        importlib.import_module(module)
+    except ImportError as error:
+        raise ValueError(
+            f"cannot load the operation {module}.{qualname}: its module does not import ({error}); "
+            "define the operation before loading Values made by it"
+        ) from None
+    row = _defined_at(module, qualname)
+    if row is None:
+        raise ValueError(
+            f"cannot load the operation {module}.{qualname}: no @autograd.op of that name there; "
+            "define it before loading Values made by it"
+        )
+    return row
+
+
+def _check_weighted_sum(row: Op) -> None:
+    """A ValueError unless `row`'s rule is the weighted sum the tapes replay in its place.
+
+    The tapes compute a `weighted_sum` row as sums of products without calling its rule, so the
+    rule must be exactly that: checked on operands whose products and sums are exact in binary.
+    """
+    for operands in ((0.5, -1.25, 2.0, 0.75), (0.5, -1.25, 2.0, 0.75, -3.0)):
+        n = len(operands) - len(operands) % 2
+        ws, xs = operands[0:n:2], operands[1:n:2]
+        slopes = [s for w, x in zip(ws, xs) for s in (x, w)] + [1.0] * (len(operands) % 2)
+        want = (sum(w * x for w, x in zip(ws, xs)) + sum(operands[n:]), *slopes)
+        try:
+            got = row.shaped(row.fn(*operands), len(operands))
+        except (TypeError, ValueError, ArithmeticError) as error:
+            got = (type(error).__name__,)  # type: ignore[assignment]
+        if got != want:
+            raise ValueError(
+                f"op {row.name!r}: weighted_sum=True needs the rule to return w0*x0 + w1*x1 + ... (+ b) "
+                f"and the derivatives (x0, w0, x1, w1, ..., [1]); at {operands} it returned {got}, not {want}"
+            )
+
+
+def _defined_at(module: str, qualname: str) -> Op | None:
+    """The Op at `module.qualname` if the module is loaded and holds one there, else None."""
+    found: Any = sys.modules.get(module)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return found if isinstance(found, Op) else None
 
 
 def _real(x: Any, row: Op, index: int) -> float:
@@ -220,6 +311,8 @@ def op(
     domain: Sequence[Domain] = ...,
     const: str | None = ...,
     vectorized: Callable[..., Any] | None = ...,
+    weighted_sum: bool = ...,
+    points: Sequence[Sequence[float]] = ...,
     _builtin: bool = ...,
 ) -> Op: ...
 
@@ -236,6 +329,8 @@ def op(
     domain: Sequence[Domain] = ...,
     const: str | None = ...,
     vectorized: Callable[..., Any] | None = ...,
+    weighted_sum: bool = ...,
+    points: Sequence[Sequence[float]] = ...,
     _builtin: bool = ...,
 ) -> Callable[[Callable[..., Any]], Op]: ...
 
@@ -251,6 +346,8 @@ def op(
     domain: Sequence[Domain] = (),
     const: str | None = None,
     vectorized: Callable[..., Any] | None = None,
+    weighted_sum: bool = False,
+    points: Sequence[Sequence[float]] = (),
     _builtin: bool = False,
 ) -> Op | Callable[[Callable[..., Any]], Op]:
     """Register `fn` (returning value and d/d each input) as an operation; returns the callable `Op`.
@@ -258,7 +355,11 @@ def op(
     `rule` is the derivative as plain text, one per input ("1 - tanh(x)^2"); `latex` the same in
     LaTeX; `symbol` what diagrams show (default: the name); `domain` a list of (ok, message,
     exception) checks run before `fn`; `const` names a last parameter that is a number fixed when
-    the node is made (an exponent); `vectorized` an array form for the NumPy tape.
+    the node is made (an exponent); `vectorized` an array form for the NumPy tape;
+    `weighted_sum=True` marks a rule over (w0, x0, w1, x1, ..., [b]) returning the sum of products
+    and the operands swapped pairwise as derivatives (see the module docstring); `points` are
+    operand tuples where `check_op` tries the rule. Any name is yours, a built-in's included: your
+    op is a new row, and the built-in keeps its own.
     """
 
     def register(f: Callable[..., Any]) -> Op:
@@ -276,15 +377,19 @@ def op(
             const=const,
             vectorized=vectorized,
             builtin=_builtin,
+            weighted_sum=weighted_sum,
+            points=tuple(tuple(p) for p in points),
         )
         if not row.formula:
             row.formula = f"{key}({', '.join(row.operands)})"
         if row.arity and len(texts) != row.arity:
             raise ValueError(f"op {key!r}: give one rule text per input ({row.arity}), got {len(texts)}")
-        old = TABLE.get(key)
-        if old is not None and old.builtin:
-            raise ValueError(f"op {key!r}: a built-in operation has that name; choose another")
-        TABLE[key] = row  # a learner re-running a notebook cell redefines their own op
+        if row.weighted_sum:
+            _check_weighted_sum(row)
+        if _builtin:
+            if key in TABLE:
+                raise ValueError(f"built-in op {key!r} is defined twice")
+            TABLE[key] = row
         return row
 
     return register if fn is None else register(fn)

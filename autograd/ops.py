@@ -7,11 +7,12 @@ scalar engine and both tapes. Everything reads this table: `Value`'s methods, th
 symbols and `explain`'s rule text. To add an operation, decorate a function with `autograd.op`
 (here or in your own code); nothing else needs editing.
 
-Speed paths checked against this table by tests, not restated: `Value`'s + and * compute
-their rules inline, `weighted_sum` computes "wsum" inline
-(tests/test_autograd_optable.py); the pure-Python tape runs each rule on whole columns through a
-mapped math namespace and replays "wsum" as columns of products (tests/test_autograd_tape_python.py);
-the NumPy tape replays a layer's "wsum"s as one matrix product.
+What is special about a row is said in the row (see autograd/oprecord.py): "wsum" takes any
+number of operands and is marked `weighted_sum`, so the pure-Python tape replays it as columns
+of products, the NumPy tape a layer of them as one matrix product, and diagrams draw its terms;
+none of them asks which row it is. Speed paths checked against this table by tests, not
+restated: `Value`'s inline arithmetic and `weighted_sum` (tests/test_autograd_optable.py); the
+pure-Python tape's column replay (tests/test_autograd_tape_python.py).
 
 NOTE: kink conventions: relu'(0) = 0, abs'(0) = 0, step' = sign' = 0 everywhere (the posts'
 threshold functions are flat, which is exactly why backpropagation needs the sigmoid);
@@ -213,6 +214,8 @@ def absolute(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     rule=("x_i", "w_i", "1"),
     latex=("x_i", "w_i", "1"),
     formula="Σ w_i x_i + b",
+    weighted_sum=True,
+    points=[(0.5,), (0.5, 2.0), (0.5, 2.0, -1.0), (0.5, 2.0, -1.0, 3.0), (1e150, 1e-150, -1.0, 4.0, 7.0)],
     _builtin=True,
 )
 def wsum(*operands: Any, m: Any = FLOATS) -> tuple[Any, ...]:

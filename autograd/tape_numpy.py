@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from autograd import ops
 from autograd.oprecord import Op
 from autograd.tape_steps import Program, TapeStep, fail
 
@@ -74,9 +73,9 @@ class _Group:
         self.const = steps[0].const
         self.out = _index([row[s.output] for s in steps])
         self.needed = any(engine.needs[row[s.output]] for s in steps)
-        self.wsum_dense = False
+        self.dense = False
         self.slopes: list[slice] = []  # rows of the engine's slope array, one block per operand position
-        if kind is ops.wsum:
+        if kind.weighted_sum:
             self._weighted_sums(steps, engine)
             return
         self.arg_rows = [[row[s.inputs[j]] for s in steps] for j in range(len(steps[0].inputs))]
@@ -88,45 +87,68 @@ class _Group:
         """Index arrays for a group of weighted sums; a dense layer becomes one matrix product."""
         np = _numpy()
         row = engine.row
-        scalar = [i < engine.n_shared for i in range(engine.n_rows)]  # a parameter or constant
-        pairs = [(s.inputs[0:-1:2], s.inputs[1::2]) for s in steps]
-        ws = [[row[w] for w in p[0]] for p in pairs]
-        xs = [[row[x] for x in p[1]] for p in pairs]
-        self.bias = [row[s.inputs[-1]] for s in steps] if len(steps[0].inputs) % 2 else None
-        self.bias_index = _index(self.bias) if self.bias is not None else None
-        self.bias_unique = self.bias is None or _unique(self.bias)
-        # A bias that is a parameter or constant is read from `engine.shared` (a view when regular).
-        self.scalar_bias = self.bias is not None and all(scalar[b] for b in self.bias)
-        self.bias_needs = self.bias is not None and any(engine.needs[b] for b in self.bias)
-        self.bias_shared = self.bias_grad = None
-        if self.scalar_bias and self.bias is not None:
-            self.bias_index = np.asarray(self.bias, dtype=np.intp)
-            self.bias_shared = _strided(np, engine.shared, self.bias)
-            if self.bias_unique:
-                self.bias_grad = _strided(np, engine.grad, self.bias)
-        # Weights that are parameters or constants hold one value for the whole batch.
-        self.scalar_weights = all(scalar[w] for p in pairs for w in p[0])
-        self.w_flat = [w for r in ws for w in r]
+        ws = [[row[w] for w in s.inputs[0:-1:2]] for s in steps]
+        xs = [[row[x] for x in s.inputs[1::2]] for s in steps]
+        has_bias = len(steps[0].inputs) % 2 == 1
+        self._bias_rows(np, [row[s.inputs[-1]] for s in steps] if has_bias else None, engine)
+        self._weight_rows(np, ws, engine)
         self.x_flat = [x for r in xs for x in r]
+        self.x_needs = any(engine.needs[x] for x in self.x_flat)
+        self.x_unique = _unique(self.x_flat)
+        # A dense layer: every neuron reads the same inputs, so the group is one matmul.
+        self.dense = self.scalar_weights and all(r == xs[0] for r in xs) and _unique(xs[0])
+        self.x_index = _index(xs[0]) if self.dense else np.asarray(xs, dtype=np.intp)
+
+    def _bias_rows(self, np: Any, bias: list[int] | None, engine: NumpyEngine) -> None:
+        """Where the group's biases are read and their gradients added (None: sums without bias)."""
+        self.bias = bias
+        self.bias_index = _index(bias) if bias is not None else None
+        self.bias_unique = bias is None or _unique(bias)
+        self.bias_needs = bias is not None and any(engine.needs[b] for b in bias)
+        # A bias that is a parameter or constant is read from `engine.shared` (a view when regular).
+        self.scalar_bias = bias is not None and all(b < engine.n_shared for b in bias)
+        self.bias_shared = self.bias_grad = None
+        if self.scalar_bias and bias is not None:
+            self.bias_index = np.asarray(bias, dtype=np.intp)
+            self.bias_shared = _strided(np, engine.shared, bias)
+            if self.bias_unique:
+                self.bias_grad = _strided(np, engine.grad, bias)
+
+    def _weight_rows(self, np: Any, ws: list[list[int]], engine: NumpyEngine) -> None:
+        """Where the group's weights are read; parameters or constants as one (neurons, inputs) matrix."""
+        self.w_flat = [w for r in ws for w in r]
         self.w_unique = _unique(self.w_flat)
         self.w_needs = any(engine.needs[w] for w in self.w_flat)
-        self.x_needs = any(engine.needs[x] for x in self.x_flat)
-        # A dense layer: every neuron reads the same inputs, so the group is one matmul.
-        self.wsum_dense = self.scalar_weights and all(r == xs[0] for r in xs) and _unique(xs[0])
         self.w_index = np.asarray(ws, dtype=np.intp)
-        self.x_index = _index(xs[0]) if self.wsum_dense else np.asarray(xs, dtype=np.intp)
-        self.x_unique = _unique(self.x_flat)
+        # Weights that are parameters or constants hold one value for the whole batch.
+        self.scalar_weights = all(w < engine.n_shared for w in self.w_flat)
         self.w_shared = self.w_grad = None
         if self.scalar_weights:
             self.w_shared = _strided(np, engine.shared, self.w_index)
             if self.w_unique:
                 self.w_grad = _strided(np, engine.grad, self.w_index)
 
+    def place_slopes(self, start: int) -> int:
+        """Give each operand position a block of slope rows from `start`; returns the next free row."""
+        if self.kind.weighted_sum:  # its derivatives are its operands: nothing to store
+            return start
+        for _ in self.args:
+            self.slopes.append(slice(start, start + len(self.steps)))
+            start += len(self.steps)
+        return start
+
+    def rows_read_whole(self) -> list[int]:
+        """Value rows this group reads with all B samples (a parameter read as one number is not)."""
+        if not self.kind.weighted_sum:
+            return [r for rows in self.arg_rows for r in rows]
+        bias = [] if self.scalar_bias or self.bias is None else self.bias
+        return [*self.x_flat, *bias, *([] if self.scalar_weights else self.w_flat)]
+
     def bind(self, values: Any, slopes: Any, adj: Any) -> None:
         """Views of this group's rows in the engine's buffers (made once per batch size)."""
         self.out_values = values[self.out]
         self.out_adj = adj[self.out]
-        if self.kind is ops.wsum:
+        if self.kind.weighted_sum:
             self.x_values = values[self.x_index] if isinstance(self.x_index, slice) else None
             return
         self.arg_values = [values[a] if isinstance(a, slice) else None for a in self.args]
@@ -137,8 +159,8 @@ class _Group:
     def forward(self, engine: NumpyEngine, np: Any) -> None:
         """Compute the group's outputs into their rows (and keep its slopes), checking the row's domain."""
         v = engine.values
-        if self.kind is ops.wsum:
-            self._forward_wsum(engine, np, v)
+        if self.kind.weighted_sum:
+            self._forward_weighted(engine, np, v)
             return
         args = [a if a is not None else v[i] for a, i in zip(self.arg_values, self.args)]
         if self.const is not None:
@@ -152,18 +174,18 @@ class _Group:
         for view, d in zip(self.slope_views, result[1:]):
             view[...] = d  # a constant slope (1.0 of "+") broadcasts
 
-    def _weights(self, engine: NumpyEngine) -> Any:
+    def _weight_matrix(self, engine: NumpyEngine) -> Any:
         """The (neurons, inputs) weight matrix of a group whose weights are parameters or constants."""
         return self.w_shared if self.w_shared is not None else engine.shared[self.w_index]
 
-    def _forward_wsum(self, engine: NumpyEngine, np: Any, v: Any) -> None:
+    def _forward_weighted(self, engine: NumpyEngine, np: Any, v: Any) -> None:
         """sum_k w_k x_k + b for every neuron of the group: one matmul for a dense layer."""
         out = self.out_values
-        if self.wsum_dense:
+        if self.dense:
             x = self.x_values if self.x_values is not None else v[self.x_index]
-            np.matmul(self._weights(engine), x, out=out)
+            np.matmul(self._weight_matrix(engine), x, out=out)
         elif self.scalar_weights:
-            out[...] = np.einsum("nk,nkb->nb", self._weights(engine), v[self.x_index])
+            out[...] = np.einsum("nk,nkb->nb", self._weight_matrix(engine), v[self.x_index])
         else:
             out[...] = (v[self.w_index] * v[self.x_index]).sum(axis=1)
         if self.bias_index is None:
@@ -178,8 +200,8 @@ class _Group:
 
     def backward(self, engine: NumpyEngine, np: Any) -> None:
         """Push the group's adjoints to the rows it read (only those that depend on a parameter)."""
-        if self.kind is ops.wsum:
-            self._backward_wsum(engine, np)
+        if self.kind.weighted_sum:
+            self._backward_weighted(engine, np)
             return
         grad = self.out_adj
         adj = engine.adj
@@ -187,8 +209,8 @@ class _Group:
             if self.arg_needs[j]:
                 _add(np, adj, index, self.args_unique[j], self.slope_views[j] * grad)
 
-    def _backward_wsum(self, engine: NumpyEngine, np: Any) -> None:
-        """Push a group of weighted sums' adjoints: d/dw = x, d/dx = w, d/db = 1 (as ops.wsum says)."""
+    def _backward_weighted(self, engine: NumpyEngine, np: Any) -> None:
+        """Push a group of weighted sums' adjoints: d/dw = x, d/dx = w, d/db = 1 (the weighted-sum rule)."""
         grad = self.out_adj
         adj, v = engine.adj, engine.values
         if self.bias_index is not None and self.bias_needs:
@@ -204,8 +226,8 @@ class _Group:
             _add(np, adj, self.w_index, False, x * grad[:, None, :])
             _add(np, adj, self.x_index, False, w * grad[:, None, :])
             return
-        w = self._weights(engine)
-        if self.wsum_dense:
+        w = self._weight_matrix(engine)
+        if self.dense:
             x = self.x_values if self.x_values is not None else v[self.x_index]
             if self.x_needs:
                 _add(np, adj, self.x_index, True, w.T @ grad)
@@ -273,31 +295,21 @@ class NumpyEngine:
         # A parameter or constant is one number for the whole batch: `shared` holds them (refilled
         # from the parameters' .data at every run) and the matrix products read their weights and
         # biases from it. Only rows that other operations read whole get all B copies in the values
-        # (a 2-256-256-1 network over 1,000 samples filled 535 MB of copies once).
+        # (a copy of every parameter per sample would grow with width times batch size).
         self.n_shared = program.n_params + len(program.constants)
         self.shared = np.empty(self.n_shared)
         self.shared[program.n_params :] = program.constants
         self.grad = np.zeros(self.n_shared)  # batch-summed gradients of the shared rows
         self.groups = [_Group(buckets[k][0].kind, buckets[k], self) for k in keys]
-        # Every non-wsum step's local derivatives live in one (edges, B) array, right after the
-        # values in one buffer, so a run checks them all with one sum.
+        # Every step's local derivatives (a weighted sum's are its operands: none stored) live in one
+        # (edges, B) array right after the values in one buffer, so a run checks them all with one sum.
         n_slopes = 0
         for g in self.groups:
-            if g.kind is not ops.wsum:
-                for _ in g.args:
-                    g.slopes.append(slice(n_slopes, n_slopes + len(g.steps)))
-                    n_slopes += len(g.steps)
+            n_slopes = g.place_slopes(n_slopes)
         self.n_slopes = n_slopes
         whole: set[int] = {row[program.root_slot]}
         for g in self.groups:
-            if g.kind is not ops.wsum:
-                whole.update(r for rows in g.arg_rows for r in rows)
-                continue
-            whole.update(g.x_flat)
-            if not g.scalar_bias:
-                whole.update(g.bias or ())
-            if not g.scalar_weights:
-                whole.update(g.w_flat)
+            whole.update(g.rows_read_whole())
         shared_whole = sorted(r for r in whole if r < self.n_shared)
         self.whole_params = np.asarray([r for r in shared_whole if r < program.n_params], dtype=np.intp)
         self.whole_constants = np.asarray([r for r in shared_whole if r >= program.n_params], dtype=np.intp)

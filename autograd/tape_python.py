@@ -1,13 +1,11 @@
 """The pure-Python back end of the tape: one column of floats per slot, replayed one step at a time.
 
 A slot's column holds its value in every sample of the batch, so the interpreter loops over the
-steps, not over steps times samples: in benchmarks/engine.py's training step the per-sample loop
-ran 56.1M instructions (callgrind) to the hand-written float step's 73.1M (0.77x); this replay
-runs 38.6M (0.53x). Each step runs its op-table
-row's rule once for the whole batch: a built-in rule on `Batch` operands with `m=BATCH`, whose
-arithmetic is C-level `map` over the samples (as the NumPy tape passes arrays and `numpy`); a
-learner's rule once per sample, through `map`. "wsum" has a fused path, the table's sum of
-products per sample, whose derivatives are its operands. Backward multiplies whole columns of
+steps, not over steps times samples (benchmarks/README.md has the figures). Each step runs its
+op-table row's rule once for the whole batch: a built-in rule on `Batch` operands with `m=BATCH`,
+whose arithmetic is C-level `map` over the samples (as the NumPy tape passes arrays and `numpy`);
+a learner's rule once per sample, through `map`. A row marked `weighted_sum` ("wsum") has a fused
+path, the sum of products per sample, whose derivatives are its operands. Backward multiplies whole columns of
 derivatives by whole columns of adjoints. Parameters and constants, the same in every sample,
 are kept once. tests/test_autograd_tape_python.py checks every built-in row on a Batch and every
 replayed value against the table bit for bit. A failing batch is replayed again sample by sample
@@ -24,7 +22,7 @@ from operator import add, itemgetter, mul
 from types import SimpleNamespace
 from typing import Any
 
-from autograd import mathspace, ops
+from autograd import mathspace
 from autograd.checks import first_non_finite
 from autograd.oprecord import Op
 from autograd.tape_steps import Program, fail
@@ -47,9 +45,9 @@ class PythonEngine:
         needs = program.needs_grad
         self.forward_code: list[tuple[Any, ...]] = []
         self.backward_code: list[tuple[Any, ...]] = []
-        k = 0  # index of the step's derivative columns (wsum stores none: they are its operands)
+        k = 0  # index of the step's derivative columns (a weighted sum stores none: its operands are)
         for s in program.steps:
-            if s.kind is ops.wsum:
+            if s.kind.weighted_sum:
                 ws, xs = s.inputs[0:-1:2], s.inputs[1::2]
                 bias = s.inputs[-1] if len(s.inputs) % 2 else -1
                 self.forward_code.append((WSUM, s.output, ws, xs, bias))
@@ -93,9 +91,9 @@ class PythonEngine:
             for entry in self.forward_code:
                 if entry[0] == WSUM:
                     _, out, ws, xs, bias = entry
-                    # The table's wsum rule, sum(map(mul, ws, xs), 0.0) + b, for every sample at once:
-                    # a column of products per pair, zipped into one tuple per sample and summed (a
-                    # map per sample instead: 57 vs 50 us for 16 pairs, 18 vs 11 us for 2).
+                    # The weighted-sum rule, sum(map(mul, ws, xs), 0.0) + b, for every sample at once:
+                    # a column of products per pair, zipped into one tuple per sample and summed, so
+                    # the per-sample work is C-level (no Python-level map per sample).
                     products = [map(mul, self._lane(w, cols, size), self._lane(x, cols, size))
                                 for w, x in zip(ws, xs)]
                     sums = map(sum, zip(*products) if products else repeat((), size), repeat(0.0, size))
@@ -169,7 +167,7 @@ class PythonEngine:
         grads = [0.0] * program.n_params
         if size == 0:
             return grads
-        cols, derivs, shared = self.cols, self.derivs, self.shared
+        derivs = self.derivs
         adjoints = _Adjoints(len(program.nodes), size)
         seed = [1.0] * size if weights is None else [float(w) for w in weights]
         root = program.root_slot
@@ -182,31 +180,7 @@ class PythonEngine:
             if g is None or not any(g):  # a dead relu, a satisfied hinge, in every sample: nothing flows
                 continue
             if entry[0] == WSUM:
-                _, _, edges, bias, bias_is_param = entry
-                # Where g is 0 (a dead relu, a satisfied hinge) nothing flows back: a weight's gradient
-                # sums x * g over the other samples only (exact: the skipped terms are +-0.0; 43% of
-                # them in the benchmark's first steps, 3.5M instructions a step fewer, 8%), and an
-                # input's adjoint is scattered into them when they are few (_Adjoints.scatter).
-                live = list(compress(range(size), g))
-                pick = itemgetter(*live) if 1 < len(live) <= size - size // 8 else None
-                g_live = pick(g) if pick is not None else g
-                sparse = len(live) <= _SPARSE * size
-                for target, other, other_shared, is_param in edges:
-                    slope = shared[other] if other_shared else cols[other]
-                    if not is_param:
-                        if sparse and pick is not None:
-                            adjoints.scatter(target, slope if other_shared else pick(slope), live, g_live)
-                        else:
-                            adjoints.give(target, slope, g)
-                    elif other_shared:
-                        grads[target] += sum(map(mul, repeat(slope), g_live))
-                    else:
-                        grads[target] += sum(map(mul, slope if pick is None else pick(slope), g_live))
-                if bias >= 0:
-                    if bias_is_param:
-                        grads[bias] += sum(g)
-                    else:
-                        adjoints.give(bias, 1.0, g)
+                self._backward_weighted(entry, g, adjoints, grads)
                 continue
             _, _, targets, k = entry
             for (target, is_param), slope in zip(targets, derivs[k]):
@@ -218,6 +192,35 @@ class PythonEngine:
                     adjoints.give(target, slope, g)
         return grads
 
+    def _backward_weighted(self, entry: tuple[Any, ...], g: list[float], adjoints: _Adjoints,
+                           grads: list[float]) -> None:
+        """One weighted sum's adjoint `g` to its operands: d/dw = x, d/dx = w, d/db = 1."""
+        _, _, edges, bias, bias_is_param = entry
+        cols, shared, size = self.cols, self.shared, self.size
+        # Where g is 0 (a dead relu, a satisfied hinge) nothing flows back: a weight's gradient
+        # sums x * g over the other samples only (exact: the skipped terms are +-0.0), and an
+        # input's adjoint is scattered into them when they are few (_Adjoints.scatter).
+        live = list(compress(range(size), g))
+        pick = itemgetter(*live) if 1 < len(live) <= size - size // 8 else None
+        g_live = pick(g) if pick is not None else g
+        sparse = len(live) <= _SPARSE * size
+        for target, other, other_shared, is_param in edges:
+            slope = shared[other] if other_shared else cols[other]
+            if not is_param:
+                if sparse and pick is not None:
+                    adjoints.scatter(target, slope if other_shared else pick(slope), live, g_live)
+                else:
+                    adjoints.give(target, slope, g)
+            elif other_shared:
+                grads[target] += sum(map(mul, repeat(slope), g_live))
+            else:
+                grads[target] += sum(map(mul, slope if pick is None else pick(slope), g_live))
+        if bias >= 0:
+            if bias_is_param:
+                grads[bias] += sum(g)
+            else:
+                adjoints.give(bias, 1.0, g)
+
 
 class Batch:
     """One slot's values for every sample, with float arithmetic applied sample by sample through `map`.
@@ -226,9 +229,8 @@ class Batch:
     per step with `Batch` operands and `m=BATCH`, as the NumPy tape does with arrays and `numpy`.
     Each operator maps the same float operation over the samples (C-level `map` with `operator`
     and `math` functions), so every sample's value is bit for bit the rule's on that sample's floats
-    (tests/test_autograd_tape_python.py checks every built-in row). relu on 100 samples: 175k
-    instructions, against 206k calling the rule per sample (1.0M a step of the benchmark's MLP,
-    2.5%), and no tuple per sample for the cycle collector to count.
+    (tests/test_autograd_tape_python.py checks every built-in row). One call per step instead of
+    one per sample, and no tuple per sample for the cycle collector to count.
     """
 
     __slots__ = ("items",)
@@ -342,8 +344,8 @@ class _Adjoints:
         """Add slope * g to target's adjoint in the `live` samples only (g is 0 in the others).
 
         Skipping slope * 0 = +-0.0 is exact: a per-sample sum starts at +0.0, so it is never -0.0,
-        and adding +-0.0 leaves it bit for bit unchanged. In the benchmark's training step (43%
-        zeros at first, more as the hinges are satisfied): 2.1M instructions a step fewer (5%).
+        and adding +-0.0 leaves it bit for bit unchanged. It pays when a large share of the batch
+        has g = 0 (dead relus, satisfied hinges), which grows as training goes on.
         """
         total = self.sums[target]
         if total is None:
@@ -367,8 +369,8 @@ class _Adjoints:
         products = [map(mul, _samples(s, size), a) for s, a in zip(terms[0::2], terms[1::2])]
         if len(products) == 1:
             return list(products[0])
-        # One zip of product columns, one sum per sample (a layer's 16 terms for one input: 50 us,
-        # against 94 us adding them column by column).
+        # One zip of product columns, one sum per sample: the sum runs in C, instead of one
+        # Python-level column addition per term.
         return list(map(sum, zip(*products), repeat(0.0, size)))
 
 

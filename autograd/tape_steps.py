@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from autograd import ops
 from autograd.closure import is_closure_kind
 from autograd.graph import topological_order
 from autograd.oprecord import Op
@@ -62,14 +61,7 @@ class Program:
             raise ValueError("compile: a Value cannot be both an input and a parameter")
 
         order = topological_order(root)
-        in_graph = {id(v) for v in order}
-        for name, group in (("inputs", self.inputs), ("params", self.params)):
-            for i, v in enumerate(group):
-                if id(v) not in in_graph:
-                    raise ValueError(
-                        f"compile: {name}[{i}] (label {v.label!r}, data {v.data!r}) is not a leaf "
-                        "of the graph of root (root does not depend on it)"
-                    )
+        self._check_in_graph(order)
         chosen = {id(v) for v in self.inputs} | {id(v) for v in self.params}
         constants = [v for v in order if not v.parents and id(v) not in chosen]
         interior = [v for v in order if v.parents]
@@ -85,13 +77,27 @@ class Program:
         self.steps: list[TapeStep] = [self._step(v, slot) for v in interior]
         self.root_slot = slot[id(root)]
 
-        # A slot needs an adjoint when it is a parameter or depends on one.
+        self.needs_grad = self._needs_grad()
+
+    def _check_in_graph(self, order: list[Value]) -> None:
+        """A ValueError naming the first input or parameter that root does not depend on."""
+        in_graph = {id(v) for v in order}
+        for name, group in (("inputs", self.inputs), ("params", self.params)):
+            for i, v in enumerate(group):
+                if id(v) not in in_graph:
+                    raise ValueError(
+                        f"compile: {name}[{i}] (label {v.label!r}, data {v.data!r}) is not a leaf "
+                        "of the graph of root (root does not depend on it)"
+                    )
+
+    def _needs_grad(self) -> list[bool]:
+        """Per slot: does it need an adjoint (it is a parameter or depends on one)?"""
         needs = [False] * len(self.nodes)
         for i in range(self.n_params):
             needs[i] = True
         for s in self.steps:
             needs[s.output] = any(needs[a] for a in s.inputs)
-        self.needs_grad = needs
+        return needs
 
     @staticmethod
     def _step(v: Value, slot: dict[int, int]) -> TapeStep:
@@ -130,9 +136,4 @@ def _leaf_list(values: Sequence[Value], name: str) -> list[Value]:
             raise ValueError(f"compile: {name}[{i}] (label {v.label!r}) is listed twice")
         seen.add(id(v))
     return list(values)
-
-
-def n_derivs(step: TapeStep) -> int:
-    """How many local derivatives the back ends store for `step` (wsum's are its operands' values)."""
-    return 0 if step.kind is ops.wsum else len(step.inputs)
 

@@ -198,16 +198,17 @@ class _Compiled:
         root, ts, self.encode = _loss_graph(loss, outs, y0)
         self.tape = self._compile(root, [*xs, *ts], params, backend)
         slot = {id(v): i for i, v in enumerate(self.tape.nodes)}
-        # How to read each output after a run: its slot, a sigmoid of a slot (binary_cross_entropy
-        # is computed from the logit), or a tape of its own (an output the loss does not use).
+        # How to read each output after a run: its slot, a one-input operation of a slot (the
+        # sigmoid whose logit binary_cross_entropy reads), or a tape of its own (an output the
+        # loss does not use).
         self.readers: list[tuple[str, Any]] = []
         self.read: list[Value] = []
         for o in outs:
             if id(o) in slot:
                 self.readers.append(("slot", len(self.read)))
                 self.read.append(o)
-            elif o.operation is ops.sigmoid and id(o.parents[0]) in slot:
-                self.readers.append(("sigmoid", len(self.read)))
+            elif o.operation is not None and o.operation.arity == 1 and id(o.parents[0]) in slot:
+                self.readers.append(("row", (len(self.read), o.operation, o.const)))
                 self.read.append(o.parents[0])
             else:
                 seen = {id(v) for v in topological_order(o)}
@@ -250,8 +251,9 @@ class _Compiled:
             for k, (kind, how) in enumerate(self.readers):
                 if kind == "slot":
                     out.append(Value(rows[i][how]))
-                elif kind == "sigmoid":
-                    out.append(Value(rows[i][how]).sigmoid())
+                elif kind == "row":
+                    index, row, const = how
+                    out.append(Value(row.evaluate([rows[i][index]], const)[0]))
                 else:
                     out.append(Value(float(extra[k][i])))
             preds.append(out[0] if self.single else out)

@@ -49,7 +49,7 @@ def test_custom_op_on_a_value_records_a_node_with_its_row_and_local_derivative()
     y = softplus(x)
     assert isinstance(y, Value)
     assert y.op == "t9_softplus"
-    assert y.operation is softplus is TABLE["t9_softplus"]
+    assert y.operation is softplus and "t9_softplus" not in TABLE  # the learner's own, not entered
     assert y.operation.symbol == "softplus" and y.operation.texts == ("1 / (1 + e^-x)",)
     assert y.parents == (x,)
     assert y.data == pytest.approx(math.log(1 + math.exp(0.3)), rel=1e-15)
@@ -228,28 +228,27 @@ def test_custom_op_domain_error_in_every_engine() -> None:
             tape.run([[4.0, -1.0]])
 
 
-# ---------------------------------------------------------------- the table: replace, never shadow
+# ---------------------------------------------------------------- names: the learner's op is theirs
 
 
-def test_redefining_a_custom_name_replaces_it() -> None:
-    """Re-running a notebook cell with a fixed rule replaces the row; new nodes use the new rule."""
+def test_redefining_a_custom_op_makes_a_new_row() -> None:
+    """Re-running a notebook cell with a fixed rule gives a new row; new nodes use the new rule."""
     wrong = make_softplus(wrong=True)
-    assert TABLE["t9_softplus"] is wrong
     fixed = make_softplus()
-    assert TABLE["t9_softplus"] is fixed and fixed is not wrong
+    assert fixed is not wrong
     y = fixed(Value(0.5))
     assert y.operation is fixed and y.local_grads[0] == pytest.approx(sigmoid(0.5), rel=1e-15)
+    assert wrong(Value(0.5)).local_grads[0] == pytest.approx(1 / (1 + math.exp(0.5)), rel=1e-15)
 
 
 @pytest.mark.parametrize("name", ["+", "-", "*", "/", "**", "**n", "exp", "log", "tanh", "relu", "wsum"])
-def test_shadowing_a_builtin_is_a_value_error(name: str) -> None:
-    """A custom op may not take a built-in's name; the built-in stays."""
+def test_a_learner_op_may_take_a_builtin_name_and_the_builtin_stays(name: str) -> None:
+    """A custom op named like a built-in is the learner's row; the table's built-in is untouched."""
     builtin = TABLE[name]
-    with pytest.raises(ValueError, match=r"built-in"):
-        autograd.op(lambda x: (x, 1.0), rule="1", name=name)
-    assert TABLE[name] is builtin
-
-
+    mine = autograd.op(lambda x: (3.0 * x, 3.0), rule="3", symbol="mine", name=name)
+    assert TABLE[name] is builtin and mine is not builtin and not mine.builtin
+    y = mine(Value(2.0))
+    assert (y.op, y.operation, y.data, y.local_grads) == (name, mine, 6.0, (3.0,))
 def test_rule_text_count_must_match_the_inputs() -> None:
     """One rule text per input: two texts for a one-input rule is a ValueError naming the op."""
     with pytest.raises(ValueError, match=r"t9_texts"):

@@ -344,7 +344,7 @@ def test_weighted_sum_groups_agree_across_engines(n_in: int, n_hidden: int, patt
                 f"{backend} d/dp{i}: {p.grad!r} != {want_grads[i]!r}"
             )
         if backend == "numpy":
-            dense = [g.wsum_dense for g in tape._engine.groups if g.kind is TABLE["wsum"]]
+            dense = [g.dense for g in tape._engine.groups if g.kind.weighted_sum]
             # The hidden layer is one matrix product exactly when every neuron reads the same inputs.
             same_inputs = pattern in ("dense", "shared") or (pattern == "subset" and 1 in (n_in, n_hidden))
             assert dense[0] is same_inputs, (pattern, dense)

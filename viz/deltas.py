@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from autograd import Value, ops, topological_order
+from autograd import Value, topological_order
 from autograd.checks import integer, needs
 from viz.explain import explain, root_grads
 from viz.labels import fmt, fmt_factor
@@ -178,8 +178,8 @@ def deltas(root: Value, neuron: str, *, evaluation: int = 0) -> Deltas:
 
 
 def _is_weighted_sum(v: Value) -> bool:
-    """Whether `v` is a neuron's z: the weighted-sum node (w0, x0, w1, x1, ..., [b]) nn makes."""
-    return v.operation is ops.wsum
+    """Whether `v` is a neuron's z: a node made by a weighted-sum row (w0, x0, w1, x1, ..., [b])."""
+    return v.operation is not None and v.operation.weighted_sum
 
 
 def _weighted_sums_of(order: list[Value], neuron: str) -> list[Value]:

@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Sequence
 
-from autograd import Op, Value, ops
+from autograd import Op, Value
 from viz.labels import fmt, pretty_rule, superscript
 
 # Superscript forms of the letters a row's constant may be called ("xⁿ" shows n as "ⁿ").
@@ -65,7 +65,7 @@ def symbol_of(v: Value) -> str:
     if row is None:
         return ""
     symbol = row.symbol
-    if row is ops.wsum and len(v.parents) % 2 == 0:
+    if row.weighted_sum and len(v.parents) % 2 == 0:
         symbol = symbol.replace("+b", "")
     if row.const is not None and v.const is not None:
         value = fmt(v.const)
@@ -99,7 +99,7 @@ def edge_rule(
         return "", ""
     parents = v.parents
     factor = _latex_factor if latex_names else _latex_bracket
-    if row is ops.wsum:
+    if row.weighted_sum:
         other = _paired(v, index)
         if other is None:
             return "1", "1"
@@ -144,7 +144,7 @@ def _latex_bracket(text: str) -> str:
 
 def term_of(v: Value, index: int, names: dict[Value, str]) -> str:
     """The weighted-sum term input `index` of `v` belongs to ("w0·x0", "+ b"); "" for other ops."""
-    if v.operation is not ops.wsum:
+    if v.operation is None or not v.operation.weighted_sum:
         return ""
     other = _paired(v, index)
     parents = v.parents
@@ -199,7 +199,7 @@ def expression(v: Value, names: dict[Value, str], pretty: bool = True) -> str:
     row = v.operation
     if row is None:
         return names[v]
-    if row is ops.wsum:
+    if row.weighted_sum:
         parents = v.parents
         terms = [term_of(v, i, names) for i in range(0, len(parents) - len(parents) % 2, 2)]
         if len(parents) % 2:

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from autograd import Value, ops, topological_order
+from autograd import Value, topological_order
 from viz.names import edge_rule, symbol_of, term_of, value_names
 
 # Node kinds, used for colours (see the legend in dot.py).
@@ -164,33 +164,20 @@ def trace(
     index = {v: i for i, v in enumerate(order)}
     chosen = _chosen(params, index)
     names = value_names(order, chosen)
-    texts = len(order) <= RULE_TEXT_NODES
 
     def grad_of(v: Value) -> float:
         return v.grad if grads is None else grads.get(v, 0.0)
 
     has_grad = grad_of(root) != 0.0
-    nodes: list[Node] = []
-    edges: list[Edge] = []
-    for i, v in enumerate(order):
-        nid = f"n{i}"
-        parents = v.parents
-        row = v.operation
-        nodes.append(
-            Node(
-                nid, v.label, v.data, grad_of(v), v.op, v.scope, node_kind(v, v is root, chosen),
-                len(parents), names[v], symbol_of(v), row is ops.wsum,
-            )
+    nodes = [
+        Node(
+            f"n{i}", v.label, v.data, grad_of(v), v.op, v.scope, node_kind(v, v is root, chosen),
+            len(v.parents), names[v], symbol_of(v), v.operation is not None and v.operation.weighted_sum,
         )
-        show = has_grad and (processed is None or v in processed)
-        g = grad_of(v)
-        for k, (p, d) in enumerate(zip(parents, v.local_grads)):
-            if texts:
-                rule, latex = edge_rule(v, k, names)
-                term = term_of(v, k, names)
-                edges.append(Edge(f"n{index[p]}", nid, k, d, d * g if show else None, rule, latex, term))
-            else:
-                edges.append(Edge(f"n{index[p]}", nid, k, d, d * g if show else None))
+        for i, v in enumerate(order)
+    ]
+    shown = [has_grad and (processed is None or v in processed) for v in order]
+    edges = _edges(order, index, names, [n.grad for n in nodes], shown)
     by_id = {n.id: n for n in nodes}
     data = Trace(tuple(nodes), tuple(edges), f"n{index[root]}", has_grad, by_id)
     if group is None:
@@ -203,6 +190,29 @@ def trace(
             drawn, max_nodes, f"this graph, grouped by {group},", hint or grouping_hint(group)
         )
     return Trace(data.nodes, data.edges, data.root, has_grad, by_id, groups), order
+
+
+def _edges(
+    order: list[Value],
+    index: Mapping[Value, int],
+    names: dict[Value, str],
+    grads: list[float],
+    shown: list[bool],
+) -> list[Edge]:
+    """One Edge per (node, input position), with its contribution where `shown` and, on graphs of
+    at most RULE_TEXT_NODES Values, the rule and term texts."""
+    texts = len(order) <= RULE_TEXT_NODES
+    edges = []
+    for i, v in enumerate(order):
+        g = grads[i] if shown[i] else None
+        for k, (p, d) in enumerate(zip(v.parents, v.local_grads)):
+            share = d * g if g is not None else None
+            if texts:
+                rule, latex = edge_rule(v, k, names)
+                edges.append(Edge(f"n{index[p]}", f"n{i}", k, d, share, rule, latex, term_of(v, k, names)))
+            else:
+                edges.append(Edge(f"n{index[p]}", f"n{i}", k, d, share))
+    return edges
 
 
 def values_in_graph(values: Value | Iterable[Value], index: Mapping[Value, int], where: str) -> list[Value]:
