@@ -83,7 +83,7 @@ def for_local(graph: Graph, node: int, edge: int, rule: str) -> list[Mistake]:
     other = _other_operand(graph, node, edge)
     if other is not None:
         other_name = local_name(graph, node, other)
-        product = row is ops.mul or row is ops.wsum
+        product = row is ops.mul or (row is not None and row.weighted_sum)
         other_input = graph.names[graph.parents[node][other]]
         why = (
             "For a product the partial derivative with respect to one factor is the other factor"
@@ -122,7 +122,7 @@ def _other_operand(graph: Graph, node: int, edge: int) -> int | None:
     """The position of the other input whose derivative a learner may give instead (None if none)."""
     v = graph.order[node]
     parents = graph.parents[node]
-    if v.operation is ops.wsum:
+    if v.operation is not None and v.operation.weighted_sum:
         n = len(parents)
         if edge >= n - n % 2:
             return None
