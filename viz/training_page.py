@@ -203,6 +203,8 @@ def check_points(
         return None
     if xs is None or ys is None:
         raise ValueError(f"{who}: give both xs and ys (the data to draw on the boundary), or neither")
+    # NumPy arrays, as micrograd's demo makes them, become lists (of Python floats) first.
+    xs, ys = (v.tolist() if callable(getattr(v, "tolist", None)) else v for v in (xs, ys))
     if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence):
         raise TypeError(f"{who}(xs=...) must be a list of [x0, x1] points, got {type(xs).__name__}")
     points = [_numbers(p, f"{who}: xs[{i}]", 2) for i, p in enumerate(xs)]
