@@ -161,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     check(identical, "the loaded model gives exactly the saved model's outputs")
 
     viz.plot_confusion(y_test, guesses, folder / "confusion_matrix.png", labels=range(10),
-                       title="held-out digits")
+                       title="held-out digits", name="digit")
     files = [
         folder / "confusion_matrix.png",
         plot_misclassified(x_test, y_test, guesses, [probs[i][guesses[i]] for i in range(len(x_test))],

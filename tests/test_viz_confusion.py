@@ -82,6 +82,10 @@ def test_plot_confusion_draws_every_count(tmp_path: Path) -> None:
     assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2", "3", "4"]
     assert ax.get_title().startswith("held-out digits: accuracy ")
     assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
+    named = viz.plot_confusion(truth, guesses, name="digit").axes[0]
+    assert named.get_xlabel() == "predicted digit" and named.get_ylabel() == "true digit"
+    with pytest.raises(TypeError, match=r"plot_confusion\(name=\.\.\.\) must be a str, got int"):
+        viz.plot_confusion(truth, guesses, name=3)  # type: ignore[arg-type]
 
 
 def test_dollar_signs_in_labels_stay_literal(tmp_path: Path) -> None:

@@ -98,6 +98,11 @@ def test_one_display_updated_in_place_in_a_real_kernel() -> None:
         # every=0: redraws as often as the cost rule allows (a redraw takes at most a tenth of the time)
         TRAIN.format(tests=str(TESTS), every=0),
         "print(view.frames, view.shown)",
+        # The same view in a new cell, for a new run: a new output there, the old one left alone.
+        "again, _, _ = hand_history(steps=4, record=2, on_frame=view)",
+        # The same run continued in another cell: shown there too, the earlier cell keeps step 4.
+        "from training_frames import HandFrame\n"
+        "later = again.frames[-1].as_dict()\nlater['step'] = 99\nview(again, HandFrame(later))",
     ])
     for cell in (0, 2):
         displays = [o for o in outputs[cell] if o.output_type in ("display_data", "execute_result")]
@@ -113,4 +118,10 @@ def test_one_display_updated_in_place_in_a_real_kernel() -> None:
     frames, shown = outputs[3][0]["text"].split()
     assert frames == "31" and 2 < int(shown) <= 31  # many redraws, still one output
     assert '<b data-field="frame">31</b>' in outputs[2][0]["data"]["text/html"]
+    displays = [o for o in outputs[4] if o.output_type == "display_data"]
+    assert len(displays) == 1 and len(outputs[4]) == 1
+    assert '<b data-field="frame">3</b>' in displays[0]["data"]["text/html"]  # steps 0, 2 and 4
+    assert '<b data-field="step">4</b>' in displays[0]["data"]["text/html"]
+    assert [o.output_type for o in outputs[5]] == ["display_data"]
+    assert '<b data-field="step">99</b>' in outputs[5][0]["data"]["text/html"]
     assert len(json.dumps(outputs[2])) < 1_000_000  # one frame's page, not 31 of them

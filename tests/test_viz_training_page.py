@@ -141,6 +141,13 @@ def test_a_frame_without_as_dict_is_a_type_error(recorded: Any) -> None:
         training_html(history)
 
 
+def test_numpy_points_are_read_as_lists(recorded: Any) -> None:
+    np = pytest.importorskip("numpy", reason="the NumPy case needs numpy (the plots extra)")
+    history, xs, ys = recorded
+    data = page_data(training_html(history, xs=np.array(xs), ys=np.array(ys)))
+    assert data["points"] == {"xs": xs, "ys": ys}
+
+
 def test_bad_points_are_named(recorded: Any) -> None:
     history, xs, _ = recorded
     with pytest.raises(ValueError, match="give both xs and ys"):

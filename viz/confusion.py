@@ -145,15 +145,18 @@ def plot_confusion(
     *,
     labels: Sequence[Hashable] | None = None,
     title: str | None = None,
+    name: str = "class",
 ) -> Figure:
     """The confusion matrix as a picture: counts in blue, each cell labelled, mistakes in red.
 
-    Rows are the true classes, columns the predictions; the title gives the accuracy. `path=`
-    saves it (format from the suffix). Needs matplotlib: pip install 'axongrad[plots]'.
+    Rows are the true classes, columns the predictions; the title gives the accuracy. `name`
+    names a class on the axes ("true digit"). `path=` saves it (format from the suffix). Needs
+    matplotlib: pip install 'axongrad[plots]'.
     """
     matrix = confusion_matrix(y_true, y_pred, labels)
-    if title is not None and not isinstance(title, str):
-        raise TypeError(f"plot_confusion(title=...) must be a str, got {type(title).__name__}")
+    for what, text in (("title", title), ("name", name)):
+        if text is not None and not isinstance(text, str):
+            raise TypeError(f"plot_confusion({what}=...) must be a str, got {type(text).__name__}")
     n = len(matrix.labels)
     side = min(12.0, 2.5 + 0.55 * n)
     fig = _figure("plot_confusion", figsize=(side + 1.2, side), layout="constrained")
@@ -173,8 +176,8 @@ def plot_confusion(
     names = [_mathtext_safe(_label_text(label)) for label in matrix.labels]
     ax.set_xticks(range(n), names, rotation=45 if max(map(len, names)) > 3 else 0)
     ax.set_yticks(range(n), names)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
+    ax.set_xlabel(_mathtext_safe(f"predicted {name}"))
+    ax.set_ylabel(_mathtext_safe(f"true {name}"))
     heading = title if title is not None else "confusion matrix"
     ax.set_title(f"{_mathtext_safe(heading)}: accuracy {matrix.accuracy:.4f} ({matrix.total} samples)")
     return _save(fig, path)

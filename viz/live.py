@@ -45,6 +45,14 @@ def in_kernel() -> bool:
     return getattr(shell, "kernel", None) is not None
 
 
+def _cell_number() -> int | None:
+    """The running cell's execution count in this kernel (None when it cannot be told)."""
+    get_ipython = getattr(sys.modules.get("IPython"), "get_ipython", None)
+    shell = get_ipython() if callable(get_ipython) else None
+    count = getattr(shell, "execution_count", None)
+    return count if isinstance(count, int) else None
+
+
 def _fmt(x: float | None) -> str:
     """A number with 4 significant digits; "not measured" for None."""
     return "not measured" if x is None else f"{x:.4g}"
@@ -86,10 +94,14 @@ class TrainingView:
         self._pending = False
         self._hooked = False
         self._told = False
+        self._cell: int | None = None
 
     def __call__(self, history: object, frame: object) -> None:
         """fit's `on_frame(history, frame)`: remember the frame and redraw when the throttle allows."""
         d = frame_dict(frame)
+        if self._last is not None and d["step"] <= self._last["step"]:
+            # A new run (steps start again): a new curve, shown in a new output.
+            self.frames, self._curve, self._handle, self._pending = 0, [], None, False
         self.frames += 1
         self._curve.append(curve_point(d))
         self._last = d
@@ -99,7 +111,11 @@ class TrainingView:
                 self._told = True
             return
         wait = max(self.every, self._cost / MAX_SHARE)
-        if self._handle is None or time.monotonic() - self._drawn_at >= wait:
+        if (
+            self._handle is None
+            or _cell_number() != self._cell
+            or time.monotonic() - self._drawn_at >= wait
+        ):
             self._draw()
         else:
             self._pending = True
@@ -146,8 +162,11 @@ class TrainingView:
         from IPython.display import display
 
         start = time.monotonic()
-        if self._handle is None:
+        cell = _cell_number()
+        # A view used again in another cell shows there; the earlier cell keeps its last picture.
+        if self._handle is None or cell != self._cell:
             self._handle = display(self._bundle(), raw=True, display_id=True)  # type: ignore[no-untyped-call]
+            self._cell = cell
         else:
             self._handle.update(self._bundle(), raw=True)
         self.shown += 1

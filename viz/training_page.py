@@ -195,6 +195,12 @@ def history_frames(history: object, who: str = "save_training_html") -> list[dic
     return [frame_dict(f, f"history.frames[{i}]") for i, f in enumerate(frames)]
 
 
+def _as_list(values: object) -> object:
+    """A NumPy array (anything with `tolist`) as nested lists of Python numbers; anything else as is."""
+    tolist = getattr(values, "tolist", None)
+    return tolist() if callable(tolist) else values
+
+
 def check_points(
     xs: object, ys: object, who: str
 ) -> tuple[list[list[float]], list[float]] | None:
@@ -203,6 +209,8 @@ def check_points(
         return None
     if xs is None or ys is None:
         raise ValueError(f"{who}: give both xs and ys (the data to draw on the boundary), or neither")
+    # NumPy arrays, as micrograd's demo makes them, become lists (of Python floats) first.
+    xs, ys = (_as_list(v) for v in (xs, ys))
     if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence):
         raise TypeError(f"{who}(xs=...) must be a list of [x0, x1] points, got {type(xs).__name__}")
     points = [_numbers(p, f"{who}: xs[{i}]", 2) for i, p in enumerate(xs)]
