@@ -32,6 +32,10 @@ class _Many:
         """MANY."""
         return "MANY"
 
+    def __reduce__(self) -> str:
+        """Unpickles as this module's one MANY, so `node._b is MANY` holds in a loaded graph."""
+        return "MANY"
+
 
 MANY: Any = _Many()
 _EMIT: Any = object()  # the walk's marker: the node under it has all its parents emitted

@@ -158,7 +158,9 @@ def _check_backward_calls() -> None:
     ws = [Value(0.1 * i) for i in range(N)]
     wide = weighted_sum(ws, ws)
     counts = [_python_calls(root.backward) for root in (small, large, wide)]
-    assert counts[0] == counts[1] == counts[2] <= 6, (
+    # The walk, the chain-rule loop and the forgotten-zero_grad check (autograd/stale.py): a
+    # fixed handful however large the graph.
+    assert counts[0] == counts[1] == counts[2] <= 8, (
         f"Python calls in backward (10, {N} nodes, wide): {counts}"
     )
 
