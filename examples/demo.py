@@ -6,9 +6,13 @@ Writes into an output folder (default output/demo/, or --out DIR), and prints it
   the chain-rule product it contributes;
 - smallest_chain_rule.txt: dE/dW0 and dE/dW1 written as products of local derivatives;
 - smallest_backward_steps.html: the backward pass one step at a time (open it in a browser);
+- smallest_exercise.html: derive it yourself: every local derivative and grad hidden, your
+  answers checked in the page and wrong ones named (viz.exercise);
 - moons_*.png/svg: an MLP(2, [16, 16, 1]) trained as in micrograd's demo, its loss and accuracy,
   decision boundary, and the graph of one point's hinge loss (the loss it was trained with, for
-  the point with the smallest margin) grouped into one box per neuron, with that point's gradients.
+  the point with the smallest margin) grouped into one box per neuron, with that point's gradients;
+- moons_training.html: the same network trained with nn.fit(record=5), replayed frame by frame
+  (loss, moving decision boundary, weights and gradients, one point's delta on every neuron).
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ def explain_smallest(out: Path) -> None:
     text = f"{viz.explain(E, n['W0'])}\n\n{viz.explain(E, n['W1'])}\n"
     (out / "smallest_chain_rule.txt").write_text(text, encoding="utf-8")
     viz.save_backward_html(E, out / "smallest_backward_steps.html")
+    viz.exercise(E).save_html(out / "smallest_exercise.html")
 
     dw0, dw1 = closed_form_grads(W0_START, W1_START)
     print("The smallest network: x -> *W0 -> sigmoid -> *W1 -> sigmoid, E = 1/2 (Y' - Y)^2")
@@ -79,6 +84,16 @@ def train_moons(out: Path, steps: int) -> float:
     return final_accuracy
 
 
+def replay_moons(out: Path) -> None:
+    """nn.fit with a frame every 5 steps, written as a page that plays and scrubs through them."""
+    xs, ys = nn.datasets.moons(100, noise=0.1, seed=0)
+    model = nn.MLP(2, [16, 16, 1], seed=0)
+    history = nn.fit(model, xs, ys, loss="hinge", lr=0.1, epochs=60, record=5, progress=False)
+    viz.save_training_html(history, out / "moons_training.html", xs=xs, ys=ys)
+    print(f"  nn.fit replay: {len(history.frames)} frames, loss {history.loss[0]:.4f} -> "
+          f"{history.loss[-1]:.4f}, accuracy {history.accuracy[-1]:.0%} (moons_training.html)")
+
+
 def main(argv: list[str] | None = None) -> Path:
     """Run the demo and return the output folder."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -89,6 +104,7 @@ def main(argv: list[str] | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     explain_smallest(out)
     accuracy = train_moons(out, args.steps)
+    replay_moons(out)
     if args.steps >= 100 and accuracy < 1.0:
         raise SystemExit(f"moons: expected 100% training accuracy as in micrograd's demo, got {accuracy:.0%}")
     print(f"\nwrote {len(os.listdir(out))} files to {out}:")

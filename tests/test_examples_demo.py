@@ -18,11 +18,13 @@ EXPECTED = {
     "smallest_backward.png",
     "smallest_chain_rule.txt",
     "smallest_backward_steps.html",
+    "smallest_exercise.html",
     "moons_history.png",
     "moons_decision_boundary.png",
     "moons_mlp_grouped.svg",
     "moons_mlp_grouped.png",
     "moons_neuron_L2_n0.png",
+    "moons_training.html",
 }
 
 pytestmark = pytest.mark.skipif(
@@ -51,3 +53,7 @@ def test_demo_writes_its_pictures_and_reaches_micrograds_result(tmp_path: Path) 
     assert "0.01241" in svg and "&#45;0.08937" in svg  # dot writes '-' as &#45;
     chain = (out / "smallest_chain_rule.txt").read_text(encoding="utf-8")
     assert chain.startswith("dE/dW0 = dE/dY'") and "= 0.01241" in chain
+    # The exercise page asks for what the diagram shows after backward; the replay has its frames.
+    exercise = (out / "smallest_exercise.html").read_text(encoding="utf-8")
+    assert 'data-answer="grad W0"' in exercise and 'data-verdict="grad W0"' in exercise
+    assert "nn.fit replay: 13 frames" in result.stdout
