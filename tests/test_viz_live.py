@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from training_frames import HandFrame, HandHistory, hand_history
+from training_frames import HandFrame, HandHistory, fit_history
 
 import viz
 from viz.live import NOT_IN_JUPYTER
@@ -36,7 +36,7 @@ def test_outside_jupyter_it_says_once_and_keeps_the_newest_frame(capsys: pytest.
     view = viz.TrainingView()
     assert repr(view) == "<TrainingView: no frame yet>"
     assert "no frame yet" in view.html()
-    history, _, _ = hand_history(steps=12, record=3, on_frame=view)
+    history, _, _ = fit_history(epochs=13, record=3, on_frame=view)
     assert capsys.readouterr().out == NOT_IN_JUPYTER + "\n"  # one line, however many frames
     assert view.frames == 5 and view.shown == 0
     last = history.frames[-1].as_dict()
@@ -58,7 +58,7 @@ def test_points_and_title_are_checked_and_escaped() -> None:
     with pytest.raises(TypeError, match="title"):
         viz.TrainingView(title=None)  # type: ignore[arg-type]
     view = viz.TrainingView(title="<script>alert(1)</script>")
-    history, _, _ = hand_history(steps=4, record=4)
+    history, _, _ = fit_history(epochs=4, record=4)
     view(history, history.frames[0])
     assert "<script>alert(1)" not in view.html().split("<iframe")[0]
     with pytest.raises(TypeError, match=r"frame must be a training frame with \.as_dict\(\).*got dict"):
@@ -74,11 +74,11 @@ nbclient = pytest.importorskip("nbclient", reason="the notebook test needs the d
 TRAIN = """\
 import sys
 sys.path.insert(0, {tests!r})
-from training_frames import hand_history
+from training_frames import fit_history
 import viz
 
 view = viz.TrainingView(every={every})
-history, xs, ys = hand_history(steps=60, record=2, on_frame=view)
+history, xs, ys = fit_history(epochs=61, record=2, on_frame=view)
 """
 
 
@@ -99,7 +99,7 @@ def test_one_display_updated_in_place_in_a_real_kernel() -> None:
         TRAIN.format(tests=str(TESTS), every=0),
         "print(view.frames, view.shown)",
         # The same view in a new cell, for a new run: a new output there, the old one left alone.
-        "again, _, _ = hand_history(steps=4, record=2, on_frame=view)",
+        "again, _, _ = fit_history(epochs=5, record=2, on_frame=view)",
         # The same run continued in another cell: shown there too, the earlier cell keeps step 4.
         "from training_frames import HandFrame\n"
         "later = again.frames[-1].as_dict()\nlater['step'] = 99\nview(again, HandFrame(later))",

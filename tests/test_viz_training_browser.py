@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from browser import missing_browser, start_chromium
 from test_viz_training_page import HOSTILE, hostile_history
-from training_frames import HandFrame, HandHistory, hand_history
+from training_frames import HandFrame, HandHistory, fit_history
 
 import viz
 
@@ -32,7 +32,7 @@ PIXELS = "return document.getElementById('boundary').toDataURL();"
 
 @pytest.fixture(scope="module")
 def recorded() -> tuple[HandHistory, list[list[float]], list[float]]:
-    return hand_history(steps=30, record=5, hidden=(6, 4))
+    return fit_history(epochs=31, record=5, hidden=(6, 4))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from training_frames import HandFrame, HandHistory, hand_history
+from training_frames import HandFrame, HandHistory, fit_history
 
 import viz
 from viz.training_page import TEMPLATE, template, training_html
@@ -24,7 +24,7 @@ DATA = re.compile(r'<script type="application/json" id="training-data">(.*?)</sc
 
 @pytest.fixture(scope="module")
 def recorded() -> tuple[HandHistory, list[list[float]], list[float]]:
-    return hand_history(steps=12, record=4)
+    return fit_history(epochs=12, record=4)
 
 
 def page_data(page: str) -> dict[str, Any]:
@@ -41,9 +41,9 @@ def test_the_page_embeds_every_frame_as_recorded(recorded: Any, tmp_path: Path) 
     page = Path(path).read_text(encoding="utf-8")
     data = page_data(page)
     assert data["frames"] == [f.as_dict() for f in history.frames]
-    assert [f["step"] for f in data["frames"]] == [0, 4, 8, 12]
+    assert [f["step"] for f in data["frames"]] == [0, 4, 8, 11]  # every 4th step and the last
     assert data["curve"] == [
-        {key: f.data[key] for key in ("step", "loss", "accuracy")} for f in history.frames
+        {key: f.as_dict()[key] for key in ("step", "loss", "accuracy")} for f in history.frames
     ]
     assert data["points"] == {"xs": xs, "ys": ys}
     assert data["threshold"] == 0.0  # -1/+1 labels: the line is output = 0
