@@ -176,7 +176,10 @@ class Layer(Module):
 
     def outputs(self, x: Sequence[Input]) -> list[Value]:
         """Every neuron's output as a list, even for one neuron."""
-        x = _as_values(_check_inputs(x, self.nin, f"Layer L{self.index + 1}"))
+        return self._forward(_as_values(_check_inputs(x, self.nin, f"Layer L{self.index + 1}")))
+
+    def _forward(self, x: list[Value]) -> list[Value]:
+        """Every neuron's output on inputs already checked (the previous layer's outputs in an MLP)."""
         return [n._forward(x) for n in self.neurons]
 
     def __call__(self, x: Sequence[Input]) -> Output:
@@ -257,12 +260,11 @@ class MLP(Module):
 
     def outputs(self, x: Sequence[Input]) -> list[Value]:
         """The last layer's outputs as a list, even for one output."""
-        h: Sequence[Input] = _as_values(_check_inputs(x, self.nin, "MLP"))
-        out: list[Value] = []
+        # Checked once, here at the boundary: each layer then reads the previous layer's Values.
+        h = _as_values(_check_inputs(x, self.nin, "MLP"))
         for layer in self.layers:
-            out = layer.outputs(h)
-            h = out
-        return out
+            h = layer._forward(h)
+        return h
 
     def __call__(self, x: Sequence[Input]) -> Output:
         """The network's output: a Value when the last layer has one neuron, else a list."""

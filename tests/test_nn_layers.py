@@ -334,3 +334,12 @@ def test_every_node_a_neuron_makes_carries_its_tag(activation: str, outer: str) 
     # the numbers became shared labelled leaves, made outside every neuron
     firsts = {id(out_node) for out in outs for out_node in topological_order(out) if out_node.label == "x1"}
     assert len(firsts) == 1
+
+
+def test_an_mlp_checks_its_input_once_and_a_mismatched_hand_edited_layer_still_fails_clearly() -> None:
+    """Inputs are checked at the MLP's boundary only; a layer swapped in by hand with the wrong
+    width is still a clear error (from the weighted sum), never a silently truncated sum."""
+    model = nn.MLP(2, [3, 1], seed=0)
+    model.layers[1] = nn.Layer(4, 1)
+    with pytest.raises(ValueError, match="needs as many weights as inputs, got 4 weights and 3 inputs"):
+        model([1.0, 2.0])
