@@ -272,15 +272,18 @@ def test_custom_and_disabled_accuracy() -> None:
     [
         ({"engine": "gpu"}, ValueError, "unknown engine 'gpu'; valid engines: scalar, tape"),
         ({"ys": [0.0, 1.0]}, ValueError, "4 xs and 2 ys"),
-        ({"epochs": 0}, ValueError, "epochs"),
-        ({"batch_size": 0}, ValueError, r"batch_size.*1\.\.4"),
-        ({"batch_size": 5}, ValueError, "batch_size"),
-        ({"until": float("nan")}, ValueError, "until"),
+        ({"epochs": 0}, ValueError, r"^fit\(epochs\) needs an int >= 1, got 0$"),
+        ({"epochs": True}, TypeError, r"^fit\(epochs\) needs an int >= 1, got bool True$"),
+        ({"batch_size": 0}, ValueError, r"^fit\(batch_size\) needs an int in 1\.\.4, got 0$"),
+        ({"batch_size": 5}, ValueError, r"^fit\(batch_size\) needs an int in 1\.\.4, got 5$"),
+        ({"batch_size": 2.0}, TypeError, r"^fit\(batch_size\) needs an int in 1\.\.4, got 2\.0$"),
+        ({"until": float("nan")}, ValueError, r"^fit\(until\) needs a finite number, got nan$"),
+        ({"until": "0.1"}, TypeError, r"^fit\(until\) needs a finite number, got str '0\.1'$"),
         ({"loss": "nope"}, ValueError, "unknown loss 'nope'; valid names: squared_error, mse"),
         ({"loss": 3}, TypeError, "loss"),
         ({"optimizer": "sgd"}, TypeError, "optimizer"),
         ({"accuracy": "sometimes"}, ValueError, "accuracy"),
-        ({"seed": 1.5}, TypeError, "seed"),
+        ({"seed": 1.5}, TypeError, r"^fit\(seed\) needs an int, got 1\.5$"),
     ],
 )
 def test_bad_fit_arguments(kwargs: dict[str, object], error: type[Exception], match: str) -> None:
