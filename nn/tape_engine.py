@@ -107,7 +107,8 @@ def _numbers(width: int, scalar: bool) -> Encoder:
 def _placeholders(y0: Any, prefix: str) -> tuple[Any, list[Value], Encoder]:
     """Placeholder Values shaped like target y0 (a number or a list), their list, and the encoder."""
     if isinstance(y0, (str, bytes)) or not (isinstance(y0, Sequence) or is_real(y0)):
-        raise TypeError(needs("fit(engine='tape')", "numbers or lists of numbers as targets", y0) + f"; {SUGGESTION}")
+        what = "numbers or lists of numbers as targets"
+        raise TypeError(needs("fit(engine='tape')", what, y0) + f"; {SUGGESTION}")
     if isinstance(y0, Sequence):
         ts = [Value(_target(t, "sample 0"), label=f"{prefix}{k}") for k, t in enumerate(y0)]
         return ts, ts, _numbers(len(ts), scalar=False)

@@ -265,7 +265,11 @@ def _fit(**kwargs: Any) -> nn.History:
             r"cross_entropy\(target_index\) needs an int in 0..1, got 2$",
         ),
         ({"engine": "tape", "loss": "hinge"}, ValueError, "hinge needs a target of -1 or"),
-        ({"engine": "tape", "xs": [[0.0, 1.0, 2.0]] * 4}, ValueError, "MLP needs a list of 2 numbers or Values, got list of 3"),
+        (
+            {"engine": "tape", "xs": [[0.0, 1.0, 2.0]] * 4},
+            ValueError,
+            r"^MLP needs a list of 2 numbers or Values, got list of 3$",
+        ),
     ],
 )
 def test_tape_errors(kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
