@@ -268,7 +268,7 @@ def _fit(**kwargs: Any) -> nn.History:
         (
             {"engine": "tape", "xs": [[0.0, 1.0, 2.0]] * 4},
             ValueError,
-            r"^MLP needs a list of 2 numbers or Values, got list of 3$",
+            r"batch 1 of 1: MLP needs a list of 2 numbers or Values, got list of 3$",
         ),
     ],
 )
