@@ -156,7 +156,7 @@ LIST25, FINITE = " needs a list or 1-D array of 25 numbers, got ", " needs a fin
         ("2d", None, TypeError, DATA + r"\[0\]" + FINITE + r"ndarray array\(\[1\.\]\)$"),
         ("bools", None, TypeError, DATA + r"\[0\]" + FINITE + "bool True$"),
         ("text", None, TypeError, DATA + LIST25 + "str '"),
-        ("nan", None, ValueError, DATA + r"\[4\]" + FINITE + r"nan \(params\[4\], label[^)]*\); no parameter"),
+        ("nan", None, ValueError, DATA + r"\[4\]" + FINITE + r"nan \(params\[4\], label[^)]*\); no"),
         ("inf-array", None, ValueError, DATA + r"\[4\]" + FINITE + r"inf \(params\[4\]"),
         ("ok", "nan", ValueError, GRADS + r"\[4\]" + FINITE + r"nan \(params\[4\]"),
         ("ok", "short", ValueError, GRADS + LIST25 + "list of 24$"),
