@@ -76,14 +76,19 @@ def attach_children(node: Any, children: Sequence[Any], name: str) -> None:
 
 
 def read_closure(node: Any, closure: Callable[[], None]) -> None:
-    """Run `closure` once with node.grad = 1 and the children's grads at 0; keep what it adds as slopes."""
+    """Run `closure` once with node.grad = 1 and the children's grads at 0; keep what it adds as slopes.
+
+    Inside no_grad the node is a leaf, as every result is there, and the closure is accepted and ignored.
+    """
     if not callable(closure):
         raise TypeError(f"_backward needs a function of no arguments, got {type(closure).__name__}")
+    if node._kind is None and not is_grad_enabled():
+        return  # inside no_grad: Value(data, children, op) made a leaf, as `a * b` does; nothing to read
     children = node.parents
     if node._kind is None or not is_closure_kind(node._kind):
         raise AttributeError(
-            "_backward can be set only on a node made as Value(data, children, op); built-in "
-            "operations already know their local derivatives"
+            "_backward can be set only on a node made as Value(data, children, op) while recording "
+            "(not inside no_grad); built-in operations already know their local derivatives"
         )
     saved = [c.grad for c in children]
     own = node.grad
