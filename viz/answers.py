@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-rom autograd.checks import is_real
+from autograd.checks import is_real
 
 MAX_TEXT = 400
 MAX_TREE_NODES = 200
