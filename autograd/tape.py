@@ -53,7 +53,7 @@ class Tape(Program):
         if isinstance(batch, (str, bytes)) or (
             not isinstance(batch, Sequence) and not hasattr(batch, "shape")
         ):
-            raise TypeError(f"tape.run(batch) needs a sequence of columns, got {type(batch).__name__}")
+            raise TypeError(needs("tape.run(batch)", "a sequence of columns", batch))
         if len(batch) != len(self.inputs):
             raise ValueError(
                 f"tape.run(batch) needs one column per input: {len(self.inputs)} columns, got {len(batch)}"
@@ -61,10 +61,8 @@ class Tape(Program):
         sizes = []
         for i, column in enumerate(batch):
             if isinstance(column, (str, bytes, Value)) or not hasattr(column, "__len__"):
-                raise TypeError(
-                    f"tape.run(batch): column {i} must be a list or a 1-D array of numbers, "
-                    f"got {type(column).__name__}"
-                )
+                what = "a list or 1-D array of numbers"
+                raise TypeError(needs(f"tape.run(batch column {i})", what, column))
             sizes.append(len(column))
         if len(set(sizes)) > 1:
             raise ValueError(f"tape.run(batch): columns must have equal lengths, got lengths {sizes}")

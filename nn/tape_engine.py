@@ -278,9 +278,7 @@ class TapeEngine:
     def __init__(self, backend: str | None = None) -> None:
         """`backend`: "python", "numpy" or None (numpy when importable, chosen at the first call)."""
         if backend is not None and backend not in BACKENDS:
-            raise ValueError(
-                f"TapeEngine(backend) must be one of {', '.join(BACKENDS)} or None, got {backend!r}"
-            )
+            raise ValueError(needs("TapeEngine(backend)", f"{', '.join(BACKENDS)} or None", backend))
         self.backend = backend
         self._compiled: _Compiled | None = None
 
@@ -328,7 +326,7 @@ class TapeEngine:
     ) -> _Compiled:
         """The cached compilation when it is for this model and loss, else a new one."""
         if not isinstance(model, MLP):
-            raise TypeError(f"the tape engine needs an MLP model, got {type(model).__name__}")
+            raise TypeError(needs("fit(engine='tape', model)", "an MLP", model))
         params = _parameters(model)
         compiled = self._compiled  # read once: another thread's fit may replace it meanwhile
         if compiled is None or not compiled.matches(model, loss, params):

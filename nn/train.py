@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 from autograd import BACKENDS, Value, first_non_finite, no_grad
-from autograd.checks import integer, is_int, is_real, real_number
+from autograd.checks import integer, is_int, is_real, needs, real_number
 from nn import frames
 from nn import losses as _losses
 from nn.doctor import checks, diagnose
@@ -248,7 +248,7 @@ def auto_accuracy(model: MLP, ys: Sequence[Any]) -> Accuracy | None:
 def _as_list(items: object, name: str) -> list[Any]:
     """A list of samples from a list, tuple or NumPy array (a TypeError for anything else)."""
     if isinstance(items, (str, bytes)) or not (hasattr(items, "__len__") and hasattr(items, "__iter__")):
-        raise TypeError(f"fit needs a list {name}, got {type(items).__name__}")
+        raise TypeError(needs(f"fit({name})", "a list", items))
     return [item.tolist() if hasattr(item, "tolist") else item for item in items]  # NumPy rows -> lists
 
 
@@ -259,7 +259,7 @@ def _resolve_loss(loss: Loss | str) -> Loss:
             raise ValueError(f"fit: unknown loss {loss!r}; valid names: {', '.join(LOSSES)}")
         return LOSSES[loss]
     if not callable(loss):
-        raise TypeError(f"fit(loss) needs a callable or a loss name, got {type(loss).__name__}")
+        raise TypeError(needs("fit(loss)", "a callable or a loss name", loss))
     return loss
 
 
@@ -299,7 +299,7 @@ class _Run:
 def _check_data(model: object, xs: object, ys: object) -> tuple[list[Any], list[Any]]:
     """The samples as lists after checking the model, their types and their counts."""
     if not isinstance(model, MLP):
-        raise TypeError(f"fit needs an MLP model, got {type(model).__name__}")
+        raise TypeError(needs("fit(model)", "an MLP", model))
     xs_list, ys_list = _as_list(xs, "xs"), _as_list(ys, "ys")
     if len(xs_list) != len(ys_list):
         raise ValueError(f"fit needs as many targets as inputs, got {len(xs_list)} xs and {len(ys_list)} ys")
@@ -331,7 +331,7 @@ def _check_optimizer(optimizer: object, lr: object, model: MLP) -> Optimizer:
     if optimizer is None:
         return SGD(model.parameters(), lr=DEFAULT_LR if lr is None else lr)  # type: ignore[arg-type]
     if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"fit(optimizer) needs an nn.optim Optimizer or None, got {type(optimizer).__name__}")
+        raise TypeError(needs("fit(optimizer)", "an nn.optim Optimizer or None", optimizer))
     if lr is not None:
         raise ValueError(
             f"fit got both optimizer= and lr={lr!r}: lr sets the default SGD's rate; "
@@ -346,9 +346,7 @@ def _check_recording(record: object, record_sample: object, on_frame: object, n:
         integer(record, "fit(record)", at_least=1)
     integer(record_sample, "fit(record_sample)", at_least=0, at_most=n - 1)
     if on_frame is not None and not callable(on_frame):
-        raise TypeError(
-            f"fit(on_frame) needs None or a callable(history, frame), got {type(on_frame).__name__}"
-        )
+        raise TypeError(needs("fit(on_frame)", "None or a callable(history, frame)", on_frame))
 
 
 def fit(

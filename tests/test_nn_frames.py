@@ -167,7 +167,11 @@ def test_without_record_nothing_is_kept_and_a_3_input_model_has_no_boundary() ->
         ({"record": 1.5}, TypeError, "fit(record) needs an int >= 1, got 1.5"),
         ({"record": 1, "record_sample": 4}, ValueError, "fit(record_sample) needs an int in 0..3, got 4"),
         ({"record": 1, "record_sample": -1}, ValueError, "fit(record_sample) needs an int in 0..3, got -1"),
-        ({"record": 1, "on_frame": "print"}, TypeError, "fit(on_frame) needs None or a callable"),
+        (
+            {"record": 1, "on_frame": "print"},
+            TypeError,
+            "fit(on_frame) needs None or a callable(history, frame), got str 'print'",
+        ),
         ({"lr": 0.5, "optimizer": "x"}, TypeError, "fit(optimizer)"),
         ({"lr": -1.0}, ValueError, "lr"),
     ],
