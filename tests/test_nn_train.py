@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from fractions import Fraction
 
 import pytest
 
 import nn
 from autograd import Value
-from nn.train import auto_accuracy
+from nn.train import _percent, _short, auto_accuracy
 
 
 def total_squared_error(model: nn.MLP, xs: list[list[float]], ys: list[float]) -> float:
@@ -329,3 +330,18 @@ def test_progress_bar_shows_the_loss_on_a_terminal(monkeypatch: pytest.MonkeyPat
     text = screen.getvalue()
     assert "3/3" in text
     assert f"loss={history.loss[-1]:.4g}" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "short", "percent"),
+    [
+        (0.123456, "0.1235", "12.3%"),
+        (Fraction(1, 3), "0.3333", "33.3%"),  # any real number, as autograd.checks.is_real says
+        (True, "True", "True"),  # a bool is not a number here
+        (10**400, "1" + "0" * 18 + "\u2026", "1" + "0" * 18 + "\u2026"),  # beyond float range: no error
+        (None, "None", ""),
+    ],
+)
+def test_progress_numbers_are_shown_and_never_raise(value: object, short: str, percent: str) -> None:
+    """The progress bar's number helpers: is_real decides what is a number; nothing they get raises."""
+    assert (_short(value), _percent(value)) == (short, percent)
