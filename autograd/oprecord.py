@@ -295,7 +295,7 @@ def _defined_at(module: str, qualname: str) -> Op | None:
 
 def _real(x: Any, row: Op, index: int) -> float:
     """A number argument as a finite float, else TypeError/ValueError naming the op and position."""
-    return real_number(x, f"{row.name}: argument {index}")
+    return real_number(x, f"{row.name}(argument {index})")
 
 
 @overload
