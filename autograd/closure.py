@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from autograd.checks import needs
 from autograd.context import is_grad_enabled
 from autograd.graph import MANY, accumulate
 from autograd.oprecord import Op
@@ -57,13 +58,13 @@ def is_closure_kind(kind: Op) -> bool:
 def attach_children(node: Any, children: Sequence[Any], name: str) -> None:
     """Make `node` an interior node over `children` (distinct, in order), slopes 0 until a closure comes."""
     if isinstance(children, (str, bytes)) or not isinstance(children, (Sequence, set, frozenset)):
-        raise TypeError(f"Value(_children) needs a tuple of Values, got {type(children).__name__}")
+        raise TypeError(needs("Value(_children)", "a tuple of Values", children))
     if not isinstance(name, str):
-        raise TypeError(f"Value(_op) needs a str, got {type(name).__name__}")
+        raise TypeError(needs("Value(_op)", "a str", name))
     distinct: list[Any] = []
     for i, child in enumerate(children):
         if getattr(type(child), "_apply_op", None) is None:
-            raise TypeError(f"Value(_children): child {i} must be a Value, got {type(child).__name__}")
+            raise TypeError(needs(f"Value(_children[{i}])", "a Value", child))
         if not any(child is d for d in distinct):  # micrograd keeps a set: a*a has one child
             distinct.append(child)
     if not is_grad_enabled():
@@ -76,14 +77,19 @@ def attach_children(node: Any, children: Sequence[Any], name: str) -> None:
 
 
 def read_closure(node: Any, closure: Callable[[], None]) -> None:
-    """Run `closure` once with node.grad = 1 and the children's grads at 0; keep what it adds as slopes."""
+    """Run `closure` once with node.grad = 1 and the children's grads at 0; keep what it adds as slopes.
+
+    Inside no_grad the node is a leaf, as every result is there, and the closure is accepted and ignored.
+    """
     if not callable(closure):
-        raise TypeError(f"_backward needs a function of no arguments, got {type(closure).__name__}")
+        raise TypeError(needs("_backward", "a function of no arguments", closure))
+    if node._kind is None and not is_grad_enabled():
+        return  # inside no_grad: Value(data, children, op) made a leaf, as `a * b` does; nothing to read
     children = node.parents
     if node._kind is None or not is_closure_kind(node._kind):
         raise AttributeError(
-            "_backward can be set only on a node made as Value(data, children, op); built-in "
-            "operations already know their local derivatives"
+            "_backward can be set only on a node made as Value(data, children, op) while recording "
+            "(not inside no_grad); built-in operations already know their local derivatives"
         )
     saved = [c.grad for c in children]
     own = node.grad

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from types import CodeType, FrameType
 from typing import Any
 
-from autograd.checks import real_number
+from autograd.checks import integer, needs, real_number
 from autograd.closure import is_closure_kind
 from autograd.gradcheck import numerical_grad
 from autograd.graph import topological_order
@@ -290,8 +290,8 @@ def _missing_closure(built: _Built) -> bool:
 
 def _arity(fn: Callable[..., Any], arity: int | None, name: str) -> tuple[int, tuple[str, ...]]:
     """How many Values fn takes (1 or 2) and their names, from its signature or `arity`."""
-    if arity is not None and (isinstance(arity, bool) or arity not in (1, 2)):
-        raise ValueError(f"check_backward(arity=...) must be 1 or 2, got {arity!r}")
+    if arity is not None:
+        integer(arity, "check_backward(arity)", at_least=1, at_most=2)
     try:
         params = list(inspect.signature(fn).parameters.values())
     except (TypeError, ValueError):
@@ -384,16 +384,13 @@ def check_backward(
     """
     name = getattr(fn, "__name__", None) or type(fn).__name__
     if not callable(fn):
-        raise TypeError(f"check_backward needs a function that builds a Value, got {type(fn).__name__}")
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-        raise ValueError(f"check_backward(trials=...) needs an int >= 1, got {trials!r}")
+        raise TypeError(needs("check_backward", "a function that builds a Value", fn))
+    integer(trials, "check_backward(trials)", at_least=1)
     for label, tol in (("rtol", rtol), ("atol", atol)):
-        if real_number(tol, f"check_backward({label})") < 0:
-            raise ValueError(f"check_backward needs {label} >= 0, got {tol!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"check_backward(seed=...) needs an int, got {type(seed).__name__}")
+        real_number(tol, f"check_backward({label})", at_least=0)
+    integer(seed, "check_backward(seed)")
     if value is not None and not isinstance(value, type):
-        raise TypeError(f"check_backward(value=...) needs a Value class, got {type(value).__name__}")
+        raise TypeError(needs("check_backward(value)", "a Value class", value))
     n, names = _arity(fn, arity, name)
     subject = _Subject(fn, name, names, None if value is None or issubclass(value, Value) else value)
     rng = random.Random(seed)  # noqa: S311 (test points, not cryptography)

@@ -31,12 +31,11 @@ from __future__ import annotations
 import importlib
 import inspect
 import math
-import numbers
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any, overload
 
-from autograd.checks import real_number
+from autograd.checks import is_real, needs, real_number
 
 # A domain check: (ok(*operands) -> bool or bool array, message template, exception type).
 Domain = tuple[Callable[..., Any], str, type[Exception]]
@@ -160,8 +159,8 @@ class Op:
                 f"({n_operands + 1} numbers), got {got}"
             )
         for r in result:
-            if isinstance(r, bool) or not isinstance(r, numbers.Real):
-                raise TypeError(f"op {self.name!r}: its rule returned {type(r).__name__}, not a real number")
+            if not is_real(r):
+                raise TypeError(needs(f"op {self.name!r} (its rule's result)", "real numbers", r))
         return tuple(float(r) for r in result)
 
     def overflow(self, operands: Sequence[float], const: float | None, result: Sequence[float]) -> ValueError:
@@ -296,7 +295,7 @@ def _defined_at(module: str, qualname: str) -> Op | None:
 
 def _real(x: Any, row: Op, index: int) -> float:
     """A number argument as a finite float, else TypeError/ValueError naming the op and position."""
-    return real_number(x, f"{row.name}: argument {index}")
+    return real_number(x, f"{row.name}(argument {index})")
 
 
 @overload

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from autograd.backends import Engine, engine_for
-from autograd.checks import first_non_finite, real_number
+from autograd.checks import first_non_finite, needs, real_numbers
 from autograd.tape_steps import Program, TapeStep
 from autograd.value import Value
 
@@ -53,7 +53,7 @@ class Tape(Program):
         if isinstance(batch, (str, bytes)) or (
             not isinstance(batch, Sequence) and not hasattr(batch, "shape")
         ):
-            raise TypeError(f"tape.run(batch) needs a sequence of columns, got {type(batch).__name__}")
+            raise TypeError(needs("tape.run(batch)", "a sequence of columns", batch))
         if len(batch) != len(self.inputs):
             raise ValueError(
                 f"tape.run(batch) needs one column per input: {len(self.inputs)} columns, got {len(batch)}"
@@ -61,10 +61,8 @@ class Tape(Program):
         sizes = []
         for i, column in enumerate(batch):
             if isinstance(column, (str, bytes, Value)) or not hasattr(column, "__len__"):
-                raise TypeError(
-                    f"tape.run(batch): column {i} must be a list or a 1-D array of numbers, "
-                    f"got {type(column).__name__}"
-                )
+                what = "a list or 1-D array of numbers"
+                raise TypeError(needs(f"tape.run(batch column {i})", what, column))
             sizes.append(len(column))
         if len(set(sizes)) > 1:
             raise ValueError(f"tape.run(batch): columns must have equal lengths, got lengths {sizes}")
@@ -147,25 +145,21 @@ class Tape(Program):
 
     def _parameter_numbers(self, numbers: Sequence[float], name: str) -> list[float]:
         """`numbers` as len(params) finite floats, or a TypeError/ValueError naming the entry."""
-        where = f"tape.set_parameters({name})"
-        shape = getattr(numbers, "shape", None)
-        if shape is not None:  # an array: one dtype check, then plain floats
-            if len(shape) != 1 or getattr(numbers, "dtype", None) is None or numbers.dtype.kind not in "iuf":  # type: ignore[attr-defined]
-                raise TypeError(f"{where} needs a 1-D array of real numbers, got shape {shape}")
-            values: list[float] = numbers.tolist()  # type: ignore[attr-defined]
-        elif isinstance(numbers, (str, bytes)) or not isinstance(numbers, Sequence):
-            raise TypeError(f"{where} needs a list or 1-D array of numbers, got {type(numbers).__name__}")
-        elif set(map(type, numbers)) <= {float}:  # the common case: no per-item call
+        where, n = f"tape.set_parameters({name})", len(self.params)
+        dtype = getattr(numbers, "dtype", None)
+        if dtype is not None and getattr(numbers, "ndim", 0) == 1 and dtype.kind in "iuf":
+            values: list[float] = numbers.astype(float).tolist()  # type: ignore[attr-defined]  # one dtype check
+        elif isinstance(numbers, Sequence) and set(map(type, numbers)) <= {float}:  # no per-item call
             values = list(numbers)
         else:
-            values = [real_number(x, f"{where}[{i}]") for i, x in enumerate(numbers)]
-        if len(values) != len(self.params):
-            raise ValueError(f"{where} needs one number per parameter: {len(self.params)}, got {len(values)}")
+            return real_numbers(numbers, where, length=n)  # names the argument and the first bad entry
+        if len(values) != n:
+            real_numbers(values, where, length=n)  # raises: the wrong length
         i = first_non_finite(values)
         if i is not None:
             raise ValueError(
-                f"{where}: entry {i} (params[{i}], label {self.params[i].label!r}) is not finite: "
-                f"{values[i]!r}; no parameter was changed"
+                f"{needs(f'{where}[{i}]', 'a finite number', values[i])} (params[{i}], label "
+                f"{self.params[i].label!r}); no parameter was changed"
             )
         return values
 
@@ -187,9 +181,9 @@ def _checked_weights(weights: Sequence[Any], where: str) -> Sequence[Any]:
     elif set(map(type, weights)) == {float}:  # the common case: one C-level pass, no per-item call
         total = sum(weights)
     else:
-        return [real_number(w, f"{where}(weights[{i}])") for i, w in enumerate(weights)]
+        return real_numbers(weights, f"{where}(weights)")  # names the first bad weight
     if total - total != 0.0:  # inf or nan somewhere (or the sum overflowed): name the first
-        return [real_number(w, f"{where}(weights[{i}])") for i, w in enumerate(weights)]
+        return real_numbers(weights, f"{where}(weights)")  # names the first bad weight
     return weights
 
 

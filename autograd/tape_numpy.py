@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from autograd.checks import needs, real_numbers
 from autograd.oprecord import Op
 from autograd.tape_steps import Program, TapeStep, fail
 
@@ -369,30 +370,19 @@ class NumpyEngine:
     @staticmethod
     def _column(np: Any, column: Any, index: int) -> Any:
         """One batch column as a 1-D float64 array, or a TypeError/ValueError naming it (finiteness aside)."""
-        if not hasattr(column, "dtype"):  # a list: bools and huge ints would convert silently or oddly
-            kinds = set(map(type, column))
-            if bool in kinds:
-                raise TypeError(f"tape.run(batch): column {index} holds a bool; pass numbers (1.0, not True)")
-            if int in kinds and any(type(x) is int and not -2**1023 < x < 2**1024 for x in column):
-                raise ValueError(f"tape.run(batch): column {index} holds an int too large for a float")
-        try:
-            array = np.asarray(column)
-        except OverflowError:
-            raise ValueError(f"tape.run(batch): column {index} holds an int too large for a float") from None
+        where = f"tape.run(batch column {index})"
+        if not hasattr(column, "dtype") and not set(map(type, column)) <= {float}:
+            column = real_numbers(column, where)  # ints become floats; a bool, str or 10**400 is named
+        array = np.asarray(column)
         if array.ndim != 1 or array.dtype.kind not in "iuf":
-            raise TypeError(
-                f"tape.run(batch): column {index} must be a 1-D list or array of real numbers, "
-                f"got dtype {array.dtype} with shape {array.shape}"
-            )
+            raise TypeError(needs(where, "a list or 1-D array of numbers", column))
         return array.astype(np.float64, copy=False)
 
     @staticmethod
     def _check_finite(np: Any, array: Any, index: int) -> None:
         """A ValueError naming the first sample of this column that is inf or NaN."""
-        finite = np.isfinite(array)
-        if not finite.all():
-            j = int(np.argmin(finite))
-            raise ValueError(f"tape.run(batch): column {index}, sample {j} is not finite: {array[j]!r}")
+        if not np.isfinite(array).all():
+            real_numbers(array.tolist(), f"tape.run(batch column {index})")
 
     def fail_first(self, np: Any, g: _Group, bad: Any) -> None:
         """Raise the scalar engine's error for the first (step, sample) flagged in `bad`."""

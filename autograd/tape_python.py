@@ -14,7 +14,6 @@ with `Op.evaluate`, so it raises the scalar engine's error for the first failing
 
 from __future__ import annotations
 
-import numbers
 import operator
 from collections.abc import Callable, Iterable, Sequence
 from itertools import compress, repeat
@@ -23,7 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from autograd import mathspace
-from autograd.checks import first_non_finite
+from autograd.checks import first_non_finite, needs, real_numbers
 from autograd.oprecord import Op
 from autograd.tape_steps import Program, fail
 
@@ -381,28 +380,19 @@ def _samples(slope: Any, size: int) -> Iterable[float]:
 
 def _python_column(column: Any, index: int) -> list[float]:
     """A batch column as a list of finite floats (lists, tuples or a 1-D NumPy array)."""
+    where = f"tape.run(batch column {index})"
     dtype = getattr(column, "dtype", None)
     if dtype is not None:  # a NumPy array: check the dtype once instead of every element
         if getattr(column, "ndim", 1) != 1 or dtype.kind not in "iuf":
-            raise TypeError(
-                f"tape.run(batch): column {index} must be a 1-D array of real numbers, "
-                f"got dtype {dtype} with shape {getattr(column, 'shape', '?')}"
-            )
+            raise TypeError(needs(where, "a list or 1-D array of numbers", column))
         values: list[float] = [float(x) for x in column.tolist()]
+    elif not set(map(type, column)) <= {float, int}:  # bools, strings, NumPy scalars: one by one
+        return real_numbers(column, where)
     else:
-        kinds = set(map(type, column))
-        if not kinds <= {float, int}:
-            for j, x in enumerate(column):
-                if isinstance(x, bool) or not isinstance(x, numbers.Real):
-                    raise TypeError(
-                        f"tape.run(batch): column {index}, sample {j} must be a real number, "
-                        f"got {type(x).__name__}"
-                    )
         try:
-            values = [float(x) for x in column] if kinds != {float} else list(column)
-        except OverflowError:
-            raise ValueError(f"tape.run(batch): column {index} holds an int too large for a float") from None
-    bad = first_non_finite(values)
-    if bad is not None:
-        raise ValueError(f"tape.run(batch): column {index}, sample {bad} is not finite: {values[bad]!r}")
+            values = [float(x) for x in column]
+        except OverflowError:  # an int beyond float range
+            return real_numbers(column, where)
+    if first_non_finite(values) is not None:
+        return real_numbers(values, where)  # names the first inf or nan
     return values

@@ -9,18 +9,17 @@ to Values (`_unary`, `_binary`, `nary`); and the operators, made from their rows
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 
 from autograd import display, ops
-from autograd.checks import real_number
+from autograd.checks import is_real, needs, real_number
 from autograd.closure import MicrogradNames, attach_children
 from autograd.context import current_scope, is_grad_enabled, no_grad_now, scope_now
 from autograd.graph import MANY, backward
 from autograd.oprecord import Op
 
-# What arithmetic accepts beside a Value: int, float and NumPy scalars (numbers.Real).
+# What arithmetic accepts beside a Value: int, float and NumPy scalars (autograd.checks.is_real).
 Number: TypeAlias = "int | float"
 Operand: TypeAlias = "Value | int | float"
 Method: TypeAlias = Callable[["Value", Operand], "Value"]  # an operator method, `self + other`
@@ -69,8 +68,8 @@ class Value(MicrogradNames):
         if isinstance(_children, str):  # Value(2.0, "x"): the label, axongrad's short form
             label, _children = _children, ()
         if not isinstance(label, str):
-            raise TypeError(f"Value(label) needs a str, got {type(label).__name__}")
-        # A finite float skips the slower numbers.Real check (x - x is nan for inf and nan).
+            raise TypeError(needs("Value(label)", "a str", label))
+        # A finite float skips the slower real_number check (x - x is nan for inf and nan).
         ok = type(data) is float and data - data == 0.0
         current_scope()  # reading it clears a tag an interrupted `scope` left (see autograd.context)
         _build(self, data if ok else real_number(data, "Value(data)"), None, None, 0.0, None, 0.0)
@@ -97,7 +96,7 @@ class Value(MicrogradNames):
         """self ** other: a number exponent (op shown as "**2") or a Value exponent (op "**", self > 0)."""
         if isinstance(other, Value):
             return _binary(ops.power_value, self, other)
-        if isinstance(other, bool) or not isinstance(other, numbers.Real):
+        if not is_real(other):
             return NotImplemented
         return _unary(ops.power, self, real_number(other, "a ** n (the exponent n)"))
 
@@ -164,7 +163,7 @@ class Value(MicrogradNames):
     def label(self, name: str) -> None:
         """Name this Value (any str)."""
         if not isinstance(name, str):
-            raise TypeError(f"Value.label needs a str, got {type(name).__name__}")
+            raise TypeError(needs("Value.label", "a str", name))
         self._label = name
 
     @property
@@ -176,7 +175,7 @@ class Value(MicrogradNames):
     def scope(self, tag: str) -> None:
         """Tag this Value by hand (nn tags through `with scope(...)`)."""
         if not isinstance(tag, str):
-            raise TypeError(f"Value.scope needs a str, got {type(tag).__name__}")
+            raise TypeError(needs("Value.scope", "a str", tag))
         self._scope = tag
 
     @property
@@ -280,7 +279,7 @@ _new = object.__new__  # a bare Value for `_build` to fill (Value.__init__ is fo
 def constant(data: float) -> Value:
     """A constant leaf for a number operand (the 2 of `x * 2`): `is_constant` is True."""
     if data - data != 0.0:
-        raise ValueError(f"an operand of an arithmetic operation must be a finite number, got {data!r}")
+        raise ValueError(needs("a constant operand", "a finite number", data))
     out = _build(_new(Value), data, None, None, 0.0, None, 0.0)
     out._const = data
     return out
@@ -298,7 +297,7 @@ def _coerce(other: object, op: str) -> Value | None:
             data = math.inf
         if data - data == 0.0:
             return constant(data)
-    if isinstance(other, numbers.Real) and not isinstance(other, bool):
+    if is_real(other):
         return constant(real_number(other, f"an operand of {op}"))  # raises for huge or non-finite
     return None
 
@@ -350,15 +349,13 @@ def apply(kind: Op, args: Sequence[Any]) -> Value:
     raw, const = kind.split(args)
     operands = []
     for i, x in enumerate(raw):
-        try:
-            v = _coerce(x, kind.name)
-        except ValueError as error:
-            raise ValueError(f"{kind.name}: argument {i}: {error}") from None
-        if v is None:
-            raise TypeError(
-                f"{kind.name}: argument {i} must be a Value or a real number, got {type(x).__name__}"
-            )
-        operands.append(v)
+        where = f"{kind.name}(argument {i})"
+        if isinstance(x, Value):
+            operands.append(x)
+        elif is_real(x):
+            operands.append(constant(real_number(x, where)))  # raises for huge or non-finite
+        else:
+            raise TypeError(needs(where, "a Value or a real number", x))
     if not kind.builtin:  # a learner's rule: Op.evaluate checks its domain, shape and overflow
         result = kind.evaluate([v.data for v in operands], const)
         return nary(kind, tuple(operands), result[0], result[1:], const)

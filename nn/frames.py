@@ -96,7 +96,7 @@ def plain(target: Any) -> Any:
     """A target as JSON-able data: numbers stay int or float, sequences become lists, Values their data."""
     if isinstance(target, Value):
         return target.data
-    if isinstance(target, bool) or isinstance(target, (int, float, str)) or target is None:
+    if isinstance(target, (int, float, str)) or target is None:  # bool is an int: True stays True
         return target
     if hasattr(target, "tolist"):
         return target.tolist()

@@ -190,7 +190,7 @@ def from_dict(data: Any, *, max_parameters: int = MAX_PARAMETERS) -> MLP:
     if fmt != FORMAT:
         raise _bad("'format'", repr(FORMAT), fmt)
     version = _field(data, "version", "")
-    if isinstance(version, bool) or version != VERSION:
+    if not is_int(version) or version != VERSION:
         raise _bad("'version'", f"{VERSION} (the version this axongrad reads)", version)
     nin, sizes, acts, biases = _architecture(_object(_field(data, "architecture", ""), "'architecture'"))
     ins = [nin, *sizes]

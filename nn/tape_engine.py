@@ -25,15 +25,15 @@ Engine names in `fit`: "tape" (NumPy back end when numpy imports, else pure Pyth
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable, Hashable, Sequence
 from itertools import repeat
 from operator import is_
 from typing import Any
 
 from autograd import BACKENDS, Tape, Value, compile, default_backend, ops, topological_order, weighted_sum
+from autograd.checks import is_real, needs, sequence
 from nn import losses as _losses
-from nn.layers import MLP
+from nn.layers import MLP, _check_inputs
 
 NAMED_LOSSES = (
     _losses.cross_entropy,
@@ -98,11 +98,7 @@ def _numbers(width: int, scalar: bool) -> Encoder:
         if scalar:
             return [[_target(y, f"sample {i}") for i, y in enumerate(ys)]]
         for i, y in enumerate(ys):
-            if isinstance(y, (str, bytes)) or not isinstance(y, Sequence) or len(y) != width:
-                raise ValueError(
-                    f"fit(engine='tape'): every target must be a list of {width} numbers (the first "
-                    f"one's length), got {y!r} at sample {i}"
-                )
+            sequence(y, f"fit(engine='tape') target {i}", "numbers (as target 0)", length=width)
         return [[_target(y[k], f"sample {i}") for i, y in enumerate(ys)] for k in range(width)]
 
     return encode
@@ -110,11 +106,9 @@ def _numbers(width: int, scalar: bool) -> Encoder:
 
 def _placeholders(y0: Any, prefix: str) -> tuple[Any, list[Value], Encoder]:
     """Placeholder Values shaped like target y0 (a number or a list), their list, and the encoder."""
-    if isinstance(y0, (str, bytes)) or not (isinstance(y0, Sequence) or isinstance(y0, numbers.Real)):
-        raise ValueError(
-            f"fit(engine='tape') needs numbers or lists of numbers as targets, got "
-            f"{type(y0).__name__}; {SUGGESTION}"
-        )
+    if isinstance(y0, (str, bytes)) or not (isinstance(y0, Sequence) or is_real(y0)):
+        what = "numbers or lists of numbers as targets"
+        raise TypeError(needs("fit(engine='tape')", what, y0) + f"; {SUGGESTION}")
     if isinstance(y0, Sequence):
         ts = [Value(_target(t, "sample 0"), label=f"{prefix}{k}") for k, t in enumerate(y0)]
         return ts, ts, _numbers(len(ts), scalar=False)
@@ -264,12 +258,8 @@ def _feature_rows(xs: Sequence[Any], nin: int) -> list[Sequence[float]]:
     """The batch's inputs as rows of nin numbers (Values read as their data), as the MLP checks them."""
     rows: list[Sequence[float]] = []
     for x in xs:
-        if isinstance(x, (Value, numbers.Real)) and not isinstance(x, bool):
-            x = [x]
-        if isinstance(x, (str, bytes)) or not isinstance(x, Sequence):
-            raise TypeError(f"MLP needs a list of {nin} numbers or Values, got {type(x).__name__}")
-        if len(x) != nin:
-            raise ValueError(f"MLP expects {nin} inputs, got {len(x)}")
+        if type(x) is not list or len(x) != nin:  # a plain list of nin skips the call
+            x = _check_inputs(x, nin, "MLP")  # the scalar engine's check and wording
         # map(isinstance, ...) keeps the per-number check in C: it runs for every number of every batch.
         has_value = any(map(isinstance, x, repeat(Value)))
         rows.append([v.data if isinstance(v, Value) else v for v in x] if has_value else x)
@@ -288,9 +278,7 @@ class TapeEngine:
     def __init__(self, backend: str | None = None) -> None:
         """`backend`: "python", "numpy" or None (numpy when importable, chosen at the first call)."""
         if backend is not None and backend not in BACKENDS:
-            raise ValueError(
-                f"TapeEngine(backend) must be one of {', '.join(BACKENDS)} or None, got {backend!r}"
-            )
+            raise ValueError(needs("TapeEngine(backend)", f"{', '.join(BACKENDS)} or None", backend))
         self.backend = backend
         self._compiled: _Compiled | None = None
 
@@ -338,7 +326,7 @@ class TapeEngine:
     ) -> _Compiled:
         """The cached compilation when it is for this model and loss, else a new one."""
         if not isinstance(model, MLP):
-            raise TypeError(f"the tape engine needs an MLP model, got {type(model).__name__}")
+            raise TypeError(needs("fit(engine='tape', model)", "an MLP", model))
         params = _parameters(model)
         compiled = self._compiled  # read once: another thread's fit may replace it meanwhile
         if compiled is None or not compiled.matches(model, loss, params):

@@ -28,16 +28,16 @@ from __future__ import annotations
 
 import html
 import math
-import numbers
 import random
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias, TypeGuard
+from typing import Any, TypeAlias
 
 from autograd import BACKENDS, Value, first_non_finite, no_grad
+from autograd.checks import integer, is_int, is_real, needs, real_number
 from nn import frames
 from nn import losses as _losses
 from nn.doctor import checks, diagnose
@@ -66,8 +66,11 @@ LOSSES: dict[str, Loss] = {
 
 def _short(x: object) -> str:
     """A number as 4 significant digits (anything else as a short repr): a display never raises."""
-    if isinstance(x, (int, float)) and not isinstance(x, bool):
-        return f"{x:.4g}"
+    if is_real(x):
+        try:
+            return f"{float(x):.4g}"
+        except OverflowError:  # 10**400: shown by its repr below
+            pass
     text = repr(x)
     return text if len(text) <= 20 else text[:19] + "\u2026"
 
@@ -76,7 +79,12 @@ def _percent(x: object) -> str:
     """An accuracy as a percentage, "" for None (not measured)."""
     if x is None:
         return ""
-    return f"{x:.1%}" if isinstance(x, (int, float)) and not isinstance(x, bool) else _short(x)
+    if is_real(x):
+        try:
+            return f"{float(x):.1%}"
+        except OverflowError:  # 10**400: shown by _short
+            pass
+    return _short(x)
 
 
 @dataclass(repr=False)
@@ -216,15 +224,10 @@ def _threshold_accuracy(pred: Output, target: Any) -> bool:
     return (_data(pred)[0] > 0.5) == (float(target) == 1.0)
 
 
-def _is_int(y: object) -> bool:
-    """True for an int-like class index (not a bool)."""
-    return isinstance(y, numbers.Integral) and not isinstance(y, bool)
-
-
 def auto_accuracy(model: MLP, ys: Sequence[Any]) -> Accuracy | None:
     """The accuracy rule for these targets (see the module docstring), or None for regression."""
     if model.layers[-1].nout > 1:
-        if all(_is_int(y) for y in ys):
+        if all(is_int(y) for y in ys):
             return _class_index_accuracy
         if all(
             isinstance(y, Sequence) and sorted(float(t) for t in y) == [0.0] * (len(y) - 1) + [1.0]
@@ -232,7 +235,7 @@ def auto_accuracy(model: MLP, ys: Sequence[Any]) -> Accuracy | None:
         ):
             return _one_hot_accuracy
         return None
-    if not all(isinstance(y, numbers.Real) and not isinstance(y, bool) for y in ys):
+    if not all(is_real(y) for y in ys):
         return None
     labels = {float(y) for y in ys}
     if labels <= {-1.0, 1.0}:
@@ -245,7 +248,7 @@ def auto_accuracy(model: MLP, ys: Sequence[Any]) -> Accuracy | None:
 def _as_list(items: object, name: str) -> list[Any]:
     """A list of samples from a list, tuple or NumPy array (a TypeError for anything else)."""
     if isinstance(items, (str, bytes)) or not (hasattr(items, "__len__") and hasattr(items, "__iter__")):
-        raise TypeError(f"fit needs a list {name}, got {type(items).__name__}")
+        raise TypeError(needs(f"fit({name})", "a list", items))
     return [item.tolist() if hasattr(item, "tolist") else item for item in items]  # NumPy rows -> lists
 
 
@@ -256,7 +259,7 @@ def _resolve_loss(loss: Loss | str) -> Loss:
             raise ValueError(f"fit: unknown loss {loss!r}; valid names: {', '.join(LOSSES)}")
         return LOSSES[loss]
     if not callable(loss):
-        raise TypeError(f"fit(loss) needs a callable or a loss name, got {type(loss).__name__}")
+        raise TypeError(needs("fit(loss)", "a callable or a loss name", loss))
     return loss
 
 
@@ -296,7 +299,7 @@ class _Run:
 def _check_data(model: object, xs: object, ys: object) -> tuple[list[Any], list[Any]]:
     """The samples as lists after checking the model, their types and their counts."""
     if not isinstance(model, MLP):
-        raise TypeError(f"fit needs an MLP model, got {type(model).__name__}")
+        raise TypeError(needs("fit(model)", "an MLP", model))
     xs_list, ys_list = _as_list(xs, "xs"), _as_list(ys, "ys")
     if len(xs_list) != len(ys_list):
         raise ValueError(f"fit needs as many targets as inputs, got {len(xs_list)} xs and {len(ys_list)} ys")
@@ -305,26 +308,13 @@ def _check_data(model: object, xs: object, ys: object) -> tuple[list[Any], list[
     return xs_list, ys_list
 
 
-def _is_count(value: object) -> TypeGuard[int]:
-    """True for an int that is not a bool."""
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 def _check_loop(epochs: object, batch_size: object, until: object, seed: object, n: int) -> int:
     """Check epochs, batch_size, until and seed; return the batch size (n for None)."""
-    if not _is_count(epochs) or epochs < 1:
-        raise ValueError(f"fit(epochs) needs an int >= 1, got {epochs!r}")
-    if batch_size is not None and (not _is_count(batch_size) or not 1 <= batch_size <= n):
-        raise ValueError(
-            f"fit(batch_size) needs None or an int in 1..{n} (the number of samples), got {batch_size!r}"
-        )
-    if until is not None and (
-        isinstance(until, bool) or not isinstance(until, numbers.Real) or not math.isfinite(until)
-    ):
-        raise ValueError(f"fit(until) needs None or a finite number, got {until!r}")
-    if not _is_count(seed):
-        raise TypeError(f"fit(seed) needs an int, got {type(seed).__name__} {seed!r}")
-    return n if batch_size is None else int(batch_size)
+    integer(epochs, "fit(epochs)", at_least=1)
+    if until is not None:
+        real_number(until, "fit(until)")
+    integer(seed, "fit(seed)")
+    return n if batch_size is None else integer(batch_size, "fit(batch_size)", at_least=1, at_most=n)
 
 
 def _check_accuracy(accuracy: object, model: MLP, ys: list[Any]) -> Accuracy | None:
@@ -341,7 +331,7 @@ def _check_optimizer(optimizer: object, lr: object, model: MLP) -> Optimizer:
     if optimizer is None:
         return SGD(model.parameters(), lr=DEFAULT_LR if lr is None else lr)  # type: ignore[arg-type]
     if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"fit(optimizer) needs an nn.optim Optimizer or None, got {type(optimizer).__name__}")
+        raise TypeError(needs("fit(optimizer)", "an nn.optim Optimizer or None", optimizer))
     if lr is not None:
         raise ValueError(
             f"fit got both optimizer= and lr={lr!r}: lr sets the default SGD's rate; "
@@ -352,14 +342,11 @@ def _check_optimizer(optimizer: object, lr: object, model: MLP) -> Optimizer:
 
 def _check_recording(record: object, record_sample: object, on_frame: object, n: int) -> None:
     """record is None or an int >= 1, record_sample an index into xs, on_frame None or a callable."""
-    if record is not None and (not _is_count(record) or record < 1):
-        raise ValueError(f"fit(record) needs None or an int >= 1 (record every k steps), got {record!r}")
-    if not _is_count(record_sample) or not 0 <= record_sample < n:
-        raise ValueError(f"fit(record_sample) needs an index into xs (0..{n - 1}), got {record_sample!r}")
+    if record is not None:
+        integer(record, "fit(record)", at_least=1)
+    integer(record_sample, "fit(record_sample)", at_least=0, at_most=n - 1)
     if on_frame is not None and not callable(on_frame):
-        raise TypeError(
-            f"fit(on_frame) needs None or a callable(history, frame), got {type(on_frame).__name__}"
-        )
+        raise TypeError(needs("fit(on_frame)", "None or a callable(history, frame)", on_frame))
 
 
 def fit(

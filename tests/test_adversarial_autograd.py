@@ -639,10 +639,11 @@ def test_weighted_sum_inputs(bad: object, error: type[Exception]) -> None:
 @pytest.mark.parametrize("backend", ["python", "numpy"])
 @pytest.mark.parametrize(
     ("bad", "error", "words"),
-    [(HUGE, ValueError, "column 0"), (-HUGE, ValueError, "column 0"),
-     (float("nan"), ValueError, "not finite"), (np.float64("-inf"), ValueError, "not finite"),
-     ("1", TypeError, "column 0"), (None, TypeError, "column 0"),
-     (True, TypeError, "column 0"), (1j, TypeError, "column 0"), (Decimal(1), TypeError, "column 0")],
+    [(HUGE, ValueError, "a 401-digit integer, beyond float range (about 1.8e308)"),
+     (-HUGE, ValueError, "a negative 401-digit integer, beyond float range (about 1.8e308)"),
+     (float("nan"), ValueError, "nan"), (np.float64("-inf"), ValueError, "np.float64(-inf)"),
+     ("1", TypeError, "str '1'"), (None, TypeError, "NoneType None"),
+     (True, TypeError, "bool True"), (1j, TypeError, "complex 1j"), (Decimal(1), TypeError, "Decimal('1')")],
     ids=["10**400", "-10**400", "nan", "-inf", "str", "None", "True", "1j", "Decimal"],
 )
 def test_tape_columns_and_weights(
@@ -650,11 +651,13 @@ def test_tape_columns_and_weights(
 ) -> None:
     a, w = Value(1.0, "a"), Value(2.0, "w")
     tape = compile((a * w).tanh(), [a], [w], backend=backend)
-    with pytest.raises(error, match=rf"tape.run\(batch\): .*{words}"):
+    with pytest.raises(error) as column:
         tape.run([[1.0, bad]])
+    assert str(column.value) == f"tape.run(batch column 0)[1] needs a finite number, got {words}"
     tape.run([[1.0, 2.0]])
-    with pytest.raises(error, match=r"tape.backward\(weights\[1\]\)"):
+    with pytest.raises(error) as weight:
         tape.backward([0.5, bad])  # type: ignore[list-item]
+    assert str(weight.value) == f"tape.backward(weights)[1] needs a finite number, got {words}"
     assert w.grad == 0.0  # nothing accumulated by the refused calls
 
 

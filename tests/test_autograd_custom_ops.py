@@ -429,6 +429,30 @@ def test_closure_square_counts_the_repeated_child_once() -> None:
     assert a.grad == 6.0  # d(a^2)/da, counted once
 
 
+def test_a_closure_node_made_inside_no_grad_is_a_leaf_like_a_product() -> None:
+    """Inside no_grad, Value(t, (x,), "tanh") plus its closure is a leaf, as x * 2 is: nothing recorded."""
+    x = Value(0.5, label="x")
+    calls: list[int] = []
+    with autograd.no_grad():
+        node = Value(math.tanh(x.data), (x,), "tanh")
+
+        def _backward() -> None:
+            calls.append(1)
+            x.grad += (1 - node.data**2) * node.grad
+
+        node._backward = _backward  # accepted and ignored, never called
+        product = x * 2.0
+    assert calls == [] and x.grad == 0.0 and node.grad == 0.0
+    assert node.data == math.tanh(0.5)
+    for leaf in (node, product):
+        assert (leaf.op, leaf.parents, leaf.local_grads) == ("", (), ())
+    node.backward()
+    assert (x.grad, node.grad) == (0.0, 1.0)  # a leaf: nothing flows to x, as from the product
+    with pytest.raises(AttributeError, match=r"^_backward can be set only on a node made as Value\("):
+        node._backward = _backward  # recording again: a leaf still takes no closure
+    assert lecture_tanh(x).local_grads == (1 - math.tanh(0.5) ** 2,)  # outside, the lecture's way records
+
+
 def test_compile_refuses_a_closure_node_and_points_to_autograd_op() -> None:
     """A closure knows its slopes at one point only, so compile refuses it and names autograd.op."""
     for backend in BACKENDS:

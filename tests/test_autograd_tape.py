@@ -348,15 +348,16 @@ def test_bad_batches_are_named(backend: str) -> None:
         tape.run([[1.0]])
     with pytest.raises(ValueError, match=r"equal lengths, got lengths \[2, 3\]"):
         tape.run([[1.0, 2.0], [1.0, 2.0, 3.0]])
-    with pytest.raises(TypeError, match="column 1"):
+    column, finite = r"^tape\.run\(batch column ", r" needs a finite number, got "
+    with pytest.raises(TypeError, match=column + r"1\)\[1\]" + finite + "str '2'$"):
         tape.run([[1.0, 2.0], [1.0, "2"]])
-    with pytest.raises(TypeError, match="column 0"):
+    with pytest.raises(TypeError, match=column + r"0\)\[0\]" + finite + "bool True$"):
         tape.run([[True, False], [1.0, 2.0]])
-    with pytest.raises(TypeError, match="column 0"):
+    with pytest.raises(TypeError, match=column + r"0\)\[0\]" + finite + r"Value\("):
         tape.run([[Value(1.0)], [1.0]])
-    with pytest.raises(ValueError, match="column 1, sample 1 is not finite"):
+    with pytest.raises(ValueError, match=column + r"1\)\[1\]" + finite + "nan$"):
         tape.run([[1.0, 2.0], [1.0, float("nan")]])
-    with pytest.raises(TypeError, match="sequence of columns"):
+    with pytest.raises(TypeError, match=r"^tape\.run\(batch\) needs a sequence of columns, got 3\.0$"):
         tape.run(3.0)  # type: ignore[arg-type]
     tape.run([[1, 2], [3, 4]])  # ints are fine
     with pytest.raises(ValueError, match="one weight per sample: 2, got 3"):

@@ -144,19 +144,23 @@ def test_set_parameters_writes_data_and_grads_in_order(backend: str) -> None:
     assert tape.parameter_data().tolist() == [i * 0.5 for i in range(n)]
 
 
+DATA, GRADS = r"^tape\.set_parameters\(data\)", r"^tape\.set_parameters\(grads\)"
+LIST25, FINITE = " needs a list or 1-D array of 25 numbers, got ", " needs a finite number, got "
+
+
 @pytest.mark.parametrize(
     ("data", "grads", "error", "match"),
     [
-        ("short", None, ValueError, "one number per parameter: 25, got 24"),
-        ("long", None, ValueError, "one number per parameter: 25, got 26"),
-        ("2d", None, TypeError, r"1-D array of real numbers, got shape \(25, 1\)"),
-        ("bools", None, TypeError, r"set_parameters\(data\)\[0\] needs a finite number, got bool True"),
-        ("text", None, TypeError, "list or 1-D array of numbers, got str"),
-        ("nan", None, ValueError, r"entry 4 \(params\[4\].*is not finite: nan; no parameter was changed"),
-        ("inf-array", None, ValueError, "entry 4 .*is not finite: inf"),
-        ("ok", "nan", ValueError, r"set_parameters\(grads\): entry 4"),
-        ("ok", "short", ValueError, r"set_parameters\(grads\) needs one number per parameter"),
-        ("huge-int", None, ValueError, "float range"),
+        ("short", None, ValueError, DATA + LIST25 + "list of 24$"),
+        ("long", None, ValueError, DATA + LIST25 + "list of 26$"),
+        ("2d", None, TypeError, DATA + r"\[0\]" + FINITE + r"ndarray array\(\[1\.\]\)$"),
+        ("bools", None, TypeError, DATA + r"\[0\]" + FINITE + "bool True$"),
+        ("text", None, TypeError, DATA + LIST25 + "str '"),
+        ("nan", None, ValueError, DATA + r"\[4\]" + FINITE + r"nan \(params\[4\], label[^)]*\); no"),
+        ("inf-array", None, ValueError, DATA + r"\[4\]" + FINITE + r"inf \(params\[4\]"),
+        ("ok", "nan", ValueError, GRADS + r"\[4\]" + FINITE + r"nan \(params\[4\]"),
+        ("ok", "short", ValueError, GRADS + LIST25 + "list of 24$"),
+        ("huge-int", None, ValueError, r"needs a finite number, got a 401-digit integer, beyond float range"),
     ],
 )
 def test_set_parameters_refuses_bad_numbers_and_changes_nothing(
@@ -195,7 +199,7 @@ def test_gradient_needs_a_run_and_one_weight_per_sample(backend: str) -> None:
     tape.run(batch(3))
     with pytest.raises(ValueError, match=r"tape.gradient\(weights\) needs one weight per sample: 3, got 2"):
         tape.gradient([1.0, 1.0])
-    with pytest.raises(ValueError, match=r"tape.gradient\(weights\[1\]\) needs a finite number"):
+    with pytest.raises(ValueError, match=r"^tape\.gradient\(weights\)\[1\] needs a finite number, got inf$"):
         tape.gradient([1.0, math.inf, 1.0])
 
 
@@ -229,7 +233,7 @@ def test_a_failed_run_leaves_nothing_to_read_and_the_next_run_works(backend: str
     tape.run(columns)
     bad = [list(c) for c in columns]
     bad[1][2] = math.nan
-    with pytest.raises(ValueError, match="column 1, sample 2 is not finite"):
+    with pytest.raises(ValueError, match=r"^tape\.run\(batch column 1\)\[2\]" + FINITE + "nan$"):
         tape.run(bad)
     with pytest.raises(RuntimeError, match=r"needs tape\.run"):
         tape.gradient()

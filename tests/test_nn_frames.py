@@ -162,12 +162,16 @@ def test_without_record_nothing_is_kept_and_a_3_input_model_has_no_boundary() ->
 @pytest.mark.parametrize(
     ("kwargs", "error", "words"),
     [
-        ({"record": 0}, ValueError, "fit(record) needs None or an int >= 1"),
-        ({"record": True}, ValueError, "fit(record)"),
-        ({"record": 1.5}, ValueError, "fit(record)"),
-        ({"record": 1, "record_sample": 4}, ValueError, "fit(record_sample) needs an index into xs (0..3)"),
-        ({"record": 1, "record_sample": -1}, ValueError, "record_sample"),
-        ({"record": 1, "on_frame": "print"}, TypeError, "fit(on_frame) needs None or a callable"),
+        ({"record": 0}, ValueError, "fit(record) needs an int >= 1, got 0"),
+        ({"record": True}, TypeError, "fit(record) needs an int >= 1, got bool True"),
+        ({"record": 1.5}, TypeError, "fit(record) needs an int >= 1, got 1.5"),
+        ({"record": 1, "record_sample": 4}, ValueError, "fit(record_sample) needs an int in 0..3, got 4"),
+        ({"record": 1, "record_sample": -1}, ValueError, "fit(record_sample) needs an int in 0..3, got -1"),
+        (
+            {"record": 1, "on_frame": "print"},
+            TypeError,
+            "fit(on_frame) needs None or a callable(history, frame), got str 'print'",
+        ),
         ({"lr": 0.5, "optimizer": "x"}, TypeError, "fit(optimizer)"),
         ({"lr": -1.0}, ValueError, "lr"),
     ],

@@ -265,7 +265,11 @@ def _fit(**kwargs: Any) -> nn.History:
             r"cross_entropy\(target_index\) needs an int in 0..1, got 2$",
         ),
         ({"engine": "tape", "loss": "hinge"}, ValueError, "hinge needs a target of -1 or"),
-        ({"engine": "tape", "xs": [[0.0, 1.0, 2.0]] * 4}, ValueError, "MLP expects 2 inputs, got 3"),
+        (
+            {"engine": "tape", "xs": [[0.0, 1.0, 2.0]] * 4},
+            ValueError,
+            r"batch 1 of 1: MLP needs a list of 2 numbers or Values, got list of 3$",
+        ),
     ],
 )
 def test_tape_errors(kwargs: dict[str, Any], error: type[Exception], match: str) -> None:
@@ -276,5 +280,6 @@ def test_tape_errors(kwargs: dict[str, Any], error: type[Exception], match: str)
 
 def test_bad_backend_name() -> None:
     """TapeEngine(backend) names the valid back ends."""
-    with pytest.raises(ValueError, match="python, numpy or None, got 'cuda'"):
+    wanted = r"^TapeEngine\(backend\) needs python, numpy or None, got str 'cuda'$"
+    with pytest.raises(ValueError, match=wanted):
         TapeEngine("cuda")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
+from fractions import Fraction
 
 import pytest
 
 import nn
 from autograd import Value
-from nn.train import auto_accuracy
+from nn.train import _percent, _short, auto_accuracy
 
 
 def total_squared_error(model: nn.MLP, xs: list[list[float]], ys: list[float]) -> float:
@@ -272,15 +273,18 @@ def test_custom_and_disabled_accuracy() -> None:
     [
         ({"engine": "gpu"}, ValueError, "unknown engine 'gpu'; valid engines: scalar, tape"),
         ({"ys": [0.0, 1.0]}, ValueError, "4 xs and 2 ys"),
-        ({"epochs": 0}, ValueError, "epochs"),
-        ({"batch_size": 0}, ValueError, r"batch_size.*1\.\.4"),
-        ({"batch_size": 5}, ValueError, "batch_size"),
-        ({"until": float("nan")}, ValueError, "until"),
+        ({"epochs": 0}, ValueError, r"^fit\(epochs\) needs an int >= 1, got 0$"),
+        ({"epochs": True}, TypeError, r"^fit\(epochs\) needs an int >= 1, got bool True$"),
+        ({"batch_size": 0}, ValueError, r"^fit\(batch_size\) needs an int in 1\.\.4, got 0$"),
+        ({"batch_size": 5}, ValueError, r"^fit\(batch_size\) needs an int in 1\.\.4, got 5$"),
+        ({"batch_size": 2.0}, TypeError, r"^fit\(batch_size\) needs an int in 1\.\.4, got 2\.0$"),
+        ({"until": float("nan")}, ValueError, r"^fit\(until\) needs a finite number, got nan$"),
+        ({"until": "0.1"}, TypeError, r"^fit\(until\) needs a finite number, got str '0\.1'$"),
         ({"loss": "nope"}, ValueError, "unknown loss 'nope'; valid names: squared_error, mse"),
         ({"loss": 3}, TypeError, "loss"),
         ({"optimizer": "sgd"}, TypeError, "optimizer"),
         ({"accuracy": "sometimes"}, ValueError, "accuracy"),
-        ({"seed": 1.5}, TypeError, "seed"),
+        ({"seed": 1.5}, TypeError, r"^fit\(seed\) needs an int, got 1\.5$"),
     ],
 )
 def test_bad_fit_arguments(kwargs: dict[str, object], error: type[Exception], match: str) -> None:
@@ -326,3 +330,18 @@ def test_progress_bar_shows_the_loss_on_a_terminal(monkeypatch: pytest.MonkeyPat
     text = screen.getvalue()
     assert "3/3" in text
     assert f"loss={history.loss[-1]:.4g}" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "short", "percent"),
+    [
+        (0.123456, "0.1235", "12.3%"),
+        (Fraction(1, 3), "0.3333", "33.3%"),  # any real number, as autograd.checks.is_real says
+        (True, "True", "True"),  # a bool is not a number here
+        (10**400, "1" + "0" * 18 + "\u2026", "1" + "0" * 18 + "\u2026"),  # beyond float range: no error
+        (None, "None", ""),
+    ],
+)
+def test_progress_numbers_are_shown_and_never_raise(value: object, short: str, percent: str) -> None:
+    """The progress bar's number helpers: is_real decides what is a number; nothing they get raises."""
+    assert (_short(value), _percent(value)) == (short, percent)

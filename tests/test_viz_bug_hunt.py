@@ -252,8 +252,12 @@ def test_errors_name_the_problem() -> None:
         hunt.check(3)  # type: ignore[arg-type]
     leaf_guess = hunt.guess("W0")
     assert not leaf_guess and "a leaf has no local derivative" in leaf_guess.message
-    with pytest.raises(TypeError, match="seed"):
+    with pytest.raises(TypeError, match=r"^bug_hunt\(seed\) needs an int, got 1\.5$"):
         viz.bug_hunt(E, seed=1.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^bug_hunt\(max_nodes\) needs an int >= 1, got 0$"):
+        viz.bug_hunt(E, max_nodes=0)
+    with pytest.raises(TypeError, match=r"^bug_hunt\(max_nodes\) needs an int >= 1, got bool True$"):
+        viz.bug_hunt(E, max_nodes=True)
     with pytest.raises(ValueError, match="kinds"):
         viz.bug_hunt(E, kinds=["typo"])
     with pytest.raises(TypeError, match="draw\\(root\\) needs"):

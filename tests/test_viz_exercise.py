@@ -292,8 +292,10 @@ def test_bad_calls_are_clear_errors() -> None:
     ex = viz.exercise(posts()["E"])
     with pytest.raises(ValueError, match=r"no question 'grad Q'.*'d E/d v2'"):
         ex.answer("grad Q", "1")
-    with pytest.raises(TypeError, match="an answer is text or a number, got list"):
+    with pytest.raises(TypeError, match=r"^answer needs text or a number, got list \[1\]$"):
         ex.answer("grad W0", [1])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^answer needs text or a number, got bool True$"):
+        ex.answer("grad W0", True)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="needs an autograd Value"):
         viz.exercise("E")
     with pytest.raises(ValueError, match="is a leaf, so there is nothing to derive"):

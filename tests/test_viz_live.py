@@ -51,8 +51,10 @@ def test_outside_jupyter_it_says_once_and_keeps_the_newest_frame(capsys: pytest.
 
 
 def test_points_and_title_are_checked_and_escaped() -> None:
-    with pytest.raises(ValueError, match=r"every=\.\.\.\) must be a number of seconds >= 0"):
+    with pytest.raises(ValueError, match=r"^TrainingView\(every\) needs a finite number >= 0, got -1$"):
         viz.TrainingView(every=-1)
+    with pytest.raises(TypeError, match=r"^TrainingView\(every\) needs a finite number >= 0, got bool True$"):
+        viz.TrainingView(every=True)
     with pytest.raises(ValueError, match="give both xs and ys"):
         viz.TrainingView(xs=[[0.0, 1.0]])
     with pytest.raises(TypeError, match="title"):
@@ -64,7 +66,7 @@ def test_points_and_title_are_checked_and_escaped() -> None:
     with pytest.raises(TypeError, match=r"frame must be a training frame with \.as_dict\(\).*got dict"):
         view(history, {"step": 0})
     bad = HandFrame({**history.frames[0].as_dict(), "loss": None})
-    with pytest.raises(TypeError, match=r"frame\.loss must be a number"):
+    with pytest.raises(TypeError, match=r"frame\.loss needs a number, got NoneType None$"):
         view(HandHistory(frames=[bad]), bad)
 
 

@@ -107,16 +107,21 @@ def test_no_frames_says_how_to_record_them() -> None:
         training_html([1, 2])
 
 
+FRAME, LIST8 = r"^history\.frames\[0\]", " needs a list of 8 numbers, got list of "
+
+
 @pytest.mark.parametrize(
     ("change", "error", "message"),
     [
         (lambda d: d.pop("loss"), ValueError, r"history\.frames\[0\] has no 'loss' field"),
-        (lambda d: d.update(loss="0.1"), TypeError, r"frames\[0\]\.loss must be a number, got str"),
-        (lambda d: d.update(step=-1), ValueError, r"frames\[0\]\.step must be >= 0"),
+        (lambda d: d.update(loss="0.1"), TypeError, FRAME + r"\.loss needs a number, got str '0\.1'$"),
+        (lambda d: d.update(loss=True), TypeError, FRAME + r"\.loss needs a number, got bool True$"),
+        (lambda d: d.update(step=-1), ValueError, FRAME + r"\.step needs an int >= 0, got -1$"),
         (lambda d: d.update(layers=[]), ValueError, r"layers must be a non-empty list"),
-        (lambda d: d["layers"][0]["biases"].pop(), ValueError, r"layers\[0\]\.biases must hold 8 numbers"),
-        (lambda d: d["layers"][1]["weight_grads"][0].append(1.0), ValueError, r"grads\[0\] must hold 8"),
-        (lambda d: d["boundary"].update(size=1), ValueError, r"boundary\.size must be >= 2"),
+        (lambda d: d["layers"][0]["biases"].pop(), ValueError, r"\]\.biases" + LIST8 + "7$"),
+        (lambda d: d["layers"][1]["weight_grads"][0].append(1.0), ValueError, r"grads\[0\]" + LIST8 + "9$"),
+        (lambda d: d["boundary"].update(size=1),
+         ValueError, FRAME + r"\.boundary\.size needs an int >= 2, got 1$"),
         (lambda d: d["boundary"].update(x_max=-9.0), ValueError, r"x_min < x_max"),
         (lambda d: d["boundary"]["values"].pop(), ValueError, r"boundary\.values must have 25 rows"),
         (lambda d: d["sample"]["neurons"]["L1.n0"].pop("delta"), ValueError, r"has no 'delta' field"),
@@ -152,9 +157,10 @@ def test_bad_points_are_named(recorded: Any) -> None:
     history, xs, _ = recorded
     with pytest.raises(ValueError, match="give both xs and ys"):
         training_html(history, xs=xs)
-    with pytest.raises(ValueError, match=r"xs\[0\] must hold 2 numbers, got 3"):
+    page = "^save_training_html: "
+    with pytest.raises(ValueError, match=page + r"xs\[0\] needs a list of 2 numbers, got list of 3$"):
         training_html(history, xs=[[1.0, 2.0, 3.0]], ys=[1.0])
-    with pytest.raises(ValueError, match=r"ys must hold 40 numbers, got 2"):
+    with pytest.raises(ValueError, match=page + r"ys needs a list of 40 numbers, got list of 2$"):
         training_html(history, xs=xs, ys=[1.0, 2.0])
     with pytest.raises(TypeError, match="title"):
         training_html(history, title=3)  # type: ignore[arg-type]

@@ -15,6 +15,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from autograd.checks import is_real
+
 MAX_TEXT = 400
 MAX_TREE_NODES = 200
 # |exponent| above this is refused: 10 ** 10 ** 10 would take a bignum forever, and no derivative
@@ -185,7 +187,7 @@ def _allowed(node: ast.AST, ids: Mapping[str, str], used: list[str], callee: boo
             raise AnswerError("only a minus sign is allowed in front of a term")
         return
     if isinstance(node, ast.Constant):
-        if isinstance(node.value, bool) or not isinstance(node.value, (int, float)):
+        if not is_real(node.value):  # True and 1j are not numbers an answer may hold
             raise AnswerError(f"{node.value!r} is not a number; only numbers and node names are allowed")
         return
     if isinstance(node, ast.Name):

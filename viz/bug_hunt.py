@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from importlib import resources
 
 from autograd import Value, numerical_grad
+from autograd.checks import integer
 from autograd.files import write_atomically
 from viz.dot import RENDER_TIMEOUT, Diagram, build, root_value, svg_of
 from viz.labels import dot_text, fmt, page_text, script_json
@@ -420,8 +421,7 @@ def bug_hunt(
     factor". Your Values are never changed. See the module docstring for check/guess/reveal/draw.
     """
     value = root_value(root)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"bug_hunt(seed=...) needs an int, got {type(seed).__name__}")
+    integer(seed, "bug_hunt(seed)")
     if isinstance(kinds, str):
         kinds = (kinds,)
     chosen = list(dict.fromkeys(kinds))
@@ -429,8 +429,7 @@ def bug_hunt(
     if unknown or not chosen:
         names = ", ".join(map(repr, KINDS))
         raise ValueError(f"bug_hunt(kinds=...) takes some of {names}, got {list(kinds)!r}")
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
-        raise ValueError(f"bug_hunt(max_nodes=...) needs an int >= 1, got {max_nodes!r}")
+    integer(max_nodes, "bug_hunt(max_nodes)", at_least=1)
     return BugHunt(value, seed, chosen, max_nodes)
 
 

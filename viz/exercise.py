@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from autograd import Value
+from autograd.checks import is_real, needs, real_number
 from viz.answers import AnswerError, Expression, agrees, close, parse_expression, parse_number, shorten_text
 from viz.dot import root_value
 from viz.exercise_graph import Graph, Point
@@ -194,9 +195,11 @@ class Exercise:
         Never raises for the text: anything unreadable is a wrong verdict saying what to type.
         """
         question = self.question(name)
-        if isinstance(text, bool) or not isinstance(text, (str, int, float)):
-            raise TypeError(f"an answer is text or a number, got {type(text).__name__}")
-        verdict = self._judge(question, text if isinstance(text, str) else repr(float(text)))
+        if not (isinstance(text, str) or is_real(text)):
+            raise TypeError(needs("answer", "text or a number", text))
+        if not isinstance(text, str):
+            text = repr(real_number(text, "answer", finite=False))
+        verdict = self._judge(question, text)
         self.verdicts[question.name] = verdict
         return verdict
 

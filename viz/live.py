@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from autograd.checks import needs, real_number
 from viz.labels import page_text, srcdoc
 from viz.training_page import (
     check_points,
@@ -76,10 +77,9 @@ class TrainingView:
         threshold: float | None = None,
     ) -> None:
         """Check the data to draw and the update interval; nothing is shown until the first frame."""
-        if isinstance(every, bool) or not isinstance(every, (int, float)) or not every >= 0:
-            raise ValueError(f"TrainingView(every=...) must be a number of seconds >= 0, got {every!r}")
+        real_number(every, "TrainingView(every)", at_least=0)  # seconds
         if not isinstance(title, str):
-            raise TypeError(f"TrainingView(title=...) must be a str, got {type(title).__name__}")
+            raise TypeError(needs("TrainingView(title)", "a str", title))
         self.points = check_points(xs, ys, "TrainingView")
         self.threshold = default_threshold(self.points, threshold)
         self.every = float(every)

@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from autograd import Value, topological_order
+from autograd.checks import needs
 from viz.names import edge_rule, symbol_of, term_of, value_names
 
 # Node kinds, used for colours (see the legend in dot.py).
@@ -155,9 +156,9 @@ def trace(
     as parameters besides those nn marked.
     """
     if not isinstance(root, Value):
-        raise TypeError(f"trace(root) needs an autograd Value, got {type(root).__name__}")
+        raise TypeError(needs("trace(root)", "an autograd Value", root))
     if group not in (None, "neuron", "layer"):
-        raise ValueError(f'group must be None, "neuron" or "layer", got {group!r}')
+        raise ValueError(needs("group", 'None, "neuron" or "layer"', group))
     order = topological_order(root)
     if group is None and max_nodes is not None and len(order) > max_nodes:
         raise too_many_nodes(len(order), max_nodes, "this graph", hint or grouping_hint(None))
@@ -220,7 +221,7 @@ def values_in_graph(values: Value | Iterable[Value], index: Mapping[Value, int],
     wanted = [values] if isinstance(values, Value) else list(values)
     for v in wanted:
         if not isinstance(v, Value):
-            raise TypeError(f"{where} needs Values, got {type(v).__name__}")
+            raise TypeError(needs(where, "Values", v))
         if v not in index:
             raise ValueError(f"{where}: {v!r} is not part of the drawn graph")
     return wanted
@@ -247,7 +248,7 @@ def group_nodes(data: Trace, by: str) -> list[Group]:
     labelled leaves; its outputs are its nodes used outside the box (or the root).
     """
     if by not in ("neuron", "layer"):
-        raise ValueError(f'group must be "neuron" or "layer", got {by!r}')
+        raise ValueError(needs("group", '"neuron" or "layer"', by))
     key_of: dict[str, str] = {}
     for n in data.nodes:
         if n.scope:

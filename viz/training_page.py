@@ -17,7 +17,6 @@ import base64
 import hashlib
 import json
 import math
-import numbers
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -25,6 +24,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from autograd.checks import integer, needs, real_number
 from autograd.files import write_atomically
 from viz.labels import page_text, script_json
 
@@ -40,24 +40,17 @@ def template() -> str:
     return resources.files("viz").joinpath(TEMPLATE).read_text(encoding="utf-8")
 
 
-def _is_number(x: object) -> bool:
-    """True for an int or float (not a bool): a number a frame may hold."""
-    return isinstance(x, numbers.Real) and not isinstance(x, bool)
-
-
 def _number(x: object, where: str) -> float:
     """`x` as a float, or TypeError naming `where` (NaN and inf are allowed: the page shows them)."""
-    if not _is_number(x):
-        raise TypeError(f"{where} must be a number, got {type(x).__name__} {x!r:.60}")
-    return float(x)  # type: ignore[arg-type]
+    return real_number(x, where, finite=False)
 
 
 def _numbers(xs: object, where: str, length: int | None = None) -> list[float]:
     """A list of numbers of `length` (any length when None), or TypeError/ValueError naming `where`."""
     if isinstance(xs, (str, bytes)) or not isinstance(xs, Sequence):
-        raise TypeError(f"{where} must be a list of numbers, got {type(xs).__name__}")
+        raise TypeError(needs(where, "a list of numbers", xs))
     if length is not None and len(xs) != length:
-        raise ValueError(f"{where} must hold {length} numbers, got {len(xs)}")
+        raise ValueError(f"{where} needs a list of {length} numbers, got {type(xs).__name__} of {len(xs)}")
     return [_number(x, f"{where}[{i}]") for i, x in enumerate(xs)]
 
 
@@ -71,13 +64,9 @@ def _matrix(rows: object, where: str, shape: tuple[int, int] | None = None) -> l
     return [_numbers(row, f"{where}[{i}]", width) for i, row in enumerate(rows)]
 
 
-def _int(x: object, where: str) -> int:
-    """An int >= 0, or an error naming `where`."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Integral):
-        raise TypeError(f"{where} must be an int, got {type(x).__name__} {x!r:.60}")
-    if x < 0:
-        raise ValueError(f"{where} must be >= 0, got {x}")
-    return int(x)
+def _int(x: object, where: str, at_least: int = 0) -> int:
+    """An int >= `at_least`, or an error naming `where`."""
+    return integer(x, where, at_least=at_least)
 
 
 def _field(d: Mapping[str, Any], key: str, where: str) -> Any:
@@ -116,9 +105,7 @@ def _boundary(d: object, where: str) -> dict[str, Any] | None:
         box["x_min"] < box["x_max"] and box["y_min"] < box["y_max"]
     ):
         raise ValueError(f"{where} needs finite x_min < x_max and y_min < y_max, got {box}")
-    size = _int(_field(d, "size", where), f"{where}.size")
-    if size < 2:
-        raise ValueError(f"{where}.size must be >= 2, got {size}")
+    size = _int(_field(d, "size", where), f"{where}.size", at_least=2)
     values = _matrix(_field(d, "values", where), f"{where}.values", (size, size))
     return {**box, "size": size, "values": values}
 
@@ -221,10 +208,7 @@ def check_points(
 def default_threshold(points: tuple[list[list[float]], list[float]] | None, threshold: object) -> float:
     """The output level drawn as the decision line: given, else 0.5 for labels >= 0 (0/1), else 0."""
     if threshold is not None:
-        value = _number(threshold, "threshold")
-        if not math.isfinite(value):
-            raise ValueError(f"threshold must be finite, got {value}")
-        return value
+        return real_number(threshold, "threshold")
     if points is not None and points[1] and min(points[1]) >= 0:
         return 0.5
     return 0.0

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from autograd.checks import is_real
 from nn.doctor.findings import Finding
 
 SATURATED_SLOPE = 0.01
@@ -156,7 +157,7 @@ def constant_output(outputs: Sequence[Sequence[float]], ys: Sequence[Any]) -> li
 
 def labels(loss_name: str, output_activation: str, nout: int, ys: Sequence[Any]) -> list[Finding]:
     """Targets that do not fit the loss (hinge with 0/1, cross-entropy with ±1) or the output's range."""
-    numbers = [float(y) for y in ys if isinstance(y, (int, float)) and not isinstance(y, bool)]
+    numbers = [float(y) for y in ys if is_real(y)]
     if nout != 1 or len(numbers) != len(ys):
         return []
     seen = sorted(set(numbers))
