@@ -15,9 +15,7 @@ they do not (the mark is in the label too, for readers who cannot tell the colou
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import hashlib
 import html
 import math
 import os
@@ -26,13 +24,13 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
 
 from autograd import Value, numerical_grad
 from autograd.checks import integer
 from autograd.files import write_atomically
 from viz.dot import RENDER_TIMEOUT, Diagram, build, root_value, svg_of
 from viz.labels import dot_text, fmt, page_text, script_json
+from viz.pages import inline_svg, read_template, script_csp
 from viz.trace import Edge, Node, Trace, trace
 
 # Bug kinds, each a way to get one input's local derivative wrong.
@@ -447,15 +445,13 @@ def _page_svg(hunt: BugHunt, rankdir: str | None, timeout: float) -> str:
         if left <= 0:
             raise ValueError(f"dot needs more than {timeout:g} s for this hunt's page; pass a larger timeout")
         svg = svg_of(hunt._diagram({}, False, False, None, way), timeout=left)
-        start = svg.find("<svg")
-        if start < 0:
-            raise RuntimeError("dot returned no <svg> element")
-        size = _SIZE.search(svg[start : start + 2000])
+        svg = inline_svg(svg)
+        size = _SIZE.search(svg[:2000])
         shrink = (
             max(float(size.group(1)) * 4 / 3 / PAGE_AREA[0], float(size.group(2)) * 4 / 3 / PAGE_AREA[1])
             if size else 1.0
         )
-        laid_out.append((shrink, svg[start:]))
+        laid_out.append((shrink, svg))
     return min(laid_out, key=lambda pair: pair[0])[1]
 
 
@@ -482,18 +478,15 @@ def hunt_page(hunt: BugHunt, title: str | None, rankdir: str | None, timeout: fl
     data = {
         "operations": ops, "bug": bug, "guesses": guesses, "reveal": hunt._reveal_text(), "colours": colours,
     }
-    templates = resources.files("viz") / "templates"
-    script = (templates / "bug_hunt.js").read_text(encoding="utf-8")
-    # Content-Security-Policy: only this page's own script (by hash) may run; nothing is loaded.
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+    script = read_template("templates/bug_hunt.js")
     values = {
-        "csp": f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'",
+        "csp": script_csp(script),
         "title": page_text(title or f"Bug hunt (seed {hunt.seed}): find the wrong local derivative"),
         "seed": str(hunt.seed), "count": str(len(ops)), "svg": svg, "data": script_json(data),
         "script": script, **colours,
     }
     # One pass: a value (an SVG holding a label "{{data}}") is never scanned for placeholders again.
-    template = (templates / "bug_hunt.html").read_text(encoding="utf-8")
+    template = read_template("templates/bug_hunt.html")
     return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
 
 

@@ -35,7 +35,6 @@ import functools
 import os
 import re
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ from autograd.activations import LEAKY_SLOPE, NAMES
 from autograd.checks import needs, real_number, sequence
 from autograd.files import write_atomically
 from viz.labels import page_text, script_json
+from viz.pages import read_template
 
 INPUTS = 64
 """Pixels of an 8x8 digit: the model's first layer must read this many inputs."""
@@ -79,7 +79,7 @@ def _sequence(value: object, where: str, items: str) -> Sequence[Any]:
 @functools.cache
 def page_template() -> str:
     """The page's HTML with its __PLACEHOLDERS__, read from the package's templates/digit_pad.html."""
-    return resources.files("viz").joinpath(TEMPLATE).read_text(encoding="utf-8")
+    return read_template(TEMPLATE)
 
 
 def mlp_as_lists(model: Any) -> dict[str, Any]:

@@ -10,18 +10,15 @@ script run, nothing loaded from anywhere.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import math
 import os
 import re
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from autograd.files import write_atomically
 from viz.dot import RENDER_TIMEOUT, build, svg_of
 from viz.labels import page_text, script_json
-from viz.steps import _inline_svg
+from viz.pages import inline_svg, read_template, script_csp
 from viz.trace import trace
 
 if TYPE_CHECKING:
@@ -41,7 +38,7 @@ _SLOT = re.compile(r"\{\{([A-Z]+)\}\}")
 
 def template(name: str) -> str:
     """A template file shipped in viz/templates/ (package data)."""
-    return resources.files("viz").joinpath("templates").joinpath(name).read_text(encoding="utf-8")
+    return read_template(f"templates/{name}")
 
 
 _WIDTH = re.compile(r'<svg[^>]*?\swidth="([\d.]+)pt"')
@@ -54,7 +51,7 @@ def diagram_svg(ex: Exercise, timeout: float = RENDER_TIMEOUT) -> str:
     container scrolls instead), nor larger than its size.
     """
     data, _ = trace(ex.root, max_nodes=None)
-    svg = _inline_svg(svg_of(build(data, local_grads=False, grads=False, rules=False), timeout=timeout))
+    svg = inline_svg(svg_of(build(data, local_grads=False, grads=False, rules=False), timeout=timeout))
     match = _WIDTH.search(svg[:2000])
     width = float(match.group(1)) * 4 / 3 if match else 800.0  # pt -> px
     style = f"width: 100%; height: auto; min-width: {width * MIN_ZOOM:.0f}px; max-width: {width:.0f}px"
@@ -113,10 +110,9 @@ def _question_items(ex: Exercise) -> str:
 def exercise_html(ex: Exercise, *, title: str | None = None, timeout: float = RENDER_TIMEOUT) -> str:
     """The exercise page as one HTML string (see `save_exercise_html`)."""
     script = template("exercise.js")
-    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
     root = ex.graph.names[ex.graph.root]
     slots = {
-        "CSP": f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'",
+        "CSP": script_csp(script),
         "TITLE": page_text(title or f"Derive the gradients of {root} yourself"),
         "STYLE": template("exercise.css"),
         "ROOT": page_text(root),

@@ -7,8 +7,6 @@ order and adds local * grad to each of its inputs, exactly as `autograd.backward
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import os
 import re
 import time
@@ -20,6 +18,7 @@ from autograd.files import write_atomically
 from viz.dot import RENDER_TIMEOUT, Diagram, build, root_value, svg_of
 from viz.labels import fmt, fmt_factor, page_text, shorten, srcdoc
 from viz.names import edge_rule, expression, symbol_of, value_names
+from viz.pages import inline_svg, script_csp
 from viz.trace import trace
 
 MAX_STEP_NODES = 150
@@ -234,14 +233,6 @@ _SCRIPT = """
 """
 
 
-def _inline_svg(svg: str) -> str:
-    """dot's SVG without the XML prolog and DOCTYPE, ready to sit inside an HTML page."""
-    start = svg.find("<svg")
-    if start < 0:
-        raise RuntimeError("dot returned no <svg> element")
-    return svg[start:]
-
-
 _HEIGHT = re.compile(r'<svg[^>]*?\sheight="([\d.]+)pt"')
 
 
@@ -262,7 +253,7 @@ def _page(
                 "save them with viz.save_backward_html(root, path) (it may take longer) or draw a "
                 "smaller graph"
             )
-        svg = _inline_svg(svg_of(step.diagram, timeout=left))
+        svg = inline_svg(svg_of(step.diagram, timeout=left))
         match = _HEIGHT.search(svg[:2000])
         tallest = max(tallest, float(match.group(1)) if match else 0.0)
         frames.append(
@@ -270,10 +261,7 @@ def _page(
             f'data-caption="{page_text(step.caption)}"{"" if step.index == 0 else " hidden"}>'
             f"{svg}</section>"
         )
-    # Content-Security-Policy: only this page's own script (by hash) may run, so even text that
-    # slipped through escaping could not execute; nothing is loaded from anywhere.
-    digest = base64.b64encode(hashlib.sha256(_SCRIPT.encode("utf-8")).digest()).decode("ascii")
-    csp = f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'"
+    csp = script_csp(_SCRIPT)
     last = len(steps) - 1
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'

@@ -13,20 +13,18 @@ The same page with only the newest frame is what `viz.TrainingView` shows live i
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import math
 import os
 import re
 from collections.abc import Mapping, Sequence
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from autograd.checks import integer, needs, real_number
 from autograd.files import write_atomically
 from viz.labels import page_text, script_json
+from viz.pages import read_template, script_csp
 
 TEMPLATE = "templates/training.html"
 RECORD_HINT = "train with nn.fit(..., record=k) to record a frame every k steps"
@@ -37,7 +35,7 @@ _PLACEHOLDER = re.compile(r"__(?:CSP|TITLE|DATA)__")
 @cache
 def template() -> str:
     """The page template shipped as package data (viz/templates/training.html)."""
-    return resources.files("viz").joinpath(TEMPLATE).read_text(encoding="utf-8")
+    return read_template(TEMPLATE)
 
 
 def _number(x: object, where: str) -> float:
@@ -245,10 +243,9 @@ def page_html(
     script = _SCRIPT.search(page)
     if script is None:  # the shipped template always has its script
         raise RuntimeError(f"viz/{TEMPLATE} has no <script> element")
-    # Content-Security-Policy: only the template's own script (by hash) may run, and nothing may be
-    # loaded from anywhere; the data block is JSON (not run), escaped so it cannot end early.
-    digest = base64.b64encode(hashlib.sha256(script.group(1).encode("utf-8")).digest()).decode("ascii")
-    csp = f"default-src 'none'; style-src 'unsafe-inline'; script-src 'sha256-{digest}'"
+    # Only the template's own script may run; the data block is JSON (not run), escaped so it
+    # cannot end early.
+    csp = script_csp(script.group(1))
     data = {
         "frames": frames,
         "curve": curve,
