@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from autograd import ops
 from autograd.checks import is_real
 from nn.doctor.findings import Finding
 
@@ -27,7 +28,8 @@ VANISHING_RATIO = 1e-3
 UPDATE_RATIO = 0.1
 """lr * |dE/dw| / |w| above this (the rule of thumb is ~1e-3): each step moves weights by > 10%."""
 
-PEAK_SLOPE = {"sigmoid": 0.25, "tanh": 1.0}
+SMOOTH = ("sigmoid", "tanh")
+"""The activations whose slope fades as |z| grows (their rows' derivative peaks at z = 0)."""
 
 
 @dataclass
@@ -41,13 +43,9 @@ class Unit:
     output: bool = False
 
 
-def slope(activation: str, a: float) -> float:
-    """The activation's derivative from its output: sigmoid s(1-s), tanh 1-t^2 (0 for step and sign)."""
-    if activation == "sigmoid":
-        return a * (1.0 - a)
-    if activation == "tanh":
-        return 1.0 - a * a
-    return 0.0
+def slope(activation: str, z: float) -> float:
+    """The activation's derivative at z, read from its row of the op table (sigmoid or tanh)."""
+    return float(getattr(ops, activation).fn(z)[1])
 
 
 def _names(names: Sequence[str], most: int = 8) -> str:
@@ -79,13 +77,13 @@ def saturated(units: Sequence[Unit]) -> list[Finding]:
     """sigmoid/tanh units flat (slope < 1% of peak) on most samples; step and sign units (slope 0)."""
     flat: list[tuple[Unit, float]] = []
     for u in units:
-        if u.output or not u.outs:
+        if u.output or not u.zs:
             continue
         if u.activation in ("step", "sign"):
             flat.append((u, 1.0))
-        elif u.activation in PEAK_SLOPE:
-            peak = PEAK_SLOPE[u.activation]
-            share = sum(1 for a in u.outs if slope(u.activation, a) < SATURATED_SLOPE * peak) / len(u.outs)
+        elif u.activation in SMOOTH:
+            flat_below = SATURATED_SLOPE * slope(u.activation, 0.0)
+            share = sum(1 for z in u.zs if slope(u.activation, z) < flat_below) / len(u.zs)
             if share >= SATURATED_SHARE:
                 flat.append((u, share))
     if not flat:
