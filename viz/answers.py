@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from autograd import ops
 from autograd.checks import is_real
 
 MAX_TEXT = 400
@@ -26,9 +27,9 @@ FUNCTIONS: dict[str, Callable[[float], float]] = {
     "exp": math.exp,
     "log": math.log,
     "tanh": math.tanh,
-    "sigmoid": lambda x: 1.0 / (1.0 + math.exp(-x)) if x >= 0 else math.exp(x) / (1.0 + math.exp(x)),
+    "sigmoid": lambda x: float(ops.sigmoid.fn(x)[0]),  # the op table's value, not a second formula
     "sqrt": math.sqrt,
-    "relu": lambda x: x if x > 0 else 0.0,
+    "relu": lambda x: float(ops.relu.fn(x)[0]),
     "abs": abs,
 }
 # What learners type that Python spells differently: the minus sign, times, the sigmoid letter.
