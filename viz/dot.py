@@ -326,6 +326,32 @@ def _edge_attrs(edge: Edge, data: Trace, local_grads: bool, rules: bool, hot: bo
     return attrs
 
 
+def _labelled_edge(g: Any, tail: str, head: str, index: int, attrs: dict[str, str]) -> None:
+    """An edge whose label is a small node on it ("n5_op_d0" for input 0 of n5's operation).
+
+    Top to bottom, dot sets an edge's label beside the edge, so the labels of two edges into one
+    operation sit side by side and read as one line, one of them next to the other edge. As a node
+    in the edge's path, each label sits on its own edge.
+    """
+    label = attrs.pop("label")
+    node = f"{head}_d{index}"
+    g.node(
+        node,
+        label,
+        shape="box",
+        style="rounded,filled",
+        fillcolor="#ffffff",
+        color=attrs.get("color", "#d1d5db"),
+        fontcolor=attrs.get("fontcolor", "#374151"),
+        penwidth=attrs.get("penwidth", "1"),
+        fontsize="10",
+        height="0.2",
+        margin="0.06,0.03",
+    )
+    g.edge(tail, node, arrowhead="none", **attrs)
+    g.edge(node, head, **attrs)
+
+
 def _marked_row(names: Sequence[str]) -> str:
     """The legend row for highlighted names: a thick red sample border and the names it stands for."""
     shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
@@ -466,7 +492,11 @@ def build(
             g.edge(tail, head, **attrs)
             continue
         for edge in edges:
-            g.edge(tail, head, **_edge_attrs(edge, data, local_grads, rules, edge.dst == hot))
+            attrs = _edge_attrs(edge, data, local_grads, rules, edge.dst == hot)
+            if "label" in attrs and rankdir in ("TB", "BT"):
+                _labelled_edge(g, tail, head, edge.index, attrs)
+            else:
+                g.edge(tail, head, **attrs)
     if legend or named:
         _add_legend(g, named, full=legend)
     return g
@@ -499,7 +529,7 @@ def _ids_of(
     """
     if values is None:
         return set(), []
-    items: list[object] = [values] if isinstance(values, (Value, str)) else _as_list(values, "highlight")
+    items: list[object] = [values] if isinstance(values, (Value, str)) else as_list(values, "highlight")
     names = [x for x in items if isinstance(x, str)]
     others = [x for x in items if not isinstance(x, str)]
     for x in others:
@@ -540,8 +570,10 @@ def draw(
     scopes into boxes (a batch's repeated inputs and per-sample loss terms fold into boxes too);
     more than `max_nodes` drawn nodes or `max_edges` drawn edges raises ValueError (dot's time
     grows steeply past them). Boxes list at most `max_params` parameters (None: all). `rankdir`
-    defaults to "LR" (left to right, as the posts draw a chain), and to "TB" for group="neuron",
-    so the neurons of a layer sit side by side in a row. See the module docstring for colours;
+    defaults to "TB" (top to bottom): the picture grows downwards, which a page or notebook
+    scrolls, and the neurons of a layer sit side by side in a row; "LR" draws the posts'
+    left-to-right chain, several times wider. A picture wider than POSTER_PX pixels says in its
+    caption that it is a poster and which call draws a readable view. See the module docstring for colours;
     `legend=True` draws that legend into the picture. `rules=False` leaves the derivative rules
     off the edges (None: shown for graphs of at most RULE_NODES Values). `params` are leaves to
     colour as parameters (nn's weights and biases are marked already; labels are never guessed).
@@ -550,10 +582,10 @@ def draw(
     Names get a legend line saying what the border means.
     """
     value = root_value(root)
-    data, order = trace(value, max_nodes=max_nodes, group=group, params=_as_list(params))
+    data, order = trace(value, max_nodes=max_nodes, group=group, params=as_list(params))
     check_size(data, max_edges, group)
     if rankdir is None:
-        rankdir = "TB" if group == "neuron" else "LR"
+        rankdir = "TB"
     ids, names = _ids_of(highlight, order)
     return build(
         data,
@@ -567,15 +599,15 @@ def draw(
     )
 
 
-def _as_list(items: Iterable[Any] | Value, what: str = "params") -> list[Any]:
-    """`items` as a list (one Value allowed); TypeError for a non-iterable."""
+def as_list(items: Iterable[Any] | Value, what: str = "params", call: str = "draw") -> list[Any]:
+    """`items` as a list (one Value allowed); TypeError naming `call(what=...)` for a non-iterable."""
     if isinstance(items, Value):
         return [items]
     try:
         return list(items)
     except TypeError:
         raise TypeError(
-            f"draw({what}=...) needs Values or an iterable of them, got {type(items).__name__}"
+            f"{call}({what}=...) needs Values or an iterable of them, got {type(items).__name__}"
         ) from None
 
 
