@@ -44,8 +44,12 @@ def test_draw_has_a_node_per_value_an_op_node_per_operation_and_labelled_edges()
     assert len(VALUE_NODE.findall(source)) == 12
     assert len(OP_NODE.findall(source)) == 7
     edges = EDGE.findall(source)
-    assert len(edges) == 11 + 7  # one per operation input, one op -> result
-    assert sum(1 for line in source.splitlines() if "->" in line and "label=<∂ = " in line) == 11
+    # Top to bottom, each input edge runs through a node holding its label: two edges per input.
+    assert len(edges) == 2 * 11 + 7
+    assert sum(1 for line in source.splitlines() if "_d" in line and "label=<∂ = " in line) == 11
+    wide = viz.draw(g["E"], rankdir="LR").source  # left to right, dot places labels itself
+    assert len(EDGE.findall(wide)) == 11 + 7
+    assert sum(1 for line in wide.splitlines() if "->" in line and "label=<∂ = " in line) == 11
     assert isinstance(viz.draw(g["E"]), graphviz.Digraph)
 
 
@@ -133,8 +137,9 @@ def test_grouped_rows_keep_neuron_order_and_default_to_top_down() -> None:
     boxes = re.findall(r"^\s*(box\d+) \[label=<.*?<B>([^<]*)</B>", source, re.M)
     assert [name for _, name in boxes] == ["L1.n0", "L1.n1", "L1.n2", "L1.n3", "L2.n0"]
     assert "box0 -> box1 [style=invis]" in source and "box2 -> box3 [style=invis]" in source
-    assert "rankdir=LR" in viz.draw(loss, group="layer").source
-    assert "rankdir=LR" in viz.draw(loss).source
+    assert "rankdir=TB" in viz.draw(loss, group="layer").source
+    assert "rankdir=TB" in viz.draw(loss).source
+    assert "rankdir=LR" in viz.draw(loss, rankdir="LR").source
     assert "rankdir=BT" in viz.draw(loss, group="neuron", rankdir="BT").source
 
 

@@ -153,9 +153,55 @@ def test_html_page_escapes_hostile_labels(tmp_path: Path) -> None:
 
 def test_without_dot_the_page_is_not_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
-    with pytest.raises(RuntimeError, match="apt-get install graphviz"):
+    with pytest.raises(RuntimeError, match="apt-get install graphviz") as error:
         viz.save_backward_html(smallest()["E"], tmp_path / "steps.html")
     assert not (tmp_path / "steps.html").exists()
+    # The advice fits the call: there is no `diagram` here; the steps' DOT text and explain are.
+    message = str(error.value)
+    assert "diagram.source" not in message
+    assert "backward-steps page" in message and "viz.backward_steps(root)[k].source" in message
+    assert "viz.explain(root, leaf)" in message
+    steps = viz.backward_steps(smallest()["E"])  # what the advice names works without dot
+    assert "digraph" in steps[3].source
+
+
+def fills(source: str) -> dict[str, str]:
+    """Value label -> the background colour its table is drawn on."""
+    return dict(
+        (name, fill) for fill, name in re.findall(r'BGCOLOR="(#\w+)"[^>]*><TR><TD COLSPAN="2"><B>([^<]+)</B>', source)
+    )
+
+
+def test_params_colour_the_weights_in_every_step_as_draw_does(tmp_path: Path) -> None:
+    from viz.dot import COLOURS
+    from viz.trace import INPUT, PARAMETER
+
+    g = smallest()
+    plain = viz.backward_steps(g["E"])
+    weights = viz.backward_steps(g["E"], params=[g["W0"], g["W1"]])
+    assert fills(plain[0].source)["W0"] == COLOURS[INPUT][0]  # a labelled leaf is data unless told
+    for step in weights:
+        shown = fills(step.source)
+        assert shown["W0"] == shown["W1"] == COLOURS[PARAMETER][0]
+        assert shown["X"] == COLOURS[INPUT][0]
+    drawn = fills(viz.draw(g["E"], params=[g["W0"], g["W1"]]).source)
+    assert drawn["W0"] == fills(weights[-1].source)["W0"]
+    with pytest.raises(ValueError, match="params"):
+        viz.backward_steps(g["E"], params=[Value(1.0)])  # not in the graph
+    with pytest.raises(TypeError, match=r"save_backward_html\(params=...\)"):
+        viz.save_backward_html(g["E"], tmp_path / "s.html", params=3)  # type: ignore[arg-type]
+    assert not (tmp_path / "s.html").exists()
+
+
+@needs_dot
+@pytest.mark.dot
+def test_the_page_draws_params_as_parameters(tmp_path: Path) -> None:
+    from viz.dot import COLOURS
+    from viz.trace import PARAMETER
+
+    g = smallest()
+    page = Path(viz.save_backward_html(g["E"], tmp_path / "s.html", params=[g["W0"]])).read_text("utf-8")
+    assert page.count(f'fill="{COLOURS[PARAMETER][0]}"') == 8  # W0 in each of the 8 frames
 
 
 def test_backward_steps_is_a_list_with_a_readable_repr() -> None:
