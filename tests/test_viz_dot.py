@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from test_viz_graphs import HOSTILE, mlp_loss, smallest
 
 import viz
+import viz.dot as dot_module
 from autograd import Value
 from viz.dot import COLOURS, HIGHLIGHT
 from viz.labels import fmt
@@ -328,3 +329,41 @@ def test_labels_dot_cannot_take_render_and_long_ones_are_cut_visibly(tmp_path: P
     # Four 120-character labels side by side are wider than a notebook column: the display says so.
     bundle = out._repr_mimebundle_()
     assert list(bundle) == ["text/plain"] and "too large for a notebook output" in bundle["text/plain"]
+
+
+def laid_out(source: str) -> dict[str, tuple[float, float, float, float]]:
+    """Node name -> (x, y, width, height) in inches as dot lays it out (its "plain" output)."""
+    plain = dot_module.run_dot(source, "plain", 30).decode("utf-8")
+    nodes = {}
+    for line in plain.splitlines():
+        parts = line.split()
+        if parts and parts[0] == "node":
+            nodes[parts[1].strip('"')] = (float(parts[2]), float(parts[3]), float(parts[4]), float(parts[5]))
+    return nodes
+
+
+@needs_dot
+@pytest.mark.dot
+def test_top_to_bottom_each_label_sits_on_its_own_edge() -> None:
+    g = smallest()
+    g["E"].backward()
+    source = viz.draw(g["E"]).source
+    ids = {label: m for m, label in re.findall(r"^\s*(n\d+) \[label=<.*?<B>([^<]+)</B>", source, re.M)}
+    at = laid_out(source)
+    labels = [name for name in at if re.fullmatch(r"n\d+_op_d\d+", name)]
+    assert len(labels) == 11
+    for label in labels:
+        op = label.rsplit("_", 1)[0]
+        (tail,) = re.findall(rf"^\s*(\w+) -> {label}\b", source, re.M)
+        assert re.search(rf"^\s*{label} -> {op}\b", source, re.M)
+        x, y, width, _ = at[label]
+        # Between its input and its operation, and straddling the line from one to the other.
+        assert at[op][1] < y < at[tail][1], label
+        low, high = sorted((at[tail][0], at[op][0]))
+        assert x - width / 2 <= high and x + width / 2 >= low, label
+    # The multiplication a0 * W1: a0's label on a0's side, W1's on W1's (the issue's complaint).
+    z1_op = f"{ids['Z1']}_op"
+    a0_label, w1_label = at[f"{z1_op}_d0"], at[f"{z1_op}_d1"]
+    assert (a0_label[0] < w1_label[0]) == (at[ids["a0"]][0] < at[ids["W1"]][0])
+    a0_text = re.search(rf"^\s*{z1_op}_d0 \[label=<([^>]*)", source, re.M).group(1)  # type: ignore[union-attr]
+    assert a0_text.startswith("∂ = W1 = ")  # d Z1/d a0 = W1, on a0's edge
