@@ -167,9 +167,8 @@ def test_without_dot_the_page_is_not_written(tmp_path: Path, monkeypatch: pytest
 
 def fills(source: str) -> dict[str, str]:
     """Value label -> the background colour its table is drawn on."""
-    return dict(
-        (name, fill) for fill, name in re.findall(r'BGCOLOR="(#\w+)"[^>]*><TR><TD COLSPAN="2"><B>([^<]+)</B>', source)
-    )
+    table = r'BGCOLOR="(#\w+)"[^>]*><TR><TD COLSPAN="2"><B>([^<]+)</B>'
+    return {name: fill for fill, name in re.findall(table, source)}
 
 
 def test_params_colour_the_weights_in_every_step_as_draw_does(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
@@ -90,6 +91,10 @@ DISPLAY_TIMEOUT = 3.0
 DIAGRAM_MAX_BYTES = 1_000_000
 # Captions (the backward steps') may be longer than a node's label.
 CAPTION_CHARS = 600
+# A picture wider than this many pixels does not fit a 1,920-pixel screen at its own size, the size
+# at which its text is readable (dot's smallest, 10 pt, is 13.3 px at 96 px per inch). `render` and
+# Jupyter then draw `draw`'s picture as a poster: its caption says so and names a readable view.
+POSTER_PX = 1920
 
 NO_DOT = (
     "rendering needs the Graphviz 'dot' program, which is not on PATH. Install Graphviz: "
@@ -101,6 +106,10 @@ NO_DOT = (
 
 class Diagram(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no type hints
     """A graphviz.Digraph whose render/pipe explain how to install Graphviz when `dot` is missing."""
+
+    # The call that draws a readable view, named in the caption when the picture is a poster
+    # (wider than POSTER_PX); "" for diagrams that are never marked as posters.
+    readable = ""
 
     def render(self, *args: Any, **kwargs: Any) -> str:
         """graphviz.Digraph.render, with a RuntimeError naming the install command if dot is missing."""
@@ -122,7 +131,7 @@ class Diagram(graphviz.Digraph):  # type: ignore[misc]  # graphviz ships no type
         """Jupyter display: the SVG when dot lays it out within DISPLAY_TIMEOUT and it is at most
         DIAGRAM_MAX_BYTES, else a text note saying why and how to write it to a file."""
         try:
-            svg = svg_of(self, timeout=DISPLAY_TIMEOUT)
+            svg = laid_out(self, "svg", DISPLAY_TIMEOUT).decode("utf-8")
             if len(svg.encode("utf-8")) <= DIAGRAM_MAX_BYTES:
                 return {"image/svg+xml": svg}
             reason = (
@@ -283,10 +292,15 @@ def _new_diagram(rankdir: str, caption: str | None) -> Diagram:
     g.attr("node", fontname=FONT, fontsize="12")
     g.attr("edge", fontname=FONT, fontsize="10", fontcolor="#374151", color="#6b7280", arrowsize="0.7")
     if caption:
-        # One caption line per "\n", so a long note wraps instead of widening the picture.
-        lines = '<BR ALIGN="LEFT"/>'.join(dot_text(line, CAPTION_CHARS) for line in caption.split("\n"))
-        g.attr(label=_html(lines + '<BR ALIGN="LEFT"/>'), labelloc="t", labeljust="l", fontsize="14")
+        _caption(g, caption)
     return g
+
+
+def _caption(g: Any, caption: str) -> None:
+    """Set the diagram's caption, at its top left: one line per "\n", so a long note wraps instead of
+    widening the picture."""
+    lines = '<BR ALIGN="LEFT"/>'.join(dot_text(line, CAPTION_CHARS) for line in caption.split("\n"))
+    g.attr(label=_html(lines + '<BR ALIGN="LEFT"/>'), labelloc="t", labeljust="l", fontsize="14")
 
 
 def _add_value(g: Any, node: Node, highlighted: bool, grads: bool = True) -> None:
@@ -587,7 +601,7 @@ def draw(
     if rankdir is None:
         rankdir = "TB"
     ids, names = _ids_of(highlight, order)
-    return build(
+    g = build(
         data,
         local_grads=local_grads,
         rankdir=rankdir,
@@ -597,6 +611,19 @@ def draw(
         rules=rules,
         named=names,
     )
+    g.readable = _readable_view(group, rankdir)
+    return g
+
+
+def _readable_view(group: str | None, rankdir: str) -> str:
+    """The call a poster's caption names: a view of the same graph that fits a screen."""
+    if rankdir in ("LR", "RL"):
+        return "viz.draw(root), top to bottom, is narrower"
+    if group is None:
+        return 'viz.draw(root, group="neuron") (a box per neuron), or viz.explain(root, leaf)'
+    if group == "neuron":
+        return 'viz.draw(root, group="layer") (a box per layer), or viz.neighbourhood(root, "L1.n0")'
+    return 'viz.neighbourhood(root, "L1.n0") (one neuron), or max_params=4 for shorter boxes'
 
 
 def as_list(items: Iterable[Any] | Value, what: str = "params", call: str = "draw") -> list[Any]:
@@ -655,6 +682,8 @@ def run_dot(source: str, format: str, timeout: float) -> bytes:
     return bytes(done.stdout)
 
 
+_SVG_WIDTH = re.compile(r'<svg[^>]*?\swidth="([\d.]+)pt"')
+
 # render's formats: a file's extension picks one (".jpeg" is jpg).
 FORMATS = ("svg", "png", "pdf", "jpg", "gif", "ps", "eps")
 _ALIASES = {"jpeg": "jpg"}
@@ -695,9 +724,40 @@ def render(
     """
     target = os.fspath(path)
     fmt_name = _format_for(target, format)
-    image = run_dot(graph.source, fmt_name, timeout)
-    write_atomically(target, image)
+    write_atomically(target, laid_out(graph, fmt_name, timeout))
     return target
+
+
+def picture_width_px(image: bytes, format: str) -> float | None:
+    """The width in pixels (96 per inch) of dot's SVG or PNG output; None for other formats."""
+    if format == "svg":
+        match = _SVG_WIDTH.search(image[:3000].decode("utf-8", "replace"))
+        return float(match.group(1)) * 4 / 3 if match else None
+    if format == "png" and image[12:16] == b"IHDR":
+        return float(int.from_bytes(image[16:20], "big"))
+    return None
+
+
+def poster(graph: Diagram, width_px: float) -> Diagram:
+    """A copy of `graph` whose caption says it is a poster, how wide, and which call draws a readable view."""
+    copy: Diagram = graph.copy()
+    _caption(
+        copy,
+        f"A poster: {width_px:,.0f} px wide, more than a {POSTER_PX:,} px screen shows at this size"
+        f" (scroll, or zoom out).\nA readable view: {graph.readable}.",
+    )
+    return copy
+
+
+def laid_out(graph: Any, format: str, timeout: float = RENDER_TIMEOUT) -> bytes:
+    """`graph` laid out by dot as `format`; a `draw` picture wider than POSTER_PX is drawn again as a
+    `poster` (each dot run gets `timeout` seconds)."""
+    image = run_dot(graph.source, format, timeout)
+    readable = getattr(graph, "readable", "")
+    width = picture_width_px(image, format)
+    if readable and width is not None and width > POSTER_PX:
+        return run_dot(poster(graph, width).source, format, timeout)
+    return image
 
 
 def svg_of(graph: Any, timeout: float = RENDER_TIMEOUT) -> str:

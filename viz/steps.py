@@ -255,7 +255,8 @@ def backward_html(
     params: Iterable[Value] = (),
 ) -> str:
     """The backward-steps page as one HTML string (see `save_backward_html`)."""
-    return _page(root_value(root), max_nodes, rankdir, title, timeout, as_list(params, call="save_backward_html"))[0]
+    chosen = as_list(params, call="save_backward_html")
+    return _page(root_value(root), max_nodes, rankdir, title, timeout, chosen)[0]
 
 
 def save_backward_html(
