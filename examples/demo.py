@@ -42,7 +42,7 @@ def explain_smallest(out: Path) -> None:
     viz.render(viz.draw(E, legend=True, params=weights), out / "smallest_backward.png", format="png")
     text = f"{viz.explain(E, n['W0'])}\n\n{viz.explain(E, n['W1'])}\n"
     (out / "smallest_chain_rule.txt").write_text(text, encoding="utf-8")
-    viz.save_backward_html(E, out / "smallest_backward_steps.html")
+    viz.save_backward_html(E, out / "smallest_backward_steps.html", params=weights)
     viz.exercise(E).save_html(out / "smallest_exercise.html")
 
     dw0, dw1 = closed_form_grads(W0_START, W1_START)

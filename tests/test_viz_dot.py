@@ -367,3 +367,30 @@ def test_top_to_bottom_each_label_sits_on_its_own_edge() -> None:
     assert (a0_label[0] < w1_label[0]) == (at[ids["a0"]][0] < at[ids["W1"]][0])
     a0_text = re.search(rf"^\s*{z1_op}_d0 \[label=<([^>]*)", source, re.M).group(1)  # type: ignore[union-attr]
     assert a0_text.startswith("∂ = W1 = ")  # d Z1/d a0 = W1, on a0's edge
+
+
+@needs_dot
+@pytest.mark.dot
+def test_a_picture_wider_than_a_screen_says_it_is_a_poster_and_names_a_readable_view(tmp_path: Path) -> None:
+    g = smallest()
+    g["E"].backward()
+    wide = viz.draw(g["E"], rankdir="LR", legend=True)
+    svg = Path(viz.render(wide, tmp_path / "wide.svg")).read_text(encoding="utf-8")
+    width = dot_module.picture_width_px(svg.encode(), "svg")
+    assert width is not None and width > dot_module.POSTER_PX
+    texts = " ".join(svg_texts(svg))
+    assert f"A poster: {width:,.0f} px wide" in texts and "viz.draw(root), top to bottom" in texts
+    png = Path(viz.render(wide, tmp_path / "wide.png")).read_bytes()
+    assert dot_module.picture_width_px(png, "png") > dot_module.POSTER_PX  # type: ignore[operator]
+    assert "poster" not in wide.source  # the diagram itself is left as drawn
+    shown = wide._repr_mimebundle_()["image/svg+xml"]
+    assert "A poster: " in " ".join(svg_texts(shown))
+    # The same graph top to bottom fits the screen and is no poster.
+    narrow = Path(viz.render(viz.draw(g["E"], legend=True), tmp_path / "narrow.svg")).read_text("utf-8")
+    assert dot_module.picture_width_px(narrow.encode(), "svg") <= dot_module.POSTER_PX  # type: ignore[operator]
+    assert "poster" not in narrow
+    # A hand-made graph is never relabelled.
+    plain = graphviz.Digraph()
+    plain.edges([(f"a{i}", f"a{i + 1}") for i in range(60)])
+    plain.attr(rankdir="LR")
+    assert "poster" not in dot_module.laid_out(plain, "svg").decode()
