@@ -294,7 +294,7 @@ class BugHunt:
         return self._diagram(self.checked, self.revealed, legend, caption)
 
     def _diagram(self, checked: dict[str, Verdict], revealed: bool, legend: bool,
-                 caption: str | None, rankdir: str = "LR") -> Diagram:
+                 caption: str | None, rankdir: str = "TB") -> Diagram:
         """The diagram with `checked` nodes marked (and the bug outlined when `revealed`)."""
         nodes = []
         for node in self._data.nodes:
