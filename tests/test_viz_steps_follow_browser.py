@@ -119,3 +119,27 @@ def test_fit_shows_the_whole_picture_and_100_percent_restores_it(browser: Any, t
     for _ in range(6):
         browser.find_element(By.ID, "zoom-out").click()
     assert browser.execute_script(ACTIVE)["text"] >= 9.99
+
+
+def test_the_inline_player_follows_inside_its_frame(browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    # A notebook shows the steps as an iframe among other outputs: a tall cell above it.
+    shown = viz.backward_steps(smallest_network())._repr_html_()
+    host = tmp_path / "notebook.html"
+    host.write_text(f'<!DOCTYPE html><html><body><div style="height:300px">cell</div>{shown}</body></html>',
+                    encoding="utf-8")
+    browser.get(host.as_uri())
+    frame = browser.find_element(By.TAG_NAME, "iframe")
+    browser.switch_to.frame(frame)
+    try:
+        last = int(browser.find_element(By.ID, "slider").get_attribute("max"))
+        for step in range(last + 1):
+            where = browser.execute_script(ACTIVE)
+            assert inside(where["node"], [0, 0, *where["window"]]), f"step {step}: {where}"
+            assert inside(where["node"], where["stage"]) and where["text"] >= 10, f"step {step}: {where}"
+            if step < last:
+                browser.find_element(By.ID, "next").click()
+    finally:
+        browser.switch_to.default_content()
+    assert browser.execute_script("return window.scrollY") == 0  # the notebook itself never jumps
