@@ -3,8 +3,8 @@
 Colour legend (the same one `draw(root, legend=True)` adds to the picture):
 
 - input, light blue: a labelled leaf that is data, e.g. "X", "x0" or a target "Y";
-- parameter, amber: a leaf created inside a scope (nn creates each neuron's weights there) or
-  labelled like a weight or bias: "w0", "W1", "b", "bias", "θ";
+- parameter, amber: a labelled leaf created inside a scope (nn creates each neuron's weights
+  there), or one passed in `params=` (`draw(E, params=[W0, W1])`; labels are never guessed);
 - constant, grey: an unlabelled leaf, i.e. a number written in an expression (the 0.5 of 0.5*d**2);
 - intermediate, white: a Value computed by an operation;
 - root, green: the Value the diagram was drawn for (usually the error E or a loss);
@@ -15,7 +15,8 @@ Every node shows label, data and grad with 4 significant digits. An edge from an
 operation is labelled "∂=0.5": the local derivative d(out)/d(in) at the forward values. After
 backward (root.grad != 0) a second line reads "× g=0.2 → 0.1": times g, the grad of the operation's
 output, it adds 0.1 to the input's grad. That is the chain rule, one edge at a time: a node's grad
-is the sum of the "→" numbers on its outgoing edges.
+is the sum of the "→" numbers on its outgoing edges. Top to bottom (the default), each label is a
+small box on its edge; left to right (`rankdir="LR"`), dot sets it beside the edge.
 
 With `group="neuron"` each scope ("L1.n3") is one box listing its outputs and parameters (data and
 grad) inside one dashed cluster per layer ("L1"); `group="layer"` draws one box per layer. A
