@@ -255,3 +255,16 @@ def test_an_inline_player_that_takes_too_long_says_so(monkeypatch: pytest.Monkey
     monkeypatch.setattr(steps_module, "DISPLAY_TIMEOUT", 0.0)
     shown = viz.backward_steps(smallest()["E"])._repr_html_()
     assert shown.startswith("<pre>&lt;8 backward steps of E") and "save_backward_html" in shown
+
+
+@needs_dot
+@pytest.mark.dot
+def test_each_step_diagram_fits_a_screen_with_its_caption_wrapped() -> None:
+    from viz.dot import POSTER_PX, picture_width_px, svg_of
+
+    g = smallest()
+    steps = viz.backward_steps(g["E"], params=[g["W0"], g["W1"]])
+    for k, diagram in enumerate(steps):
+        width = picture_width_px(svg_of(diagram).encode(), "svg")
+        assert width is not None and width <= POSTER_PX / 2, f"step {k}: {width:.0f} px"
+    assert "passes its grad" in steps.captions[3] and "\n" not in steps.captions[3]  # the text is whole

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 import time
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
@@ -72,9 +73,8 @@ def replay(
         "the grad of the value the backward pass starts from"
     )
     data, _ = trace(root, max_nodes=None, grads=grads, processed=processed, params=params)
-    yield Step(
-        0, rid, seed, build(data, rankdir=rankdir, highlight=[rid], caption=seed if captions else None)
-    )
+    drawn = _wrapped(seed) if captions else None
+    yield Step(0, rid, seed, build(data, rankdir=rankdir, highlight=[rid], caption=drawn))
     for k, v in enumerate(operations, 1):
         g = grads[v]
         pushes = []
@@ -92,12 +92,17 @@ def replay(
         )
         nid = f"n{index[v]}"
         data, _ = trace(root, max_nodes=None, grads=grads, processed=processed, params=params)
-        yield Step(
-            k,
-            nid,
-            caption,
-            build(data, rankdir=rankdir, highlight=[nid], hot=nid, caption=caption if captions else None),
-        )
+        drawn = _wrapped(caption) if captions else None
+        yield Step(k, nid, caption, build(data, rankdir=rankdir, highlight=[nid], hot=nid, caption=drawn))
+
+
+# A step's caption drawn into its diagram wraps at this many characters, so it never widens the picture.
+CAPTION_LINE = 90
+
+
+def _wrapped(caption: str) -> str:
+    """`caption` as lines of at most CAPTION_LINE characters, one per "\n" (the diagram's caption)."""
+    return "\n".join(textwrap.wrap(caption, CAPTION_LINE, break_long_words=False, break_on_hyphens=False))
 
 
 class Steps(list[Diagram]):
