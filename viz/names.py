@@ -48,23 +48,44 @@ def _base_name(v: Value, repeated: Counter[str]) -> str:
 
 
 def sample_numbers(order: Sequence[Value]) -> dict[Value, int]:
-    """For labelled Values whose name repeats in `order` (a batch computes each neuron, input and
-    per-sample loss once per sample): which copy each is, 0, 1, 2, ... in topological order.
+    """For labelled Values whose name repeats in `order` once per sample of a batch (each neuron's
+    output, each input, each sample's loss): which sample each is, 0, 1, 2, ... in topological order.
 
     A loss that adds its samples in order (`sum(loss(model(x), y) for x, y in zip(xs, ys))`, as
     nn and the lecture do) visits sample 0's Values first, so copy k is the one computed on xs[k].
-    Values whose name is unique are not in the result.
+    Copies count as samples when they are alike (all leaves, or all made by the same operation)
+    and the second is not computed from the first; other repeats (a label given to a leaf and to
+    a result built from it) are not numbered here. Values whose name is unique are not in the result.
     """
     labels = Counter(v.label for v in order if v.label)
-    bases = [(_base_name(v, labels), v) for v in order if v.label]
-    counts = Counter(base for base, _ in bases)
-    seen: Counter[str] = Counter()
+    copies: dict[str, list[Value]] = {}
+    for v in order:
+        if v.label:
+            copies.setdefault(_base_name(v, labels), []).append(v)
     numbers: dict[Value, int] = {}
-    for base, v in bases:
-        if counts[base] > 1:
-            numbers[v] = seen[base]
-            seen[base] += 1
+    for same in copies.values():
+        if len(same) > 1 and _samples_alike(same):
+            numbers.update((v, k) for k, v in enumerate(same))
     return numbers
+
+
+def _samples_alike(copies: list[Value]) -> bool:
+    """True when `copies` (one name, topological order) look like one Value per sample: the same
+    kind of node, and the second not computed from the first (a walk over the second's ancestors,
+    which in a batch is one sample's part of the graph)."""
+    if len({v.op for v in copies}) > 1:
+        return False
+    first, second = copies[0], copies[1]
+    seen = {id(second)}
+    stack = [second]
+    while stack:
+        for p in stack.pop().parents:
+            if p is first:
+                return False
+            if id(p) not in seen:
+                seen.add(id(p))
+                stack.append(p)
+    return True
 
 
 def value_names(order: Sequence[Value], params: Collection[Value] = ()) -> dict[Value, str]:
