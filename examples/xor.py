@@ -132,9 +132,11 @@ def plot_errors(neuron: Sequence[float], network: nn.History, path: Path) -> Pat
     """E per epoch for both models, on a log scale."""
     plt = pyplot(NAME)
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    ax.semilogy(range(len(neuron)), neuron, color="tab:red", label="one sigmoid neuron")
+    # Epochs count from 1, as viz.plot_history does: epoch k's E is measured before its update.
+    ax.semilogy(range(1, len(neuron) + 1), neuron, color="tab:red", label="one sigmoid neuron")
     network_errors = [4 * loss for loss in network.loss]  # fit records the mean over the 4 cases
-    ax.semilogy(range(len(network_errors)), network_errors, color="tab:blue", label="2-4-1 sigmoid network")
+    ax.semilogy(range(1, len(network_errors) + 1), network_errors, color="tab:blue",
+                label="2-4-1 sigmoid network")
     ax.axhline(TARGET_ERROR, color="grey", linestyle="--", linewidth=1, label=f"E = {TARGET_ERROR:g}")
     ax.set_title(f"XOR: gradient descent, learning rate {LEARNING_RATE:g}")
     ax.set_xlabel("epoch")
