@@ -23,7 +23,7 @@ EXPECTED = {
     "moons_decision_boundary.png",
     "moons_mlp_grouped.svg",
     "moons_mlp_grouped.png",
-    "moons_neuron_L2_n0.png",
+    "moons_neuron_closeup.png",
     "moons_training.html",
 }
 
