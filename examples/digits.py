@@ -163,7 +163,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     viz.plot_confusion(y_test, guesses, folder / "confusion_matrix.png", labels=range(10),
                        title="held-out digits", name="digit")
-    matrix.save_html(folder / "confusion_matrix.html", title="digits: confusion matrix on the held-out digits")
+    matrix.save_html(folder / "confusion_matrix.html",
+                     title="digits: confusion matrix on the held-out digits")
     files = [
         folder / "confusion_matrix.png",
         folder / "confusion_matrix.html",

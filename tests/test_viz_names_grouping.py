@@ -11,7 +11,7 @@ import pytest
 import nn
 import viz
 from autograd import Value, topological_order
-from nn.lecture import MLP as LectureMLP
+from nn import lecture
 from viz.names import latex_name, sample_numbers, value_names
 from viz.trace import trace
 
@@ -23,7 +23,7 @@ YS = [1.0, -1.0, -1.0, 1.0]
 def lecture_loss(samples: int = 4) -> tuple[Value, list[Value]]:
     """The lecture's loss over `samples` samples (a fifth repeats the first), after backward, and
     its predictions."""
-    model = LectureMLP(3, [4, 4, 1], seed=0)
+    model = lecture.MLP(3, [4, 4, 1], seed=0)
     xs, ys = (XS * 2)[:samples], (YS * 2)[:samples]
     ypred = [model(x) for x in xs]
     loss = sum(((yout - ygt) ** 2 for ygt, yout in zip(ys, ypred)), Value(0.0))

@@ -1,9 +1,10 @@
 """The confusion matrix of a classifier: counts[t][p] = how many samples of class t were predicted p.
 
 `confusion_matrix(y_true, y_pred)` counts (plain Python; prints as a text table, displays as an
-HTML table in Jupyter, `.save_html(path)` writes it as a page); `plot_confusion(y_true, y_pred, path)` draws it with matplotlib (the
-`plots` extra, imported lazily), each cell annotated with its count. The diagonal is what the
-model gets right; every count off it is a mistake, and its row and column say which.
+HTML table in Jupyter, `.save_html(path)` writes it as a page); `plot_confusion(y_true, y_pred,
+path)` draws it with matplotlib (the `plots` extra, imported lazily), each cell annotated with its
+count. The diagonal is what the model gets right; every count off it is a mistake, and its row
+and column say which.
 """
 
 from __future__ import annotations
