@@ -34,17 +34,26 @@ ROOT_NAME = "root"
 def qualified_label(v: Value) -> str:
     """`v`'s label with its scope in front ("L1.n0.w0"); a label its scope already ends with (nn
     labels a neuron's output "L1.n0" inside scope "L1.n0") is not repeated: "L1.n0", not "L1.n0.L1.n0"."""
-    if not v.scope:
-        return v.label
-    if v.scope == v.label or v.scope.endswith("." + v.label):
-        return v.scope
-    return f"{v.scope}.{v.label}"
+    return _qualified(v.label, v.scope)
 
 
-def _base_name(v: Value, repeated: Counter[str]) -> str:
-    """A labelled Value's name before copies are numbered: its label, qualified by its scope when
-    the label repeats in the graph (nn's "w0" in every neuron)."""
-    return qualified_label(v) if repeated[v.label] > 1 and v.scope else v.label
+def _qualified(label: str, scope: str) -> str:
+    """`qualified_label` from the label and scope read once."""
+    if not scope:
+        return label
+    if scope == label or scope.endswith("." + label):
+        return scope
+    return f"{scope}.{label}"
+
+
+def _base_names(order: Sequence[Value]) -> dict[Value, str]:
+    """Each labelled Value's name before copies are numbered: its label, qualified by its scope
+    when the label repeats in the graph (nn's "w0" in every neuron)."""
+    labelled = [(v, label) for v in order if (label := v.label)]  # a property: read once per node
+    counts = Counter(label for _, label in labelled)
+    return {
+        v: _qualified(label, v.scope) if counts[label] > 1 else label for v, label in labelled
+    }
 
 
 def sample_numbers(order: Sequence[Value]) -> dict[Value, int]:
@@ -57,11 +66,14 @@ def sample_numbers(order: Sequence[Value]) -> dict[Value, int]:
     and the second is not computed from the first; other repeats (a label given to a leaf and to
     a result built from it) are not numbered here. Values whose name is unique are not in the result.
     """
-    labels = Counter(v.label for v in order if v.label)
+    return _sample_numbers(_base_names(order))
+
+
+def _sample_numbers(bases: dict[Value, str]) -> dict[Value, int]:
+    """`sample_numbers` from the base names (`_base_names`, in topological order)."""
     copies: dict[str, list[Value]] = {}
-    for v in order:
-        if v.label:
-            copies.setdefault(_base_name(v, labels), []).append(v)
+    for v, base in bases.items():
+        copies.setdefault(base, []).append(v)
     numbers: dict[Value, int] = {}
     for same in copies.values():
         if len(same) > 1 and _samples_alike(same):
@@ -76,14 +88,14 @@ def _samples_alike(copies: list[Value]) -> bool:
     if len({v.op for v in copies}) > 1:
         return False
     first, second = copies[0], copies[1]
-    seen = {id(second)}
+    seen = {second}
     stack = [second]
     while stack:
         for p in stack.pop().parents:
             if p is first:
                 return False
-            if id(p) not in seen:
-                seen.add(id(p))
+            if p not in seen:
+                seen.add(p)
                 stack.append(p)
     return True
 
@@ -97,16 +109,23 @@ def value_names(order: Sequence[Value], params: Collection[Value] = ()) -> dict[
     number (`sample_numbers`): "L1.n0[2]", "x0[2]" for the copies computed on xs[2]. Any name
     still taken (a label that looks like one of ours) gets "#2", "#3" (constants may share their number).
     """
-    labels = Counter(v.label for v in order if v.label)
-    samples = sample_numbers(order)
+    return names_and_samples(order, params)[0]
+
+
+def names_and_samples(
+    order: Sequence[Value], params: Collection[Value] = ()
+) -> tuple[dict[Value, str], dict[Value, int]]:
+    """`value_names(order, params)` and `sample_numbers(order)`, computed together."""
+    bases = _base_names(order)
+    samples = _sample_numbers(bases)
     names: dict[Value, str] = {}
     taken: set[str] = set()
     counters: Counter[str] = Counter()
     repeats: Counter[str] = Counter()
     root = order[-1] if order else None
     for v in order:
-        if v.label:
-            name = _base_name(v, labels)
+        name = bases.get(v)
+        if name is not None:
             if v in samples:
                 name = f"{name}[{samples[v]}]"
         elif v is root:
@@ -126,7 +145,7 @@ def value_names(order: Sequence[Value], params: Collection[Value] = ()) -> dict[
             name = f"{base}#{repeats[base]}"
         taken.add(name)
         names[v] = name
-    return names
+    return names, samples
 
 
 def symbol_of(v: Value) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from autograd import Value, topological_order
 from autograd.checks import needs
-from viz.names import edge_rule, sample_numbers, symbol_of, term_of, value_names
+from viz.names import edge_rule, names_and_samples, symbol_of, term_of
 
 # Node kinds, used for colours (see the legend in dot.py).
 INPUT = "input"
@@ -167,8 +167,7 @@ def trace(
         raise too_many_nodes(len(order), max_nodes, "this graph", hint or grouping_hint(None))
     index = {v: i for i, v in enumerate(order)}
     chosen = _chosen(params, index)
-    names = value_names(order, chosen)
-    samples = sample_numbers(order)
+    names, samples = names_and_samples(order, chosen)
 
     def grad_of(v: Value) -> float:
         return v.grad if grads is None else grads.get(v, 0.0)
