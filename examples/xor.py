@@ -74,7 +74,8 @@ def train_neuron(model: nn.MLP, epochs: int) -> tuple[list[float], list[int], di
     """The posts' loop by hand: forward, E, backward, step; with E and the right count per epoch.
 
     Returns (E per epoch, cases right per epoch, the weights of the best epoch, that epoch), where
-    the best epoch is the first with the most cases right: the best line gradient descent found.
+    the best epoch (counted from 1; its weights are those it starts with) is the first with the
+    most cases right: the best line gradient descent found.
     """
     xs, ys = nn.xor()
     optimizer = nn.SGD(model.parameters(), lr=LEARNING_RATE)
@@ -85,7 +86,7 @@ def train_neuron(model: nn.MLP, epochs: int) -> tuple[list[float], list[int], di
         preds = [model.outputs(x)[0] for x in xs]
         rights.append(sum(1 for p, y in zip(preds, ys) if is_right(p.data, y)))
         if rights[-1] > best[0]:
-            best = (rights[-1], model.state_dict(), epoch)
+            best = (rights[-1], model.state_dict(), epoch + 1)  # counted from 1, as the plots
         terms = [nn.squared_error(p, y) for p, y in zip(preds, ys)]
         error = terms[0] + terms[1] + terms[2] + terms[3]
         errors.append(error.data)
