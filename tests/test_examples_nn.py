@@ -78,6 +78,21 @@ def test_xor_one_neuron_never_separates_and_the_network_does(xor_run: Run) -> No
     )
 
 
+def test_xor_error_plot_counts_epochs_from_1_as_plot_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    xor = load("xor")
+    kept: list[Any] = []
+    monkeypatch.setattr(xor, "save_figure", lambda fig, path: kept.append(fig) or path)
+    xor.plot_errors([0.5, 0.4, 0.3], nn.History(loss=[0.2, 0.1]), tmp_path / "errors.png")
+    neuron, network = kept[0].axes[0].lines[:2]
+    assert list(neuron.get_xdata()) == [1, 2, 3] and list(network.get_xdata()) == [1, 2]
+    assert list(network.get_ydata()) == [0.8, 0.4]  # fit's mean over 4 cases, times 4
+    import matplotlib.pyplot as plt
+
+    plt.close(kept[0])
+
+
 def test_xor_no_line_separates_xor_but_one_separates_and() -> None:
     # An independent check of the brute-force argument: the same grid finds lines for AND.
     ex = load("xor")
