@@ -10,8 +10,9 @@ import pytest
 
 import nn
 import viz
-from autograd import Value, topological_order
+from autograd import Value, scope, topological_order
 from nn import lecture
+from viz.labels import dot_text
 from viz.names import latex_name, sample_numbers, value_names
 from viz.trace import trace
 
@@ -153,3 +154,26 @@ def test_a_repeated_sample_is_still_its_own_copy() -> None:
     loss, ypred = lecture_loss(5)  # the fifth sample is the first again, computed a second time
     names = value_names(topological_order(loss))
     assert names[ypred[4]] == "L3.n0[4]" and ypred[4].data == ypred[0].data
+
+
+def test_hostile_labels_repeated_per_sample_stay_text() -> None:
+    hostile = ['"]; evil [label="x', "<script>alert(1)</script>", "a[0]"]
+    samples = []
+    terms = []
+    for k in range(14):  # more than FOLD_OUTSIDE samples: the inputs fold into boxes
+        xs = [Value(float(k + i), label) for i, label in enumerate(hostile)]
+        samples.append(xs)
+        with scope("L1.n0"):  # one scoped neuron, so grouping boxes and folds the rest
+            out = xs[0] * xs[1] + xs[2]
+        terms.append(out**2)
+    total = sum(terms[1:], terms[0])
+    total.backward()
+    names = value_names(topological_order(total))
+    assert [names[v] for v in samples[3]] == [f"{label}[3]" for label in hostile]
+    source = viz.draw(total, group="neuron").source
+    assert "<script>" not in source
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; (14 values)" in source
+    assert 'evil [label="x' not in source  # the quote that would end the label is an entity
+    for label in hostile:
+        rows = rows_of(source, dot_text(f"{label} (14 values)"))
+        assert rows[:3] == ["sample 0", "sample 1", "sample 2"]
