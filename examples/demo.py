@@ -10,7 +10,9 @@ Writes into an output folder (default output/demo/, or --out DIR), and prints it
   answers checked in the page and wrong ones named (viz.exercise);
 - moons_*.png/svg: an MLP(2, [16, 16, 1]) trained as in micrograd's demo, its loss and accuracy,
   decision boundary, and the graph of one point's hinge loss (the loss it was trained with, for
-  the point with the smallest margin) grouped into one box per neuron, with that point's gradients;
+  the point with the smallest margin) grouped into one box per layer, with that point's gradients;
+- moons_neuron_closeup.png: one second-layer neuron up close, the one with the largest delta on
+  that point (a neuron whose ReLU is off there is dead: every edge reads 0; the demo names them);
 - moons_training.html: the same network trained with nn.fit(record=5), replayed frame by frame
   (loss, moving decision boundary, weights and gradients, one point's delta on every neuron).
 """
@@ -28,6 +30,7 @@ from smallest_ann import W0_START, W1_START, closed_form_grads, network  # examp
 
 import nn
 import viz
+from autograd import Value
 
 
 def explain_smallest(out: Path) -> None:
@@ -80,8 +83,23 @@ def train_moons(out: Path, steps: int) -> float:
     # One box per layer fits a screen (one box per neuron is 8,500 px wide); one neuron up close.
     viz.render(viz.draw(one, group="layer", legend=True), out / "moons_mlp_grouped.svg")
     viz.render(viz.draw(one, group="layer", legend=True), out / "moons_mlp_grouped.png", format="png")
-    viz.render(viz.neighbourhood(one, "L2.n0"), out / "moons_neuron_L2_n0.png", format="png")
+    live, dead = closeup_neuron(one, [f"L2.n{k}" for k in range(16)])
+    viz.render(viz.neighbourhood(one, live), out / "moons_neuron_closeup.png", format="png")
+    found = viz.deltas(one, live)
+    print(f"  close-up (moons_neuron_closeup.png): {live}, the second-layer neuron with the largest "
+          f"|δ| on this point, δ = {found.delta:.4g} (z = {found.z:.4g})")
+    if dead:
+        print(f"  {len(dead)} of 16 second-layer neurons are dead on this point ({', '.join(dead)}): "
+              "their z < 0, so relu passes no gradient back (relu'(z) = 0) and every edge of theirs reads 0")
     return final_accuracy
+
+
+def closeup_neuron(loss: Value, neurons: list[str]) -> tuple[str, list[str]]:
+    """The neuron of `neurons` with the largest |delta| on `loss` (gradient flows through it), and
+    the dead ones (delta 0: a ReLU with z < 0 passes nothing back, so a close-up reads 0 everywhere)."""
+    found = {name: viz.deltas(loss, name) for name in neurons}
+    live = max(neurons, key=lambda name: abs(found[name].delta))
+    return live, [name for name in neurons if found[name].delta == 0.0 and found[name].z <= 0.0]
 
 
 def replay_moons(out: Path) -> None:

@@ -6,7 +6,8 @@ with the cross-entropy of the softmax of its outputs, by mini-batch gradient des
 on a seeded 80% split. Reproduces:
 
 - the held-out accuracy on the other 20% (at least 90% after the full run);
-- the confusion matrix (row: true digit, column: predicted digit), printed and as a picture;
+- the confusion matrix (row: true digit, column: predicted digit), printed, as a picture
+  (confusion_matrix.png) and as a page (confusion_matrix.html);
 - a picture of misclassified test digits with the network's guess;
 - the model saved as JSON (`model.save`) and loaded back (`nn.load`) with identical predictions;
 - the digit pad: one HTML page (viz.export_digit_pad) where you draw a digit and watch the trained
@@ -162,8 +163,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     viz.plot_confusion(y_test, guesses, folder / "confusion_matrix.png", labels=range(10),
                        title="held-out digits", name="digit")
+    matrix.save_html(folder / "confusion_matrix.html",
+                     title="digits: confusion matrix on the held-out digits")
     files = [
         folder / "confusion_matrix.png",
+        folder / "confusion_matrix.html",
         plot_misclassified(x_test, y_test, guesses, [probs[i][guesses[i]] for i in range(len(x_test))],
                            folder / "misclassified.png"),
         model_path,
@@ -176,6 +180,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return {
         "accuracy": accuracy,
         "confusion": counts,
+        "truth": list(y_test),
+        "guesses": guesses,
         "misclassified": wrong,
         "seconds_per_epoch": per_epoch,
         "history": history,

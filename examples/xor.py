@@ -74,7 +74,8 @@ def train_neuron(model: nn.MLP, epochs: int) -> tuple[list[float], list[int], di
     """The posts' loop by hand: forward, E, backward, step; with E and the right count per epoch.
 
     Returns (E per epoch, cases right per epoch, the weights of the best epoch, that epoch), where
-    the best epoch is the first with the most cases right: the best line gradient descent found.
+    the best epoch (counted from 1; its weights are those it starts with) is the first with the
+    most cases right: the best line gradient descent found.
     """
     xs, ys = nn.xor()
     optimizer = nn.SGD(model.parameters(), lr=LEARNING_RATE)
@@ -85,7 +86,7 @@ def train_neuron(model: nn.MLP, epochs: int) -> tuple[list[float], list[int], di
         preds = [model.outputs(x)[0] for x in xs]
         rights.append(sum(1 for p, y in zip(preds, ys) if is_right(p.data, y)))
         if rights[-1] > best[0]:
-            best = (rights[-1], model.state_dict(), epoch)
+            best = (rights[-1], model.state_dict(), epoch + 1)  # counted from 1, as the plots
         terms = [nn.squared_error(p, y) for p, y in zip(preds, ys)]
         error = terms[0] + terms[1] + terms[2] + terms[3]
         errors.append(error.data)
@@ -132,9 +133,11 @@ def plot_errors(neuron: Sequence[float], network: nn.History, path: Path) -> Pat
     """E per epoch for both models, on a log scale."""
     plt = pyplot(NAME)
     fig, ax = plt.subplots(figsize=(6.4, 4.0))
-    ax.semilogy(range(len(neuron)), neuron, color="tab:red", label="one sigmoid neuron")
+    # Epochs count from 1, as viz.plot_history does: epoch k's E is measured before its update.
+    ax.semilogy(range(1, len(neuron) + 1), neuron, color="tab:red", label="one sigmoid neuron")
     network_errors = [4 * loss for loss in network.loss]  # fit records the mean over the 4 cases
-    ax.semilogy(range(len(network_errors)), network_errors, color="tab:blue", label="2-4-1 sigmoid network")
+    ax.semilogy(range(1, len(network_errors) + 1), network_errors, color="tab:blue",
+                label="2-4-1 sigmoid network")
     ax.axhline(TARGET_ERROR, color="grey", linestyle="--", linewidth=1, label=f"E = {TARGET_ERROR:g}")
     ax.set_title(f"XOR: gradient descent, learning rate {LEARNING_RATE:g}")
     ax.set_xlabel("epoch")

@@ -67,15 +67,21 @@ def sum_values(terms: Sequence[Value]) -> Value:
     return total
 
 
+def _named(loss: Value, label: str) -> Value:
+    """`loss` labelled `label`, so diagrams and `viz.explain` call it "E" or "loss", not "v8"."""
+    loss.label = label
+    return loss
+
+
 def squared_error(pred: Prediction, target: Target) -> Value:
-    """The posts' error E = 1/2 sum_k (Y'_k - Y_k)^2; dE/dY'_k = Y'_k - Y_k."""
-    return 0.5 * sum_values([(p - t) ** 2 for p, t in _pairs(pred, target, "squared_error")])
+    """The posts' error E = 1/2 sum_k (Y'_k - Y_k)^2 (labelled "E"); dE/dY'_k = Y'_k - Y_k."""
+    return _named(0.5 * sum_values([(p - t) ** 2 for p, t in _pairs(pred, target, "squared_error")]), "E")
 
 
 def mse(pred: Prediction, target: Target) -> Value:
     """Mean squared error 1/n sum_k (Y'_k - Y_k)^2 (PyTorch's MSELoss; no 1/2)."""
     pairs = _pairs(pred, target, "mse")
-    return sum_values([(p - t) ** 2 for p, t in pairs]) * (1.0 / len(pairs))
+    return _named(sum_values([(p - t) ** 2 for p, t in pairs]) * (1.0 / len(pairs)), "loss")
 
 
 def hinge(score: Prediction, target: float) -> Value:
@@ -83,7 +89,7 @@ def hinge(score: Prediction, target: float) -> Value:
     ((s, y),) = _pairs(score, [target], "hinge")
     if _data(y) not in (-1.0, 1.0):
         raise ValueError(f"hinge needs a target of -1 or +1, got {y!r} (map 0/1 labels with y*2-1)")
-    return (1 + -y * s).relu()
+    return _named((1 + -y * s).relu(), "loss")
 
 
 def binary_cross_entropy(prob: Prediction, target: float) -> Value:
@@ -104,8 +110,8 @@ def binary_cross_entropy(prob: Prediction, target: float) -> Value:
         # Branch on the sign of z (a constant choice): each branch exponentiates a non-positive
         # number, and both are smooth with equal value and slope 1/2 - t at z = 0.
         if z.data >= 0.0:
-            return z + ((-z).exp() + 1.0).log() - t * z
-        return (z.exp() + 1.0).log() - t * z
+            return _named(z + ((-z).exp() + 1.0).log() - t * z, "loss")
+        return _named((z.exp() + 1.0).log() - t * z, "loss")
     # A placeholder target may take any value in [0, 1] later, so it keeps both log terms.
     placeholder = isinstance(t, Value)
     uses_p = placeholder or _data(t) > 0.0
@@ -120,7 +126,7 @@ def binary_cross_entropy(prob: Prediction, target: float) -> Value:
         terms.append(-t * p.log())
     if uses_1_minus_p:
         terms.append(-(1.0 - t) * (1.0 - p).log())
-    return sum_values(terms)
+    return _named(sum_values(terms), "loss")
 
 
 def softmax(logits: Sequence[Value | float]) -> list[Value]:
@@ -142,4 +148,4 @@ def cross_entropy(logits: Sequence[Value | float], target_index: int) -> Value:
     target = integer(target_index, "cross_entropy(target_index)", at_least=0, at_most=len(zs) - 1)
     top = max(z.data for z in zs)
     log_total = sum_values([(z - top).exp() for z in zs]).log()
-    return log_total - (zs[target] - top)
+    return _named(log_total - (zs[target] - top), "loss")

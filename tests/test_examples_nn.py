@@ -78,6 +78,21 @@ def test_xor_one_neuron_never_separates_and_the_network_does(xor_run: Run) -> No
     )
 
 
+def test_xor_error_plot_counts_epochs_from_1_as_plot_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    xor = load("xor")
+    kept: list[Any] = []
+    monkeypatch.setattr(xor, "save_figure", lambda fig, path: kept.append(fig) or path)
+    xor.plot_errors([0.5, 0.4, 0.3], nn.History(loss=[0.2, 0.1]), tmp_path / "errors.png")
+    neuron, network = kept[0].axes[0].lines[:2]
+    assert list(neuron.get_xdata()) == [1, 2, 3] and list(network.get_xdata()) == [1, 2]
+    assert list(network.get_ydata()) == [0.8, 0.4]  # fit's mean over 4 cases, times 4
+    import matplotlib.pyplot as plt
+
+    plt.close(kept[0])
+
+
 def test_xor_no_line_separates_xor_but_one_separates_and() -> None:
     # An independent check of the brute-force argument: the same grid finds lines for AND.
     ex = load("xor")
@@ -164,7 +179,33 @@ def test_digits_accuracy_confusion_matrix_and_last_line(digits_run: Run) -> None
     assert LAST_LINE.fullmatch(lines[-1]) and lines[-1] == f"test accuracy: {result['accuracy']:.4f}"
     assert result["seconds_per_epoch"] > 0
     names = assert_files(result, out)
-    assert {"confusion_matrix.png", "misclassified.png", "digits_model.json", "digit_pad.html"} <= names
+    assert {"confusion_matrix.png", "confusion_matrix.html", "misclassified.png", "digits_model.json",
+            "digit_pad.html"} <= names
+
+
+def test_digits_confusion_matrix_is_a_hand_count_of_its_predictions(digits_run: Run) -> None:
+    result, text, out = digits_run
+    truth, guesses = result["truth"], result["guesses"]
+    model = result["model"]
+    _, x_test, _, y_test = nn.train_test_split(*nn.digits(), test_size=0.2, seed=0)
+    assert truth == list(y_test)
+    # The predictions are the model's: the largest of its ten outputs, digit by digit.
+    for x, guess in list(zip(x_test, guesses))[::37]:
+        outs = [v.data for v in model.outputs(x)]
+        assert guess == outs.index(max(outs))
+    by_hand = [[0] * 10 for _ in range(10)]
+    for t, p in zip(truth, guesses):
+        by_hand[t][p] += 1
+    assert result["confusion"] == by_hand
+    assert sum(by_hand[t][t] for t in range(10)) == sum(1 for t, p in zip(truth, guesses) if t == p)
+    # Printed as text: one row per true digit ("." for 0), and written as a page with every count.
+    for t in range(10):
+        row = " ".join(f"{c:>4}" if c else "   ." for c in by_hand[t])
+        assert f"{t:>16} {row}" in text
+    page = (out / "confusion_matrix.html").read_text(encoding="utf-8")
+    cells = [int(c) for c in re.findall(r"<td [^>]*>(\d+)</td>", page)]
+    assert cells == [c for row in by_hand for c in row if c]
+    assert "Content-Security-Policy" in page and "<script" not in page
 
 
 def test_digits_model_file_round_trips_and_the_pad_embeds_it(digits_run: Run) -> None:

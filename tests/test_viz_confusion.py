@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -101,3 +102,17 @@ def test_missing_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     with pytest.raises(ImportError, match=r"plot_confusion needs matplotlib: pip install 'axongrad\[plots\]"):
         viz.plot_confusion([0, 1], [0, 1])
+
+
+def test_save_html_writes_a_page_with_every_count_and_escapes_text(tmp_path: Path) -> None:
+    matrix = viz.confusion_matrix(["<b>", "cat", "cat", "dog"], ["<b>", "dog", "cat", "dog"])
+    path = matrix.save_html(tmp_path / "matrix.html", title='</title><script>alert("x")</script>')
+    page = Path(path).read_text(encoding="utf-8")
+    assert "<script" not in page and "&lt;/title&gt;&lt;script&gt;" in page
+    assert "&lt;b&gt;" in page and "<b>" not in page
+    cells = re.findall(r"<td [^>]*>([^<]*)</td>", page)
+    assert cells == ["1", "·", "·", "·", "1", "1", "·", "·", "1"]  # rows <b>, cat, dog
+    assert "default-src 'none'" in page  # loads nothing
+    with pytest.raises(TypeError, match=r"save_html\(title=...\) must be a str, got int"):
+        matrix.save_html(tmp_path / "bad.html", title=3)  # type: ignore[arg-type]
+    assert not (tmp_path / "bad.html").exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -153,3 +154,30 @@ def test_plots_show_inline_without_pyplot_and_stay_figures(make: Callable[[], An
     assert isinstance(fig, Figure)  # still a matplotlib Figure: savefig, axes, ...
     png = fig._repr_png_()
     assert png.startswith(b"\x89PNG") and len(png) > 5_000
+
+
+def test_decision_boundary_legend_hides_no_point() -> None:
+    # XOR's four points sit in the corners, where a legend inside the plot would cover one.
+    xs = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    ys = [0.0, 1.0, 1.0, 0.0]
+    fig = viz.plot_decision_boundary(lambda p: (p[0] - p[1]) ** 2, xs, ys)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["y = 0", "y = 1"]
+    assert legend.y1 <= ax.get_window_extent().y0  # below the plot
+    for x0, x1 in ax.transData.transform(xs):
+        assert not legend.contains(x0, x1)
+
+
+def test_every_activation_the_readme_lists_is_drawn(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"activations `([^`]+)`", readme)
+    assert match is not None, "the README lists the activations as `linear step ...`"
+    listed = match.group(1).split()
+    assert "leaky_relu" in listed and set(listed) <= set(viz.plots.ACTIVATIONS)
+    for name in listed:
+        fig = viz.plot_activation(name)
+        assert fig.axes[0].get_title() == f"{name}(x)"

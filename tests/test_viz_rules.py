@@ -125,13 +125,13 @@ def test_unlabelled_values_get_short_names_and_numbers_are_constants() -> None:
     assert "const" not in source and "<B>v1</B>" in source
     text = str(viz.explain(d, a))
     assert "dadd" not in text and "dc1" not in text and "dmul" not in text
-    assert text.startswith("dv5/dv1 = dv5/dv3 · dv3/dv1")  # your Values are named too, not by their number
+    assert text.startswith("droot/dv1 = droot/dv3 · dv3/dv1")  # your Values are named too, the root "root"
     assert "v3 = v1 · v2" in viz.backward_steps(d).captions[2]
     # numbers arithmetic turned into leaves are constants, named by their number and drawn compactly
     e = a * 2.0 + 1
     a.grad = 0.0  # a fresh pass: d's backward left its grad on the shared leaf
     e.backward()
-    assert str(viz.explain(e, a)).startswith("dv3/dv1 = dv3/dv2 · dv2/dv1")
+    assert str(viz.explain(e, a)).startswith("droot/dv1 = droot/dv2 · dv2/dv1")
     assert [v.is_constant for v in e.parents[0].parents] == [False, True]
 
 

@@ -57,7 +57,7 @@ def test_names_are_shared_and_unlabelled_values_get_short_stable_names() -> None
     by_kind = {n.name: n.kind for n in data.nodes}
     assert by_kind["v1"] == INPUT and by_kind["v2"] == INPUT  # your unlabelled Values: short names
     assert by_kind["10"] == CONSTANT  # the number arithmetic made a leaf: named by its number
-    assert by_kind["v3"] == INTERMEDIATE and by_kind["v4"] == ROOT
+    assert by_kind["v3"] == INTERMEDIATE and by_kind["root"] == ROOT  # the root: "root", not v4
     assert [n.name for n in trace(d)[0].nodes] == names  # stable: the same graph, the same names
 
 

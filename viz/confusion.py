@@ -1,19 +1,23 @@
 """The confusion matrix of a classifier: counts[t][p] = how many samples of class t were predicted p.
 
 `confusion_matrix(y_true, y_pred)` counts (plain Python; prints as a text table, displays as an
-HTML table in Jupyter); `plot_confusion(y_true, y_pred, path)` draws it with matplotlib (the
-`plots` extra, imported lazily), each cell annotated with its count. The diagonal is what the
-model gets right; every count off it is a mistake, and its row and column say which.
+HTML table in Jupyter, `.save_html(path)` writes it as a page); `plot_confusion(y_true, y_pred,
+path)` draws it with matplotlib (the `plots` extra, imported lazily), each cell annotated with its
+count. The diagonal is what the model gets right; every count off it is a mistake, and its row
+and column say which.
 """
 
 from __future__ import annotations
 
-import html
 import os
+import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from autograd.files import write_atomically
+from viz.labels import page_text
+from viz.pages import read_template
 from viz.plots import _figure, _save
 
 if TYPE_CHECKING:
@@ -69,7 +73,7 @@ class ConfusionMatrix:
     def _repr_html_(self) -> str:
         """Jupyter's display: an HTML table, the diagonal in green and mistakes in red (labels escaped)."""
         cell = "padding: 0.15em 0.5em; text-align: right; border: 1px solid #e5e7eb;"
-        names = [html.escape(_label_text(label)) for label in self.labels]
+        names = [page_text(_label_text(label)) for label in self.labels]
         rows = []
         for i, (name, row) in enumerate(zip(names, self.counts)):
             tds = []
@@ -83,6 +87,19 @@ class ConfusionMatrix:
             f"accuracy {self.accuracy:.4f}</caption>"
             f'<tr><th style="{cell}">true \\ predicted</th>{head}</tr>{"".join(rows)}</table>'
         )
+
+
+    def save_html(self, path: str | os.PathLike[str], *, title: str = "confusion matrix") -> str:
+        """Write the matrix as a standalone HTML page (the Jupyter table, a heading, what the cells
+        mean; no script, nothing loaded), atomically; returns the path written."""
+        if not isinstance(title, str):
+            raise TypeError(f"ConfusionMatrix.save_html(title=...) must be a str, got {type(title).__name__}")
+        target = os.fspath(path)
+        fills = {"__TITLE__": page_text(title), "__TABLE__": self._repr_html_()}
+        # One pass, so a title that reads "__TABLE__" stays text.
+        page = re.sub("|".join(fills), lambda m: fills[m.group()], read_template("templates/confusion.html"))
+        write_atomically(target, page.encode("utf-8"))
+        return target
 
 
 def _sequence(values: object, what: str) -> list[Any]:

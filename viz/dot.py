@@ -58,6 +58,7 @@ from viz.trace import (
     drawn_size,
     group_key_map,
     grouping_hint,
+    row_name,
     single_parents,
     trace,
     values_in_graph,
@@ -207,14 +208,6 @@ def _row(name: str, node: Node, fill: str, delta: Node | None = None) -> str:
     )
 
 
-def _short_name(node: Node, key: str) -> str:
-    """A node's name inside the box `key`: its label, prefixed by the rest of its scope ("n0.w1")."""
-    label = node.label if node.label not in ("", node.scope) else "out"
-    if node.scope and node.scope != key and node.scope.startswith(key + "."):
-        return f"{node.scope[len(key) + 1 :]}.{label}" if label != "out" else node.scope[len(key) + 1 :]
-    return label
-
-
 def _group_label(
     data: Trace, group: Group, highlighted: bool, max_params: int | None, parent_of: dict[str, str]
 ) -> str:
@@ -240,11 +233,13 @@ def _group_label(
     # A neuron evaluated on many samples has one output per evaluation; list a few.
     # A layer box lists every neuron (up to 32) whatever max_params says: their δ is the point.
     limit = 3 if group.folded or group.key != group.layer else 32
+    if len(group.outputs) == limit + 1:
+        limit += 1  # the one more row costs what a "… 1 more" line would
     for o in group.outputs[:limit]:
         node = data.by_id[o]
         z = delta_node(data, o, parent_of) if deltas else None
         rows.append(
-            _row(_short_name(node, group.key), node, COLOURS[node.kind][0], data.by_id[z] if z else None)
+            _row(row_name(node, group.key), node, COLOURS[node.kind][0], data.by_id[z] if z else None)
         )
     if len(group.outputs) > limit:
         more = "values" if group.folded else "outputs"
@@ -253,7 +248,7 @@ def _group_label(
     shown = params if max_params is None or len(params) <= max_params else params[: max(max_params - 1, 1)]
     for p in shown:
         node = data.by_id[p]
-        rows.append(_row(_short_name(node, group.key), node, COLOURS[PARAMETER][0]))
+        rows.append(_row(row_name(node, group.key), node, COLOURS[PARAMETER][0]))
     if len(shown) < len(params):
         what = "weights" if group.key != group.layer else "parameters"
         rows.append(

@@ -19,7 +19,7 @@ from viz.labels import fmt, pretty_rule, superscript
 # Superscript forms of the letters a row's constant may be called ("xⁿ" shows n as "ⁿ").
 _LETTER_SUPERSCRIPTS = {"n": "ⁿ", "m": "ᵐ", "k": "ᵏ", "p": "ᵖ", "a": "ᵃ", "b": "ᵇ", "c": "ᶜ"}
 # A name that reads as one factor without parentheses: "W0", "Y'", "L1.n0.w0", "0.5".
-_ATOM = re.compile(r"[\w'.]+")
+_ATOM = re.compile(r"[\w'.]+(?:\[\d+\])?")
 _LATEX_INDEXED = re.compile(r"([A-Za-z]+)_?(\d+)('*)")
 _LATEX_SPECIALS = {
     "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}", "#": r"\#",
@@ -27,20 +27,109 @@ _LATEX_SPECIALS = {
 }
 
 
+ROOT_NAME = "root"
+"""What every view calls an unlabelled root: the Value the picture or the derivative is about."""
+
+
+def qualified_label(v: Value) -> str:
+    """`v`'s label with its scope in front ("L1.n0.w0"); a label its scope already ends with (nn
+    labels a neuron's output "L1.n0" inside scope "L1.n0") is not repeated: "L1.n0", not "L1.n0.L1.n0"."""
+    return _qualified(v.label, v.scope)
+
+
+def _qualified(label: str, scope: str) -> str:
+    """`qualified_label` from the label and scope read once."""
+    if not scope:
+        return label
+    if scope == label or scope.endswith("." + label):
+        return scope
+    return f"{scope}.{label}"
+
+
+def _base_names(order: Sequence[Value]) -> dict[Value, str]:
+    """Each labelled Value's name before copies are numbered: its label, qualified by its scope
+    when the label repeats in the graph (nn's "w0" in every neuron)."""
+    labelled = [(v, label) for v in order if (label := v.label)]  # a property: read once per node
+    counts = Counter(label for _, label in labelled)
+    return {
+        v: _qualified(label, v.scope) if counts[label] > 1 else label for v, label in labelled
+    }
+
+
+def sample_numbers(order: Sequence[Value]) -> dict[Value, int]:
+    """For labelled Values whose name repeats in `order` once per sample of a batch (each neuron's
+    output, each input, each sample's loss): which sample each is, 0, 1, 2, ... in topological order.
+
+    A loss that adds its samples in order (`sum(loss(model(x), y) for x, y in zip(xs, ys))`, as
+    nn and the lecture do) visits sample 0's Values first, so copy k is the one computed on xs[k].
+    Copies count as samples when they are alike (all leaves, or all made by the same operation)
+    and the second is not computed from the first; other repeats (a label given to a leaf and to
+    a result built from it) are not numbered here. Values whose name is unique are not in the result.
+    """
+    return _sample_numbers(_base_names(order))
+
+
+def _sample_numbers(bases: dict[Value, str]) -> dict[Value, int]:
+    """`sample_numbers` from the base names (`_base_names`, in topological order)."""
+    copies: dict[str, list[Value]] = {}
+    for v, base in bases.items():
+        copies.setdefault(base, []).append(v)
+    numbers: dict[Value, int] = {}
+    for same in copies.values():
+        if len(same) > 1 and _samples_alike(same):
+            numbers.update((v, k) for k, v in enumerate(same))
+    return numbers
+
+
+def _samples_alike(copies: list[Value]) -> bool:
+    """True when `copies` (one name, topological order) look like one Value per sample: the same
+    kind of node, and the second not computed from the first (a walk over the second's ancestors,
+    which in a batch is one sample's part of the graph)."""
+    if len({v.op for v in copies}) > 1:
+        return False
+    first, second = copies[0], copies[1]
+    seen = {second}
+    stack = [second]
+    while stack:
+        for p in stack.pop().parents:
+            if p is first:
+                return False
+            if p not in seen:
+                seen.add(p)
+                stack.append(p)
+    return True
+
+
 def value_names(order: Sequence[Value], params: Collection[Value] = ()) -> dict[Value, str]:
-    """A name per node of `order` (topological): label, a constant's number, or "v1"/"p1" in order.
+    """A name per node of `order` (topological, root last): label, a constant's number, "root" for
+    an unlabelled root, or "v1"/"p1" in order.
 
     Labels that repeat (nn's "w0" in every neuron) are prefixed by the node's scope
-    ("L1.n0.w0"); any name still taken gets "#2", "#3" (constants may share their number).
+    ("L1.n0.w0"); a name that still repeats is one Value per sample of a batch and gets its sample
+    number (`sample_numbers`): "L1.n0[2]", "x0[2]" for the copies computed on xs[2]. Any name
+    still taken (a label that looks like one of ours) gets "#2", "#3" (constants may share their number).
     """
-    labels = Counter(v.label for v in order if v.label)
+    return names_and_samples(order, params)[0]
+
+
+def names_and_samples(
+    order: Sequence[Value], params: Collection[Value] = ()
+) -> tuple[dict[Value, str], dict[Value, int]]:
+    """`value_names(order, params)` and `sample_numbers(order)`, computed together."""
+    bases = _base_names(order)
+    samples = _sample_numbers(bases)
     names: dict[Value, str] = {}
     taken: set[str] = set()
     counters: Counter[str] = Counter()
-    repeats: Counter[str] = Counter({name: 1 for name in labels})
+    repeats: Counter[str] = Counter()
+    root = order[-1] if order else None
     for v in order:
-        if v.label:
-            name = f"{v.scope}.{v.label}" if labels[v.label] > 1 and v.scope else v.label
+        name = bases.get(v)
+        if name is not None:
+            if v in samples:
+                name = f"{name}[{samples[v]}]"
+        elif v is root:
+            name = ROOT_NAME
         elif v.parents or not (v.is_constant or v in params):  # results and your unlabelled Values
             counters["v"] += 1
             name = f"v{counters['v']}"
@@ -52,11 +141,11 @@ def value_names(order: Sequence[Value], params: Collection[Value] = ()) -> dict[
             continue
         base = name
         while name in taken:  # a per-name counter: a label repeated n times costs n, not n²
-            repeats[base] += 1
+            repeats[base] = repeats[base] + 1 if repeats[base] else 2
             name = f"{base}#{repeats[base]}"
         taken.add(name)
         names[v] = name
-    return names
+    return names, samples
 
 
 def symbol_of(v: Value) -> str:
@@ -177,8 +266,15 @@ def _factor(name: str) -> str:
     return name if _ATOM.fullmatch(name) and not name.startswith("-") else f"({name})"
 
 
+_SAMPLE_SUFFIX = re.compile(r"(.+)\[(\d+)\]")
+
+
 def latex_name(name: str) -> str:
-    """A node's name in LaTeX: "W0" -> "W_{0}", "Y'" -> "Y'", others as escaped upright text."""
+    """A node's name in LaTeX: "W0" -> "W_{0}", "Y'" -> "Y'", a sample's copy "x0[2]" ->
+    "x_{0}^{(2)}" (the usual superscript for a sample), others as escaped upright text."""
+    sample = _SAMPLE_SUFFIX.fullmatch(name)
+    if sample:
+        return f"{latex_name(sample.group(1))}^{{({sample.group(2)})}}"
     match = _LATEX_INDEXED.fullmatch(name)
     if match:
         return f"{match.group(1)}_{{{match.group(2)}}}{match.group(3)}"
@@ -218,7 +314,7 @@ _LATEX_OPERATORS = {
 def latex_expression(text: str) -> str:
     """A plain formula with names ("Y' − Y", "0.5 · 2 (v1)") as LaTeX: names via `latex_name`."""
     out = []
-    for token in re.findall(r"[\w'.]+|\s+|.", text):
+    for token in re.findall(r"[\w'.]+(?:\[\d+\])?|\s+|.", text):
         if _ATOM.fullmatch(token):
             word = token.isalpha() and len(token) > 1
             out.append(rf"\mathrm{{{token}}}" if word else latex_name(token))

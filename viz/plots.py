@@ -146,7 +146,8 @@ def plot_decision_boundary(
     _draw_output(fig, ax, gx, gy, grid, threshold)
     _draw_points(ax, points, labels, threshold)
     ax.set(title=f"decision boundary (output = {threshold:g})", xlabel="x0", ylabel="x1")
-    ax.legend(loc="upper right", fontsize=8)
+    # Below the plot, where it hides no point: inside, any corner can hold one (XOR's (1, 1)).
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8)
     return _save(fig, path)
 
 
@@ -226,7 +227,8 @@ def activation_curve(name: str, xs: Sequence[float]) -> tuple[list[float], list[
 
 
 def plot_activation(name: str, path: str | os.PathLike[str] | None = None) -> Figure:
-    """An activation (step, sign, sigmoid, tanh, relu) and its derivative side by side.
+    """An activation (any of ACTIVATIONS: linear, step, sign, sigmoid, tanh, relu, leaky_relu) and
+    its derivative side by side.
 
     The derivative comes from `backward()`, so the picture shows what gradient descent sees: 0
     everywhere for step and sign (nothing to learn from), a smooth bump for sigmoid and tanh.

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from autograd import Value, topological_order
 from autograd.checks import needs
-from viz.names import edge_rule, symbol_of, term_of, value_names
+from viz.names import edge_rule, names_and_samples, symbol_of, term_of
 
 # Node kinds, used for colours (see the legend in dot.py).
 INPUT = "input"
@@ -26,7 +26,9 @@ class Node:
     """One Value of the graph as plain data (`id` is "n0", "n1", ... in topological order).
 
     `name` is what every view calls it (its label, a number for a constant, "v3" for an unlabelled
-    result); `symbol` is its operation's symbol from the op table ("×", "x²", "σ"; "" for a leaf).
+    result, "root" for an unlabelled root); `symbol` is its operation's symbol from the op table
+    ("×", "x²", "σ"; "" for a leaf). `sample` is k for the copy of a labelled Value a batch
+    computed on its sample k (name "L1.n0[k]", see `viz.names.sample_numbers`), else None.
     """
 
     id: str
@@ -40,6 +42,7 @@ class Node:
     name: str = ""
     symbol: str = ""
     weighted_sum: bool = False
+    sample: int | None = None
 
 
 @dataclass(frozen=True)
@@ -164,7 +167,7 @@ def trace(
         raise too_many_nodes(len(order), max_nodes, "this graph", hint or grouping_hint(None))
     index = {v: i for i, v in enumerate(order)}
     chosen = _chosen(params, index)
-    names = value_names(order, chosen)
+    names, samples = names_and_samples(order, chosen)
 
     def grad_of(v: Value) -> float:
         return v.grad if grads is None else grads.get(v, 0.0)
@@ -174,6 +177,7 @@ def trace(
         Node(
             f"n{i}", v.label, v.data, grad_of(v), v.op, v.scope, node_kind(v, v is root, chosen),
             len(v.parents), names[v], symbol_of(v), v.operation is not None and v.operation.weighted_sum,
+            samples.get(v),
         )
         for i, v in enumerate(order)
     ]
@@ -372,6 +376,22 @@ def delta_node(data: Trace, output: str, parent_of: Mapping[str, str]) -> str | 
             return node
         node = parent_of.get(node)
     return None
+
+
+def row_name(node: Node, key: str) -> str:
+    """A node's name as a row of the box `key`: its label, prefixed by the rest of its scope
+    ("n0.w1"), "out" for a neuron's own output; with the sample it was computed on when a batch
+    computed it more than once: "n0 [sample 2]", or just "sample 2" where the box is the Value
+    itself (a neuron's own output, the box "x0 (4 values)" of an input)."""
+    label = node.label if node.label not in ("", node.scope) else "out"
+    if node.scope and node.scope != key and node.scope.startswith(key + "."):
+        inner = node.scope[len(key) + 1 :]
+        label = f"{inner}.{label}" if label != "out" else inner
+    if node.sample is None:
+        return label
+    if label == "out" or key.startswith(f"{label} ("):
+        return f"sample {node.sample}"
+    return f"{label} [sample {node.sample}]"
 
 
 def group_key_map(groups: list[Group]) -> dict[str, str]:
