@@ -23,18 +23,22 @@ before it is built; pass a larger `max_parameters` to read a larger model. Each 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-import os
+import re
 from typing import Any
 
 from autograd.checks import BEYOND_FLOAT_RANGE, integer, is_int, is_real, needs
+from autograd.files import FilePath, file_path, read_at_most
 from nn.activations import ACTIVATIONS
 from nn.layers import MLP
 from nn.model_file import (
     _BIG_DIGITS,
+    _ITEMS_SLACK,
     FORMAT,
     MAX_BYTES_PER_PARAMETER,
+    MAX_ITEMS_PER_PARAMETER,
     MAX_PARAMETERS,
     VERSION,
     _LongInteger,
@@ -45,11 +49,12 @@ from nn.model_file import save as _save_any
 from nn.module import Module
 
 __all__ = [
-    "FORMAT", "MAX_BYTES_PER_PARAMETER", "MAX_PARAMETERS", "VERSION", "from_dict", "load", "save", "to_dict",
+    "FORMAT", "MAX_BYTES_PER_PARAMETER", "MAX_ITEMS_PER_PARAMETER", "MAX_PARAMETERS", "VERSION",
+    "from_dict", "load", "save", "to_dict",
 ]
 
 
-def save(model: Module, path: str | os.PathLike[str]) -> None:
+def save(model: Module, path: FilePath) -> None:
     """Write `model` to `path` atomically (see the module docstring): check, temp file, fsync, rename."""
     if not isinstance(model, MLP):
         raise TypeError(f"save supports MLP models, got {type(model).__name__}")
@@ -61,45 +66,58 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"model file: non-finite number {name} (weights must be finite)")
 
 
-def load(path: str | os.PathLike[str], *, max_parameters: int = MAX_PARAMETERS) -> MLP:
+def load(path: FilePath, *, max_parameters: int = MAX_PARAMETERS) -> MLP:
     """Read a model file written by `save` and rebuild the MLP; ValueError naming any bad field.
 
     A model of more than `max_parameters` weights and biases, or a file of more than
-    MAX_BYTES_PER_PARAMETER * max_parameters bytes, is a ValueError before it is built.
+    MAX_BYTES_PER_PARAMETER * max_parameters bytes or more than MAX_ITEMS_PER_PARAMETER *
+    max_parameters JSON items, is a ValueError before it is built. A path that is not a regular
+    file (a folder, FIFO, device) is an OSError, raised without waiting for a writer.
     """
     limit = integer(max_parameters, "load(max_parameters)", at_least=1)
     max_bytes = MAX_BYTES_PER_PARAMETER * limit
-    target = os.fspath(path)
-    with open(target, "rb") as f:  # a missing file is the usual FileNotFoundError
-        size = os.fstat(f.fileno()).st_size
-        if size > max_bytes:
-            raise ValueError(_too_big(target, f"{size} bytes", f"{max_bytes} bytes", limit))
-        raw = _read_at_most(f, max_bytes, size)
-    if len(raw) > max_bytes:
-        raise ValueError(_too_big(target, f"more than {max_bytes} bytes", f"{max_bytes} bytes", limit))
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"model file {target!r} is not UTF-8 text: {error}") from None
+    target = file_path(path, "load(path)")
+
+    def too_big(got: str) -> ValueError:
+        return ValueError(_too_big(target, got, f"{max_bytes} bytes", limit))
+
+    raw = read_at_most(target, max_bytes, "load(path)", too_big)
+    _check_ascii(raw, target)
+    # Every JSON value after a list's or object's first one follows a comma, and each list or
+    # object opens with a bracket: counted in C over the bytes, they bound what json.loads would
+    # build (a 59 MB file of "[]," is 20 million lists, 1.2 GB) before anything is built.
+    items = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+    max_items = MAX_ITEMS_PER_PARAMETER * limit + _ITEMS_SLACK
+    if items > max_items:
+        raise ValueError(
+            f"model file {target!r} has {items} JSON items (commas and brackets), more than a model of "
+            f"max_parameters={limit} needs ({max_items}); if you trust the file, pass a larger max_parameters"
+        )
+    text = raw.decode("ascii")
     del raw
     return from_dict(_parse(text, target), max_parameters=limit)
 
 
-def _read_at_most(f: Any, limit: int, size: int) -> bytes:
-    """At most limit + 1 bytes of `f`, read without allocating limit + 1 bytes up front.
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
-    The stat size in one read, then 1 MiB at a time: a device or a growing file may hold more than
-    its size says (f.read(limit + 1) would allocate the whole limit first).
-    """
-    first: bytes = f.read(min(size, limit) + 1)
-    parts, total = [first], len(first)
-    while total <= limit:
-        chunk: bytes = f.read(min(1 << 20, limit + 1 - total))
-        if not chunk:
+
+def _check_ascii(raw: bytes, target: str) -> None:
+    """ValueError unless `raw` is ASCII: save writes \\u escapes, and no field of a model file needs
+    other characters (one non-ASCII character would make the decoded text take 4 bytes a character)."""
+    if raw.isascii():
+        return
+    match = _NON_ASCII.search(raw)
+    at = match.start() if match else 0
+    for end in range(at + 1, at + 5):  # a UTF-8 character is 1 to 4 bytes
+        with contextlib.suppress(UnicodeDecodeError):
+            char = raw[at:end].decode("utf-8")
             break
-        parts.append(chunk)
-        total += len(chunk)
-    return first if len(parts) == 1 else b"".join(parts)
+    else:
+        raise ValueError(f"model file {target!r} is not UTF-8 text: byte {raw[at]:#04x} at offset {at}")
+    raise ValueError(
+        f"model file {target!r} holds the non-ASCII character {char!r} at byte {at}; "
+        "model files are ASCII JSON (save writes \\u escapes, and no field needs other characters)"
+    )
 
 
 def _too_big(target: str, got: str, allowed: str, limit: int) -> str:
@@ -115,10 +133,24 @@ def _parse_int(digits: str) -> int | _LongInteger:
     return _LongInteger(digits) if len(digits) > _BIG_DIGITS else int(digits)
 
 
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's hook for every object: a key given twice is an error (json would keep the last silently)."""
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        keys = ", ".join(repr(key) for key in list(data)[:6])
+        raise ValueError(f"model file: the key {twice!r} appears twice in one object (with keys {keys})")
+    return data
+
+
 def _parse(text: str, where: str) -> Any:
-    """JSON text as data, or a ValueError saying it is not (valid, complete, reasonably nested) JSON."""
+    """JSON text as data, or a ValueError saying it is not (valid, complete, reasonably nested,
+    duplicate-free) JSON."""
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+        return json.loads(
+            text, parse_constant=_reject_constant, parse_int=_parse_int, object_pairs_hook=_no_duplicates
+        )
     except json.JSONDecodeError as error:
         raise ValueError(
             f"model file {where!r} is not valid JSON (truncated or corrupted?): {error}"
