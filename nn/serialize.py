@@ -95,7 +95,7 @@ def load(path: FilePath, *, max_parameters: int = MAX_PARAMETERS) -> MLP:
         )
     text = raw.decode("ascii")
     del raw
-    return from_dict(_parse(text, target), max_parameters=limit)
+    return from_dict(_parse(text, target, limit), max_parameters=limit)
 
 
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
@@ -144,21 +144,106 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return data
 
 
-def _parse(text: str, where: str) -> Any:
-    """JSON text as data, or a ValueError saying it is not (valid, complete, reasonably nested,
-    duplicate-free) JSON."""
+_MEMBERS = ("format", "version", "architecture", "weights")
+
+SMALL_MEMBER_CHARS = 1 << 20
+"""The most characters "format", "version" or "architecture" may take (about 20,000 layers)."""
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _parse(text: str, where: str, limit: int) -> Any:
+    """The top-level object of a model file, read member by member so nothing big is built blindly.
+
+    An unknown or repeated key is refused before its value is read; "format", "version" and
+    "architecture" are read from at most SMALL_MEMBER_CHARS characters; "weights" is read only
+    after the architecture, once the file's remaining commas and brackets are no more than that
+    architecture's weights need. ValueError for anything that is not such (valid, complete,
+    reasonably nested, duplicate-free) JSON.
+    """
+    decoder = json.JSONDecoder(
+        parse_constant=_reject_constant, parse_int=_parse_int, object_pairs_hook=_no_duplicates
+    )
     try:
-        return json.loads(
-            text, parse_constant=_reject_constant, parse_int=_parse_int, object_pairs_hook=_no_duplicates
-        )
+        return _members(text, decoder, limit)
     except json.JSONDecodeError as error:
-        raise ValueError(
-            f"model file {where!r} is not valid JSON (truncated or corrupted?): {error}"
-        ) from None
+        why = f"is not valid JSON (truncated or corrupted?): {error}"
     except RecursionError:
+        why = "nests JSON too deeply (a model file nests 5 levels)"
+    raise ValueError(f"model file {where!r} {why}")
+
+
+def _members(text: str, decoder: json.JSONDecoder, limit: int) -> Any:
+    """The top-level object's members (see `_parse`); json.JSONDecodeError where the text is not JSON."""
+    at = _SPACE.match(text, 0).end()  # type: ignore[union-attr]  # matches the empty string
+    if text[at : at + 1] != "{":
+        if len(text) <= SMALL_MEMBER_CHARS:  # small: parsed whole, for from_dict's usual message
+            return decoder.decode(text)
+        raise ValueError(f"model file: the top level needs a JSON object {{...}}, got {text[at : at + 20]!r}")
+    data: dict[str, Any] = {}
+    at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    if text[at : at + 1] == "}":
+        return data
+    while True:
+        if text[at : at + 1] != '"':
+            raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, at)
+        key, at = json.decoder.scanstring(text, at + 1)  # type: ignore[attr-defined]
+        at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
+        if text[at : at + 1] != ":":
+            raise json.JSONDecodeError("Expecting ':' delimiter", text, at)
+        at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+        if key in data:
+            raise ValueError(f"model file: the key {key!r} appears twice at the top level")
+        if key not in _MEMBERS:
+            raise ValueError(
+                f"model file: unknown key {_short(key)} at the top level (a model file holds "
+                f"{', '.join(repr(m) for m in _MEMBERS)}; nothing else is read)"
+            )
+        if key == "weights":
+            _check_weights_size(text, at, data, limit)
+            data[key], at = decoder.raw_decode(text, at)
+        else:
+            piece = text[at : at + SMALL_MEMBER_CHARS]
+            try:
+                data[key], used = decoder.raw_decode(piece)
+            except json.JSONDecodeError as error:
+                if len(piece) == SMALL_MEMBER_CHARS and error.pos >= len(piece) - 1:
+                    raise ValueError(
+                        f"model file: {key!r} is longer than {SMALL_MEMBER_CHARS} characters "
+                        "(a model file's is a few hundred)"
+                    ) from None
+                raise json.JSONDecodeError(error.msg, text, at + error.pos) from None
+            at += used
+        at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
+        if text[at : at + 1] == "}":
+            break
+        if text[at : at + 1] != ",":
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
+        at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    if _SPACE.match(text, at + 1).end() != len(text):  # type: ignore[union-attr]
+        raise json.JSONDecodeError("Extra data", text, at + 1)
+    return data
+
+
+def _check_weights_size(text: str, at: int, data: dict[str, Any], limit: int) -> None:
+    """ValueError unless the architecture came first and the text from `at` on holds no more JSON
+    items (commas and brackets, counted in C) than that architecture's "weights" needs."""
+    if "architecture" not in data:
         raise ValueError(
-            f"model file {where!r} nests JSON too deeply (a model file nests 5 levels)"
-        ) from None
+            "model file: 'weights' comes before 'architecture'; load reads the architecture first, "
+            "to know how large the weights may be (save writes it first): move 'architecture' up"
+        )
+    nin, sizes, _, biases = _architecture(_object(data["architecture"], "'architecture'"))
+    ins = [nin, *sizes]
+    _check_count(sum((ins[k] + biases[k]) * sizes[k] for k in range(len(sizes))), limit)
+    # "[" + per layer "[", per neuron "{", "[", nin - 1 commas in w, one before "b"; commas between.
+    needed = 1 + len(sizes) - 1 + sum(1 + n * (2 + ins[k]) + n - 1 for k, n in enumerate(sizes))
+    items = text.count(",", at) + text.count("[", at) + text.count("{", at)
+    if items > needed + _ITEMS_SLACK:
+        raise ValueError(
+            f"model file: 'weights' and what follows hold {items} JSON items (commas and brackets), "
+            f"but the architecture's weights need {needed}"
+        )
 
 
 def _bad(where: str, what: str, value: object) -> ValueError:
@@ -226,13 +311,7 @@ def from_dict(data: Any, *, max_parameters: int = MAX_PARAMETERS) -> MLP:
         raise _bad("'version'", f"{VERSION} (the version this axongrad reads)", version)
     nin, sizes, acts, biases = _architecture(_object(_field(data, "architecture", ""), "'architecture'"))
     ins = [nin, *sizes]
-    count = sum((ins[k] + biases[k]) * sizes[k] for k in range(len(sizes)))
-    if count > limit:
-        raise ValueError(
-            f"model file: the architecture declares {count} weights and biases, more than "
-            f"max_parameters={limit} (about 250 bytes of memory each); if you trust the file, "
-            "pass a larger max_parameters to load"
-        )
+    _check_count(sum((ins[k] + biases[k]) * sizes[k] for k in range(len(sizes))), limit)
     weights = _list(_field(data, "weights", ""), "weights", len(sizes))
     values = [_layer(layer, k, ins[k], sizes[k], biases[k]) for k, layer in enumerate(weights)]
     # A fixed seed: rebuilding must not disturb the generator behind nn.seed; every weight is overwritten.
@@ -244,6 +323,16 @@ def from_dict(data: Any, *, max_parameters: int = MAX_PARAMETERS) -> MLP:
             if neuron.b is not None and b is not None:
                 neuron.b.data = b
     return model
+
+
+def _check_count(count: int, limit: int) -> None:
+    """ValueError when an architecture declares more than `limit` weights and biases."""
+    if count > limit:
+        raise ValueError(
+            f"model file: the architecture declares {count} weights and biases, more than "
+            f"max_parameters={limit} (about 250 bytes of memory each); if you trust the file, "
+            "pass a larger max_parameters to load"
+        )
 
 
 def _architecture(arch: dict[str, Any]) -> tuple[int, list[int], list[str], list[bool]]:

@@ -407,14 +407,19 @@ def model_text(**changes: Any) -> str:
 
 @pytest.mark.parametrize("nesting", ["[" * 100_000 + "]" * 100_000, '{"a":' * 100_000 + "1" + "}" * 100_000])
 def test_deeply_nested_json_is_a_value_error(tmp_path: Path, nesting: str) -> None:
-    (tmp_path / "deep.json").write_text(nesting)
+    (tmp_path / "deep.json").write_text('{"format": ' + nesting + "}")
     with pytest.raises(ValueError, match="nests JSON too deeply"):
         nn.load(tmp_path / "deep.json")
     data = serialize.to_dict(nn.MLP(2, [3, 1], seed=0))
-    data["weights"][0][0]["w"][0] = "DEEP"
-    (tmp_path / "deep2.json").write_text(json.dumps(data).replace('"DEEP"', nesting))  # deep inside a weight
+    data["architecture"]["sizes"][0] = "DEEP"
+    (tmp_path / "deep2.json").write_text(json.dumps(data).replace('"DEEP"', nesting))  # in the architecture
     with pytest.raises(ValueError, match="nests JSON too deeply"):
         nn.load(tmp_path / "deep2.json")
+    data = serialize.to_dict(nn.MLP(2, [3, 1], seed=0))
+    data["weights"][0][0]["w"][0] = "DEEP"
+    (tmp_path / "deep3.json").write_text(json.dumps(data).replace('"DEEP"', nesting))  # deep inside a weight
+    with pytest.raises(ValueError, match=r"'weights' and what follows hold 1000\d\d JSON items .* need 23$"):
+        nn.load(tmp_path / "deep3.json")  # refused from its brackets' count, before the parser recurses
 
 
 @pytest.mark.parametrize(
@@ -530,5 +535,5 @@ def test_a_file_larger_than_the_limit_is_refused_before_reading(tmp_path: Path) 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
 def test_a_device_without_a_size_is_refused_unread() -> None:
-    with pytest.raises(OSError, match="cannot read '/dev/zero': it is a character device, not a regular file"):
+    with pytest.raises(OSError, match="cannot read '/dev/zero': it is a character device, not a regular"):
         nn.load("/dev/zero", max_parameters=100)
