@@ -31,6 +31,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -607,9 +608,7 @@ def run_dot(source: str, format: str, timeout: float) -> bytes:
         raise RuntimeError(NO_DOT)
     timeout = real_number(timeout, "render(timeout) (dot's time limit in seconds)", above=0)
     try:
-        done = subprocess.run(  # noqa: S603 (dot from PATH, arguments are ours, input on stdin)
-            [exe, f"-T{format}"], input=source.encode("utf-8"), capture_output=True, timeout=timeout
-        )
+        done = _run_in_own_group([exe, f"-T{format}"], source.encode("utf-8"), timeout)
     except subprocess.TimeoutExpired as error:
         raise ValueError(
             f"dot did not finish laying out this diagram in {timeout:g} s ({len(source):,} characters "
@@ -621,6 +620,42 @@ def run_dot(source: str, format: str, timeout: float) -> bytes:
         message = done.stderr.decode("utf-8", "replace").strip()[:500]
         raise RuntimeError(f"dot failed (exit status {done.returncode}): {message}")
     return bytes(done.stdout)
+
+
+def _run_in_own_group(command: list[str], data: bytes, timeout: float) -> subprocess.CompletedProcess[bytes]:
+    """Run `command` with `data` on stdin; on a timeout, an interrupt or any error, end its whole group.
+
+    dot may be a wrapper script whose children do the work: killing the wrapper alone would leave
+    them running. So it starts a session of its own (POSIX), and that process group is killed
+    (before the wrapper is reaped, so the group's id is still ours). After a normal exit, children
+    the wrapper left behind are ended too: a drawing leaves no process behind.
+    """
+    process = subprocess.Popen(  # noqa: S603 (dot from PATH, arguments are ours, input on stdin)
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=os.name == "posix",
+    )
+    try:
+        out, err = process.communicate(data, timeout=timeout)
+    except BaseException:  # TimeoutExpired, KeyboardInterrupt, ...
+        _end_group(process)
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()  # not read to the end: a child that left the group may hold them
+        process.wait()
+        raise
+    _end_group(process)
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+def _end_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL every process of `process`'s group (POSIX; elsewhere `process` alone)."""
+    if os.name != "posix":
+        process.kill()
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is already gone
 
 
 # render's formats: a file's extension picks one (".jpeg" is jpg).
