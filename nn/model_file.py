@@ -21,8 +21,9 @@ VERSION = 1
 MAX_PARAMETERS = 1_000_000
 """`load`'s default limit on a model's weights and biases (raise it with `load(..., max_parameters=)`)."""
 
-MAX_BYTES_PER_PARAMETER = 64
-"""A model file may hold this many bytes per allowed parameter (`save` writes about 30 per weight)."""
+MAX_BYTES_PER_PARAMETER = 128
+"""A model file may hold this many bytes per allowed parameter: `save` writes about 30 per weight
+of a wide layer and 106 for a chain of one-input neurons without bias, the most per weight."""
 
 MAX_ITEMS_PER_PARAMETER = 8
 """A model file may hold this many JSON items (values after a comma, lists, objects) per allowed

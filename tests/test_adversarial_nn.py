@@ -525,7 +525,7 @@ def test_a_file_larger_than_the_limit_is_refused_before_reading(tmp_path: Path) 
         f.truncate(serialize.MAX_BYTES_PER_PARAMETER * serialize.MAX_PARAMETERS + 1)  # sparse: no disk used
     tracemalloc.start()
     try:
-        with pytest.raises(ValueError, match="load reads at most 64000000 bytes"):
+        with pytest.raises(ValueError, match="load reads at most 128000000 bytes"):
             nn.load(path)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
