@@ -9,11 +9,11 @@ model gets right; every count off it is a mistake, and its row and column say wh
 from __future__ import annotations
 
 import html
-import os
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from autograd.files import FilePath
 from viz.plots import _figure, _save
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ def _mathtext_safe(text: str) -> str:
 def plot_confusion(
     y_true: Sequence[Hashable],
     y_pred: Sequence[Hashable],
-    path: str | os.PathLike[str] | None = None,
+    path: FilePath | None = None,
     *,
     labels: Sequence[Hashable] | None = None,
     title: str | None = None,

@@ -40,7 +40,7 @@ import graphviz
 
 from autograd import Value
 from autograd.checks import real_number
-from autograd.files import write_atomically
+from autograd.files import FilePath, file_path, write_atomically
 from viz.labels import dot_text, dot_tooltip, fmt, is_shortened
 from viz.trace import (
     CONSTANT,
@@ -688,7 +688,7 @@ def _format_for(target: str, format: str | None) -> str:
 
 
 def render(
-    graph: Any, path: str | os.PathLike[str], format: str | None = None, *, timeout: float = RENDER_TIMEOUT
+    graph: Any, path: FilePath, format: str | None = None, *, timeout: float = RENDER_TIMEOUT
 ) -> str:
     """Write `graph` (any graphviz graph) to `path`, in the format its extension names.
 
@@ -696,7 +696,7 @@ def render(
     `format` that disagrees with the extension is a ValueError. dot gets `timeout` seconds
     (ValueError past it); RuntimeError if dot is missing. The file is written atomically.
     """
-    target = os.fspath(path)
+    target = file_path(path, "render(path)")
     fmt_name = _format_for(target, format)
     image = run_dot(graph.source, fmt_name, timeout)
     write_atomically(target, image)

@@ -7,14 +7,13 @@ order and adds local * grad to each of its inputs, exactly as `autograd.backward
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from autograd import Value
-from autograd.files import write_atomically
+from autograd.files import FilePath, file_path, write_atomically
 from viz.dot import RENDER_TIMEOUT, Diagram, build, root_value, svg_of
 from viz.labels import fmt, fmt_factor, page_text, shorten, srcdoc
 from viz.names import edge_rule, expression, symbol_of, value_names
@@ -304,7 +303,7 @@ def backward_html(
 
 def save_backward_html(
     root: object,
-    path: str | os.PathLike[str],
+    path: FilePath,
     *,
     max_nodes: int = MAX_STEP_NODES,
     rankdir: str = "LR",
@@ -318,6 +317,6 @@ def save_backward_html(
     atomically; all user text in it is escaped and it loads nothing from elsewhere.
     """
     page = backward_html(root, max_nodes=max_nodes, rankdir=rankdir, title=title, timeout=timeout)
-    target = os.fspath(path)
+    target = file_path(path, "save_backward_html(path)")
     write_atomically(target, page.encode("utf-8"))
     return target
