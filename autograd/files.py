@@ -135,11 +135,24 @@ def write_atomically(path: FilePath, content: bytes) -> None:
         raise TypeError(needs("write_atomically(content)", "bytes", content))
     target = _real_target(os.path.abspath(file_path(path, "write_atomically(path)")))
     folder, name = os.path.split(target)
-    os.makedirs(folder, exist_ok=True)
+    _make_folder(folder, name)
     _remove_stale_temporaries(folder, name)
     with _sigterm_unwinds():
         _replace(target, folder, name, content)
     _fsync_folder(folder)
+
+
+def _make_folder(folder: str, name: str) -> None:
+    """Create `folder` and its missing parents; a file where a folder should be is a clear error."""
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # "a part of the path is a file": name the part
+        part = folder
+        while not os.path.lexists(part) and os.path.dirname(part) != part:
+            part = os.path.dirname(part)
+        raise NotADirectoryError(
+            errno.ENOTDIR, f"cannot write {name!r}: {part!r} is a file, not a folder"
+        ) from None
 
 
 def _real_target(target: str) -> str:
@@ -188,6 +201,14 @@ def _replace(target: str, folder: str, name: str, content: bytes) -> None:
         raise
 
 
+def _stem(name: str) -> str:
+    """`name` as it appears in its temporaries' names: itself, or when long, its first 100 characters and
+    a hash of the rest (a temporary adds 40 characters, and file names end at 255 bytes)."""
+    if len(os.fsencode(name)) <= 200:
+        return name
+    return name[:100] + "~" + hashlib.blake2s(os.fsencode(name), digest_size=6).hexdigest()
+
+
 def _host_tag() -> str:
     """8 hex digits naming this machine, so a shared folder's temporaries of another machine (whose
     process ids mean nothing here) are never taken for stale ones."""
@@ -199,7 +220,8 @@ def _create_temporary(folder: str, name: str) -> tuple[int, str]:
     umask applies."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
     for _ in range(100):
-        tmp = os.path.join(folder, f".{name}.axongrad-{_host_tag()}-{os.getpid()}-{secrets.token_hex(6)}.tmp")
+        ours = f"axongrad-{_host_tag()}-{os.getpid()}-{secrets.token_hex(6)}"
+        tmp = os.path.join(folder, f".{_stem(name)}.{ours}.tmp")
         try:
             return os.open(tmp, flags, 0o666), tmp
         except FileExistsError:
@@ -223,7 +245,7 @@ def _remove_stale_temporaries(folder: str, name: str) -> None:
     """
     if os.name != "posix":
         return
-    prefix, host, uid = f".{name}.", _host_tag(), os.getuid()
+    prefix, host, uid = f".{_stem(name)}.", _host_tag(), os.getuid()
     try:
         entries = [e for e in os.scandir(folder) if e.name.startswith(prefix) and e.name.endswith(".tmp")]
     except OSError:

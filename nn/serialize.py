@@ -82,7 +82,10 @@ def load(path: FilePath, *, max_parameters: int = MAX_PARAMETERS) -> MLP:
         return ValueError(_too_big(target, got, f"{max_bytes} bytes", limit))
 
     raw = read_at_most(target, max_bytes, "load(path)", too_big)
-    _check_ascii(raw, target)
+    mark = 3 if raw.startswith(b"\xef\xbb\xbf") else 0  # a UTF-8 byte order mark, as Windows editors write
+    if mark:
+        raw = raw[mark:]
+    _check_ascii(raw, target, mark)
     # Every JSON value after a list's or object's first one follows a comma, and each list or
     # object opens with a bracket: counted in C over the bytes, they bound what json.loads would
     # build (a 59 MB file of "[]," is 20 million lists, 1.2 GB) before anything is built.
@@ -101,21 +104,22 @@ def load(path: FilePath, *, max_parameters: int = MAX_PARAMETERS) -> MLP:
 _NON_ASCII = re.compile(rb"[\x80-\xff]")
 
 
-def _check_ascii(raw: bytes, target: str) -> None:
+def _check_ascii(raw: bytes, target: str, offset: int = 0) -> None:
     """ValueError unless `raw` is ASCII: save writes \\u escapes, and no field of a model file needs
     other characters (one non-ASCII character would make the decoded text take 4 bytes a character)."""
     if raw.isascii():
         return
     match = _NON_ASCII.search(raw)
     at = match.start() if match else 0
+    shown = at + offset  # the position in the file, before a byte order mark was dropped
     for end in range(at + 1, at + 5):  # a UTF-8 character is 1 to 4 bytes
         with contextlib.suppress(UnicodeDecodeError):
             char = raw[at:end].decode("utf-8")
             break
     else:
-        raise ValueError(f"model file {target!r} is not UTF-8 text: byte {raw[at]:#04x} at offset {at}")
+        raise ValueError(f"model file {target!r} is not UTF-8 text: byte {raw[at]:#04x} at offset {shown}")
     raise ValueError(
-        f"model file {target!r} holds the non-ASCII character {char!r} at byte {at}; "
+        f"model file {target!r} holds the non-ASCII character {char!r} at byte {shown}; "
         "model files are ASCII JSON (save writes \\u escapes, and no field needs other characters)"
     )
 

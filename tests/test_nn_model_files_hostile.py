@@ -376,3 +376,45 @@ def test_save_refuses_to_replace_a_fifo(tmp_path: Path) -> None:
     with pytest.raises(OSError, match=r"cannot replace '.*m.json': it is a FIFO \(named pipe\), not a"):
         write_atomically(tmp_path / "m.json", b"data")
     assert os.listdir(tmp_path) == ["m.json"]
+
+
+# ------------------------------------------------------------------------- second pass
+
+
+def test_a_file_where_a_folder_should_be_is_named(tmp_path: Path) -> None:
+    (tmp_path / "notes").write_text("mine")
+    with pytest.raises(NotADirectoryError) as info:
+        nn.MLP(2, [1]).save(tmp_path / "notes" / "sub" / "m.json")
+    notes = str(tmp_path / "notes")
+    assert str(info.value) == f"[Errno 20] cannot write 'm.json': {notes!r} is a file, not a folder"
+    assert (tmp_path / "notes").read_text() == "mine"
+
+
+@POSIX
+def test_a_long_file_name_saves_and_its_stale_temporaries_are_found(tmp_path: Path) -> None:
+    """A 250-character name: the temporary's name (40 characters longer) would pass the 255-byte limit."""
+    name = "m" * 245 + ".json"
+    nn.MLP(2, [1], seed=0).save(tmp_path / name)
+    assert os.listdir(tmp_path) == [name]
+    from autograd.files import _stem
+
+    stale = tmp_path / f".{_stem(name)}.axongrad-{_host_tag()}-{dead_pid()}-0123456789ab.tmp"
+    stale.write_text("partial")
+    nn.MLP(3, [1], seed=0).save(tmp_path / name)
+    assert os.listdir(tmp_path) == [name] and nn.load(tmp_path / name).nin == 3
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path: Path) -> None:
+    """Windows editors start UTF-8 files with one; nothing else non-ASCII is read."""
+    (tmp_path / "m.json").write_bytes(b"\xef\xbb\xbf" + model_json().encode("ascii"))
+    assert nn.load(tmp_path / "m.json").sizes == [3, 1]
+    (tmp_path / "m.json").write_bytes(b"\xef\xbb\xbf\xef\xbb\xbf" + model_json().encode("ascii"))
+    with pytest.raises(ValueError, match=r"non-ASCII character '\\ufeff' at byte 3;"):
+        nn.load(tmp_path / "m.json")
+
+
+def test_a_key_spelled_with_escapes_is_the_same_key(tmp_path: Path) -> None:
+    text = model_json()
+    (tmp_path / "m.json").write_text(text[:-1] + ', "weig\\u0068ts": []}')
+    with pytest.raises(ValueError, match=r"^model file: the key 'weights' appears twice at the top level$"):
+        nn.load(tmp_path / "m.json")

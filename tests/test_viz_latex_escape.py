@@ -90,3 +90,11 @@ def test_markdown_text_is_an_escaped_pre_block(text: str) -> None:
     import html
 
     assert html.unescape(inner) == text  # the Markdown shows the text verbatim
+
+
+def test_mathjax_commands_that_link_or_load_are_shown_as_text() -> None:
+    learner = r"\href{javascript:alert(1)}{x} + \url{http://x} \class{a}{b} \require{html} \hrefx"
+    assert latex_inert(learner) == (
+        r"\backslash\mathrm{href}{javascript:alert(1)}{x} + \backslash\mathrm{url}{http://x} "
+        r"\backslash\mathrm{class}{a}{b} \backslash\mathrm{require}{html} \hrefx"
+    )

@@ -154,10 +154,20 @@ def latex_char(char: str) -> str:
     return _LATEX_MARKUP.get(char) or LATEX_SPECIALS.get(char, char)
 
 
+# MathJax commands that make links, attributes or loads (\href{javascript:...}, \class, \require):
+# in a learner's latex= text they are shown as text instead.
+_ACTIVE_COMMANDS = re.compile(
+    r"\\(href|url|class|cssId|style|data|html|htmlClass|htmlStyle|htmlId|htmlData|require|includegraphics)"
+    r"(?![A-Za-z])"
+)
+
+
 def latex_inert(latex: str) -> str:
     r"""LaTeX (ours, or a learner's `latex=` text) with every < > " replaced by the math that typesets
-    the same (\lt, \gt, ''): no tag or attribute can start in it where a front end inserts text/latex
-    as HTML. The last step of every LaTeX display."""
+    the same (\lt, \gt, ''), and commands that make links or load things (\href, \url, \class,
+    \require, ...) shown as text: no tag, attribute or link can come from it where a front end
+    inserts text/latex as HTML or typesets it. The last step of every LaTeX display."""
+    latex = _ACTIVE_COMMANDS.sub(lambda m: rf"\backslash\mathrm{{{m.group(1)}}}", latex)
     return _MARKUP.sub(lambda m: _LATEX_MARKUP[m.group()], latex)
 
 
