@@ -628,7 +628,8 @@ def _run_in_own_group(command: list[str], data: bytes, timeout: float) -> subpro
     dot may be a wrapper script whose children do the work: killing the wrapper alone would leave
     them running. So it starts a session of its own (POSIX), and that process group is killed
     (before the wrapper is reaped, so the group's id is still ours). After a normal exit, children
-    the wrapper left behind are ended too: a drawing leaves no process behind.
+    the wrapper left behind are ended too: a drawing leaves no process behind. (A child that starts
+    a session of its own, `setsid`, leaves the group: it is not ended, and only its pipes are closed.)
     """
     process = subprocess.Popen(  # noqa: S603 (dot from PATH, arguments are ours, input on stdin)
         command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
