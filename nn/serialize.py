@@ -16,9 +16,15 @@ Saving never loses a file:
 
 `load` checks every field and raises ValueError naming the first bad one (e.g. "weights[1][0].w[2]").
 It is bounded: a model of more than `max_parameters` weights and biases (default MAX_PARAMETERS,
-one million) or a file larger than MAX_BYTES_PER_PARAMETER bytes per allowed parameter is refused
-before it is built; pass a larger `max_parameters` to read a larger model. Each parameter costs about
-250 bytes in memory (a Value), so the default bounds a load to about 250 MB.
+one million) is refused before it is built; pass a larger `max_parameters` to read a larger model.
+Before any JSON is built, load refuses a file larger than MAX_BYTES_PER_PARAMETER bytes per allowed
+parameter, one with more JSON items (commas and brackets, counted over the bytes) than
+MAX_ITEMS_PER_PARAMETER per allowed parameter, a repeated or unknown top-level key (before its
+value is read), and "weights" holding more items than the file's own architecture needs (read
+first). So a load adds about twice the file's size (its bytes and text) plus the model: measured,
+59 MB of `[]` items added 1,364 MB of peak memory before these checks and 54 MB after; the
+largest model the default allows takes 295 MB (README). A path that is not a regular file (FIFO,
+device, folder) is refused without blocking.
 """
 
 from __future__ import annotations
