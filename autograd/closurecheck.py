@@ -33,6 +33,7 @@ from typing import Any
 
 from autograd.checks import integer, needs, real_number
 from autograd.closure import is_closure_kind
+from autograd.display import markdown_text
 from autograd.gradcheck import numerical_grad
 from autograd.graph import topological_order
 from autograd.value import Value
@@ -125,8 +126,8 @@ class BackwardCheck:
     __repr__ = __str__
 
     def _repr_markdown_(self) -> str:
-        """Jupyter shows the same text."""
-        return "```\n" + str(self) + "\n```"
+        """Jupyter shows the same text, verbatim (no HTML markup can come from a name in it)."""
+        return markdown_text(str(self))
 
 
 # ---------------------------------------------------------------- running the learner's closures

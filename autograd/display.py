@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -25,3 +26,10 @@ def mimebundle(value: Any) -> dict[str, str]:
     if _display.renderer is None:
         return {"text/plain": repr(value)}
     return _display.renderer(value)
+
+
+def markdown_text(text: str) -> str:
+    """`text` as Markdown that shows it verbatim and holds no HTML markup: a `<pre>` block with
+    & < > " ' as entities (Markdown passes HTML blocks through, so the entities show as the
+    characters; a front end that inserts the Markdown itself as HTML shows the same text)."""
+    return f"<pre>{html.escape(text, quote=True)}</pre>"

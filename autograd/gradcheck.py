@@ -9,6 +9,7 @@ from typing import Any
 
 from autograd.checks import real_number
 from autograd.context import no_grad
+from autograd.display import markdown_text
 from autograd.oprecord import Op
 from autograd.value import Value
 
@@ -121,8 +122,8 @@ class OpCheck:
         return "\n".join([head, *(f"  {line}" for line in self.failures)])
 
     def _repr_markdown_(self) -> str:
-        """Jupyter shows the same text."""
-        return "```\n" + str(self) + "\n```"
+        """Jupyter shows the same text, verbatim (no HTML markup can come from a name in it)."""
+        return markdown_text(str(self))
 
 
 def check_op(

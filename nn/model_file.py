@@ -8,12 +8,11 @@ This module knows a model only through its attributes (nin, sizes, activations, 
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 from autograd import Value
 from autograd.checks import needs, real_number
-from autograd.files import write_atomically
+from autograd.files import FilePath, file_path, write_atomically
 from nn.activations import ACTIVATIONS
 
 FORMAT = "axongrad-model"
@@ -22,8 +21,17 @@ VERSION = 1
 MAX_PARAMETERS = 1_000_000
 """`load`'s default limit on a model's weights and biases (raise it with `load(..., max_parameters=)`)."""
 
-MAX_BYTES_PER_PARAMETER = 64
-"""A model file may hold this many bytes per allowed parameter (`save` writes about 30 per weight)."""
+MAX_BYTES_PER_PARAMETER = 128
+"""A model file may hold this many bytes per allowed parameter: `save` writes about 30 per weight
+of a wide layer and 106 for a chain of one-input neurons without bias, the most per weight."""
+
+MAX_ITEMS_PER_PARAMETER = 8
+"""A model file may hold this many JSON items (values after a comma, lists, objects) per allowed
+parameter: a chain of one-input neurons without bias, the most structure per weight, needs 8."""
+
+_ITEMS_SLACK = 64
+"""JSON items any model file may hold on top of MAX_ITEMS_PER_PARAMETER per parameter (the top
+level, the architecture's lists)."""
 
 _BIG_DIGITS = 300
 """JSON integers longer than this stay text until a field reads them (floats end near 1e308)."""
@@ -95,8 +103,9 @@ def to_dict(model: Any) -> dict[str, Any]:
     }
 
 
-def save(model: Any, path: str | os.PathLike[str]) -> None:
+def save(model: Any, path: FilePath) -> None:
     """Write `model` (an MLP) to `path` atomically (see nn.serialize): check everything, then write."""
+    target = file_path(path, "save(path)")
     data = to_dict(model)  # every weight checked here: a model that cannot be saved touches no file
     text = json.dumps(data, indent=1, allow_nan=False) + "\n"
-    write_atomically(path, text.encode("utf-8"))
+    write_atomically(target, text.encode("ascii"))

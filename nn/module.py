@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from autograd import Value
 from autograd.checks import needs, real_number
+from autograd.files import FilePath
 from nn import model_file
 
 
@@ -52,6 +52,6 @@ class Module:
         for name, p in named:
             p.data = values[name]
 
-    def save(self, path: str | os.PathLike[str]) -> None:
+    def save(self, path: FilePath) -> None:
         """Write this model to a JSON model file atomically (see `nn.serialize`; MLPs only)."""
         model_file.save(self, path)

@@ -16,25 +16,35 @@ Saving never loses a file:
 
 `load` checks every field and raises ValueError naming the first bad one (e.g. "weights[1][0].w[2]").
 It is bounded: a model of more than `max_parameters` weights and biases (default MAX_PARAMETERS,
-one million) or a file larger than MAX_BYTES_PER_PARAMETER bytes per allowed parameter is refused
-before it is built; pass a larger `max_parameters` to read a larger model. Each parameter costs about
-250 bytes in memory (a Value), so the default bounds a load to about 250 MB.
+one million) is refused before it is built; pass a larger `max_parameters` to read a larger model.
+Before any JSON is built, load refuses a file larger than MAX_BYTES_PER_PARAMETER bytes per allowed
+parameter, one with more JSON items (commas and brackets, counted over the bytes) than
+MAX_ITEMS_PER_PARAMETER per allowed parameter, a repeated or unknown top-level key (before its
+value is read), and "weights" holding more items than the file's own architecture needs (read
+first). So a load adds about twice the file's size (its bytes and text) plus the model: measured,
+59 MB of `[]` items added 1,364 MB of peak memory before these checks and 54 MB after; the
+largest model the default allows takes 295 MB (README). A path that is not a regular file (FIFO,
+device, folder) is refused without blocking.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
-import os
+import re
 from typing import Any
 
 from autograd.checks import BEYOND_FLOAT_RANGE, integer, is_int, is_real, needs
+from autograd.files import FilePath, file_path, read_at_most
 from nn.activations import ACTIVATIONS
 from nn.layers import MLP
 from nn.model_file import (
     _BIG_DIGITS,
+    _ITEMS_SLACK,
     FORMAT,
     MAX_BYTES_PER_PARAMETER,
+    MAX_ITEMS_PER_PARAMETER,
     MAX_PARAMETERS,
     VERSION,
     _LongInteger,
@@ -45,11 +55,12 @@ from nn.model_file import save as _save_any
 from nn.module import Module
 
 __all__ = [
-    "FORMAT", "MAX_BYTES_PER_PARAMETER", "MAX_PARAMETERS", "VERSION", "from_dict", "load", "save", "to_dict",
+    "FORMAT", "MAX_BYTES_PER_PARAMETER", "MAX_ITEMS_PER_PARAMETER", "MAX_PARAMETERS", "VERSION",
+    "from_dict", "load", "save", "to_dict",
 ]
 
 
-def save(model: Module, path: str | os.PathLike[str]) -> None:
+def save(model: Module, path: FilePath) -> None:
     """Write `model` to `path` atomically (see the module docstring): check, temp file, fsync, rename."""
     if not isinstance(model, MLP):
         raise TypeError(f"save supports MLP models, got {type(model).__name__}")
@@ -61,45 +72,62 @@ def _reject_constant(name: str) -> float:
     raise ValueError(f"model file: non-finite number {name} (weights must be finite)")
 
 
-def load(path: str | os.PathLike[str], *, max_parameters: int = MAX_PARAMETERS) -> MLP:
+def load(path: FilePath, *, max_parameters: int = MAX_PARAMETERS) -> MLP:
     """Read a model file written by `save` and rebuild the MLP; ValueError naming any bad field.
 
     A model of more than `max_parameters` weights and biases, or a file of more than
-    MAX_BYTES_PER_PARAMETER * max_parameters bytes, is a ValueError before it is built.
+    MAX_BYTES_PER_PARAMETER * max_parameters bytes or more than MAX_ITEMS_PER_PARAMETER *
+    max_parameters JSON items, is a ValueError before it is built. A path that is not a regular
+    file (a folder, FIFO, device) is an OSError, raised without waiting for a writer.
     """
     limit = integer(max_parameters, "load(max_parameters)", at_least=1)
     max_bytes = MAX_BYTES_PER_PARAMETER * limit
-    target = os.fspath(path)
-    with open(target, "rb") as f:  # a missing file is the usual FileNotFoundError
-        size = os.fstat(f.fileno()).st_size
-        if size > max_bytes:
-            raise ValueError(_too_big(target, f"{size} bytes", f"{max_bytes} bytes", limit))
-        raw = _read_at_most(f, max_bytes, size)
-    if len(raw) > max_bytes:
-        raise ValueError(_too_big(target, f"more than {max_bytes} bytes", f"{max_bytes} bytes", limit))
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise ValueError(f"model file {target!r} is not UTF-8 text: {error}") from None
+    target = file_path(path, "load(path)")
+
+    def too_big(got: str) -> ValueError:
+        return ValueError(_too_big(target, got, f"{max_bytes} bytes", limit))
+
+    raw = read_at_most(target, max_bytes, "load(path)", too_big)
+    mark = 3 if raw.startswith(b"\xef\xbb\xbf") else 0  # a UTF-8 byte order mark, as Windows editors write
+    if mark:
+        raw = raw[mark:]
+    _check_ascii(raw, target, mark)
+    # Every JSON value after a list's or object's first one follows a comma, and each list or
+    # object opens with a bracket: counted in C over the bytes, they bound what json.loads would
+    # build (a 59 MB file of "[]," is 20 million lists, 1.2 GB) before anything is built.
+    items = raw.count(b",") + raw.count(b"[") + raw.count(b"{")
+    max_items = MAX_ITEMS_PER_PARAMETER * limit + _ITEMS_SLACK
+    if items > max_items:
+        raise ValueError(
+            f"model file {target!r} has {items} JSON items (commas and brackets), more than a model of "
+            f"max_parameters={limit} needs ({max_items}); if you trust the file, pass a larger max_parameters"
+        )
+    text = raw.decode("ascii")
     del raw
-    return from_dict(_parse(text, target), max_parameters=limit)
+    return from_dict(_parse(text, target, limit), max_parameters=limit)
 
 
-def _read_at_most(f: Any, limit: int, size: int) -> bytes:
-    """At most limit + 1 bytes of `f`, read without allocating limit + 1 bytes up front.
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
 
-    The stat size in one read, then 1 MiB at a time: a device or a growing file may hold more than
-    its size says (f.read(limit + 1) would allocate the whole limit first).
-    """
-    first: bytes = f.read(min(size, limit) + 1)
-    parts, total = [first], len(first)
-    while total <= limit:
-        chunk: bytes = f.read(min(1 << 20, limit + 1 - total))
-        if not chunk:
+
+def _check_ascii(raw: bytes, target: str, offset: int = 0) -> None:
+    """ValueError unless `raw` is ASCII: save writes \\u escapes, and no field of a model file needs
+    other characters (one non-ASCII character would make the decoded text take 4 bytes a character)."""
+    if raw.isascii():
+        return
+    match = _NON_ASCII.search(raw)
+    at = match.start() if match else 0
+    shown = at + offset  # the position in the file, before a byte order mark was dropped
+    for end in range(at + 1, at + 5):  # a UTF-8 character is 1 to 4 bytes
+        with contextlib.suppress(UnicodeDecodeError):
+            char = raw[at:end].decode("utf-8")
             break
-        parts.append(chunk)
-        total += len(chunk)
-    return first if len(parts) == 1 else b"".join(parts)
+    else:
+        raise ValueError(f"model file {target!r} is not UTF-8 text: byte {raw[at]:#04x} at offset {shown}")
+    raise ValueError(
+        f"model file {target!r} holds the non-ASCII character {char!r} at byte {shown}; "
+        "model files are ASCII JSON (save writes \\u escapes, and no field needs other characters)"
+    )
 
 
 def _too_big(target: str, got: str, allowed: str, limit: int) -> str:
@@ -115,18 +143,117 @@ def _parse_int(digits: str) -> int | _LongInteger:
     return _LongInteger(digits) if len(digits) > _BIG_DIGITS else int(digits)
 
 
-def _parse(text: str, where: str) -> Any:
-    """JSON text as data, or a ValueError saying it is not (valid, complete, reasonably nested) JSON."""
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json's hook for every object: a key given twice is an error (json would keep the last silently)."""
+    data = dict(pairs)
+    if len(data) < len(pairs):
+        seen: set[str] = set()
+        twice = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+        keys = ", ".join(repr(key) for key in list(data)[:6])
+        raise ValueError(f"model file: the key {twice!r} appears twice in one object (with keys {keys})")
+    return data
+
+
+_MEMBERS = ("format", "version", "architecture", "weights")
+
+SMALL_MEMBER_CHARS = 1 << 20
+"""The most characters "format", "version" or "architecture" may take (about 20,000 layers)."""
+
+_SPACE = re.compile(r"[ \t\n\r]*")
+
+
+def _parse(text: str, where: str, limit: int) -> Any:
+    """The top-level object of a model file, read member by member so nothing big is built blindly.
+
+    An unknown or repeated key is refused before its value is read; "format", "version" and
+    "architecture" are read from at most SMALL_MEMBER_CHARS characters; "weights" is read only
+    after the architecture, once the file's remaining commas and brackets are no more than that
+    architecture's weights need. ValueError for anything that is not such (valid, complete,
+    reasonably nested, duplicate-free) JSON.
+    """
+    decoder = json.JSONDecoder(
+        parse_constant=_reject_constant, parse_int=_parse_int, object_pairs_hook=_no_duplicates
+    )
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+        return _members(text, decoder, limit)
     except json.JSONDecodeError as error:
-        raise ValueError(
-            f"model file {where!r} is not valid JSON (truncated or corrupted?): {error}"
-        ) from None
+        why = f"is not valid JSON (truncated or corrupted?): {error}"
     except RecursionError:
+        why = "nests JSON too deeply (a model file nests 5 levels)"
+    raise ValueError(f"model file {where!r} {why}")
+
+
+def _members(text: str, decoder: json.JSONDecoder, limit: int) -> Any:
+    """The top-level object's members (see `_parse`); json.JSONDecodeError where the text is not JSON."""
+    at = _SPACE.match(text, 0).end()  # type: ignore[union-attr]  # matches the empty string
+    if text[at : at + 1] != "{":
+        if len(text) <= SMALL_MEMBER_CHARS:  # small: parsed whole, for from_dict's usual message
+            return decoder.decode(text)
+        raise ValueError(f"model file: the top level needs a JSON object {{...}}, got {text[at : at + 20]!r}")
+    data: dict[str, Any] = {}
+    at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    if text[at : at + 1] == "}":
+        return data
+    while True:
+        if text[at : at + 1] != '"':
+            raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, at)
+        key, at = json.decoder.scanstring(text, at + 1)  # type: ignore[attr-defined]
+        at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
+        if text[at : at + 1] != ":":
+            raise json.JSONDecodeError("Expecting ':' delimiter", text, at)
+        at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+        if key in data:
+            raise ValueError(f"model file: the key {key!r} appears twice at the top level")
+        if key not in _MEMBERS:
+            raise ValueError(
+                f"model file: unknown key {_short(key)} at the top level (a model file holds "
+                f"{', '.join(repr(m) for m in _MEMBERS)}; nothing else is read)"
+            )
+        if key == "weights":
+            _check_weights_size(text, at, data, limit)
+            data[key], at = decoder.raw_decode(text, at)
+        else:
+            piece = text[at : at + SMALL_MEMBER_CHARS]
+            try:
+                data[key], used = decoder.raw_decode(piece)
+            except json.JSONDecodeError as error:
+                if len(piece) == SMALL_MEMBER_CHARS and error.pos >= len(piece) - 1:
+                    raise ValueError(
+                        f"model file: {key!r} is longer than {SMALL_MEMBER_CHARS} characters "
+                        "(a model file's is a few hundred)"
+                    ) from None
+                raise json.JSONDecodeError(error.msg, text, at + error.pos) from None
+            at += used
+        at = _SPACE.match(text, at).end()  # type: ignore[union-attr]
+        if text[at : at + 1] == "}":
+            break
+        if text[at : at + 1] != ",":
+            raise json.JSONDecodeError("Expecting ',' delimiter", text, at)
+        at = _SPACE.match(text, at + 1).end()  # type: ignore[union-attr]
+    if _SPACE.match(text, at + 1).end() != len(text):  # type: ignore[union-attr]
+        raise json.JSONDecodeError("Extra data", text, at + 1)
+    return data
+
+
+def _check_weights_size(text: str, at: int, data: dict[str, Any], limit: int) -> None:
+    """ValueError unless the architecture came first and the text from `at` on holds no more JSON
+    items (commas and brackets, counted in C) than that architecture's "weights" needs."""
+    if "architecture" not in data:
         raise ValueError(
-            f"model file {where!r} nests JSON too deeply (a model file nests 5 levels)"
-        ) from None
+            "model file: 'weights' comes before 'architecture'; load reads the architecture first, "
+            "to know how large the weights may be (save writes it first): move 'architecture' up"
+        )
+    nin, sizes, _, biases = _architecture(_object(data["architecture"], "'architecture'"))
+    ins = [nin, *sizes]
+    _check_count(sum((ins[k] + biases[k]) * sizes[k] for k in range(len(sizes))), limit)
+    # "[" + per layer "[", per neuron "{", "[", nin - 1 commas in w, one before "b"; commas between.
+    needed = 1 + len(sizes) - 1 + sum(1 + n * (2 + ins[k]) + n - 1 for k, n in enumerate(sizes))
+    items = text.count(",", at) + text.count("[", at) + text.count("{", at)
+    if items > needed + _ITEMS_SLACK:
+        raise ValueError(
+            f"model file: 'weights' and what follows hold {items} JSON items (commas and brackets), "
+            f"but the architecture's weights need {needed}"
+        )
 
 
 def _bad(where: str, what: str, value: object) -> ValueError:
@@ -194,13 +321,7 @@ def from_dict(data: Any, *, max_parameters: int = MAX_PARAMETERS) -> MLP:
         raise _bad("'version'", f"{VERSION} (the version this axongrad reads)", version)
     nin, sizes, acts, biases = _architecture(_object(_field(data, "architecture", ""), "'architecture'"))
     ins = [nin, *sizes]
-    count = sum((ins[k] + biases[k]) * sizes[k] for k in range(len(sizes)))
-    if count > limit:
-        raise ValueError(
-            f"model file: the architecture declares {count} weights and biases, more than "
-            f"max_parameters={limit} (about 250 bytes of memory each); if you trust the file, "
-            "pass a larger max_parameters to load"
-        )
+    _check_count(sum((ins[k] + biases[k]) * sizes[k] for k in range(len(sizes))), limit)
     weights = _list(_field(data, "weights", ""), "weights", len(sizes))
     values = [_layer(layer, k, ins[k], sizes[k], biases[k]) for k, layer in enumerate(weights)]
     # A fixed seed: rebuilding must not disturb the generator behind nn.seed; every weight is overwritten.
@@ -212,6 +333,16 @@ def from_dict(data: Any, *, max_parameters: int = MAX_PARAMETERS) -> MLP:
             if neuron.b is not None and b is not None:
                 neuron.b.data = b
     return model
+
+
+def _check_count(count: int, limit: int) -> None:
+    """ValueError when an architecture declares more than `limit` weights and biases."""
+    if count > limit:
+        raise ValueError(
+            f"model file: the architecture declares {count} weights and biases, more than "
+            f"max_parameters={limit} (about 250 bytes of memory each); if you trust the file, "
+            "pass a larger max_parameters to load"
+        )
 
 
 def _architecture(arch: dict[str, Any]) -> tuple[int, list[int], list[str], list[bool]]:

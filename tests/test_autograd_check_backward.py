@@ -286,7 +286,7 @@ def test_domain_points_and_seed() -> None:
 def test_repr_is_the_explanation_so_a_bare_assert_shows_it() -> None:
     report = check_backward(tanh_wrong_sign)
     assert repr(report) == str(report)
-    assert report._repr_markdown_().startswith("```\ntanh_wrong_sign: wrong term for self")
+    assert report._repr_markdown_().startswith("<pre>tanh_wrong_sign: wrong term for self")
     with pytest.raises(KeyError, match="no input named 'x'"):
         report.cause("x")
 

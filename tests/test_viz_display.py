@@ -125,13 +125,13 @@ def test_long_weight_lists_are_summarised() -> None:
 @pytest.mark.dot
 def test_dot_is_stopped_at_its_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[float] = []
-    real_run = subprocess.run
+    real_run = dot_module._run_in_own_group
 
-    def slow_run(*args: object, **kwargs: object) -> object:
-        calls.append(float(kwargs["timeout"]))  # type: ignore[arg-type]
-        raise subprocess.TimeoutExpired(cmd="dot", timeout=float(kwargs["timeout"]))  # type: ignore[arg-type]
+    def slow_run(command: list[str], data: bytes, timeout: float) -> object:
+        calls.append(timeout)
+        raise subprocess.TimeoutExpired(cmd="dot", timeout=timeout)
 
-    monkeypatch.setattr(dot_module.subprocess, "run", slow_run)
+    monkeypatch.setattr(dot_module, "_run_in_own_group", slow_run)
     diagram = viz.draw(smallest()["E"])
     with pytest.raises(ValueError, match=r"did not finish .* in 2\.5 s.*group=\"neuron\".*timeout="):
         viz.render(diagram, "never-written.svg", timeout=2.5)
@@ -143,7 +143,7 @@ def test_dot_is_stopped_at_its_time_limit(monkeypatch: pytest.MonkeyPatch) -> No
     value_bundle = smallest()["E"]._repr_mimebundle_()
     assert list(value_bundle) == ["text/plain"]
     assert "Not drawn here: dot needs more than" in value_bundle["text/plain"]
-    monkeypatch.setattr(dot_module.subprocess, "run", real_run)
+    monkeypatch.setattr(dot_module, "_run_in_own_group", real_run)
 
 
 @needs_dot

@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import html
 import math
-import os
 import random
 import re
 import time
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 
 from autograd import Value, numerical_grad
 from autograd.checks import integer
-from autograd.files import write_atomically
+from autograd.files import FilePath, file_path, write_atomically
 from viz.dot import RENDER_TIMEOUT, Diagram, build, root_value, svg_of
 from viz.labels import dot_text, fmt, page_text, script_json
 from viz.pages import inline_svg, read_template, script_csp
@@ -328,7 +327,7 @@ class BugHunt:
         """The hunt as one standalone HTML page (see `save_html`)."""
         return hunt_page(self, title, rankdir, timeout)
 
-    def save_html(self, path: str | os.PathLike[str], *, title: str | None = None,
+    def save_html(self, path: FilePath, *, title: str | None = None,
                   rankdir: str | None = None, timeout: float = RENDER_TIMEOUT) -> str:
         """Write the hunt as one standalone page (no kernel, no network) and return its path.
 
@@ -337,7 +336,7 @@ class BugHunt:
         picks "TB" or "LR", whichever fits the page's picture area better. Needs Graphviz's dot.
         """
         text = self.html(title=title, rankdir=rankdir, timeout=timeout)
-        target = os.fspath(path)
+        target = file_path(path, "BugHunt.save_html(path)")
         write_atomically(target, text.encode("utf-8"))
         return target
 

@@ -9,13 +9,12 @@ and column say which.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from autograd.files import write_atomically
+from autograd.files import FilePath, file_path, write_atomically
 from viz.labels import page_text
 from viz.pages import read_template
 from viz.plots import _figure, _save
@@ -89,12 +88,12 @@ class ConfusionMatrix:
         )
 
 
-    def save_html(self, path: str | os.PathLike[str], *, title: str = "confusion matrix") -> str:
+    def save_html(self, path: FilePath, *, title: str = "confusion matrix") -> str:
         """Write the matrix as a standalone HTML page (the Jupyter table, a heading, what the cells
         mean; no script, nothing loaded), atomically; returns the path written."""
         if not isinstance(title, str):
             raise TypeError(f"ConfusionMatrix.save_html(title=...) must be a str, got {type(title).__name__}")
-        target = os.fspath(path)
+        target = file_path(path, "ConfusionMatrix.save_html(path)")
         fills = {"__TITLE__": page_text(title), "__TABLE__": self._repr_html_()}
         # One pass, so a title that reads "__TABLE__" stays text.
         page = re.sub("|".join(fills), lambda m: fills[m.group()], read_template("templates/confusion.html"))
@@ -158,7 +157,7 @@ def _mathtext_safe(text: str) -> str:
 def plot_confusion(
     y_true: Sequence[Hashable],
     y_pred: Sequence[Hashable],
-    path: str | os.PathLike[str] | None = None,
+    path: FilePath | None = None,
     *,
     labels: Sequence[Hashable] | None = None,
     title: str | None = None,

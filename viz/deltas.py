@@ -20,7 +20,7 @@ from typing import Any
 from autograd import Value, topological_order
 from autograd.checks import integer, needs
 from viz.explain import explain, root_grads
-from viz.labels import fmt, fmt_factor
+from viz.labels import fmt, fmt_factor, latex_inert
 from viz.names import edge_rule, latex_name, value_names
 
 
@@ -136,7 +136,7 @@ class Deltas:
             )
         if self.bias is not None:
             rows.append(rf"\frac{{\partial E}}{{\partial b}} &= \delta = {fmt(self.bias)}")
-        return "\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}"
+        return latex_inert("\\begin{aligned}\n" + "\n".join(rows) + "\n\\end{aligned}")
 
 
 def deltas(root: Value, neuron: str, *, evaluation: int = 0) -> Deltas:

@@ -32,7 +32,6 @@ functions are one per row of `autograd.activations.TABLE`, checked by a test.
 from __future__ import annotations
 
 import functools
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,7 +39,7 @@ from typing import Any
 
 from autograd.activations import LEAKY_SLOPE, NAMES
 from autograd.checks import needs, real_number, sequence
-from autograd.files import write_atomically
+from autograd.files import FilePath, file_path, write_atomically
 from viz.labels import page_text, script_json
 from viz.pages import read_template
 
@@ -151,14 +150,14 @@ def digit_pad_html(model: Any, title: str = "axongrad: draw a digit") -> str:
     return re.sub("|".join(replacements), lambda m: replacements[m.group()], page_template())
 
 
-def export_digit_pad(model: Any, path: str | os.PathLike[str], title: str = "axongrad: draw a digit") -> Path:
+def export_digit_pad(model: Any, path: FilePath, title: str = "axongrad: draw a digit") -> Path:
     """Write the self-contained digit pad page for a trained 64-input, 10-output MLP; return its path.
 
     The file is written atomically (a temporary file renamed over `path`), so an existing page is
     replaced whole or left as it was. Open it in any browser: no server, no network.
     """
     page = digit_pad_html(model, title)
-    target = Path(os.fspath(path))
+    target = Path(file_path(path, "export_digit_pad(path)"))
     write_atomically(target.resolve(), page.encode("utf-8"))
     return target
 

@@ -33,6 +33,7 @@ import itertools
 import os
 import re
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -41,7 +42,7 @@ import graphviz
 
 from autograd import Value
 from autograd.checks import real_number
-from autograd.files import write_atomically
+from autograd.files import FilePath, file_path, write_atomically
 from viz.labels import dot_text, dot_tooltip, fmt, is_shortened
 from viz.trace import (
     CONSTANT,
@@ -662,9 +663,7 @@ def run_dot(source: str, format: str, timeout: float) -> bytes:
         raise RuntimeError(NO_DOT)
     timeout = real_number(timeout, "render(timeout) (dot's time limit in seconds)", above=0)
     try:
-        done = subprocess.run(  # noqa: S603 (dot from PATH, arguments are ours, input on stdin)
-            [exe, f"-T{format}"], input=source.encode("utf-8"), capture_output=True, timeout=timeout
-        )
+        done = _run_in_own_group([exe, f"-T{format}"], source.encode("utf-8"), timeout)
     except subprocess.TimeoutExpired as error:
         raise ValueError(
             f"dot did not finish laying out this diagram in {timeout:g} s ({len(source):,} characters "
@@ -676,6 +675,43 @@ def run_dot(source: str, format: str, timeout: float) -> bytes:
         message = done.stderr.decode("utf-8", "replace").strip()[:500]
         raise RuntimeError(f"dot failed (exit status {done.returncode}): {message}")
     return bytes(done.stdout)
+
+
+def _run_in_own_group(command: list[str], data: bytes, timeout: float) -> subprocess.CompletedProcess[bytes]:
+    """Run `command` with `data` on stdin; on a timeout, an interrupt or any error, end its whole group.
+
+    dot may be a wrapper script whose children do the work: killing the wrapper alone would leave
+    them running. So it starts a session of its own (POSIX), and that process group is killed
+    (before the wrapper is reaped, so the group's id is still ours). After a normal exit, children
+    the wrapper left behind are ended too: a drawing leaves no process behind. (A child that starts
+    a session of its own, `setsid`, leaves the group: it is not ended, and only its pipes are closed.)
+    """
+    process = subprocess.Popen(  # noqa: S603 (dot from PATH, arguments are ours, input on stdin)
+        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=os.name == "posix",
+    )
+    try:
+        out, err = process.communicate(data, timeout=timeout)
+    except BaseException:  # TimeoutExpired, KeyboardInterrupt, ...
+        _end_group(process)
+        for stream in (process.stdin, process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()  # not read to the end: a child that left the group may hold them
+        process.wait()
+        raise
+    _end_group(process)
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+def _end_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL every process of `process`'s group (POSIX; elsewhere `process` alone)."""
+    if os.name != "posix":
+        process.kill()
+        return
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass  # the group is already gone
 
 
 _SVG_WIDTH = re.compile(r'<svg[^>]*?\swidth="([\d.]+)pt"')
@@ -710,7 +746,7 @@ def _format_for(target: str, format: str | None) -> str:
 
 
 def render(
-    graph: Any, path: str | os.PathLike[str], format: str | None = None, *, timeout: float = RENDER_TIMEOUT
+    graph: Any, path: FilePath, format: str | None = None, *, timeout: float = RENDER_TIMEOUT
 ) -> str:
     """Write `graph` (any graphviz graph) to `path`, in the format its extension names.
 
@@ -718,7 +754,7 @@ def render(
     `format` that disagrees with the extension is a ValueError. dot gets `timeout` seconds
     (ValueError past it); RuntimeError if dot is missing. The file is written atomically.
     """
-    target = os.fspath(path)
+    target = file_path(path, "render(path)")
     fmt_name = _format_for(target, format)
     write_atomically(target, laid_out(graph, fmt_name, timeout))
     return target

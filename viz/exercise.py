@@ -22,12 +22,12 @@ two, a sign, ...) is named.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
 from autograd import Value
 from autograd.checks import is_real, needs, real_number
+from autograd.files import FilePath
 from viz.answers import AnswerError, Expression, agrees, close, parse_expression, parse_number, shorten_text
 from viz.dot import root_value
 from viz.exercise_graph import Graph, Point
@@ -294,7 +294,7 @@ class Exercise:
 
     # ------------------------------------------------------------ the page and the widget
 
-    def save_html(self, path: str | os.PathLike[str], *, title: str | None = None) -> str:
+    def save_html(self, path: FilePath, *, title: str | None = None) -> str:
         """Write the exercise as one standalone HTML page (numbers as answers) and return its path."""
         from viz.exercise_page import save_exercise_html
 

@@ -11,11 +11,10 @@ script run, nothing loaded from anywhere.
 from __future__ import annotations
 
 import math
-import os
 import re
 from typing import TYPE_CHECKING, Any
 
-from autograd.files import write_atomically
+from autograd.files import FilePath, file_path, write_atomically
 from viz.dot import RENDER_TIMEOUT, build, svg_of
 from viz.labels import page_text, script_json
 from viz.pages import inline_svg, read_template, script_csp
@@ -127,10 +126,10 @@ def exercise_html(ex: Exercise, *, title: str | None = None, timeout: float = RE
 
 
 def save_exercise_html(
-    ex: Exercise, path: str | os.PathLike[str], *, title: str | None = None, timeout: float = RENDER_TIMEOUT
+    ex: Exercise, path: FilePath, *, title: str | None = None, timeout: float = RENDER_TIMEOUT
 ) -> str:
     """Write the exercise page atomically; return its path (RuntimeError naming the install without dot)."""
     page = exercise_html(ex, title=title, timeout=timeout)
-    target = os.fspath(path)
+    target = file_path(path, "save_exercise_html(path)")
     write_atomically(target, page.encode("utf-8"))
     return target

@@ -18,7 +18,7 @@ from typing import Any
 
 from autograd import Value, topological_order
 from autograd.checks import integer, needs
-from viz.labels import fmt, fmt_factor
+from viz.labels import fmt, fmt_factor, latex_inert
 from viz.names import edge_rule, expression, is_sum, latex_expression, latex_name, value_names
 
 MAX_PATHS = 64
@@ -72,7 +72,7 @@ class Explanation:
         printer.text(str(self))
 
     def _repr_latex_(self) -> str:
-        """Jupyter display: the chain rule as mathematics (`latex()` between $$)."""
+        """Jupyter display: the chain rule as mathematics (`latex()` between $$; no HTML markup in it)."""
         return f"$$\n{self.latex()}\n$$"
 
     def rules(self) -> str:
@@ -88,7 +88,14 @@ class Explanation:
 
     def latex(self) -> str:
         r"""The chain rule in LaTeX, as the posts write it: an `aligned` block with the factors'
-        names, their rules, their numbers and the result (one such block per listed path)."""
+        names, their rules, their numbers and the result (one such block per listed path).
+
+        Labels and a learner op's `latex=` text never put < > " in it (`viz.labels.latex_inert`):
+        a front end that inserts LaTeX as HTML shows it as text."""
+        return latex_inert(self._latex())
+
+    def _latex(self) -> str:
+        """`latex()` before its last escaping step."""
         lhs = rf"\frac{{\partial {latex_name(self.root_name)}}}{{\partial {latex_name(self.wrt_name)}}}"
         if self.path_count == 0:
             return rf"{lhs} = 0 \quad \text{{(no path between them)}}"

@@ -1,7 +1,9 @@
-"""Number formatting, rule-text tidying and ALL escaping of user text (DOT HTML-like labels, HTML pages).
+"""Number formatting, rule-text tidying and ALL escaping of user text (DOT HTML-like labels, HTML
+pages, LaTeX).
 
 Labels are user text: every string that reaches a diagram or a web page goes through `dot_text`
-or `page_text` here, and nowhere else, so one place decides what is safe.
+or `page_text` here, and every LaTeX display through `latex_text` and `latex_inert`, and nowhere
+else, so one place decides what is safe.
 """
 
 from __future__ import annotations
@@ -121,6 +123,52 @@ def srcdoc(page: str) -> str:
     browser when it reads the attribute, so the page arrives byte for byte.
     """
     return html.escape(page, quote=True)
+
+
+# LaTeX's special characters in text, as escapes that typeset them literally.
+LATEX_SPECIALS = {
+    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}", "#": r"\#",
+    "$": r"\$", "%": r"\%", "&": r"\&", "~": r"\~{}",
+}
+# The characters that would be HTML markup where a front end inserts text/latex as HTML (a tag, a
+# quoted attribute), as math that typesets the same: \lt and \gt in MathJax and KaTeX, '' for ".
+_LATEX_MARKUP = {"<": r"\lt ", ">": r"\gt ", '"': "''"}
+_MARKUP = re.compile(r'([<>"])')
+
+
+def latex_text(text: str) -> str:
+    r"""User text as upright LaTeX: `\text{...}` with LaTeX's specials escaped, and < > " set as math
+    between the text pieces (a "\lt" inside \text would print as itself), so no character of it
+    is HTML markup: `latex_text('a<b')` is `\text{a}\lt \text{b}`."""
+    out = []
+    for piece in _MARKUP.split(text):
+        if piece in _LATEX_MARKUP:
+            out.append(_LATEX_MARKUP[piece])
+        elif piece:
+            out.append(r"\text{" + "".join(LATEX_SPECIALS.get(c, c) for c in piece) + "}")
+    return "".join(out) or r"\text{}"
+
+
+def latex_char(char: str) -> str:
+    """One character of a formula in LaTeX math: specials escaped, < > " as math (see `latex_text`)."""
+    return _LATEX_MARKUP.get(char) or LATEX_SPECIALS.get(char, char)
+
+
+# MathJax commands that make links, attributes or loads (\href{javascript:...}, \class, \require):
+# in a learner's latex= text they are shown as text instead.
+_ACTIVE_COMMANDS = re.compile(
+    r"\\(href|url|class|cssId|style|data|html|htmlClass|htmlStyle|htmlId|htmlData|require|includegraphics)"
+    r"(?![A-Za-z])"
+)
+
+
+def latex_inert(latex: str) -> str:
+    r"""LaTeX (ours, or a learner's `latex=` text) with every < > " replaced by the math that typesets
+    the same (\lt, \gt, ''), and commands that make links or load things (\href, \url, \class,
+    \require, ...) shown as text: no tag, attribute or link can come from it where a front end
+    inserts text/latex as HTML or typesets it. The last step of every LaTeX display."""
+    latex = _ACTIVE_COMMANDS.sub(lambda m: rf"\backslash\mathrm{{{m.group(1)}}}", latex)
+    return _MARKUP.sub(lambda m: _LATEX_MARKUP[m.group()], latex)
 
 
 def script_json(data: Any) -> str:

@@ -14,17 +14,13 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 
 from autograd import Op, Value
-from viz.labels import fmt, pretty_rule, superscript
+from viz.labels import fmt, latex_char, latex_text, pretty_rule, superscript
 
 # Superscript forms of the letters a row's constant may be called ("xⁿ" shows n as "ⁿ").
 _LETTER_SUPERSCRIPTS = {"n": "ⁿ", "m": "ᵐ", "k": "ᵏ", "p": "ᵖ", "a": "ᵃ", "b": "ᵇ", "c": "ᶜ"}
 # A name that reads as one factor without parentheses: "W0", "Y'", "L1.n0.w0", "0.5".
 _ATOM = re.compile(r"[\w'.]+(?:\[\d+\])?")
 _LATEX_INDEXED = re.compile(r"([A-Za-z]+)_?(\d+)('*)")
-_LATEX_SPECIALS = {
-    "\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "_": r"\_", "^": r"\^{}", "#": r"\#",
-    "$": r"\$", "%": r"\%", "&": r"\&", "~": r"\~{}",
-}
 
 
 ROOT_NAME = "root"
@@ -280,7 +276,7 @@ def latex_name(name: str) -> str:
         return f"{match.group(1)}_{{{match.group(2)}}}{match.group(3)}"
     if re.fullmatch(r"[A-Za-z]'*|-?\d+(?:\.\d+)?(?:e[+-]?\d+)?", name):
         return name
-    return r"\text{" + "".join(_LATEX_SPECIALS.get(c, c) for c in name) + "}"
+    return latex_text(name)
 
 
 def _latex_factor(name: str) -> str:
@@ -321,5 +317,5 @@ def latex_expression(text: str) -> str:
         elif token in _LATEX_OPERATORS:
             out.append(_LATEX_OPERATORS[token])
         else:
-            out.append(_LATEX_SPECIALS.get(token, token))
+            out.append(latex_char(token))
     return "".join(out)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from autograd import Value, no_grad
 from autograd.activations import NAMES, TABLE
 from autograd.checks import integer, needs, real_number, real_numbers, sequence
+from autograd.files import FilePath, file_path, write_atomically
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -66,10 +67,14 @@ def shown_figure_class() -> type[Figure]:
     return result
 
 
-def _save(fig: Figure, path: str | os.PathLike[str] | None) -> Figure:
-    """Save `fig` to `path` when given (format from the suffix) and return it."""
+def _save(fig: Figure, path: FilePath | None) -> Figure:
+    """Save `fig` to `path` when given (format from the suffix, PNG without one), atomically; return it."""
     if path is not None:
-        fig.savefig(os.fspath(path), dpi=120, bbox_inches="tight")
+        target = file_path(path, "plot(path=...)")
+        buffer = io.BytesIO()
+        suffix = os.path.splitext(target)[1][1:].lower()
+        fig.savefig(buffer, format=suffix or "png", dpi=120, bbox_inches="tight")
+        write_atomically(target, buffer.getvalue())
     return fig
 
 
@@ -80,7 +85,7 @@ def _floats(values: object, where: str, length: int | None = None) -> list[float
     return real_numbers(values, where, length=length, finite=False)
 
 
-def plot_history(history: object, path: str | os.PathLike[str] | None = None) -> Figure:
+def plot_history(history: object, path: FilePath | None = None) -> Figure:
     """Loss (and accuracy, if recorded) per epoch from any object with `.loss` (and `.accuracy`) lists."""
     if not hasattr(history, "loss"):
         raise TypeError(f"plot_history needs an object with a .loss list, got {type(history).__name__}")
@@ -125,7 +130,7 @@ def plot_decision_boundary(
     model: Callable[[list[float]], object],
     xs: Sequence[Sequence[float]],
     ys: Sequence[float],
-    path: str | os.PathLike[str] | None = None,
+    path: FilePath | None = None,
     *,
     resolution: int = 60,
 ) -> Figure:
@@ -226,7 +231,7 @@ def activation_curve(name: str, xs: Sequence[float]) -> tuple[list[float], list[
     return values, slopes
 
 
-def plot_activation(name: str, path: str | os.PathLike[str] | None = None) -> Figure:
+def plot_activation(name: str, path: FilePath | None = None) -> Figure:
     """An activation (any of ACTIVATIONS: linear, step, sign, sigmoid, tanh, relu, leaky_relu) and
     its derivative side by side.
 

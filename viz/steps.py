@@ -7,7 +7,6 @@ order and adds local * grad to each of its inputs, exactly as `autograd.backward
 
 from __future__ import annotations
 
-import os
 import re
 import textwrap
 import time
@@ -15,7 +14,7 @@ from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 
 from autograd import Value
-from autograd.files import write_atomically
+from autograd.files import FilePath, file_path, write_atomically
 from viz.dot import RENDER_TIMEOUT, Diagram, as_list, build, have_dot, root_value, svg_of
 from viz.labels import fmt, fmt_factor, page_text, shorten, srcdoc
 from viz.names import edge_rule, expression, symbol_of, value_names
@@ -266,7 +265,7 @@ def backward_html(
 
 def save_backward_html(
     root: object,
-    path: str | os.PathLike[str],
+    path: FilePath,
     *,
     max_nodes: int = MAX_STEP_NODES,
     rankdir: str = "TB",
@@ -285,6 +284,6 @@ def save_backward_html(
     page = backward_html(
         root, max_nodes=max_nodes, rankdir=rankdir, title=title, timeout=timeout, params=params
     )
-    target = os.fspath(path)
+    target = file_path(path, "save_backward_html(path)")
     write_atomically(target, page.encode("utf-8"))
     return target

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
 from autograd.checks import integer, needs, real_number
-from autograd.files import write_atomically
+from autograd.files import FilePath, file_path, write_atomically
 from viz.labels import page_text, script_json
 from viz.pages import read_template, script_csp
 
@@ -283,7 +282,7 @@ def training_html(
 
 def save_training_html(
     history: object,
-    path: str | os.PathLike[str],
+    path: FilePath,
     *,
     xs: Sequence[Sequence[float]] | None = None,
     ys: Sequence[float] | None = None,
@@ -299,6 +298,6 @@ def save_training_html(
     Written atomically.
     """
     page = training_html(history, xs=xs, ys=ys, title=title, threshold=threshold)
-    target = os.fspath(path)
+    target = file_path(path, "save_training_html(path)")
     write_atomically(target, page.encode("utf-8"))
     return target
