@@ -12,9 +12,9 @@ import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
-from autograd import Value, current_scope, scope, weighted_sum
+from autograd import Op, Value, current_scope, scope, weighted_sum
 from autograd.checks import integer, is_real, needs, sequence
-from nn.activations import DISPLAY_NAMES, SEVERAL_NODES, activate, check_activation, init_bound
+from nn.activations import SEVERAL_NODES, activate, check_activation, display_name, init_bound
 from nn.module import Module
 
 if TYPE_CHECKING:
@@ -73,7 +73,7 @@ class Neuron(Module):
     def __init__(
         self,
         nin: int,
-        activation: str = "relu",
+        activation: str | Op = "relu",
         nonlin: bool = True,
         bias: bool = True,
         *,
@@ -85,7 +85,7 @@ class Neuron(Module):
         """Weights uniform in [-a, a] (Xavier or He by activation, see nn.activations), bias 0."""
         self.nin = integer(nin, "Neuron(nin)", at_least=1)
         fan_out = integer(fan_out, "Neuron(fan_out)", at_least=1)
-        check_activation(activation, "Neuron activation")
+        activation = check_activation(activation, "Neuron activation")  # a learner's op: its name
         if not isinstance(name, str) or not name:
             raise TypeError(needs("Neuron(name)", "a non-empty str", name))
         self.activation = activation if nonlin else "linear"
@@ -128,7 +128,7 @@ class Neuron(Module):
 
     def __repr__(self) -> str:
         """micrograd's form: ReLUNeuron(2), LinearNeuron(16), SigmoidNeuron(3)."""
-        return f"{DISPLAY_NAMES[self.activation]}Neuron({self.nin})"
+        return f"{display_name(self.activation)}Neuron({self.nin})"
 
 
 class Layer(Module):
@@ -138,7 +138,7 @@ class Layer(Module):
         self,
         nin: int,
         nout: int,
-        activation: str = "relu",
+        activation: str | Op = "relu",
         nonlin: bool = True,
         bias: bool = True,
         *,
@@ -150,7 +150,7 @@ class Layer(Module):
         nin = integer(nin, "Layer(nin)", at_least=1)
         nout = integer(nout, "Layer(nout)", at_least=1)
         index = integer(index, "Layer(index)", at_least=0)
-        check_activation(activation, "Layer activation")
+        activation = check_activation(activation, "Layer activation")
         generator = _pick_rng(seed, rng)
         self.nin = nin
         self.index = index
@@ -210,8 +210,8 @@ class MLP(Module):
         self,
         nin: int,
         nouts: Sequence[int],
-        activation: str | Sequence[str] = "relu",
-        output_activation: str = "linear",
+        activation: str | Op | Sequence[str | Op] = "relu",
+        output_activation: str | Op = "linear",
         bias: bool | Sequence[bool] = True,
         *,
         seed: int | None = None,
@@ -222,16 +222,17 @@ class MLP(Module):
         nouts = sequence(nouts, "MLP(nouts)", "layer sizes")
         sizes = [integer(n, f"MLP(nouts[{i}])", at_least=1) for i, n in enumerate(nouts)]
         hidden = len(sizes) - 1
-        if isinstance(activation, str):
+        if isinstance(activation, (str, Op)):
             hidden_acts = [activation] * hidden
         elif isinstance(activation, Sequence) and len(activation) == hidden:
             hidden_acts = list(activation)
         else:
             what = f"a name or one name per hidden layer ({hidden})"
             raise ValueError(needs("MLP(activation)", what, activation))
-        acts = [*hidden_acts, output_activation]
-        for i, act in enumerate(acts):
+        acts = [
             check_activation(act, f"MLP activation of layer {i + 1}")
+            for i, act in enumerate([*hidden_acts, output_activation])
+        ]
         if isinstance(bias, bool):
             biases = [bias] * len(sizes)
         elif (

@@ -29,7 +29,7 @@ import os
 from typing import Any
 
 from autograd.checks import BEYOND_FLOAT_RANGE, integer, is_int, is_real, needs
-from nn.activations import ACTIVATIONS
+from nn.activations import ACTIVATIONS, is_activation
 from nn.layers import MLP
 from nn.model_file import (
     _BIG_DIGITS,
@@ -225,7 +225,13 @@ def _architecture(arch: dict[str, Any]) -> tuple[int, list[int], list[str], list
         raise ValueError("model file: architecture.sizes needs at least one layer, got []")
     acts = _list(_field(arch, "activations", "architecture."), "architecture.activations", len(sizes))
     for i, act in enumerate(acts):
-        if act not in ACTIVATIONS:
+        if isinstance(act, str) and act.isidentifier() and len(act) <= 64 and not is_activation(act):  # an op
+            raise ValueError(
+                f"model file: architecture.activations[{i}] is {act!r}, not a built-in activation "
+                f"({', '.join(ACTIVATIONS)}); if it is your own @autograd.op, define it and register it "
+                f"before loading: nn.activations.register({act})"
+            )
+        if not is_activation(act):
             raise _bad(f"architecture.activations[{i}]", f"one of {', '.join(ACTIVATIONS)}", act)
     biases = _list(_field(arch, "bias", "architecture."), "architecture.bias", len(sizes))
     for i, flag in enumerate(biases):

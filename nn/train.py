@@ -19,9 +19,9 @@ make a weight or the optimizer's state inf or NaN, is a ValueError naming the ep
 parameter and what to try (the optimizers undo such a step, so the model keeps its last finite
 weights).
 
-Progress: a tqdm bar (per epoch, or per batch when an epoch has several) on a terminal and in a
-Jupyter kernel, where stderr is not a terminal but plain tqdm still updates in place
-(`tqdm.auto` would need ipywidgets). Elsewhere (a log file, a pipe) and with progress=False: quiet.
+Progress (per epoch, or per batch when an epoch has several): a tqdm bar on a terminal, one output
+updated in place in a Jupyter kernel, which a saved notebook keeps as one line (nn/progress.py).
+Elsewhere (a log file, a pipe) and with progress=False: quiet.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ from nn.doctor import checks, diagnose
 from nn.frames import Frame
 from nn.layers import MLP, Input, Output
 from nn.optim import SGD, Optimizer, describe
+from nn.progress import bar as _bar
+from nn.progress import in_notebook as in_notebook  # re-exported: where it lived before
 from nn.tape_engine import TapeEngine
 
 Loss: TypeAlias = Callable[[Any, Any], Value]
@@ -145,25 +147,6 @@ class History:
             )
             + "</div>"
         )
-
-
-def in_notebook() -> bool:
-    """True inside a Jupyter (IPython) kernel, where stderr is no terminal yet tqdm updates in place."""
-    if "ipykernel" not in sys.modules:
-        return False
-    ipython = sys.modules.get("IPython")
-    get_ipython = getattr(ipython, "get_ipython", None)
-    shell = get_ipython() if callable(get_ipython) else None
-    return getattr(shell, "kernel", None) is not None
-
-
-def _show_progress() -> bool:
-    """Whether a progress bar can update in place here: a terminal or a Jupyter kernel."""
-    try:
-        tty = sys.stderr.isatty()
-    except (AttributeError, ValueError):  # no stderr (pythonw) or a closed one
-        tty = False
-    return tty or in_notebook()
 
 
 def scalar_batch(
@@ -411,16 +394,9 @@ def fit(
 
 @contextmanager
 def _progress_bar(run: _Run, progress: bool) -> Iterator[Any]:
-    """A tqdm bar per epoch, or per batch when an epoch has several; disabled where it cannot update."""
-    from tqdm import tqdm  # a core dependency, imported here so `import nn` stays light
-
+    """A bar per epoch, or per batch when an epoch has several; quiet where it cannot update (nn.progress)."""
     per_batch = run.batches > 1
-    bar = tqdm(
-        total=run.epochs * run.batches if per_batch else run.epochs,
-        desc="fit",
-        unit="batch" if per_batch else "epoch",
-        disable=not progress or not _show_progress(),
-    )
+    bar = _bar(run.epochs * run.batches if per_batch else run.epochs, "batch" if per_batch else "epoch", progress)
     try:
         yield bar
     finally:

@@ -1,0 +1,177 @@
+"""Is the `autograd`, `nn` or `viz` Python found axongrad's? If not: what happened, and the repair.
+
+Our three import names are taken on PyPI too: `autograd` by HIPS autograd, `nn` (0.1.1, which ships
+nn/__init__.py and nn/layers.py) and `viz` (0.0.5). Installed after axongrad, such a package
+overwrites the files the two share; found first on sys.path (a checkout installed with
+`pip install -e .`), it hides ours. A learner's own script named nn.py or autograd.py hides ours
+too, and then Python says only "partially initialized module".
+
+This module sits beside the three packages (a top-level module of the axongrad distribution), so
+each can use it even when one of the others is not ours: nn and viz check the autograd they
+imported, and autograd checks that `nn` and `viz` would be ours. It imports only the standard
+library. Each of our packages sets `__axongrad__ = True` on its first line of code: the marker.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shlex
+import sys
+import warnings
+from importlib import metadata
+from types import ModuleType
+from urllib.parse import unquote, urlparse
+
+__all__ = ["MARKER", "NameClashWarning", "check", "check_neighbours", "message", "repair"]
+
+MARKER = "__axongrad__"
+"""The module attribute (set to True) that every axongrad package defines."""
+
+OTHERS = {
+    "autograd": "HIPS autograd, which uses the same import name",
+    "nn": "PyPI's `nn` package, which uses the same import name",
+    "viz": "PyPI's `viz` package, which uses the same import name",
+}
+
+
+class NameClashWarning(UserWarning):
+    """`import nn` or `import viz` would find a module that is not axongrad's."""
+
+
+def _python() -> str:
+    """The command that runs this environment's Python (its pip is the one to repair with)."""
+    return shlex.quote(sys.executable) if sys.executable else "python"
+
+
+def _source() -> tuple[str, bool] | None:
+    """Where the installed axongrad came from (what pip recorded), and whether it is editable."""
+    try:
+        dist = metadata.distribution("axongrad")
+        recorded = dist.read_text("direct_url.json")
+    except (metadata.PackageNotFoundError, OSError):
+        return None
+    if not recorded:
+        return "axongrad", False  # from a package index
+    try:
+        data = json.loads(recorded)
+    except ValueError:
+        return None
+    url = str(data.get("url", ""))
+    vcs = data.get("vcs_info")
+    if isinstance(vcs, dict):
+        commit = vcs.get("commit_id")
+        return f"{vcs.get('vcs', 'git')}+{url}" + (f"@{commit}" if commit else ""), False
+    dir_info = data.get("dir_info")
+    editable = isinstance(dir_info, dict) and dir_info.get("editable") is True
+    parsed = urlparse(url)
+    return (unquote(parsed.path) if parsed.scheme == "file" else url), editable
+
+
+def repair(name: str) -> str:
+    """The shell command that removes the other `name` package and puts axongrad's files back."""
+    pip = f"{_python()} -m pip"
+    uninstall = f"{pip} uninstall -y {name}"
+    source = _source()
+    if source is None:  # not installed: a checkout on sys.path (PYTHONPATH, a notebook's folder)
+        return f"{uninstall} (axongrad itself is not installed here; its folder stays as it is)"
+    where, editable = source
+    if editable:
+        return f"{uninstall} && {pip} install --no-deps -e {shlex.quote(where)}"
+    return f"{uninstall} && {pip} install --force-reinstall --no-deps {shlex.quote(where)}"
+
+
+def _location(module: ModuleType) -> str:
+    """Where a module came from, for a message: its file, or what a folder without one means."""
+    path = getattr(module, "__file__", None)
+    if path:
+        return str(path)
+    folders = list(getattr(module, "__path__", []))
+    where = f" ({folders[0]})" if folders else ""
+    return f"a folder without __init__.py{where}"
+
+
+def _own_file(path: str | None, name: str) -> bool:
+    """A plain name.py file (a learner's script or module), not a package's __init__.py."""
+    return bool(path) and os.path.basename(str(path)) == f"{name}.py"
+
+
+def message(name: str, found: ModuleType | None, needed_by: str, path: str | None = None) -> str:
+    """What happened when `import name` found something that is not axongrad's, and how to fix it."""
+    path = path or (getattr(found, "__file__", None) if found is not None else None)
+    if _own_file(path, name):
+        return (
+            f"{needed_by} needs axongrad's {name} package, but 'import {name}' found your file {path}: "
+            f"a file named {name}.py in your script's folder (or the current folder) comes first on "
+            f"sys.path and hides the package, so Python imports your file instead (and, when that file "
+            f"itself imports {name}, says 'partially initialized module'). Rename your file (e.g. "
+            f"my_{name}.py) and delete any {name}.cpython-*.pyc beside it in __pycache__."
+        )
+    where = _location(found) if found is not None else str(path)
+    return (
+        f"{needed_by} needs axongrad's {name} package, but 'import {name}' found another one at "
+        f"{where} (probably {OTHERS[name]}). 'pip uninstall {name}' alone also deletes files the two "
+        f"share; repair with: {repair(name)} ; or keep the two in separate virtual environments."
+    )
+
+
+def is_ours(module: ModuleType) -> bool:
+    """Whether a module carries axongrad's marker."""
+    return getattr(module, MARKER, False) is True
+
+
+def check(name: str, module: ModuleType, needed_by: str) -> None:
+    """An ImportError saying what happened when `module` (imported as `name`) is not axongrad's."""
+    if not is_ours(module):
+        raise ImportError(message(name, module, needed_by))
+
+
+def explain_failed_import(name: str, needed_by: str, error: ImportError) -> ImportError:
+    """The ImportError to raise when `import name` itself failed: a clearer one when a file hides ours."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return error
+    origin = spec.origin if spec is not None else None
+    if _own_file(origin, name):
+        return ImportError(f"{message(name, None, needed_by, origin)} (Python said: {error})")
+    return error
+
+
+def _would_be_ours(name: str) -> tuple[bool, str | None]:
+    """Whether `import name` would find axongrad's package (read, never run), and the file it found."""
+    module = sys.modules.get(name)
+    if module is not None:
+        return is_ours(module), getattr(module, "__file__", None)
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return True, None  # nothing we can read: say nothing
+    if spec is None:
+        return True, None  # not installed: autograd alone is fine
+    if spec.origin in (None, "namespace"):  # a folder without __init__.py, e.g. after `pip uninstall nn`
+        folders = list(spec.submodule_search_locations or [])
+        return False, "a folder without __init__.py" + (f" ({folders[0]})" if folders else "")
+    if spec.origin in ("built-in", "frozen"):
+        return True, None
+    try:
+        with open(spec.origin, encoding="utf-8") as file:
+            return f"{MARKER} = True" in file.read(20_000), spec.origin
+    except (OSError, UnicodeDecodeError):
+        return True, None
+
+
+def check_neighbours(names: tuple[str, ...] = ("nn", "viz")) -> None:
+    """Warn when `import nn` or `import viz` would find another package; raise for a learner's nn.py
+    that imports itself (Python's "partially initialized module")."""
+    for name in names:
+        ours, path = _would_be_ours(name)
+        if ours:
+            continue
+        text = message(name, sys.modules.get(name), "axongrad", path)
+        module = sys.modules.get(name)
+        spec = getattr(module, "__spec__", None)
+        if _own_file(path, name) and getattr(spec, "_initializing", False):
+            raise ImportError(text)
+        warnings.warn(text, NameClashWarning, stacklevel=2)
