@@ -24,7 +24,10 @@ from importlib import metadata
 from types import ModuleType
 from urllib.parse import unquote, urlparse
 
-__all__ = ["MARKER", "NameClashWarning", "check", "check_neighbours", "message", "repair"]
+__all__ = [
+    "MARKER", "NameClashWarning", "check_neighbours", "explain_failed_import", "import_error", "is_ours",
+    "message", "repair",
+]
 
 MARKER = "__axongrad__"
 """The module attribute (set to True) that every axongrad package defines."""
@@ -46,11 +49,17 @@ def _python() -> str:
 
 
 def _source() -> tuple[str, bool] | None:
-    """Where the installed axongrad came from (what pip recorded), and whether it is editable."""
+    """Where the installed axongrad came from (what pip recorded), and whether it is editable.
+
+    None when no installed copy is found: a checkout's own axongrad.egg-info (no INSTALLER file)
+    is a build's leftover, not an installation.
+    """
     try:
-        dist = metadata.distribution("axongrad")
-        recorded = dist.read_text("direct_url.json")
-    except (metadata.PackageNotFoundError, OSError):
+        found = [d for d in metadata.distributions(name="axongrad") if d.read_text("INSTALLER")]
+        if not found:
+            return None
+        recorded = found[0].read_text("direct_url.json")
+    except OSError:
         return None
     if not recorded:
         return "axongrad", False  # from a package index
@@ -97,23 +106,39 @@ def _own_file(path: str | None, name: str) -> bool:
     return bool(path) and os.path.basename(str(path)) == f"{name}.py"
 
 
-def message(name: str, found: ModuleType | None, needed_by: str, path: str | None = None) -> str:
-    """What happened when `import name` found something that is not axongrad's, and how to fix it."""
-    path = path or (getattr(found, "__file__", None) if found is not None else None)
-    if _own_file(path, name):
+def _installed(where: str) -> bool:
+    """Whether a location is inside an environment's packages (else it is a learner's own folder)."""
+    return "site-packages" in where or "dist-packages" in where
+
+
+def message(name: str, where: str, lead: str) -> str:
+    """What happened when `import name` found `where` (a file or folder) instead of axongrad's package.
+
+    `lead` says who noticed: "nn needs axongrad's autograd package, but 'import autograd' found".
+    """
+    if _own_file(where, name):
         return (
-            f"{needed_by} needs axongrad's {name} package, but 'import {name}' found your file {path}: "
-            f"a file named {name}.py in your script's folder (or the current folder) comes first on "
-            f"sys.path and hides the package, so Python imports your file instead (and, when that file "
-            f"itself imports {name}, says 'partially initialized module'). Rename your file (e.g. "
-            f"my_{name}.py) and delete any {name}.cpython-*.pyc beside it in __pycache__."
+            f"{lead} your file {where}: a file named {name}.py in your script's folder (or the current "
+            f"folder) comes first on sys.path and hides axongrad's {name}, so Python imports your file "
+            f"instead (and, when that file imports {name} itself, says 'partially initialized module'). "
+            f"Rename your file (e.g. my_{name}.py) and delete any {name}.*.pyc beside it in __pycache__."
         )
-    where = _location(found) if found is not None else str(path)
+    if not _installed(where):
+        return (
+            f"{lead} {where}, which is neither axongrad's {name} nor an installed package: a folder named "
+            f"{name} in your script's folder (or the current folder) comes first on sys.path. Rename it, "
+            "or run from another folder."
+        )
     return (
-        f"{needed_by} needs axongrad's {name} package, but 'import {name}' found another one at "
-        f"{where} (probably {OTHERS[name]}). 'pip uninstall {name}' alone also deletes files the two "
-        f"share; repair with: {repair(name)} ; or keep the two in separate virtual environments."
+        f"{lead} another one at {where} (probably {OTHERS[name]}). 'pip uninstall {name}' alone also "
+        f"deletes files the two share; repair with: {repair(name)} ; or keep the two in separate "
+        "virtual environments."
     )
+
+
+def _lead(name: str, needed_by: str) -> str:
+    """The start of an ImportError: who needed which package and what the import found."""
+    return f"{needed_by} needs axongrad's {name} package, but 'import {name}' found"
 
 
 def is_ours(module: ModuleType) -> bool:
@@ -121,10 +146,9 @@ def is_ours(module: ModuleType) -> bool:
     return getattr(module, MARKER, False) is True
 
 
-def check(name: str, module: ModuleType, needed_by: str) -> None:
-    """An ImportError saying what happened when `module` (imported as `name`) is not axongrad's."""
-    if not is_ours(module):
-        raise ImportError(message(name, module, needed_by))
+def import_error(name: str, module: ModuleType, needed_by: str) -> ImportError:
+    """The ImportError saying what happened when `module` (imported as `name`) is not axongrad's."""
+    return ImportError(message(name, _location(module), _lead(name, needed_by)))
 
 
 def explain_failed_import(name: str, needed_by: str, error: ImportError) -> ImportError:
@@ -134,44 +158,47 @@ def explain_failed_import(name: str, needed_by: str, error: ImportError) -> Impo
     except (ImportError, ValueError):
         return error
     origin = spec.origin if spec is not None else None
-    if _own_file(origin, name):
-        return ImportError(f"{message(name, None, needed_by, origin)} (Python said: {error})")
+    if origin is not None and _own_file(origin, name):
+        return ImportError(f"{message(name, origin, _lead(name, needed_by))} (Python said: {error})")
     return error
 
 
-def _would_be_ours(name: str) -> tuple[bool, str | None]:
-    """Whether `import name` would find axongrad's package (read, never run), and the file it found."""
+def _would_be_ours(name: str) -> tuple[bool, str]:
+    """Whether `import name` would find axongrad's package (read, never run), and where it is."""
     module = sys.modules.get(name)
     if module is not None:
-        return is_ours(module), getattr(module, "__file__", None)
+        return is_ours(module), _location(module)
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, ValueError):
-        return True, None  # nothing we can read: say nothing
+        return True, ""  # nothing we can read: say nothing
     if spec is None:
-        return True, None  # not installed: autograd alone is fine
+        return True, ""  # not installed: autograd alone is fine
     if spec.origin in (None, "namespace"):  # a folder without __init__.py, e.g. after `pip uninstall nn`
         folders = list(spec.submodule_search_locations or [])
         return False, "a folder without __init__.py" + (f" ({folders[0]})" if folders else "")
     if spec.origin in ("built-in", "frozen"):
-        return True, None
+        return True, ""
     try:
         with open(spec.origin, encoding="utf-8") as file:
             return f"{MARKER} = True" in file.read(20_000), spec.origin
     except (OSError, UnicodeDecodeError):
-        return True, None
+        return True, ""
 
 
 def check_neighbours(names: tuple[str, ...] = ("nn", "viz")) -> None:
-    """Warn when `import nn` or `import viz` would find another package; raise for a learner's nn.py
-    that imports itself (Python's "partially initialized module")."""
+    """Warn when `import nn` or `import viz` would find another package (autograd checks at import).
+
+    A learner's nn.py that imports nn and then autograd is already broken (Python's "partially
+    initialized module" comes next): that is an ImportError here, saying why.
+    """
     for name in names:
-        ours, path = _would_be_ours(name)
+        ours, where = _would_be_ours(name)
         if ours:
             continue
-        text = message(name, sys.modules.get(name), "axongrad", path)
-        module = sys.modules.get(name)
-        spec = getattr(module, "__spec__", None)
-        if _own_file(path, name) and getattr(spec, "_initializing", False):
+        lead = f"'import {name}' does not give axongrad's {name} (autograd is fine): it found"
+        text = message(name, where, lead)
+        spec = getattr(sys.modules.get(name), "__spec__", None)
+        if _own_file(where, name) and getattr(spec, "_initializing", False):
             raise ImportError(text)
         warnings.warn(text, NameClashWarning, stacklevel=2)

@@ -13,7 +13,8 @@ except ImportError as _error:  # e.g. a learner's autograd.py that imports nn: s
     raise _axongrad_clash.explain_failed_import("autograd", "nn", _error) from _error
 
 # HIPS autograd uses the same import name; fail with a clear message instead of an AttributeError.
-_axongrad_clash.check("autograd", _autograd, "nn")
+if not _axongrad_clash.is_ours(_autograd):
+    raise _axongrad_clash.import_error("autograd", _autograd, "nn")
 
 from nn import lecture  # the micrograd lecture's tanh MLP: `from nn.lecture import MLP`
 from nn.activations import ACTIVATIONS

@@ -123,5 +123,6 @@ def bar(total: int, unit: str, enabled: bool, desc: str = "fit") -> Bar:
             pass
         else:
             return NotebookBar(total, unit, desc, display)
-    shown: Bar = tqdm(total=total, desc=desc, unit=unit, disable=not enabled or not (_terminal() or in_notebook()))
+    updates_in_place = _terminal() or in_notebook()
+    shown: Bar = tqdm(total=total, desc=desc, unit=unit, disable=not enabled or not updates_in_place)
     return shown

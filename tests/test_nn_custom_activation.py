@@ -1,4 +1,4 @@
-"""A learner's own `autograd.op` as a neuron's activation: computed, differentiated, drawn, compiled, saved."""
+"""A learner's own `autograd.op` as an activation: computed, differentiated, drawn, compiled, saved."""
 
 from __future__ import annotations
 
@@ -104,7 +104,8 @@ def test_a_model_file_round_trips_and_refuses_clearly_when_the_op_is_unknown(tmp
     model = nn.MLP(2, [3, 1], activation=softplus, seed=0)
     path = tmp_path / "model.json"
     model.save(path)
-    assert json.loads(path.read_text(encoding="utf-8"))["architecture"]["activations"] == ["softplus", "linear"]
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved["architecture"]["activations"] == ["softplus", "linear"]
     again = nn.load(path)
     assert again([0.2, -0.4]).data == model([0.2, -0.4]).data  # type: ignore[union-attr]
 

@@ -37,7 +37,8 @@ except ImportError as _error:  # e.g. a learner's autograd.py that imports nn: s
     raise _axongrad_clash.explain_failed_import("autograd", "viz", _error) from _error
 
 # HIPS autograd uses the same import name; fail with a clear message instead of an AttributeError.
-_axongrad_clash.check("autograd", _autograd, "viz")
+if not _axongrad_clash.is_ours(_autograd):
+    raise _axongrad_clash.import_error("autograd", _autograd, "viz")
 
 from viz.bug_hunt import BugHunt, bug_hunt
 from viz.confusion import ConfusionMatrix, confusion_matrix, plot_confusion
