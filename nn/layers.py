@@ -23,6 +23,37 @@ if TYPE_CHECKING:
 Input: TypeAlias = "Value | float | int"
 Output: TypeAlias = "Value | list[Value]"
 
+
+
+class Outputs(list[Value]):
+    """A layer's or network's several outputs: a plain list (as micrograd returns) whose Value-only
+    uses (`.backward()`, `.data`, `out - y`) say what to do instead of "'list' object has no attribute"."""
+
+    def _hint(self, what: str) -> str:
+        """What to do with several outputs where one Value was needed."""
+        return (
+            f"{what}: the model gave a list of {len(self)} Values, one per output neuron, not one Value; "
+            "pick one (out[0]) or make one number of them first, a loss such as "
+            "nn.cross_entropy(out, target) or nn.squared_error(out, targets), then call .backward() on it"
+        )
+
+    def __getattr__(self, name: str) -> object:
+        """Only called for names a list lacks: a Value's (backward, data, grad, relu, ...) get the hint."""
+        if not name.startswith("_") and hasattr(Value, name):
+            raise AttributeError(self._hint(f"'list' object has no attribute {name!r}"))
+        raise AttributeError(f"'list' object has no attribute {name!r}")
+
+    def _no_arithmetic(self, other: object) -> object:
+        """A Value's arithmetic on several outputs: a TypeError with the hint."""
+        raise TypeError(self._hint(f"arithmetic on a list with {type(other).__name__}"))
+
+    __sub__ = __rsub__ = __pow__ = __truediv__ = __rtruediv__ = _no_arithmetic
+
+    def __neg__(self) -> object:
+        """-out on several outputs: a TypeError with the hint."""
+        raise TypeError(self._hint("-list"))
+
+
 # Used when no seed is given; `nn.seed(n)` reseeds it. Never the global `random` state.
 _default_rng = random.Random(0)  # noqa: S311 (initialisation, not cryptography)
 
@@ -185,7 +216,7 @@ class Layer(Module):
     def __call__(self, x: Sequence[Input]) -> Output:
         """The neurons' outputs: a Value for a one-neuron layer, else a list (as micrograd)."""
         out = self.outputs(x)
-        return out[0] if len(out) == 1 else out
+        return out[0] if len(out) == 1 else Outputs(out)
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """("neurons.{j}.w.{i}", ...), ("neurons.{j}.b", ...) for every neuron j."""
@@ -270,7 +301,7 @@ class MLP(Module):
     def __call__(self, x: Sequence[Input]) -> Output:
         """The network's output: a Value when the last layer has one neuron, else a list."""
         out = self.outputs(x)
-        return out[0] if len(out) == 1 else out
+        return out[0] if len(out) == 1 else Outputs(out)
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """("layers.{k}.neurons.{j}.w.{i}", ...) and ("layers.{k}.neurons.{j}.b", ...)."""

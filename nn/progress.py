@@ -72,7 +72,8 @@ class NotebookBar:
         """The bar as one line of text: `fit: 37/100 epochs, epoch=37, loss=0.1234 (1.2 s)`."""
         values = ", ".join(f"{key}={value}" for key, value in self.postfix.items())
         seconds = time.perf_counter() - self.started
-        return f"{self.desc}: {self.done}/{self.total} {self.unit}s" + (f", {values}" if values else "") + (
+        units = self.unit + ("es" if self.unit.endswith("ch") else "s")  # epochs, batches
+        return f"{self.desc}: {self.done}/{self.total} {units}" + (f", {values}" if values else "") + (
             f" ({seconds:.2g} s)"
         )
 

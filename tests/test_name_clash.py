@@ -274,7 +274,7 @@ def follow(command: str, python_path: Path, cwd: Path) -> None:
 def test_the_advice_repairs_what_hips_autograd_broke(tmp_path: Path, axongrad_wheel: Path) -> None:
     """Install axongrad's wheel, then HIPS autograd over it, then paste the command nn's error gives."""
     python_path, pip = venv(tmp_path)
-    assert shell([*pip, "--no-deps", str(axongrad_wheel)], tmp_path).returncode == 0
+    assert shell([*pip, str(axongrad_wheel)], tmp_path).returncode == 0  # with graphviz and tqdm
     hips = shell([*pip, "autograd"], tmp_path)  # HIPS autograd (and numpy), from the package index
     if hips.returncode != 0:
         pytest.skip(f"HIPS autograd could not be installed (no package index?): {hips.stderr.strip()[-200:]}")
@@ -290,7 +290,7 @@ def test_the_advice_repairs_what_hips_autograd_broke(tmp_path: Path, axongrad_wh
 def test_the_advice_repairs_what_pypis_nn_or_viz_broke(tmp_path: Path, axongrad_wheel: Path, name: str) -> None:
     """PyPI's nn 0.1.1 (or viz 0.0.5) installed over axongrad: autograd's warning gives the repair."""
     python_path, pip = venv(tmp_path)
-    assert shell([*pip, "--no-deps", str(axongrad_wheel)], tmp_path).returncode == 0
+    assert shell([*pip, str(axongrad_wheel)], tmp_path).returncode == 0  # with graphviz and tqdm
     version = "0.1.1" if name == "nn" else "0.0.5"
     files = {f"{name}/__init__.py": f'"""PyPI\'s {name}."""\n', f"{name}/layers.py": ""}
     other = fake_wheel(tmp_path, name, version, files)
@@ -305,7 +305,7 @@ def test_an_editable_checkout_needs_only_the_uninstall(tmp_path: Path) -> None:
     """`pip install -e .` then HIPS autograd: its copy comes first; the advice removes it."""
     src = project_copy(tmp_path)
     python_path, pip = venv(tmp_path)
-    installed = shell([*pip, "--no-deps", "-e", str(src)], tmp_path)
+    installed = shell([*pip, "-e", str(src)], tmp_path)
     if installed.returncode != 0:
         pytest.skip(f"cannot build axongrad here: {installed.stderr.strip()[-300:]}")
     hips = shell([*pip, "autograd"], tmp_path)
