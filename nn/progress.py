@@ -72,7 +72,7 @@ class NotebookBar:
         """The bar as one line of text: `fit: 37/100 epochs, epoch=37, loss=0.1234 (1.2 s)`."""
         values = ", ".join(f"{key}={value}" for key, value in self.postfix.items())
         seconds = time.perf_counter() - self.started
-        units = self.unit + ("es" if self.unit.endswith("ch") else "s")  # epochs, batches
+        units = "batches" if self.unit == "batch" else f"{self.unit}s"
         return f"{self.desc}: {self.done}/{self.total} {units}" + (f", {values}" if values else "") + (
             f" ({seconds:.2g} s)"
         )

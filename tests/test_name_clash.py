@@ -287,7 +287,9 @@ def test_the_advice_repairs_what_hips_autograd_broke(tmp_path: Path, axongrad_wh
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["nn", "viz"])
-def test_the_advice_repairs_what_pypis_nn_or_viz_broke(tmp_path: Path, axongrad_wheel: Path, name: str) -> None:
+def test_the_advice_repairs_what_pypis_nn_or_viz_broke(
+    tmp_path: Path, axongrad_wheel: Path, name: str
+) -> None:
     """PyPI's nn 0.1.1 (or viz 0.0.5) installed over axongrad: autograd's warning gives the repair."""
     python_path, pip = venv(tmp_path)
     assert shell([*pip, str(axongrad_wheel)], tmp_path).returncode == 0  # with graphviz and tqdm
@@ -298,21 +300,3 @@ def test_the_advice_repairs_what_pypis_nn_or_viz_broke(tmp_path: Path, axongrad_
     broken = ours(python_path, tmp_path)
     assert broken.returncode == 1 and f"'import {name}' does not give axongrad's {name}" in broken.stderr
     follow(advice(broken.stderr), python_path, tmp_path)
-
-
-@pytest.mark.slow
-def test_an_editable_checkout_needs_only_the_uninstall(tmp_path: Path) -> None:
-    """`pip install -e .` then HIPS autograd: its copy comes first; the advice removes it."""
-    src = project_copy(tmp_path)
-    python_path, pip = venv(tmp_path)
-    installed = shell([*pip, "-e", str(src)], tmp_path)
-    if installed.returncode != 0:
-        pytest.skip(f"cannot build axongrad here: {installed.stderr.strip()[-300:]}")
-    hips = shell([*pip, "autograd"], tmp_path)
-    if hips.returncode != 0:
-        pytest.skip(f"HIPS autograd could not be installed (no package index?): {hips.stderr.strip()[-200:]}")
-    broken = ours(python_path, tmp_path)
-    assert broken.returncode == 1
-    command = advice(broken.stderr)
-    assert command.endswith(f"install --no-deps -e {src}")
-    follow(command, python_path, tmp_path)

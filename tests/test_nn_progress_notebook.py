@@ -25,7 +25,10 @@ FIT_EPOCHS = (
     "model = nn.MLP(2, [4, 1], activation='sigmoid', output_activation='sigmoid', seed=0)\n"
     "history = nn.fit(model, xs, ys, optimizer=nn.SGD(model.parameters(), lr=5.0), epochs=300)\n"
 )
-FIT_BATCHES = "nn.fit(nn.MLP(2, [3, 1], seed=0), *nn.moons(40, seed=0), loss='hinge', epochs=5, batch_size=8)\n"
+FIT_BATCHES = (
+    "batched = nn.fit(nn.MLP(2, [3, 1], seed=0), *nn.moons(40, seed=0), loss='hinge', epochs=5, "
+    "batch_size=8)\n"
+)
 
 
 def _saved(tmp_path: Path, first: str) -> list[Any]:
@@ -44,8 +47,15 @@ def _saved(tmp_path: Path, first: str) -> list[Any]:
 
 
 def _progress_line(outputs: list[Any]) -> tuple[str, str]:
-    """The cell's one progress output: (its text, its HTML); no stderr wall, no widget."""
-    assert [o.output_type for o in outputs] == ["display_data"], outputs
+    """The cell's one progress output: (its text, its HTML); no stderr wall, no widget.
+
+    fit may add one line of its own after it (the loss still falling, the doctor's findings).
+    """
+    kinds = [o.output_type for o in outputs]
+    assert kinds in (["display_data"], ["display_data", "stream"]), outputs
+    if len(outputs) == 2:
+        note = outputs[1]["text"]
+        assert note.startswith("fit: ") and note.count("\n") == 1, note
     data = outputs[0]["data"]
     assert "application/vnd.jupyter.widget-view+json" not in data
     text = data["text/plain"]
