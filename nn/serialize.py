@@ -225,14 +225,14 @@ def _architecture(arch: dict[str, Any]) -> tuple[int, list[int], list[str], list
         raise ValueError("model file: architecture.sizes needs at least one layer, got []")
     acts = _list(_field(arch, "activations", "architecture."), "architecture.activations", len(sizes))
     for i, act in enumerate(acts):
-        if isinstance(act, str) and act.isidentifier() and len(act) <= 64 and not is_activation(act):  # an op
-            raise ValueError(
-                f"model file: architecture.activations[{i}] is {act!r}, not a built-in activation "
-                f"({', '.join(ACTIVATIONS)}); if it is your own @autograd.op, define it and register it "
-                f"before loading: nn.activations.register({act})"
-            )
         if not is_activation(act):
-            raise _bad(f"architecture.activations[{i}]", f"one of {', '.join(ACTIVATIONS)}", act)
+            error = _bad(f"architecture.activations[{i}]", f"one of {', '.join(ACTIVATIONS)}", act)
+            if isinstance(act, str) and act.isidentifier() and len(act) <= 64:  # perhaps a learner's op
+                raise ValueError(
+                    f"{error}; if it is your own @autograd.op, define it and register it before "
+                    f"loading: nn.activations.register({act})"
+                )
+            raise error
     biases = _list(_field(arch, "bias", "architecture."), "architecture.bias", len(sizes))
     for i, flag in enumerate(biases):
         if not isinstance(flag, bool):

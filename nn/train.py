@@ -35,6 +35,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, TypeAlias
 
 from autograd import BACKENDS, Value, first_non_finite, no_grad
@@ -388,8 +389,9 @@ def fit(
     run.doctor = progress
     with _progress_bar(run, progress) as bar:
         _train(run, history, bar, random.Random(seed))  # noqa: S311 (shuffling, not cryptography)
+    quiet_so_far = run.doctor  # the doctor has said nothing during training
     reported = run.doctor and _went_wrong(history) and _report_findings(run, history, "training ended")
-    if progress and not reported and (note := _still_falling(run, history)):
+    if quiet_so_far and not reported and (note := _still_falling(run, history)):
         print(note, file=sys.stderr)
     return history
 
@@ -515,7 +517,8 @@ def _stalled(losses: list[float]) -> bool:
 
 
 FALLING = 1e-3
-"""fit notes that the loss is still falling when its last tenth of epochs took off more than this share."""
+"""fit notes that the loss is still falling when it fell in most of the last tenth of the epochs and
+by more than this share in all."""
 
 
 def _still_falling(run: _Run, history: History) -> str:
@@ -523,8 +526,11 @@ def _still_falling(run: _Run, history: History) -> str:
     losses = history.loss
     if len(losses) < 10 or len(losses) < run.epochs or (history.accuracy and history.accuracy[-1] == 1.0):
         return ""
-    earlier = losses[-(len(losses) // 10) - 1]  # the loss a tenth of the epochs ago
-    if not losses[-1] < (1 - FALLING) * earlier:
+    window = losses[-(len(losses) // 10) - 1 :]  # the last tenth of the epochs and the one before
+    earlier = window[0]
+    steps = list(pairwise(window))
+    falling = sum(1 for a, b in steps if b < a) >= 0.7 * len(steps)  # mostly, not jumping around
+    if not (falling and losses[-1] < (1 - FALLING) * earlier):
         return ""
     return (
         f"fit: the loss was still falling when the {len(losses)} epochs ended ({earlier:.4g} -> "

@@ -6,7 +6,7 @@
 
 "Lazy" imports (inside a function, or under `if TYPE_CHECKING:`) do not run when the package is
 imported, so optional extras may appear there: numpy in autograd's tape* files; numpy, sklearn,
-torch and tqdm in nn; matplotlib, numpy, IPython, selenium and ipywidgets in viz. tqdm is a core
+torch, tqdm and IPython in nn; matplotlib, numpy, IPython, selenium and ipywidgets in viz. tqdm is a core
 dependency, so nn may also import it at module level. Failures name the file and line.
 """
 
@@ -26,7 +26,7 @@ STDLIB = set(sys.stdlib_module_names)
 # package -> (third-party allowed at module level, third-party allowed lazily)
 THIRD_PARTY = {
     "autograd": (set(), {"numpy"}),  # numpy only in files named tape*, see below
-    "nn": ({"tqdm"}, {"numpy", "sklearn", "torch", "tqdm"}),
+    "nn": ({"tqdm"}, {"numpy", "sklearn", "torch", "tqdm", "IPython"}),  # IPython: fit's notebook progress
     "viz": ({"graphviz"}, {"graphviz", "matplotlib", "numpy", "IPython", "selenium", "ipywidgets"}),
 }
 # package -> which of our packages it may import (besides itself)
