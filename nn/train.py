@@ -533,9 +533,8 @@ def _still_falling(run: _Run, history: History) -> str:
     if not (falling and losses[-1] < (1 - FALLING) * earlier):
         return ""
     return (
-        f"fit: the loss was still falling when the {len(losses)} epochs ended ({earlier:.4g} -> "
-        f"{losses[-1]:.4g} over the last {len(losses) // 10}): train longer (epochs=) or with a larger "
-        f"learning rate (lr=, now {run.optimizer.lr:.3g})"
+        f"fit: the loss was still falling at the end ({earlier:.4g} -> {losses[-1]:.4g} over the last "
+        f"{len(window) - 1} epochs): try more epochs= or a larger lr= (now {run.optimizer.lr:.3g})"
     )
 
 
