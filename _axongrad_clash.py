@@ -25,8 +25,8 @@ from types import ModuleType
 from urllib.parse import unquote, urlparse
 
 __all__ = [
-    "MARKER", "NameClashWarning", "check_neighbours", "explain_failed_import", "import_error", "is_ours",
-    "message", "repair",
+    "MARKER", "NameClashWarning", "autograd_error", "check_neighbours", "explain_failed_import",
+    "import_error", "is_ours", "message", "repair",
 ]
 
 MARKER = "__axongrad__"
@@ -161,6 +161,18 @@ def explain_failed_import(name: str, needed_by: str, error: ImportError) -> Impo
     if origin is not None and _own_file(origin, name):
         return ImportError(f"{message(name, origin, _lead(name, needed_by))} (Python said: {error})")
     return error
+
+
+def autograd_error(needed_by: str) -> ImportError | None:
+    """Import autograd for nn or viz: None when it is axongrad's, else the ImportError to raise."""
+    try:
+        import autograd
+    except ImportError as error:  # e.g. a learner's autograd.py that imports nn: say so
+        clearer = explain_failed_import("autograd", needed_by, error)
+        if clearer is not error:
+            clearer.__cause__ = error
+        return clearer
+    return None if is_ours(autograd) else import_error("autograd", autograd, needed_by)
 
 
 def _would_be_ours(name: str) -> tuple[bool, str]:

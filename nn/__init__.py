@@ -7,14 +7,9 @@ __axongrad__ = True
 
 import _axongrad_clash
 
-try:
-    import autograd as _autograd
-except ImportError as _error:  # e.g. a learner's autograd.py that imports nn: say so
-    raise _axongrad_clash.explain_failed_import("autograd", "nn", _error) from _error
-
-# HIPS autograd uses the same import name; fail with a clear message instead of an AttributeError.
-if not _axongrad_clash.is_ours(_autograd):
-    raise _axongrad_clash.import_error("autograd", _autograd, "nn")
+# HIPS autograd uses the same import name (and a learner's autograd.py can hide ours): say so.
+if (_clash := _axongrad_clash.autograd_error("nn")) is not None:
+    raise _clash
 
 from nn import lecture  # the micrograd lecture's tanh MLP: `from nn.lecture import MLP`
 from nn.activations import ACTIVATIONS

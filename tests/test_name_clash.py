@@ -98,27 +98,27 @@ def test_our_nn_and_viz_do_not_warn_when_imported_first(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- a learner's nn.py / autograd.py
 
 
-def test_a_script_named_nn_py_that_imports_nn_says_rename_it(tmp_path: Path) -> None:
-    """Python alone says "partially initialized module 'nn' has no attribute 'MLP'"."""
-    script = tmp_path / "nn.py"
-    script.write_text("import nn\nfrom autograd import Value\nmodel = nn.MLP(2, [1])\n", encoding="utf-8")
+@pytest.mark.parametrize(
+    ("name", "source", "lead", "python_said"),
+    [  # Python alone says "partially initialized module 'nn' has no attribute 'MLP'" and the like
+        ("nn", "import nn\nfrom autograd import Value\nmodel = nn.MLP(2, [1])\n",
+         "'import nn' does not give axongrad's nn", "partially initialized module"),
+        ("autograd", "import nn\nfrom autograd import Value\n",
+         "nn needs axongrad's autograd package, but 'import autograd' found",
+         "partially initialized module 'autograd'"),  # Python's own words kept at the end
+    ],
+)
+def test_a_script_named_like_our_package_says_rename_it(
+    tmp_path: Path, name: str, source: str, lead: str, python_said: str
+) -> None:
+    script = tmp_path / f"{name}.py"
+    script.write_text(source, encoding="utf-8")
     done = python("", tmp_path, args=[str(script)])
     assert done.returncode == 1
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("ImportError: 'import nn' does not give axongrad's nn")
-    assert f"your file {script}" in last and "Rename your file (e.g. my_nn.py)" in last
-    assert "partially initialized module" in last  # names what Python would have said
-
-
-def test_a_script_named_autograd_py_that_imports_nn_says_rename_it(tmp_path: Path) -> None:
-    script = tmp_path / "autograd.py"
-    script.write_text("import nn\nfrom autograd import Value\n", encoding="utf-8")
-    done = python("", tmp_path, args=[str(script)])
-    assert done.returncode == 1
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("ImportError: nn needs axongrad's autograd package, but 'import autograd' found")
-    assert f"your file {script}" in last and "my_autograd.py" in last
-    assert "partially initialized module 'autograd'" in last  # Python's own words kept at the end
+    assert last.startswith(f"ImportError: {lead}")
+    assert f"your file {script}" in last and f"Rename your file (e.g. my_{name}.py)" in last
+    assert python_said in last
 
 
 def test_a_module_named_viz_py_beside_the_script_is_named(tmp_path: Path) -> None:

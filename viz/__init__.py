@@ -31,15 +31,11 @@ __axongrad__ = True
 
 import _axongrad_clash
 
-try:
-    import autograd as _autograd
-except ImportError as _error:  # e.g. a learner's autograd.py that imports nn: say so
-    raise _axongrad_clash.explain_failed_import("autograd", "viz", _error) from _error
+# HIPS autograd uses the same import name (and a learner's autograd.py can hide ours): say so.
+if (_clash := _axongrad_clash.autograd_error("viz")) is not None:
+    raise _clash
 
-# HIPS autograd uses the same import name; fail with a clear message instead of an AttributeError.
-if not _axongrad_clash.is_ours(_autograd):
-    raise _axongrad_clash.import_error("autograd", _autograd, "viz")
-
+import autograd as _autograd
 from viz.bug_hunt import BugHunt, bug_hunt
 from viz.confusion import ConfusionMatrix, confusion_matrix, plot_confusion
 from viz.deltas import Deltas, deltas
