@@ -282,6 +282,11 @@ def test_the_advice_repairs_what_hips_autograd_broke(tmp_path: Path, axongrad_wh
     assert broken.returncode == 1 and "HIPS autograd" in broken.stderr
     command = advice(broken.stderr)
     assert str(axongrad_wheel) in command  # from where it came, not a package name no index has
+    generic = command.replace(shlex.quote(str(python_path)), "python").replace(
+        str(axongrad_wheel), "/path/to/axongrad"
+    )
+    for step in generic.split(" && "):  # the README's commands are these, with your paths
+        assert step in README.read_text(encoding="utf-8"), step
     follow(command, python_path, tmp_path)
 
 
