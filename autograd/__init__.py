@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+# Marker that nn and viz check, because HIPS autograd uses the same import name.
+__axongrad__ = True
+
+import _axongrad_clash
 from autograd import ops
 from autograd.backends import BACKENDS, default_backend
 from autograd.checks import first_non_finite, real_number
@@ -17,8 +21,8 @@ from autograd.tape import Tape, compile
 from autograd.value import Value
 from autograd.weighted import weighted_sum
 
-# Marker that nn and viz check, because HIPS autograd uses the same import name.
-__axongrad__ = True
+# PyPI's nn and viz use our other two import names (and a learner's nn.py can hide ours): say so.
+_axongrad_clash.check_neighbours()
 
 __all__ = [
     "BACKENDS",

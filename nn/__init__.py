@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import autograd as _autograd
+# The marker _axongrad_clash reads; set before importing autograd, which checks that `import nn` is ours.
+__axongrad__ = True
 
-# HIPS autograd uses the same import name; fail with a clear message instead of an AttributeError.
-if not getattr(_autograd, "__axongrad__", False):
-    raise ImportError(
-        f"nn needs axongrad's autograd package, but 'import autograd' found another one at "
-        f"{getattr(_autograd, '__file__', None) or 'a folder without __init__.py'} (probably HIPS "
-        "autograd, which uses the same name). 'pip uninstall autograd' alone also deletes the "
-        "autograd/__init__.py the two share; repair with 'pip uninstall -y autograd && pip install "
-        "--force-reinstall --no-deps axongrad' (or the wheel or folder you installed it from; for a "
-        "checkout: 'pip install -e .'), or keep them in separate virtual environments."
-    )
+import _axongrad_clash
+
+# HIPS autograd uses the same import name (and a learner's autograd.py can hide ours): say so.
+if (_clash := _axongrad_clash.autograd_error("nn")) is not None:
+    raise _clash
 
 from nn import lecture  # the micrograd lecture's tanh MLP: `from nn.lecture import MLP`
 from nn.activations import ACTIVATIONS

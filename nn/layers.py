@@ -12,9 +12,9 @@ import random
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TypeAlias
 
-from autograd import Value, current_scope, scope, weighted_sum
+from autograd import Op, Value, current_scope, scope, weighted_sum
 from autograd.checks import integer, is_real, needs, sequence
-from nn.activations import DISPLAY_NAMES, SEVERAL_NODES, activate, check_activation, init_bound
+from nn.activations import SEVERAL_NODES, activate, check_activation, display_name, init_bound
 from nn.module import Module
 
 if TYPE_CHECKING:
@@ -22,6 +22,37 @@ if TYPE_CHECKING:
 
 Input: TypeAlias = "Value | float | int"
 Output: TypeAlias = "Value | list[Value]"
+
+
+
+class Outputs(list[Value]):
+    """A layer's or network's several outputs: a plain list (as micrograd returns) whose Value-only
+    uses (`.backward()`, `.data`, `out - y`) say what to do instead of "'list' object has no attribute"."""
+
+    def _hint(self, what: str) -> str:
+        """What to do with several outputs where one Value was needed."""
+        return (
+            f"{what}: the model gave a list of {len(self)} Values, one per output neuron, not one Value; "
+            "pick one (out[0]) or make one number of them first, a loss such as "
+            "nn.cross_entropy(out, target) or nn.squared_error(out, targets), then call .backward() on it"
+        )
+
+    def __getattr__(self, name: str) -> object:
+        """Only called for names a list lacks: a Value's (backward, data, grad, relu, ...) get the hint."""
+        if not name.startswith("_") and hasattr(Value, name):
+            raise AttributeError(self._hint(f"'list' object has no attribute {name!r}"))
+        raise AttributeError(f"'list' object has no attribute {name!r}")
+
+    def _no_arithmetic(self, other: object) -> object:
+        """A Value's arithmetic on several outputs: a TypeError with the hint."""
+        raise TypeError(self._hint(f"arithmetic on a list with {type(other).__name__}"))
+
+    __sub__ = __rsub__ = __pow__ = __truediv__ = __rtruediv__ = _no_arithmetic
+
+    def __neg__(self) -> object:
+        """-out on several outputs: a TypeError with the hint."""
+        raise TypeError(self._hint("-list"))
+
 
 # Used when no seed is given; `nn.seed(n)` reseeds it. Never the global `random` state.
 _default_rng = random.Random(0)  # noqa: S311 (initialisation, not cryptography)
@@ -73,7 +104,7 @@ class Neuron(Module):
     def __init__(
         self,
         nin: int,
-        activation: str = "relu",
+        activation: str | Op = "relu",
         nonlin: bool = True,
         bias: bool = True,
         *,
@@ -85,7 +116,7 @@ class Neuron(Module):
         """Weights uniform in [-a, a] (Xavier or He by activation, see nn.activations), bias 0."""
         self.nin = integer(nin, "Neuron(nin)", at_least=1)
         fan_out = integer(fan_out, "Neuron(fan_out)", at_least=1)
-        check_activation(activation, "Neuron activation")
+        activation = check_activation(activation, "Neuron activation")  # a learner's op: its name
         if not isinstance(name, str) or not name:
             raise TypeError(needs("Neuron(name)", "a non-empty str", name))
         self.activation = activation if nonlin else "linear"
@@ -128,7 +159,7 @@ class Neuron(Module):
 
     def __repr__(self) -> str:
         """micrograd's form: ReLUNeuron(2), LinearNeuron(16), SigmoidNeuron(3)."""
-        return f"{DISPLAY_NAMES[self.activation]}Neuron({self.nin})"
+        return f"{display_name(self.activation)}Neuron({self.nin})"
 
 
 class Layer(Module):
@@ -138,7 +169,7 @@ class Layer(Module):
         self,
         nin: int,
         nout: int,
-        activation: str = "relu",
+        activation: str | Op = "relu",
         nonlin: bool = True,
         bias: bool = True,
         *,
@@ -150,7 +181,7 @@ class Layer(Module):
         nin = integer(nin, "Layer(nin)", at_least=1)
         nout = integer(nout, "Layer(nout)", at_least=1)
         index = integer(index, "Layer(index)", at_least=0)
-        check_activation(activation, "Layer activation")
+        activation = check_activation(activation, "Layer activation")
         generator = _pick_rng(seed, rng)
         self.nin = nin
         self.index = index
@@ -185,7 +216,7 @@ class Layer(Module):
     def __call__(self, x: Sequence[Input]) -> Output:
         """The neurons' outputs: a Value for a one-neuron layer, else a list (as micrograd)."""
         out = self.outputs(x)
-        return out[0] if len(out) == 1 else out
+        return out[0] if len(out) == 1 else Outputs(out)
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """("neurons.{j}.w.{i}", ...), ("neurons.{j}.b", ...) for every neuron j."""
@@ -210,8 +241,8 @@ class MLP(Module):
         self,
         nin: int,
         nouts: Sequence[int],
-        activation: str | Sequence[str] = "relu",
-        output_activation: str = "linear",
+        activation: str | Op | Sequence[str | Op] = "relu",
+        output_activation: str | Op = "linear",
         bias: bool | Sequence[bool] = True,
         *,
         seed: int | None = None,
@@ -222,16 +253,17 @@ class MLP(Module):
         nouts = sequence(nouts, "MLP(nouts)", "layer sizes")
         sizes = [integer(n, f"MLP(nouts[{i}])", at_least=1) for i, n in enumerate(nouts)]
         hidden = len(sizes) - 1
-        if isinstance(activation, str):
+        if isinstance(activation, (str, Op)):
             hidden_acts = [activation] * hidden
         elif isinstance(activation, Sequence) and len(activation) == hidden:
             hidden_acts = list(activation)
         else:
             what = f"a name or one name per hidden layer ({hidden})"
             raise ValueError(needs("MLP(activation)", what, activation))
-        acts = [*hidden_acts, output_activation]
-        for i, act in enumerate(acts):
+        acts = [
             check_activation(act, f"MLP activation of layer {i + 1}")
+            for i, act in enumerate([*hidden_acts, output_activation])
+        ]
         if isinstance(bias, bool):
             biases = [bias] * len(sizes)
         elif (
@@ -269,7 +301,7 @@ class MLP(Module):
     def __call__(self, x: Sequence[Input]) -> Output:
         """The network's output: a Value when the last layer has one neuron, else a list."""
         out = self.outputs(x)
-        return out[0] if len(out) == 1 else out
+        return out[0] if len(out) == 1 else Outputs(out)
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """("layers.{k}.neurons.{j}.w.{i}", ...) and ("layers.{k}.neurons.{j}.b", ...)."""

@@ -13,7 +13,7 @@ from typing import Any
 from autograd import Value
 from autograd.checks import needs, real_number
 from autograd.files import FilePath, file_path, write_atomically
-from nn.activations import ACTIVATIONS
+from nn.activations import is_activation
 
 FORMAT = "axongrad-model"
 VERSION = 1
@@ -82,7 +82,7 @@ def to_dict(model: Any) -> dict[str, Any]:
                     f"bias {first.b is not None}); "
                     "a model file holds one activation and one bias setting per layer"
                 )
-            if n.activation not in ACTIVATIONS:
+            if not is_activation(n.activation):
                 raise ValueError(f"save: {name} has an unknown activation {_short(n.activation)}")
             if len(n.w) != ins[k]:
                 raise ValueError(f"save: {name} has {len(n.w)} weights, but its layer reads {ins[k]} inputs")

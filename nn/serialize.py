@@ -37,7 +37,7 @@ from typing import Any
 
 from autograd.checks import BEYOND_FLOAT_RANGE, integer, is_int, is_real, needs
 from autograd.files import FilePath, file_path, read_at_most
-from nn.activations import ACTIVATIONS
+from nn.activations import ACTIVATIONS, is_activation
 from nn.layers import MLP
 from nn.model_file import (
     _BIG_DIGITS,
@@ -356,8 +356,14 @@ def _architecture(arch: dict[str, Any]) -> tuple[int, list[int], list[str], list
         raise ValueError("model file: architecture.sizes needs at least one layer, got []")
     acts = _list(_field(arch, "activations", "architecture."), "architecture.activations", len(sizes))
     for i, act in enumerate(acts):
-        if act not in ACTIVATIONS:
-            raise _bad(f"architecture.activations[{i}]", f"one of {', '.join(ACTIVATIONS)}", act)
+        if not is_activation(act):
+            error = _bad(f"architecture.activations[{i}]", f"one of {', '.join(ACTIVATIONS)}", act)
+            if isinstance(act, str) and act.isidentifier() and len(act) <= 64:  # perhaps a learner's op
+                raise ValueError(
+                    f"{error}; if it is your own @autograd.op, define it and register it before "
+                    f"loading: nn.activations.register({act})"
+                )
+            raise error
     biases = _list(_field(arch, "bias", "architecture."), "architecture.bias", len(sizes))
     for i, flag in enumerate(biases):
         if not isinstance(flag, bool):

@@ -19,9 +19,9 @@ make a weight or the optimizer's state inf or NaN, is a ValueError naming the ep
 parameter and what to try (the optimizers undo such a step, so the model keeps its last finite
 weights).
 
-Progress: a tqdm bar (per epoch, or per batch when an epoch has several) on a terminal and in a
-Jupyter kernel, where stderr is not a terminal but plain tqdm still updates in place
-(`tqdm.auto` would need ipywidgets). Elsewhere (a log file, a pipe) and with progress=False: quiet.
+Progress (per epoch, or per batch when an epoch has several): a tqdm bar on a terminal, one output
+updated in place in a Jupyter kernel, which a saved notebook keeps as one line (nn/progress.py).
+Elsewhere (a log file, a pipe) and with progress=False: quiet.
 """
 
 from __future__ import annotations
@@ -29,11 +29,13 @@ from __future__ import annotations
 import html
 import math
 import random
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, TypeAlias
 
 from autograd import BACKENDS, Value, first_non_finite, no_grad
@@ -44,6 +46,8 @@ from nn.doctor import checks, diagnose
 from nn.frames import Frame
 from nn.layers import MLP, Input, Output
 from nn.optim import SGD, Optimizer, describe
+from nn.progress import bar as _bar
+from nn.progress import in_notebook as in_notebook  # re-exported: where it lived before
 from nn.tape_engine import TapeEngine
 
 Loss: TypeAlias = Callable[[Any, Any], Value]
@@ -145,25 +149,6 @@ class History:
             )
             + "</div>"
         )
-
-
-def in_notebook() -> bool:
-    """True inside a Jupyter (IPython) kernel, where stderr is no terminal yet tqdm updates in place."""
-    if "ipykernel" not in sys.modules:
-        return False
-    ipython = sys.modules.get("IPython")
-    get_ipython = getattr(ipython, "get_ipython", None)
-    shell = get_ipython() if callable(get_ipython) else None
-    return getattr(shell, "kernel", None) is not None
-
-
-def _show_progress() -> bool:
-    """Whether a progress bar can update in place here: a terminal or a Jupyter kernel."""
-    try:
-        tty = sys.stderr.isatty()
-    except (AttributeError, ValueError):  # no stderr (pythonw) or a closed one
-        tty = False
-    return tty or in_notebook()
 
 
 def scalar_batch(
@@ -404,23 +389,19 @@ def fit(
     run.doctor = progress
     with _progress_bar(run, progress) as bar:
         _train(run, history, bar, random.Random(seed))  # noqa: S311 (shuffling, not cryptography)
-    if run.doctor and _went_wrong(history):
-        _report_findings(run, history, "training ended")
+    quiet_so_far = run.doctor  # the doctor has said nothing during training
+    reported = run.doctor and _went_wrong(history) and _report_findings(run, history, "training ended")
+    if quiet_so_far and not reported and (note := _still_falling(run, history)):
+        print(note, file=sys.stderr)
     return history
 
 
 @contextmanager
 def _progress_bar(run: _Run, progress: bool) -> Iterator[Any]:
-    """A tqdm bar per epoch, or per batch when an epoch has several; disabled where it cannot update."""
-    from tqdm import tqdm  # a core dependency, imported here so `import nn` stays light
-
+    """A bar per epoch, or per batch when an epoch has several; quiet where it cannot update (nn.progress)."""
     per_batch = run.batches > 1
-    bar = tqdm(
-        total=run.epochs * run.batches if per_batch else run.epochs,
-        desc="fit",
-        unit="batch" if per_batch else "epoch",
-        disable=not progress or not _show_progress(),
-    )
+    total = run.epochs * run.batches if per_batch else run.epochs
+    bar = _bar(total, "batch" if per_batch else "epoch", progress)
     try:
         yield bar
     finally:
@@ -481,7 +462,8 @@ def _batch(run: _Run, idx: list[int], where: str, epoch: int, b: int) -> tuple[f
         if batch_loss - batch_loss != 0.0:
             raise ValueError(f"the batch loss is {batch_loss!r}")
     except ValueError as error:
-        raise ValueError(f"{where}: {error}{_divergence_hint(run.params, epoch, b)}") from error
+        hint = _divergence_hint(run.named, epoch, b, run.optimizer.lr)
+        raise ValueError(f"{where}: {_shorten(str(error))}{hint}") from error
     return batch_loss, batch_correct
 
 
@@ -534,6 +516,28 @@ def _stalled(losses: list[float]) -> bool:
     return min(losses[-window:]) > 0.99 * min(losses[:-window])
 
 
+FALLING = 1e-3
+"""fit notes that the loss is still falling when it fell in most of the last tenth of the epochs and
+by more than this share in all."""
+
+
+def _still_falling(run: _Run, history: History) -> str:
+    """A one-line note when the last epoch ran with the loss still falling and not every sample right."""
+    losses = history.loss
+    if len(losses) < 10 or len(losses) < run.epochs or (history.accuracy and history.accuracy[-1] == 1.0):
+        return ""
+    window = losses[-(len(losses) // 10) - 1 :]  # the last tenth of the epochs and the one before
+    earlier = window[0]
+    steps = list(pairwise(window))
+    falling = sum(1 for a, b in steps if b < a) >= 0.7 * len(steps)  # mostly, not jumping around
+    if not (falling and losses[-1] < (1 - FALLING) * earlier):
+        return ""
+    return (
+        f"fit: the loss was still falling at the end ({earlier:.4g} -> {losses[-1]:.4g} over the last "
+        f"{len(window) - 1} epochs): try more epochs= or a larger lr= (now {run.optimizer.lr:.3g})"
+    )
+
+
 def _went_wrong(history: History) -> bool:
     """Training ended short of every sample right while the loss stalled, rose or jumped around."""
     if history.accuracy and history.accuracy[-1] == 1.0:
@@ -541,11 +545,11 @@ def _went_wrong(history: History) -> bool:
     return _stalled(history.loss) or bool(checks.loss_curve(history.loss))
 
 
-def _report_findings(run: _Run, history: History, why: str) -> None:
+def _report_findings(run: _Run, history: History, why: str) -> bool:
     """The gradient doctor's findings in one line on stderr (nothing if it finds nothing); once per fit."""
     run.doctor = False
     if history.accuracy and history.accuracy[-1] == 1.0:
-        return
+        return False
     n = len(run.xs)
     m = min(n, DOCTOR_SAMPLES)
     picks = [k * n // m for k in range(m)]
@@ -556,24 +560,42 @@ def _report_findings(run: _Run, history: History, why: str) -> None:
         )
     except ValueError as error:  # e.g. a forward pass that overflows: say so, keep the trained model
         print(f"fit: {why}; the gradient doctor could not look: {error}", file=sys.stderr)
-        return
+        return True
     if report:
         print(
             f"fit: {why}; the gradient doctor found {report.line()}; "
             "print(nn.diagnose(model, xs, ys, loss=..., history=history)) says what to try",
             file=sys.stderr,
         )
+    return bool(report)
 
 
-def _divergence_hint(params: list[Value], epoch: int, batch: int) -> str:
-    """After some updates, the size of the largest weight: a forward pass overflows when they diverged."""
+def _divergence_hint(named: list[tuple[str, Value]], epoch: int, batch: int, lr: float) -> str:
+    """After some updates, the largest weight by name: a forward pass overflows when they diverged."""
     if epoch == 1 and batch == 1:
         return ""  # no update yet: the data or the model, not the training, is the cause
-    largest = max(abs(p.data) for p in params)
+    name, largest = max(named, key=lambda item: abs(item[1].data))
     return (
-        f" (after the updates so far the largest |weight| is {largest:.3g}; if that is large, "
-        "training diverged: try a smaller learning rate)"
+        f" (after the updates so far the largest |weight| is {abs(largest.data):.3g}, {describe(largest)} "
+        f"({name}); if that is large, training diverged: try a smaller learning rate than {lr:.3g})"
     )
+
+
+# A tuple of many numbers in an operation's message (a weighted sum's 33 operands): summarised.
+_LONG_TUPLE = re.compile(r"\(((?:[^(),]+, ){8,}[^(),]+)\)")
+
+
+def _shorten(message: str) -> str:
+    """The message with each long tuple of numbers as its length and largest |x| (the rest kept)."""
+
+    def summary(match: re.Match[str]) -> str:
+        try:
+            numbers = [abs(float(part)) for part in match.group(1).split(", ")]
+        except ValueError:
+            return match.group(0)
+        return f"({len(numbers)} numbers, the largest |x| {max(numbers):.3g})"
+
+    return _LONG_TUPLE.sub(summary, message)
 
 
 def _check_weights(named: list[tuple[str, Value]], params: list[Value], where: str) -> None:

@@ -1,10 +1,12 @@
-"""README.md: every ```python block runs as written, in order, in one session, from an empty folder.
+"""README.md: every ```python block runs as written, alone, from an empty folder.
 
-The blocks become one program (scripts/tutorial_images.py's machinery: line numbers in a traceback
-are README.md's), run in a fresh temporary folder outside the repository, as a newcomer who copies
-them would. A block whose first line is `# needs: torch` (module names, comma separated) is left out
-when one of them is missing; no other block may be skipped. Where a ```text block follows a block,
-it is what that block prints. Every file a block names in a string ("E.svg", "loss.png") is written.
+A learner copies one block at a time, so each block runs in a fresh namespace (its own imports,
+its own set-up): the blocks are written as one program file each (scripts/tutorial_images.py's
+machinery: line numbers in a traceback are README.md's) and run one after another by `runpy` in
+one process, in a fresh temporary folder outside the repository. A block whose first line is
+`# needs: torch` (module names, comma separated) is left out when one of them is missing; no other
+block may be skipped. Where a ```text block follows a block, it is what that block prints. Every
+file a block names in a string ("E.svg", "loss.png") is written.
 """
 
 from __future__ import annotations
@@ -57,8 +59,17 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     skipped = {k for k, block in enumerate(blocks) if ti.missing_needs(block)}
     folder = tmp_path_factory.mktemp("readme")
     assert not folder.is_relative_to(ROOT) and not any(folder.iterdir())
-    program = folder.parent / f"{folder.name}_readme_program.py"  # beside the folder: it stays empty
-    program.write_text(ti.program(body, blocks, skipped), encoding="utf-8")
+    programs = []  # beside the folder: it stays empty
+    for k in range(len(blocks)):
+        if k not in skipped:
+            alone = folder.parent / f"{folder.name}_readme_block{k}.py"
+            alone.write_text(ti.program(body, blocks, set(range(len(blocks))) - {k}), encoding="utf-8")
+            programs.append(str(alone))
+    program = folder.parent / f"{folder.name}_readme_program.py"
+    program.write_text(  # each block's globals are its own: nothing leaks from the block before
+        f"import runpy\nfor block in {programs!r}:\n    runpy.run_path(block, run_name='__main__')\n",
+        encoding="utf-8",
+    )
     env = dict(os.environ, MPLBACKEND="Agg")  # files only, never a window
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     done = subprocess.run(
@@ -70,7 +81,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 @pytest.mark.dot
-def test_every_block_runs_in_order_and_prints_what_is_shown(run: dict[str, Any]) -> None:
+def test_every_block_runs_alone_and_prints_what_is_shown(run: dict[str, Any]) -> None:
     blocks = run["blocks"]
     assert len(blocks) >= 4
     for k, block in enumerate(blocks):

@@ -6,7 +6,7 @@
 
 "Lazy" imports (inside a function, or under `if TYPE_CHECKING:`) do not run when the package is
 imported, so optional extras may appear there: numpy in autograd's tape* files; numpy, sklearn,
-torch and tqdm in nn; matplotlib, numpy, IPython, selenium and ipywidgets in viz. tqdm is a core
+torch, tqdm and IPython in nn; matplotlib, numpy, IPython, selenium and ipywidgets in viz. tqdm is a core
 dependency, so nn may also import it at module level. Failures name the file and line.
 """
 
@@ -26,11 +26,13 @@ STDLIB = set(sys.stdlib_module_names)
 # package -> (third-party allowed at module level, third-party allowed lazily)
 THIRD_PARTY = {
     "autograd": (set(), {"numpy"}),  # numpy only in files named tape*, see below
-    "nn": ({"tqdm"}, {"numpy", "sklearn", "torch", "tqdm"}),
+    "nn": ({"tqdm"}, {"numpy", "sklearn", "torch", "tqdm", "IPython"}),  # IPython: fit's notebook progress
     "viz": ({"graphviz"}, {"graphviz", "matplotlib", "numpy", "IPython", "selenium", "ipywidgets"}),
 }
 # package -> which of our packages it may import (besides itself)
 OUR_DEPS = {"autograd": set(), "nn": {"autograd"}, "viz": {"autograd"}}
+# The one top-level module all three may import: it checks that the other two names are ours.
+CLASH = "_axongrad_clash"
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,7 @@ def violations(source: str, package: str, filename: str) -> list[str]:
     for imp in imports_of(source, package):
         where = f"{package}/{filename}:{imp.line}"
         name = imp.module
-        if name == "__future__" or name == package:
+        if name == "__future__" or name == package or name == CLASH:
             continue
         if name in OURS:
             if name not in OUR_DEPS[package]:
@@ -165,3 +167,12 @@ def test_the_checker_flags_bad_imports(package: str, filename: str, source: str,
 def test_the_checker_accepts_allowed_imports(package: str, filename: str, source: str) -> None:
     """Stdlib, our own allowed packages, and lazy optional extras pass."""
     assert violations(source, package, filename) == []
+
+
+def test_the_clash_check_imports_only_the_standard_library() -> None:
+    """_axongrad_clash must work when autograd, nn or viz is someone else's: stdlib only (it imports
+    `autograd` only inside the function that checks whose it is)."""
+    source = (ROOT / f"{CLASH}.py").read_text(encoding="utf-8")
+    imports = imports_of(source, CLASH)
+    foreign = [imp for imp in imports if imp.module not in STDLIB | {"__future__"}]
+    assert foreign and all(imp.module == "autograd" and imp.lazy for imp in foreign), foreign

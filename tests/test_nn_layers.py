@@ -228,7 +228,8 @@ def test_unknown_activation_lists_valid_names() -> None:
     with pytest.raises(
         ValueError,
         match=r"^MLP activation of layer 1 needs an activation name \(one of linear, step, sign, sigmoid, "
-        r"tanh, relu, leaky_relu\), got str 'swish'$",
+        r"tanh, relu, leaky_relu\) or a one-input @autograd.op, got str 'swish'; if 'swish' is your own "
+        r"@autograd.op, define it and register it first",
     ):
         nn.MLP(2, [3, 1], activation="swish")
     with pytest.raises(ValueError, match="'softplus'"):

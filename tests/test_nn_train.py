@@ -148,6 +148,9 @@ def fake_kernel(monkeypatch: pytest.MonkeyPatch, with_kernel: bool = True) -> No
     ipython.get_ipython = lambda: shell  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "IPython", ipython)
     monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    # No IPython.display here: fit falls back to tqdm on stderr (nn.progress; tests/test_nn_progress.py
+    # and tests/test_nn_progress_notebook.py cover the display a real kernel gets).
+    monkeypatch.setitem(sys.modules, "IPython.display", None)
 
 
 def test_notebook_detection(monkeypatch: pytest.MonkeyPatch) -> None:

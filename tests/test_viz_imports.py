@@ -42,7 +42,7 @@ def test_viz_imports_only_autograd_graphviz_and_the_standard_library() -> None:
             elif module in OPTIONAL:
                 if top_level:
                     problems.append(f"{where}: optional packages are imported inside the function")
-            elif module not in {"autograd", "viz", "graphviz"} and module not in sys.stdlib_module_names:
+            elif module not in {"autograd", "viz", "graphviz", "_axongrad_clash"} | sys.stdlib_module_names:
                 problems.append(f"{where}: not allowed in viz")
     assert not problems, "\n".join(problems)
 

@@ -157,6 +157,5 @@ def test_fit_shows_progress_in_a_kernel(tmp_path: Path) -> None:
     client = nbclient.NotebookClient(nb, timeout=SETUP_SECONDS, kernel_name="python3")
     client.execute()
     outputs = nb.cells[-1].outputs
-    widget = "application/vnd.jupyter.widget-view+json"
-    assert any(o.output_type == "stream" or widget in o.get("data", {}) for o in outputs)
-    assert any("50/50" in o.get("text", "") for o in outputs if o.output_type == "stream")
+    shown = [o for o in outputs if o.output_type == "display_data"]  # one output, updated in place
+    assert len(shown) == 1 and "50/50 epochs" in shown[0]["data"]["text/plain"]

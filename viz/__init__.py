@@ -26,19 +26,16 @@ explained in viz/dot.py and drawn with `draw(..., legend=True)`. viz reads autog
 
 from __future__ import annotations
 
+# The marker _axongrad_clash reads; set before importing autograd, which checks that `import viz` is ours.
+__axongrad__ = True
+
+import _axongrad_clash
+
+# HIPS autograd uses the same import name (and a learner's autograd.py can hide ours): say so.
+if (_clash := _axongrad_clash.autograd_error("viz")) is not None:
+    raise _clash
+
 import autograd as _autograd
-
-# HIPS autograd uses the same import name; fail with a clear message instead of an AttributeError.
-if not getattr(_autograd, "__axongrad__", False):
-    raise ImportError(
-        f"viz needs axongrad's autograd package, but 'import autograd' found another one at "
-        f"{getattr(_autograd, '__file__', None) or 'a folder without __init__.py'} (probably HIPS "
-        "autograd, which uses the same name). 'pip uninstall autograd' alone also deletes the "
-        "autograd/__init__.py the two share; repair with 'pip uninstall -y autograd && pip install "
-        "--force-reinstall --no-deps axongrad' (or the wheel or folder you installed it from; for a "
-        "checkout: 'pip install -e .'), or keep them in separate virtual environments."
-    )
-
 from viz.bug_hunt import BugHunt, bug_hunt
 from viz.confusion import ConfusionMatrix, confusion_matrix, plot_confusion
 from viz.deltas import Deltas, deltas
