@@ -1,4 +1,5 @@
-"""Recording switches read when a Value is created: gradient recording and the scope tag.
+"""Recording switches read when a Value is created (gradient recording, the scope tag), and the
+pause of the cycle collector while a graph is walked.
 
 Each switch lives in a `contextvars` variable, so every thread and every asyncio task has its own:
 one thread inside `no_grad()` never stops another thread's graph from recording (as in PyTorch).
@@ -25,7 +26,11 @@ until `__exit__` leaves the switch's innermost block.
 
 from __future__ import annotations
 
+import gc
+import threading
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
 from typing import Any, ClassVar
@@ -166,3 +171,40 @@ class scope(_Switch):  # noqa: N801 (used like no_grad)
         tag = f"{outside}.{self.name}" if outside else self.name
         self._push(tag)
         return tag
+
+
+# ------------------------------------------------------------ the cycle collector
+
+# The collector is one per process, not per thread, so its pause is counted for the process:
+# switched off when the first block (in any thread) begins, back on when the last one ends.
+_PAUSE_LOCK = threading.Lock()
+_pauses = 0  # blocks inside collector_paused, in every thread
+_resume = False  # whether the collector was on when the first of them began
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """`with collector_paused():` the cycle collector does not run inside; after, it is as before.
+
+    A graph of Values holds no reference cycle (parents never refer back to their results), so
+    the collector's scans of a graph being built or walked find nothing to free. It is switched
+    back on only if it was on when the first of the blocks running at once began, when the last
+    one ends, also when that block raises or is interrupted. (A `gc.disable()` another thread
+    calls while a block runs is undone when the blocks end: pause around it, not inside.)
+    """
+    global _pauses, _resume
+    entered = False
+    try:
+        with _PAUSE_LOCK:
+            if _pauses == 0:
+                _resume = gc.isenabled()
+                gc.disable()
+            _pauses += 1
+            entered = True
+        yield
+    finally:
+        if entered:
+            with _PAUSE_LOCK:
+                _pauses -= 1
+                if _pauses == 0 and _resume:
+                    gc.enable()
