@@ -29,8 +29,6 @@ from __future__ import annotations
 import gc
 import threading
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import partial
 from typing import Any, ClassVar
@@ -182,8 +180,7 @@ _pauses = 0  # blocks inside collector_paused, in every thread
 _resume = False  # whether the collector was on when the first of them began
 
 
-@contextmanager
-def collector_paused() -> Iterator[None]:
+class collector_paused:  # noqa: N801 (used like no_grad)
     """`with collector_paused():` the cycle collector does not run inside; after, it is as before.
 
     A graph of Values holds no reference cycle (parents never refer back to their results), so
@@ -192,19 +189,22 @@ def collector_paused() -> Iterator[None]:
     one ends, also when that block raises or is interrupted. (A `gc.disable()` another thread
     calls while a block runs is undone when the blocks end: pause around it, not inside.)
     """
-    global _pauses, _resume
-    entered = False
-    try:
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        """Switch the collector off (if this is the first block running) and count this block."""
+        global _pauses, _resume
         with _PAUSE_LOCK:
             if _pauses == 0:
                 _resume = gc.isenabled()
                 gc.disable()
             _pauses += 1
-            entered = True
-        yield
-    finally:
-        if entered:
-            with _PAUSE_LOCK:
-                _pauses -= 1
-                if _pauses == 0 and _resume:
-                    gc.enable()
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Uncount this block; the last one to end switches the collector back on if it was on."""
+        global _pauses
+        with _PAUSE_LOCK:
+            _pauses -= 1
+            if _pauses == 0 and _resume:
+                gc.enable()

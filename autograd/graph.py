@@ -22,6 +22,7 @@ reference cycle, so scanning it finds nothing to free.
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -31,6 +32,8 @@ from typing import Any
 from autograd import stale
 from autograd.checks import first_non_finite
 from autograd.context import collector_paused
+
+_grad = operator.attrgetter("grad")  # node -> node.grad, mapped over a list without a Python call
 
 GRAPH_LOCK = threading.RLock()
 """Held by every backward pass and graph walk (and by the _backward closure probe): one at a time."""
@@ -172,28 +175,24 @@ def backward(root: Any) -> None:
     every leaf's grad is put back as it was before the call and interior grads read 0.0.
     Passes from several threads run one after another (GRAPH_LOCK), each adding its own.
     """
+    if _PROBING.get() is not None:
+        check_not_probing("backward()")
     with GRAPH_LOCK, collector_paused():
-        _backward(root)
-
-
-def _backward(root: Any) -> None:
-    """`backward`'s pass, under the lock: walk, seed, chain rule, then check the leaves."""
-    check_not_probing("backward()")
-    again = stale.same_root(root)  # read before the walk resets root.grad (autograd/stale.py)
-    order, leaves = _postorder(root, reset=True)
-    before = [leaf.grad for leaf in leaves]  # what a failed call puts back
-    stale.check(root, leaves, before, again)  # warn once about a forgotten zero_grad()
-    if root._a is None:
-        root.grad += 1.0
-    else:
-        root.grad = 1.0
-    order.reverse()  # each node before its parents: its grad is complete when it is reached
-    accumulate(order)
-    # Every local derivative is finite, yet their products can still overflow. An inf or nan
-    # anywhere reaches a leaf (inf times a finite number, plus anything, stays inf or nan), so
-    # checking the leaves is enough; only then is the graph searched for the node to name.
-    if first_non_finite([leaf.grad for leaf in leaves]) is not None:
-        _undo_overflow(root, leaves, before)
+        again = stale.same_root(root)  # read before the walk resets root.grad (autograd/stale.py)
+        order, leaves = _postorder(root, reset=True)
+        before = list(map(_grad, leaves))  # what a failed call puts back
+        stale.check(root, leaves, before, again)  # warn once about a forgotten zero_grad()
+        if root._a is None:
+            root.grad += 1.0
+        else:
+            root.grad = 1.0
+        order.reverse()  # each node before its parents: its grad is complete when it is reached
+        accumulate(order)
+        # Every local derivative is finite, yet their products can still overflow. An inf or nan
+        # anywhere reaches a leaf (inf times a finite number, plus anything, stays inf or nan), so
+        # checking the leaves is enough; only then is the graph searched for the node to name.
+        if first_non_finite(list(map(_grad, leaves))) is not None:
+            _undo_overflow(root, leaves, before)
 
 
 def _undo_overflow(root: Any, leaves: list[Any], before: list[float]) -> None:
