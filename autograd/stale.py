@@ -80,7 +80,8 @@ def check(root: Any, leaves: Sequence[Any], before: Sequence[float], again: bool
     count = sum(1 for g in before if g)
     warnings.warn(
         f"backward() added onto grads an earlier backward of another result left on {count} of "
-        f"{len(leaves)} leaves ({name}{where} had grad={before[i]!r} before this call){typo_of_engine_name(leaves)}: call "
+        f"{len(leaves)} leaves ({name}{where} had grad={before[i]!r} before this call)"
+        f"{typo_of_engine_name(leaves)}: call "
         "model.zero_grad() or optimizer.zero_grad() before each backward; to sum several losses' "
         "gradients on purpose, run the backwards inside `with autograd.accumulating():` "
         "(warned once per run; silence with warnings.simplefilter('ignore', autograd.StaleGradWarning))",

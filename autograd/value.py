@@ -342,7 +342,9 @@ def _unary(kind: Op, a: Value, const: float | None = None) -> Value:
 
 def refused(kind: Op, operands: Sequence[float], const: float | None, result: Sequence[float]) -> ValueError:
     """The error for a non-finite number: an operand (a `.data` set by hand) or else the result."""
-    names = kind.operands if len(kind.operands) == len(operands) else [f"operand {i}" for i in range(len(operands))]
+    names = kind.operands
+    if len(names) != len(operands):  # an n-ary row such as wsum
+        names = tuple(f"operand {i}" for i in range(len(operands)))
     for name, x in zip(names, operands):
         if x - x != 0.0:
             return ValueError(

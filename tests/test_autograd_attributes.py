@@ -8,6 +8,7 @@ moments on each parameter (`p.m`, `p.v`) and a draw_dot that colours nodes throu
 from __future__ import annotations
 
 import copy
+import itertools
 import math
 import pickle
 import random
@@ -62,7 +63,7 @@ class MLP:
         rng = random.Random(seed)
         self.layers = [
             [([value(rng.uniform(-1, 1)) for _ in range(nin)], value(0.0)) for _ in range(nout)]
-            for nin, nout in zip(sizes, sizes[1:])
+            for nin, nout in itertools.pairwise(sizes)
         ]
 
     def __call__(self, x: list[Any]) -> list[Any]:
@@ -132,7 +133,7 @@ def draw_dot(root: Any) -> Any:
     nodes, edges = trace(root)
     for n in nodes:
         uid = str(id(n))
-        dot.node(name=uid, label="{ data %.4f | grad %.4f }" % (n.data, n.grad), shape="record",
+        dot.node(name=uid, label=f"{{ data {n.data:.4f} | grad {n.grad:.4f} }}", shape="record",
                  style="filled", fillcolor=getattr(n, "_vis_color", "white"))
         if n._op:
             dot.node(name=uid + n._op, label=n._op)
@@ -145,7 +146,7 @@ def draw_dot(root: Any) -> Any:
 def colour_by_grad(root: Any) -> None:
     """The learner's colouring: a node's colour says the sign of its grad."""
     for n in trace(root)[0]:
-        setattr(n, "_vis_color", "lightblue" if n.grad > 0 else "pink" if n.grad < 0 else "grey")
+        setattr(n, "_vis_color", "lightblue" if n.grad > 0 else "pink" if n.grad < 0 else "grey")  # noqa: B010
 
 
 # ---------------------------------------------------------------- the tests
@@ -161,7 +162,6 @@ def test_adamw_with_moments_on_parameters_matches_micrograd() -> None:
 
 
 def test_adamw_moments_are_the_learners_numbers() -> None:
-    losses, _ = train_adamw(Value, steps=2)
     model = MLP(Value, [2, 8, 3], seed=7)
     p = model.parameters()[0]
     p.m = 0.25
@@ -240,7 +240,8 @@ def test_a_typo_of_grad_is_named_by_the_forgotten_zero_grad_warning() -> None:
     w = Value(1.5, "w")
     (w * 2.0).backward()
     w.gard = 0  # type: ignore[attr-defined]  # meant w.grad = 0: the grad stays 2.0
-    with pytest.warns(StaleGradWarning, match=r"a leaf has an attribute 'gard' of your own: a typo of 'grad'\?"):
+    typo = r"a leaf has an attribute 'gard' of your own: a typo of 'grad'\?"
+    with pytest.warns(StaleGradWarning, match=typo):
         (w * 3.0).backward()
     assert w.grad == 5.0
 

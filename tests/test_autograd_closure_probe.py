@@ -57,7 +57,8 @@ def test_a_closure_that_calls_backward_is_refused_clearly() -> None:
         x.grad += 2.0 * out.grad
         out.backward()
 
-    with pytest.raises(RuntimeError, match=r"^backward\(\) was called inside a _backward closure .* 'twice' \(data=2.0\)"):
+    refused = r"^backward\(\) was called inside a _backward closure .* 'twice' \(data=2.0\)"
+    with pytest.raises(RuntimeError, match=refused):
         out._backward = _backward
     assert (x.data, x.grad, out.grad, out.local_grads) == (1.0, 0.0, 0.0, (0.0,))
     out._backward = lambda: None  # a later, sane closure is still accepted
@@ -91,8 +92,11 @@ def test_a_closure_that_raises_leaves_the_numbers_as_they_were() -> None:
 
 @pytest.mark.parametrize(
     ("bad", "words"),
-    [(math.nan, r"the local derivative NaN"), (math.inf, r"the local derivative inf \(it overflows a float\)"),
-     (-math.inf, r"the local derivative -inf \(it overflows a float\)")],
+    [
+        (math.nan, r"the local derivative NaN"),
+        (math.inf, r"the local derivative inf \(it overflows a float\)"),
+        (-math.inf, r"the local derivative -inf \(it overflows a float\)"),
+    ],
 )
 def test_a_closure_giving_a_non_finite_slope_is_refused_naming_the_node(bad: float, words: str) -> None:
     x = Value(1.0, "x")
@@ -115,7 +119,8 @@ def test_a_closure_giving_something_not_a_number_is_a_type_error(bad: Any) -> No
     def _backward() -> None:
         x.grad = bad
 
-    with pytest.raises(TypeError, match=r"set the grad of child 0, 'x' \(data=1.0\), to .*it must add a real number"):
+    refused = r"set the grad of child 0, 'x' \(data=1.0\), to .*it must add a real number"
+    with pytest.raises(TypeError, match=refused):
         out._backward = _backward
     assert x.grad == 0.0
 

@@ -123,7 +123,8 @@ _BY_HAND: list[tuple[str, Any]] = [
     ("relu", lambda v: v.relu()), ("step", lambda v: v.step()), ("sign", lambda v: v.sign()),
     ("abs", lambda v: abs(v)), ("tanh", lambda v: v.tanh()), ("sigmoid", lambda v: v.sigmoid()),
     ("exp", lambda v: v.exp()), ("neg", lambda v: -v), (r"\*\*n", lambda v: v**2),
-    (r"\+", lambda v: v + 1.0), (r"\*", lambda v: 0.0 * v), ("-", lambda v: 1.0 - v), ("/", lambda v: v / 2.0),
+    (r"\+", lambda v: v + 1.0), (r"\*", lambda v: 0.0 * v), ("-", lambda v: 1.0 - v),
+    ("/", lambda v: v / 2.0),
     (r"\*\*", lambda v: 2.0**v), ("wsum", lambda v: weighted_sum([Value(0.0)], [v])),
 ]
 

@@ -41,7 +41,7 @@ def _in_threads(jobs: list[Callable[[], object]]) -> None:
         barrier.wait()
         try:
             job()
-        except BaseException as error:  # noqa: BLE001 (handed to the main thread)
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=run, args=(job,)) for job in jobs]

@@ -181,7 +181,7 @@ def test_identity_not_value_equality() -> None:
 
 
 def test_values_keep_engine_fields_in_slots() -> None:
-    """The engine's fields are slots; a learner's own attributes go to the dict (see test_autograd_attributes)."""
+    """The engine's fields are slots; a learner's own attributes go to the dict (test_autograd_attributes)."""
     v = Value(1.0)
     v.data, v.grad = 2.0, 3.0
     assert v.__dict__ == {}  # data and grad are not in the dict
