@@ -20,10 +20,9 @@ from typing import Any
 
 from autograd.checks import is_real, needs
 from autograd.context import is_grad_enabled
+from autograd.graph import CLOSURE_KINDS as _KINDS
 from autograd.graph import GRAPH_LOCK, MANY, accumulate, check_not_probing, describe, probing
 from autograd.oprecord import Op
-
-_KINDS: dict[str, Op] = {}
 
 
 def closure_kind(name: str) -> Op:

@@ -38,6 +38,10 @@ _grad = operator.attrgetter("grad")  # node -> node.grad, mapped over a list wit
 GRAPH_LOCK = threading.RLock()
 """Held by every backward pass and graph walk (and by the _backward closure probe): one at a time."""
 
+CLOSURE_KINDS: dict[str, Any] = {}
+"""The op rows of nodes made as Value(data, children, op) with a closure, by name (autograd.closure
+makes them; errors here say when a closure gave a node's local derivatives)."""
+
 # The node whose _backward closure is being run once to read its slopes (autograd.closure), in
 # this thread; None otherwise.
 _PROBING: ContextVar[Any] = ContextVar("axongrad_probing", default=None)
@@ -232,6 +236,5 @@ def _first_bad_edge(order: list[Any]) -> str:
 
 def _is_closure(node: Any) -> bool:
     """Whether `node` was made as Value(data, children, op) with a _backward closure."""
-    from autograd.closure import is_closure_kind  # closure builds on this module: import on use
-
-    return node.operation is not None and is_closure_kind(node.operation)
+    kind = node.operation
+    return kind is not None and CLOSURE_KINDS.get(kind.name) is kind
