@@ -69,9 +69,18 @@ def test_two_threads_backward_through_shared_interior_nodes_add_up() -> None:
     assert wrong == 0
 
 
+def _diamonds(x: Value, n: int) -> Value:
+    """n diamonds in a row: each node reaches the next by two paths."""
+    h = x
+    for _ in range(n):
+        h = (h * h * 0.5 + h * 0.5).tanh()
+    return h
+
+
 def test_a_walk_beside_a_backward_sees_each_node_once() -> None:
+    """Without the lock, a pass's marks confused the walk: nodes came twice."""
     x = Value(0.3)
-    h = _chain(x, 300)
+    h = _diamonds(x, 200)
     expected = len(topological_order(h))
     sizes: list[int] = []
     with warnings.catch_warnings():
