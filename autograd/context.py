@@ -27,6 +27,7 @@ until `__exit__` leaves the switch's innermost block.
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import weakref
 from contextvars import ContextVar
@@ -180,6 +181,19 @@ _pauses = 0  # blocks inside collector_paused, in every thread
 _resume = False  # whether the collector was on when the first of them began
 
 
+def _after_fork() -> None:
+    """In a process forked during a pause only the forking thread lives on: its block (if any)
+    still ends and restores the collector; the other threads' blocks are gone, so not counted."""
+    global _pauses
+    _PAUSE_LOCK._at_fork_reinit()  # type: ignore[attr-defined]
+    _pauses = 0
+    if _resume:
+        gc.enable()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
 class collector_paused:  # noqa: N801 (used like no_grad)
     """`with collector_paused():` the cycle collector does not run inside; after, it is as before.
 
@@ -205,6 +219,6 @@ class collector_paused:  # noqa: N801 (used like no_grad)
         """Uncount this block; the last one to end switches the collector back on if it was on."""
         global _pauses
         with _PAUSE_LOCK:
-            _pauses -= 1
+            _pauses = max(_pauses - 1, 0)  # a block that began before a fork ends in the child too
             if _pauses == 0 and _resume:
                 gc.enable()

@@ -23,6 +23,7 @@ reference cycle, so scanning it finds nothing to free.
 from __future__ import annotations
 
 import operator
+import os
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -37,6 +38,8 @@ _grad = operator.attrgetter("grad")  # node -> node.grad, mapped over a list wit
 
 GRAPH_LOCK = threading.RLock()
 """Held by every backward pass and graph walk (and by the _backward closure probe): one at a time."""
+# A process forked while another thread held it starts with it free (the holder is not copied).
+os.register_at_fork(after_in_child=GRAPH_LOCK._at_fork_reinit)  # type: ignore[attr-defined]
 
 CLOSURE_KINDS: dict[str, Any] = {}
 """The op rows of nodes made as Value(data, children, op) with a closure, by name (autograd.closure

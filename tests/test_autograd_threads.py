@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import os
+import signal
 import sys
 import threading
 import warnings
@@ -175,3 +177,35 @@ def test_a_pause_keeps_a_disabled_collector_disabled() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
+def test_a_process_forked_while_another_thread_holds_the_lock_and_a_pause_works() -> None:
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with graph.GRAPH_LOCK, collector_paused():
+            held.set()
+            done.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait(10)
+    pid = os.fork()
+    if pid == 0:  # the child: the holding thread is not here; its lock and pause must not be either
+        code = 1
+        signal.alarm(20)  # a child stuck on the lock dies instead of hanging the suite
+        try:
+            x = Value(3.0)
+            (x * x).backward()  # would wait forever on a copied, held lock
+            code = 0 if (x.grad == 6.0 and gc.isenabled()) else 2
+        finally:
+            os._exit(code)
+    try:
+        assert not gc.isenabled()  # the parent: still paused by the holder
+    finally:
+        done.set()
+        holder.join()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert gc.isenabled()
