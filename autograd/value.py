@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 
 from autograd import display, ops
-from autograd.checks import is_real, needs, real_number
+from autograd.checks import first_non_finite, is_real, needs, real_number
 from autograd.closure import MicrogradNames, attach_children
 from autograd.context import current_scope, is_grad_enabled, no_grad_now, scope_now
 from autograd.graph import MANY, backward
@@ -377,7 +377,10 @@ def apply(kind: Op, args: Sequence[Any]) -> Value:
         else:
             raise TypeError(needs(where, "a Value or a real number", x))
     if not kind.builtin:  # a learner's rule: Op.evaluate checks its domain, shape and overflow
-        result = kind.evaluate([v.data for v in operands], const)
+        numbers = [v.data for v in operands]
+        if first_non_finite(numbers) is not None:  # a .data set to inf or nan by hand
+            raise refused(kind, numbers, const, numbers)
+        result = kind.evaluate(numbers, const)
         return nary(kind, tuple(operands), result[0], result[1:], const)
     if kind.arity == 1:
         return _unary(kind, operands[0], const)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from autograd import Value, weighted_sum
+from autograd import Value, op, weighted_sum
 
 # (id, action, error type, substrings the message must contain)
 BAD_INPUTS: list[tuple[str, Callable[[], object], type[Exception], tuple[str, ...]]] = [
@@ -136,3 +136,22 @@ def test_data_set_by_hand_to_nan_or_inf_is_refused_by_every_op(bad: float, name:
     v.data = bad
     with pytest.raises(ValueError, match=rf"^{name}: .* got .+?={bad!r}, which is not a finite number"):
         use(v)
+
+
+def test_a_learners_op_refuses_data_set_by_hand_even_where_its_rule_would_hide_it() -> None:
+    @op(rule="0")
+    def t21_flat(x: float) -> tuple[float, float]:
+        return (1.0 if x > 0 else 0.0), 0.0  # flat(nan) would be a finite 0.0
+
+    @op(rule=("1", "-1"))
+    def t21_minus(a: float, b: float) -> tuple[float, float, float]:
+        return a - b, 1.0, -1.0
+
+    assert t21_minus(Value(1e308), Value(1e308)).data == 0.0  # huge operands are fine
+    for bad in (math.nan, math.inf):
+        v = Value(1.0)
+        v.data = bad
+        with pytest.raises(ValueError, match=rf"^t21_flat: t21_flat\(x\) got x={bad!r}, which is not a finite"):
+            t21_flat(v)
+        with pytest.raises(ValueError, match=rf"^t21_minus: .* got a={bad!r}, which is not a finite number"):
+            t21_minus(v, 1.0)
