@@ -209,7 +209,8 @@ def _undo_overflow(root: Any, leaves: list[Any], before: list[float]) -> None:
     node = order[first_non_finite([n.grad for n in order]) or 0]
     g = node.grad
     what = "is NaN" if g != g else "overflows a float"
-    where = _first_bad_edge(order)
+    held = [b for leaf, b in zip(leaves, before) if leaf is node and b - b != 0.0]
+    where = f"; it held {held[0]!r} before this call (set by hand?)" if held else _first_bad_edge(order)
     for n in order:
         n.grad = 0.0
     for leaf, previous in zip(leaves, before):

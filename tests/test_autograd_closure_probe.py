@@ -142,3 +142,13 @@ def test_an_overflow_in_backward_names_the_closure_node_it_began_at() -> None:
     )):
         out.backward()
     assert x.grad == 0.0
+
+
+def test_a_leaf_grad_set_to_nan_by_hand_is_named_as_such() -> None:
+    x = Value(1.0, "x")
+    y = x * 2.0
+    x.grad = math.nan
+    with pytest.raises(ValueError, match=r"the gradient at 'x' \(data=1.0\) is NaN: grad=nan; it held nan before"):
+        with accumulating():
+            y.backward()
+    assert math.isnan(x.grad)  # put back as it was
