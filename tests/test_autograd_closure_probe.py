@@ -148,7 +148,8 @@ def test_a_leaf_grad_set_to_nan_by_hand_is_named_as_such() -> None:
     x = Value(1.0, "x")
     y = x * 2.0
     x.grad = math.nan
-    with pytest.raises(ValueError, match=r"the gradient at 'x' \(data=1.0\) is NaN: grad=nan; it held nan before"):
+    held = r"the gradient at 'x' \(data=1.0\) is NaN: grad=nan; it held nan before"
+    with pytest.raises(ValueError, match=held):
         with accumulating():
             y.backward()
     assert math.isnan(x.grad)  # put back as it was
