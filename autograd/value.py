@@ -32,7 +32,7 @@ class Value(MicrogradNames):
     garbage collector to track, and since parents never refer back to their results, a graph
     holds no reference cycle and is freed by reference counting alone. Like micrograd's Value it
     also takes attributes of your own (`p.m = 0.0` for an optimizer, a colour for a drawing):
-    they live in a dict the node gets only when you set the first one.
+    they live in its `__dict__`, the one field that is not a slot.
     """
 
     # _kind is the op table's row that made the node (None for a leaf). _a/_b hold its one or two
