@@ -10,7 +10,7 @@ from autograd import ops
 from autograd.backends import BACKENDS, default_backend
 from autograd.checks import first_non_finite, real_number
 from autograd.closurecheck import BackwardCheck, check_backward
-from autograd.context import current_scope, is_grad_enabled, no_grad, scope
+from autograd.context import collector_paused, current_scope, is_grad_enabled, no_grad, scope
 from autograd.display import set_renderer
 from autograd.gradcheck import backprop_grad, check_op, gradcheck, numerical_grad
 from autograd.graph import accumulate, backward, topological_order
@@ -39,6 +39,7 @@ __all__ = [
     "backward",
     "check_backward",
     "check_op",
+    "collector_paused",
     "compile",
     "current_scope",
     "default_backend",

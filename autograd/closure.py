@@ -6,6 +6,11 @@ running it once with `out.grad = 1` and the children's grads cleared reads off e
 derivative; the node then draws, explains and back-propagates like a built-in. The numbers are
 known at this one point only, so `compile` refuses such a node: `autograd.op` is the way to add
 an operation that also replays over a batch.
+
+Reading the slopes leaves no trace: whatever the closure does to the `.data` and `.grad` of the
+node and its children is put back, and inside it `backward()` or another `_backward` assignment
+is an error (a closure only adds to its children's grads). A slope that is not a finite number
+is refused there, naming the node and the child.
 """
 
 from __future__ import annotations
@@ -13,12 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from autograd.checks import needs
+from autograd.checks import is_real, needs
 from autograd.context import is_grad_enabled
-from autograd.graph import MANY, accumulate
+from autograd.graph import CLOSURE_KINDS as _KINDS
+from autograd.graph import GRAPH_LOCK, MANY, accumulate, check_not_probing, describe, probing
 from autograd.oprecord import Op
-
-_KINDS: dict[str, Op] = {}
 
 
 def closure_kind(name: str) -> Op:
@@ -79,8 +83,10 @@ def attach_children(node: Any, children: Sequence[Any], name: str) -> None:
 def read_closure(node: Any, closure: Callable[[], None]) -> None:
     """Run `closure` once with node.grad = 1 and the children's grads at 0; keep what it adds as slopes.
 
-    Inside no_grad the node is a leaf, as every result is there, and the closure is accepted and ignored.
+    The data and grads of the node and its children are put back afterwards, whatever the closure
+    did. Inside no_grad the node is a leaf, as every result is there: the closure is ignored.
     """
+    check_not_probing("assigning _backward")
     if not callable(closure):
         raise TypeError(needs("_backward", "a function of no arguments", closure))
     if node._kind is None and not is_grad_enabled():
@@ -91,19 +97,36 @@ def read_closure(node: Any, closure: Callable[[], None]) -> None:
             "_backward can be set only on a node made as Value(data, children, op) while recording "
             "(not inside no_grad); built-in operations already know their local derivatives"
         )
-    saved = [c.grad for c in children]
-    own = node.grad
-    try:
-        for c in children:
-            c.grad = 0.0
-        node.grad = 1.0
-        closure()
-        slopes = tuple(float(c.grad) for c in children)
-    finally:
-        for c, g in zip(children, saved):
-            c.grad = g
-        node.grad = own
-    node._da = slopes
+    touched = (node, *children)
+    with GRAPH_LOCK, probing(node):  # no backward runs while the grads are borrowed
+        saved = [(n.data, n.grad) for n in touched]
+        try:
+            for c in children:
+                c.grad = 0.0
+            node.grad = 1.0
+            closure()
+            slopes = [c.grad for c in children]
+        finally:
+            for n, (data, grad) in zip(touched, saved):
+                n.data, n.grad = data, grad
+    node._da = tuple(_slope(node, i, child, d) for i, (child, d) in enumerate(zip(children, slopes)))
+
+
+def _slope(node: Any, i: int, child: Any, d: object) -> float:
+    """What the closure added to child i's grad at out.grad = 1, checked: a finite real number."""
+    if not is_real(d):
+        raise TypeError(
+            f"the _backward closure of {describe(node)} set the grad of child {i}, {describe(child)}, "
+            f"to {d!r} ({type(d).__name__}); it must add a real number, e.g. self.grad += 2 * out.grad"
+        )
+    d = float(d)
+    if d - d != 0.0:
+        what = "NaN" if d != d else f"{d!r} (it overflows a float)"
+        raise ValueError(
+            f"the _backward closure of {describe(node)} gives child {i}, {describe(child)}, "
+            f"the local derivative {what}; a local derivative must be a finite number"
+        )
+    return d
 
 
 class MicrogradNames:

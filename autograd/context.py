@@ -1,4 +1,5 @@
-"""Recording switches read when a Value is created: gradient recording and the scope tag.
+"""Recording switches read when a Value is created (gradient recording, the scope tag), and the
+pause of the cycle collector while a graph is walked.
 
 Each switch lives in a `contextvars` variable, so every thread and every asyncio task has its own:
 one thread inside `no_grad()` never stops another thread's graph from recording (as in PyTorch).
@@ -25,6 +26,9 @@ until `__exit__` leaves the switch's innermost block.
 
 from __future__ import annotations
 
+import gc
+import os
+import threading
 import weakref
 from contextvars import ContextVar
 from functools import partial
@@ -166,3 +170,55 @@ class scope(_Switch):  # noqa: N801 (used like no_grad)
         tag = f"{outside}.{self.name}" if outside else self.name
         self._push(tag)
         return tag
+
+
+# ------------------------------------------------------------ the cycle collector
+
+# The collector is one per process, not per thread, so its pause is counted for the process:
+# switched off when the first block (in any thread) begins, back on when the last one ends.
+_PAUSE_LOCK = threading.Lock()
+_pauses = 0  # blocks inside collector_paused, in every thread
+_resume = False  # whether the collector was on when the first of them began
+
+
+def _after_fork() -> None:
+    """In a process forked during a pause only the forking thread lives on: its block (if any)
+    still ends and restores the collector; the other threads' blocks are gone, so not counted."""
+    global _pauses
+    _PAUSE_LOCK._at_fork_reinit()  # type: ignore[attr-defined]
+    _pauses = 0
+    if _resume:
+        gc.enable()
+
+
+os.register_at_fork(after_in_child=_after_fork)
+
+
+class collector_paused:  # noqa: N801 (used like no_grad)
+    """`with collector_paused():` the cycle collector does not run inside; after, it is as before.
+
+    A graph of Values holds no reference cycle (parents never refer back to their results), so
+    the collector's scans of a graph being built or walked find nothing to free. It is switched
+    back on only if it was on when the first of the blocks running at once began, when the last
+    one ends, also when that block raises or is interrupted. (A `gc.disable()` another thread
+    calls while a block runs is undone when the blocks end: pause around it, not inside.)
+    """
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        """Switch the collector off (if this is the first block running) and count this block."""
+        global _pauses, _resume
+        with _PAUSE_LOCK:
+            if _pauses == 0:
+                _resume = gc.isenabled()
+                gc.disable()
+            _pauses += 1
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Uncount this block; the last one to end switches the collector back on if it was on."""
+        global _pauses
+        with _PAUSE_LOCK:
+            _pauses = max(_pauses - 1, 0)  # a block that began before a fork ends in the child too
+            if _pauses == 0 and _resume:
+                gc.enable()

@@ -10,17 +10,71 @@ contribution per edge, and the total derivative is their sum.
 
 The walk knows nodes only through a narrow interface (the slots `Value` declares): `_a`/`_b` with
 `_da`/`_db` for one- and two-input nodes, sequences in `_a`/`_da` when `_b is MANY` (n-ary),
-`_seen` (a walk's mark) and `.grad`. Of ours it imports only the validators and
-`stale` (the forgotten-zero_grad warning).
+`_seen` (a walk's mark) and `.grad`. Of ours it imports only the validators, `stale` (the
+forgotten-zero_grad warning) and `context` (the collector pause).
+
+One backward at a time: a pass resets interior grads and then adds into them, so two passes
+through the same nodes at once (two threads) would mix each other's numbers. Every pass, and
+every walk, holds one re-entrant lock; uncontended it costs far less than a pass. While it holds
+the lock the cycle collector is paused (autograd.context.collector_paused): the graph holds no
+reference cycle, so scanning it finds nothing to free.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import operator
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from autograd import stale
 from autograd.checks import first_non_finite
+from autograd.context import collector_paused
+
+_grad = operator.attrgetter("grad")  # node -> node.grad, mapped over a list without a Python call
+
+GRAPH_LOCK = threading.RLock()
+"""Held by every backward pass and graph walk (and by the _backward closure probe): one at a time."""
+# A process forked while another thread held it starts with it free (the holder is not copied).
+os.register_at_fork(after_in_child=GRAPH_LOCK._at_fork_reinit)  # type: ignore[attr-defined]
+
+CLOSURE_KINDS: dict[str, Any] = {}
+"""The op rows of nodes made as Value(data, children, op) with a closure, by name (autograd.closure
+makes them; errors here say when a closure gave a node's local derivatives)."""
+
+# The node whose _backward closure is being run once to read its slopes (autograd.closure), in
+# this thread; None otherwise.
+_PROBING: ContextVar[Any] = ContextVar("axongrad_probing", default=None)
+
+
+@contextmanager
+def probing(node: Any) -> Iterator[None]:
+    """While reading `node`'s closure: backward() and another _backward assignment are refused."""
+    token = _PROBING.set(node)
+    try:
+        yield
+    finally:
+        _PROBING.reset(token)
+
+
+def check_not_probing(what: str) -> None:
+    """RuntimeError if `what` runs inside a _backward closure while its slopes are read."""
+    node = _PROBING.get()
+    if node is not None:
+        raise RuntimeError(
+            f"{what} was called inside a _backward closure while its local derivatives were read "
+            f"(assigning it to {describe(node)} runs it once): a closure may only add to its "
+            "children's .grad, e.g. self.grad += (1 - t**2) * out.grad"
+        )
+
+
+def describe(node: Any) -> str:
+    """A node as errors name it: its label or operation and its data, e.g. "'h1' (data=0.5)"."""
+    name = node.label or node.op or "a leaf"
+    return f"{name!r} (data={node.data!r})"
 
 
 class _Many:
@@ -44,12 +98,13 @@ _EMIT: Any = object()  # the walk's marker: the node under it has all its parent
 def _postorder(root: Any, reset: bool = False) -> tuple[list[Any], list[Any]]:
     """Every node `root` depends on, each after its parents (depth first, parents in argument
     order), and the leaves among them. With `reset`, interior grads are set to 0 on the way.
+    The caller holds GRAPH_LOCK: the marks below are one walk's at a time.
     """
     if not hasattr(root, "_seen") or root is MANY:
         raise TypeError(f"topological_order(root) needs a Value, got {type(root).__name__}")
     # A visited node is marked with this walk's own token in its `_seen` field instead of being
     # kept in a set (no table as large as the graph to probe). A new token per walk, so old marks
-    # never need clearing, and two threads walking at once never mistake each other's marks.
+    # never need clearing.
     walk = object()
     order: list[Any] = []
     leaves: list[Any] = []
@@ -93,7 +148,8 @@ def topological_order(root: Any) -> list[Any]:
 
     Parents are visited in argument order, so the order is stable from run to run.
     """
-    return _postorder(root)[0]
+    with GRAPH_LOCK:
+        return _postorder(root)[0]
 
 
 def accumulate(nodes: Iterable[Any]) -> None:
@@ -124,36 +180,65 @@ def backward(root: Any) -> None:
     alone (micrograd issue #53), while leaves accumulate across calls as in PyTorch; clear them
     with `zero_grad()` between steps. A gradient that overflows a float is a ValueError; then
     every leaf's grad is put back as it was before the call and interior grads read 0.0.
+    Passes from several threads run one after another (GRAPH_LOCK), each adding its own.
     """
-    again = stale.same_root(root)  # read before the walk resets root.grad (autograd/stale.py)
-    order, leaves = _postorder(root, reset=True)
-    before = [leaf.grad for leaf in leaves]  # what a failed call puts back
-    stale.check(root, leaves, before, again)  # warn once about a forgotten zero_grad()
-    if root._a is None:
-        root.grad += 1.0
-    else:
-        root.grad = 1.0
-    order.reverse()  # each node before its parents: its grad is complete when it is reached
-    accumulate(order)
-    # Every local derivative is finite, yet their products can still overflow. An inf or nan
-    # anywhere reaches a leaf (inf times a finite number, plus anything, stays inf or nan), so
-    # checking the leaves is enough; only then is the graph searched for the node to name.
-    if first_non_finite([leaf.grad for leaf in leaves]) is not None:
-        _undo_overflow(root, leaves, before)
+    if _PROBING.get() is not None:
+        check_not_probing("backward()")
+    with GRAPH_LOCK, collector_paused():
+        again = stale.same_root(root)  # read before the walk resets root.grad (autograd/stale.py)
+        order, leaves = _postorder(root, reset=True)
+        before = list(map(_grad, leaves))  # what a failed call puts back
+        stale.check(root, leaves, before, again)  # warn once about a forgotten zero_grad()
+        if root._a is None:
+            root.grad += 1.0
+        else:
+            root.grad = 1.0
+        order.reverse()  # each node before its parents: its grad is complete when it is reached
+        accumulate(order)
+        # Every local derivative is finite, yet their products can still overflow. An inf or nan
+        # anywhere reaches a leaf (inf times a finite number, plus anything, stays inf or nan), so
+        # checking the leaves is enough; only then is the graph searched for the node to name.
+        if first_non_finite(list(map(_grad, leaves))) is not None:
+            _undo_overflow(root, leaves, before)
 
 
 def _undo_overflow(root: Any, leaves: list[Any], before: list[float]) -> None:
-    """Name the first node (leaves first) whose grad overflowed, put the leaves' grads back, raise."""
+    """Name the first leaf whose grad is inf or NaN and the edge where it began; put the leaves'
+    grads back; raise."""
     order = topological_order(root)
-    i = first_non_finite([node.grad for node in order])
-    node = order[i or 0]
+    node = order[first_non_finite([n.grad for n in order]) or 0]
     g = node.grad
-    name = node.label or node.op or "a leaf"
+    what = "is NaN" if g != g else "overflows a float"
+    held = [b for leaf, b in zip(leaves, before) if leaf is node and b - b != 0.0]
+    where = f"; it held {held[0]!r} before this call (set by hand?)" if held else _first_bad_edge(order)
     for n in order:
         n.grad = 0.0
     for leaf, previous in zip(leaves, before):
         leaf.grad = previous
     raise ValueError(
-        f"backward: the gradient at {name!r} (data={node.data!r}) overflows a float: grad={g!r}; "
+        f"backward: the gradient at {describe(node)} {what}: grad={g!r}{where}; "
         "the leaves' grads are as they were before this call"
     )
+
+
+def _first_bad_edge(order: list[Any]) -> str:
+    """Where the first non-finite gradient came from, as words: the edge nearest the root that
+    carries one (results come before their parents in the reversed order, all still finite)."""
+    for result in reversed(order):
+        g = result.grad
+        if g - g != 0.0:
+            return ""  # reached a non-finite node before any bad edge: its finite inputs overflowed
+        for parent, d in zip(result.parents, result.local_grads):
+            if (d * g) - (d * g) != 0.0:
+                origin = " (a _backward closure gave its local derivatives)" if _is_closure(result) else ""
+                return (
+                    f"; it began on the edge from {describe(result)}{origin} to {describe(parent)}: "
+                    f"local derivative {d!r} x grad {g!r}"
+                )
+    return ""
+
+
+def _is_closure(node: Any) -> bool:
+    """Whether `node` was made as Value(data, children, op) with a _backward closure."""
+    kind = node.operation
+    return kind is not None and CLOSURE_KINDS.get(kind.name) is kind

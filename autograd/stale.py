@@ -13,6 +13,8 @@ and the previous backward in this thread (or asyncio task) was of a different ro
   (It adds the same gradients a second time, as PyTorch would with retain_graph=True.)
 - To add gradients on purpose, run the backwards inside `with autograd.accumulating():`.
 - To silence it: `warnings.simplefilter("ignore", autograd.StaleGradWarning)`.
+- A Value takes attributes of your own, so `p.gard = 0` (a typo of `grad`) sets a new attribute
+  and leaves the grad as it was: this warning is where that shows, and it names the attribute.
 
 Cost: one C-level `any()` over the list of leaf grads `backward` reads anyway, and two context
 variable reads; no field on Value, nothing per edge. "The same root" is the last root's id and
@@ -22,6 +24,7 @@ a new root that reuses a freed one's id (its grad is 0.0) is never mistaken for 
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 import warnings
@@ -77,13 +80,29 @@ def check(root: Any, leaves: Sequence[Any], before: Sequence[float], again: bool
     count = sum(1 for g in before if g)
     warnings.warn(
         f"backward() added onto grads an earlier backward of another result left on {count} of "
-        f"{len(leaves)} leaves ({name}{where} had grad={before[i]!r} before this call): call "
+        f"{len(leaves)} leaves ({name}{where} had grad={before[i]!r} before this call)"
+        f"{typo_of_engine_name(leaves)}: call "
         "model.zero_grad() or optimizer.zero_grad() before each backward; to sum several losses' "
         "gradients on purpose, run the backwards inside `with autograd.accumulating():` "
         "(warned once per run; silence with warnings.simplefilter('ignore', autograd.StaleGradWarning))",
         StaleGradWarning,
         stacklevel=_caller_level(),
     )
+
+
+def typo_of_engine_name(nodes: Sequence[Any]) -> str:
+    """Words about an attribute of a learner's own on `nodes` that looks like a typo of an engine name
+    (`p.gard = 0`), e.g. " (a leaf has an attribute 'gard' of your own: a typo of 'grad'?)"; else ""."""
+    for node in nodes:
+        own = getattr(node, "__dict__", None)
+        if not own:
+            continue
+        names = [n for n in dir(type(node)) if not n.startswith("__")]
+        for attribute in own:
+            close = difflib.get_close_matches(attribute, names, n=1, cutoff=0.75)
+            if close and attribute not in names:
+                return f" (a leaf has an attribute {attribute!r} of your own: a typo of {close[0]!r}?)"
+    return ""
 
 
 def _caller_level() -> int:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias
 
 from autograd import display, ops
-from autograd.checks import is_real, needs, real_number
+from autograd.checks import first_non_finite, is_real, needs, real_number
 from autograd.closure import MicrogradNames, attach_children
 from autograd.context import current_scope, is_grad_enabled, no_grad_now, scope_now
 from autograd.graph import MANY, backward
@@ -28,9 +28,11 @@ Method: TypeAlias = Callable[["Value", Operand], "Value"]  # an operator method,
 class Value(MicrogradNames):
     """A scalar node of the graph: `.data`, `.grad`, and how it was computed from `.parents`.
 
-    A node is one object with fixed slots (no tuple, closure or dict of its own): one object for
-    the garbage collector to track, and since parents never refer back to their results, a graph
-    holds no reference cycle and is freed by reference counting alone.
+    A node is one object with fixed slots (no tuple or closure of its own): one object for the
+    garbage collector to track, and since parents never refer back to their results, a graph
+    holds no reference cycle and is freed by reference counting alone. Like micrograd's Value it
+    also takes attributes of your own (`p.m = 0.0` for an optimizer, a colour for a drawing):
+    they live in its `__dict__`, the one field that is not a slot.
     """
 
     # _kind is the op table's row that made the node (None for a leaf). _a/_b hold its one or two
@@ -38,8 +40,11 @@ class Value(MicrogradNames):
     # parents in _a and of derivatives in _da, with the marker MANY in _b. _seen is the mark a walk
     # over the graph leaves (autograd.graph). _label, _scope and _const (the exponent of x**2, or a
     # constant leaf's number) stay unset until there is one: fewer fields for the collector to scan.
+    # __dict__ holds a learner's own attributes; the engine's names are slots and properties, so
+    # assigning one of those (a property without a setter, a label that is not a str) is still refused.
     __slots__ = (
         "data", "grad", "_seen", "_kind", "_a", "_b", "_da", "_db", "_label", "_scope", "_const",
+        "__dict__",
     )
     # NumPy scalars on the left (np.float64(2) * v) defer to our reflected operators.
     __array_ufunc__ = None
@@ -313,10 +318,11 @@ def _binary(kind: Op, a: Value, b: Value) -> Value:
     try:
         data, da, db = kind.fn(x, y)
     except OverflowError:  # math.exp and math.pow raise it where NumPy would give inf
-        raise kind.overflow([x, y], None, [math.inf]) from None
-    # inf - inf and nan - nan are nan, so this one comparison catches any non-finite number.
-    if (data - data) + (da - da) + (db - db) != 0.0:
-        raise kind.overflow([x, y], None, [data, da, db])
+        raise refused(kind, [x, y], None, [math.inf]) from None
+    # inf - inf and nan - nan are nan, so this one comparison catches any non-finite number,
+    # operands included: a `.data` set to nan by hand is refused even where a rule would hide it.
+    if (x - x) + (y - y) + (data - data) + (da - da) + (db - db) != 0.0:
+        raise refused(kind, [x, y], None, [data, da, db])
     return _build(_new(Value), data, kind, a, da, b, db)
 
 
@@ -328,10 +334,24 @@ def _unary(kind: Op, a: Value, const: float | None = None) -> Value:
     try:
         data, da = kind.fn(x) if const is None else kind.fn(x, const)
     except OverflowError:
-        raise kind.overflow([x], const, [math.inf]) from None
-    if (data - data) + (da - da) != 0.0:
-        raise kind.overflow([x], const, [data, da])
+        raise refused(kind, [x], const, [math.inf]) from None
+    if (x - x) + (data - data) + (da - da) != 0.0:  # step(nan) would be a finite 0.0
+        raise refused(kind, [x], const, [data, da])
     return _build(_new(Value), data, kind, a, da, None, 0.0, const)
+
+
+def refused(kind: Op, operands: Sequence[float], const: float | None, result: Sequence[float]) -> ValueError:
+    """The error for a non-finite number: an operand (a `.data` set by hand) or else the result."""
+    names = kind.operands
+    if len(names) != len(operands):  # an n-ary row such as wsum
+        names = tuple(f"operand {i}" for i in range(len(operands)))
+    for name, x in zip(names, operands):
+        if x - x != 0.0:
+            return ValueError(
+                f"{kind.name}: {kind.formula} got {name}={x!r}, which is not a finite number "
+                f"(a Value's .data set to {x!r} by hand?)"
+            )
+    return kind.overflow(operands, const, result)
 
 
 def nary(
@@ -357,7 +377,10 @@ def apply(kind: Op, args: Sequence[Any]) -> Value:
         else:
             raise TypeError(needs(where, "a Value or a real number", x))
     if not kind.builtin:  # a learner's rule: Op.evaluate checks its domain, shape and overflow
-        result = kind.evaluate([v.data for v in operands], const)
+        numbers = [v.data for v in operands]
+        if first_non_finite(numbers) is not None:  # a .data set to inf or nan by hand
+            raise refused(kind, numbers, const, numbers)
+        result = kind.evaluate(numbers, const)
         return nary(kind, tuple(operands), result[0], result[1:], const)
     if kind.arity == 1:
         return _unary(kind, operands[0], const)
@@ -366,7 +389,7 @@ def apply(kind: Op, args: Sequence[Any]) -> Value:
     data, *grads = kind.fn(*[v.data for v in operands])
     check = data + sum(grads)  # one C-level sum: finite unless something is inf or nan (or it overflows)
     if check - check != 0.0 and not all(math.isfinite(d) for d in (data, *grads)):
-        raise kind.overflow([v.data for v in operands], None, [data, *grads])
+        raise refused(kind, [v.data for v in operands], None, [data, *grads])
     return nary(kind, tuple(operands), data, tuple(grads))
 
 
@@ -414,7 +437,7 @@ def _fast_operator(kind: Op) -> Method:
         else:
             data, da, db = x + y, 1.0, 1.0
         if data - data != 0.0:  # inf or nan; the local derivatives are finite data or 1
-            raise kind.overflow([x, y], None, [data])
+            raise refused(kind, [x, y], None, [data])
         out = _new(Value)
         out.data = data
         out.grad = 0.0

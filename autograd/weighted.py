@@ -8,7 +8,7 @@ from typing import Any
 
 from autograd import ops
 from autograd.checks import real_number
-from autograd.value import Operand, Value, constant, nary
+from autograd.value import Operand, Value, constant, nary, refused
 
 
 def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Value | None = None) -> Value:
@@ -53,7 +53,7 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Valu
         total = total + bias.data
     # Every slope is a Value's data (finite) or 1, so only the sum can be inf or nan.
     if total - total != 0.0:
-        raise ops.wsum.overflow([p.data for p in parents], None, [total])
+        raise refused(ops.wsum, [p.data for p in parents], None, [total])
     return nary(ops.wsum, parents, total, slopes)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
-from autograd import Value, weighted_sum
+from autograd import Value, op, weighted_sum
 
 # (id, action, error type, substrings the message must contain)
 BAD_INPUTS: list[tuple[str, Callable[[], object], type[Exception], tuple[str, ...]]] = [
@@ -111,3 +112,46 @@ def test_finite_gradients_whose_sum_overflows_are_not_an_error() -> None:
     y = a * 1e308 + b * 1e308  # forward 2e298; dy/da = dy/db = 1e308, their sum past float range
     y.backward()
     assert a.grad == 1e308 and b.grad == 1e308
+
+
+# ---------------------------------------------------------------- .data set by hand to nan or inf
+# Value(nan) is refused, but `v.data = nan` is a plain assignment. Every operation then refuses the
+# operand, naming it, even where its rule would hide the NaN (relu, step, sign: a comparison with
+# NaN is False) or turn an inf into a finite number (tanh(inf) = 1).
+
+_BY_HAND: list[tuple[str, Any]] = [
+    ("relu", lambda v: v.relu()), ("step", lambda v: v.step()), ("sign", lambda v: v.sign()),
+    ("abs", lambda v: abs(v)), ("tanh", lambda v: v.tanh()), ("sigmoid", lambda v: v.sigmoid()),
+    ("exp", lambda v: v.exp()), ("neg", lambda v: -v), (r"\*\*n", lambda v: v**2),
+    (r"\+", lambda v: v + 1.0), (r"\*", lambda v: 0.0 * v), ("-", lambda v: 1.0 - v),
+    ("/", lambda v: v / 2.0),
+    (r"\*\*", lambda v: 2.0**v), ("wsum", lambda v: weighted_sum([Value(0.0)], [v])),
+]
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize(("name", "use"), _BY_HAND, ids=[n for n, _ in _BY_HAND])
+def test_data_set_by_hand_to_nan_or_inf_is_refused_by_every_op(bad: float, name: str, use: Any) -> None:
+    v = Value(1.0, "v")
+    v.data = bad
+    with pytest.raises(ValueError, match=rf"^{name}: .* got .+?={bad!r}, which is not a finite number"):
+        use(v)
+
+
+def test_a_learners_op_refuses_data_set_by_hand_even_where_its_rule_would_hide_it() -> None:
+    @op(rule="0")
+    def t21_flat(x: float) -> tuple[float, float]:
+        return (1.0 if x > 0 else 0.0), 0.0  # flat(nan) would be a finite 0.0
+
+    @op(rule=("1", "-1"))
+    def t21_minus(a: float, b: float) -> tuple[float, float, float]:
+        return a - b, 1.0, -1.0
+
+    assert t21_minus(Value(1e308), Value(1e308)).data == 0.0  # huge operands are fine
+    for bad in (math.nan, math.inf):
+        v = Value(1.0)
+        v.data = bad
+        with pytest.raises(ValueError, match=rf"^t21_flat: t21_flat\(x\) got x={bad!r}, which is not"):
+            t21_flat(v)
+        with pytest.raises(ValueError, match=rf"^t21_minus: .* got a={bad!r}, which is not a finite number"):
+            t21_minus(v, 1.0)

@@ -180,12 +180,12 @@ def test_identity_not_value_equality() -> None:
     assert a != b
 
 
-def test_values_have_slots() -> None:
-    """__slots__: no per-instance dict (memory), attributes cannot be invented by typos."""
+def test_values_keep_engine_fields_in_slots() -> None:
+    """The engine's fields are slots; a learner's own attributes go to the dict (test_autograd_attributes)."""
     v = Value(1.0)
-    assert not hasattr(v, "__dict__")
-    with pytest.raises(AttributeError):
-        v.gard = 1.0  # type: ignore[attr-defined]
+    v.data, v.grad = 2.0, 3.0
+    assert v.__dict__ == {}  # data and grad are not in the dict
+    assert {"data", "grad", "_a", "_da"} <= set(Value.__slots__)
 
 
 # ---------------------------------------------------------------- micrograd compatibility
