@@ -43,12 +43,13 @@ class Tape(Program):
             f"backend={self.backend!r})"
         )
 
-    def run(self, batch: Sequence[Any]) -> Any:
+    def run(self, batch: Sequence[Any], params: Any = None) -> Any:
         """The root value for each of the B samples (a list of floats, or an ndarray for NumPy).
 
         `batch` holds one column per input (in the order given to `compile`), each a list or a
         1-D NumPy array of length B. Parameters are read from their `.data` now, so updates made
-        by an optimizer between runs are seen.
+        by an optimizer between runs are seen; or from `params`, a float64 array of their numbers
+        in `params` order, trusted as it is (a training loop that keeps its weights in one array).
         """
         if isinstance(batch, (str, bytes)) or (
             not isinstance(batch, Sequence) and not hasattr(batch, "shape")
@@ -67,7 +68,8 @@ class Tape(Program):
         if len(set(sizes)) > 1:
             raise ValueError(f"tape.run(batch): columns must have equal lengths, got lengths {sizes}")
         self._batch_size = None  # a failed run leaves nothing to read
-        result = self._engine.run(batch, [p.data for p in self.params])
+        numbers = [p.data for p in self.params] if params is None else params
+        result = self._engine.run(batch, numbers)
         self._batch_size = sizes[0]
         return result
 
