@@ -61,13 +61,14 @@ class ArrayOptimizer:
         lr = opt._check_lr()
         index = self.index
         old, grad = (w, g) if index is None else (w[index], g[index])
-        new, state = self._rule(old, grad, lr)
-        # As Optimizer._check_step: a state that went bad is the cause, so it is named first.
-        names = list(opt.states())
-        for name, array in [*zip(names, state), ("", new)]:
-            i = _first_bad(array)
-            if i is not None:
-                raise opt.overflow_error(i, name, float(array[i]), float(old[i]), float(grad[i]), lr)
+        with self.np.errstate(over="ignore", invalid="ignore"):  # overflow is checked right below
+            new, state = self._rule(old, grad, lr)
+            # As Optimizer._check_step: a state that went bad is the cause, so it is named first.
+            names = list(opt.states())
+            for name, array in [*zip(names, state), ("", new)]:
+                i = _first_bad(array)
+                if i is not None:
+                    raise opt.overflow_error(i, name, float(array[i]), float(old[i]), float(grad[i]), lr)
         # Every check passed: commit (straight-line assignments, no call between them to interrupt).
         if index is None:
             w[...] = new

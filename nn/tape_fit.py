@@ -23,8 +23,8 @@ changed are what training continues from. Another thread reading the model durin
 numbers of the last sync.
 
 Where the array form cannot be used (no numpy, the "python" back end, an optimizer other than
-nn's SGD and Adam, parameters the optimizer holds that the model does not, or samples the checks
-reject), `start` returns None and fit uses the per-batch engine, which raises any error at the
+nn's SGD and Adam or one that does not hold every parameter of the model exactly once, or samples
+the checks reject), `start` returns None and fit uses the per-batch engine, which raises any error at the
 batch where the scalar engine would.
 """
 
@@ -134,7 +134,9 @@ class ArraySteps:
             return None  # the per-batch engine raises it, naming the batch as the scalar engine does
         slot = {id(p): k for k, p in enumerate(compiled.params)}
         picks = [slot.get(id(p)) for p in optimizer.params]
-        if None in picks or len(set(picks)) != len(picks):
+        # Every model parameter once: the scalar engine's zero_grad clears only the optimizer's, so
+        # any other parameter's .grad would sum over the batches (the Value path keeps that).
+        if sorted(picks, key=lambda k: -1 if k is None else k) != list(range(len(compiled.params))):
             return None
         whole = picks == list(range(len(compiled.params)))
         stepper = array_optimizer(optimizer, None if whole else np.asarray(picks, dtype=np.intp), np)
