@@ -453,6 +453,12 @@ def fit(
     teaching) or "tape" (the sample graph compiled once with `autograd.compile` and
     replayed per batch, same gradients, much faster; see `nn.tape_engine`): "tape" uses the NumPy
     back end when numpy imports, "tape-python" and "tape-numpy" pick one.
+    On an array back end ("tape", "tape-numpy") with nn's SGD or Adam, the data is checked and
+    converted once per fit and the weights stay in one array while it trains (`nn.tape_fit`). The
+    sync point: the parameter Values are brought up to date before each `on_frame` call (so .data,
+    model(...) and model.save see the current weights there, and what it changes is trained on),
+    before the gradient doctor looks, and when fit returns, raises or is interrupted; between those
+    points another thread reading the model sees the numbers of the last sync.
     `record=k` keeps an `nn.Frame` every k optimizer steps (and at the last) in `history.frames`,
     with `record_sample`'s network; `on_frame(history, frame)` is called after each (see nn.frames).
     """
