@@ -60,7 +60,9 @@ class Tape(Program):
                 f"tape.run(batch) needs one column per input: {len(self.inputs)} columns, got {len(batch)}"
             )
         sizes = []
-        for i, column in enumerate(batch):
+        if getattr(batch, "ndim", None) == 2:  # one 2-D array, a row per input: no column to check alone
+            sizes = [batch.shape[1]]  # type: ignore[attr-defined]
+        for i, column in enumerate(batch if not sizes else []):
             if isinstance(column, (str, bytes, Value)) or not hasattr(column, "__len__"):
                 what = "a list or 1-D array of numbers"
                 raise TypeError(needs(f"tape.run(batch column {i})", what, column))

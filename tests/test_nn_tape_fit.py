@@ -329,3 +329,30 @@ def test_two_threads_fit_two_models_on_the_shared_tape_engine(array_runs: list[b
     for thread in threads:
         thread.join()
     assert together == alone
+
+
+# ---------------------------------------------------------------- the tape's inputs as one array
+
+
+def test_tape_run_takes_one_2d_array_and_a_params_array() -> None:
+    """A (inputs x samples) float64 array and params=array: the numbers of lists of columns and .data."""
+    import numpy as np
+
+    from autograd import compile
+
+    model = nn.MLP(3, [4, 1], activation="tanh", seed=2)
+    xs = [Value(0.0, label=f"x{i}") for i in range(3)]
+    out = model(xs)
+    assert isinstance(out, Value)
+    tape = compile(out * out, xs, model.parameters(), backend="numpy")
+    columns = [[0.5, -1.0, 2.0], [0.25, 0.0, -0.5], [1.0, 1.5, -2.0]]
+    expected = tape.run(columns).tolist()
+    block = np.asarray(columns, dtype=np.float64)
+    assert tape.run(block).tolist() == expected
+    assert tape.run(block.astype(np.int64) * 0 + 1).tolist() == tape.run([[1, 1, 1]] * 3).tolist()
+    w = np.array([p.data for p in model.parameters()])
+    assert tape.run(block, params=w).tolist() == expected
+    assert tape.run(block, params=w * 0.0).tolist() != expected  # the array is read, not .data
+    block[1, 2] = math.inf
+    with pytest.raises(ValueError, match=r"tape\.run\(batch column 1\)\[2\]"):
+        tape.run(block)
