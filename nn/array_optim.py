@@ -36,6 +36,7 @@ class ArrayOptimizer:
         self.index = index
         self.np = np
         self.state: list[Any] = []
+        self.lr: object = None  # the last lr checked (a float is immutable: the same object is still valid)
         self.absorb()
 
     def _lists(self) -> list[list[float]]:
@@ -58,7 +59,8 @@ class ArrayOptimizer:
     def step(self, w: Any, g: Any) -> None:
         """Update `w` in place from the gradient `g` (tape order); on a ValueError nothing has changed."""
         opt = self.optimizer
-        lr = opt._check_lr()
+        lr = opt.lr if opt.lr is self.lr else opt._check_lr()
+        self.lr = lr
         index = self.index
         old, grad = (w, g) if index is None else (w[index], g[index])
         with self.np.errstate(over="ignore", invalid="ignore"):  # overflow is checked right below

@@ -181,7 +181,7 @@ class ArraySteps:
             seeds = self.seeds[size] = np.full(size, 1.0 / size)  # the gradient of the mean loss
         self.g = np.asarray(self.tape.gradient(seeds), dtype=np.float64)
         # cumsum adds left to right, as the scalar engine adds the sample losses.
-        total = float(np.cumsum(values)[-1])
+        total = float(values.cumsum()[-1])
         mean = total * (1.0 / size) if size > 1 else total
         if self.accuracy is None:
             return mean, None

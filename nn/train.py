@@ -534,7 +534,8 @@ def _train(run: _Run, history: History, bar: Any, shuffler: random.Random) -> No
         history.time.append(time.perf_counter() - start)
         if run.batches == 1:
             bar.update()
-        bar.set_postfix(epoch=epoch, loss=f"{epoch_loss:.4g}", refresh=False)
+        if not bar.disable:  # formatting a hidden bar's postfix costs as much as a small step
+            bar.set_postfix(epoch=epoch, loss=f"{epoch_loss:.4g}", refresh=False)
         if _stops(run, epoch, epoch_loss):
             break
         if run.doctor and _stalled(history.loss):
