@@ -39,7 +39,7 @@ from autograd.tape_numpy import NumpyEngine
 from nn.array_optim import ArrayOptimizer, array_optimizer
 from nn.layers import MLP
 from nn.optim import Optimizer
-from nn.tape_engine import TapeEngine, _Compiled, _feature_rows
+from nn.tape_engine import TapeEngine, _Compiled, _feature_rows, _parameters
 
 BatchRule = tuple[Callable[[Any], Any], Callable[[Any], Any]]
 """An accuracy rule on arrays: (the labels an (outputs x samples) array predicts, the label of one
@@ -68,6 +68,8 @@ class ArraySteps:
 
     def __init__(
         self,
+        model: MLP,
+        loss: Callable[[Any, Any], Value],
         compiled: _Compiled,
         data: Any,
         ys: Sequence[Any],
@@ -78,6 +80,8 @@ class ArraySteps:
     ) -> None:
         """Keep what `start` checked and converted; read the weights, grads and optimizer state."""
         self.np = np
+        self.model = model
+        self.loss = loss
         self.compiled = compiled
         self.tape = compiled.tape
         self.params = compiled.params
@@ -143,7 +147,7 @@ class ArraySteps:
         if stepper is None:
             return None
         rule = next((r for f, r in rules.items() if f is accuracy), None)
-        return cls(compiled, data, ys, accuracy, rule, stepper, np)
+        return cls(model, loss, compiled, data, ys, accuracy, rule, stepper, np)
 
     # ------------------------------------------------------------ the sync point
 
@@ -157,6 +161,12 @@ class ArraySteps:
     def absorb(self) -> None:
         """Read the weights, grads and optimizer state back (the learner's code may have changed them)."""
         np = self.np
+        if not self.compiled.matches(self.model, self.loss, _parameters(self.model)):
+            raise ValueError(
+                "fit(engine='tape'): the model's structure or parameter Values changed during fit (in "
+                "on_frame?); the compiled tape no longer describes it: change it between fits, or use "
+                "engine='scalar'"
+            )
         self.w = np.array([p.data for p in self.params], dtype=np.float64)
         self.g = np.array([p.grad for p in self.params], dtype=np.float64)
         self.optimizer.absorb()

@@ -356,3 +356,16 @@ def test_tape_run_takes_one_2d_array_and_a_params_array() -> None:
     block[1, 2] = math.inf
     with pytest.raises(ValueError, match=r"tape\.run\(batch column 1\)\[2\]"):
         tape.run(block)
+
+
+def test_a_callback_that_changes_the_models_structure_is_a_clear_error() -> None:
+    """A neuron's activation swapped in on_frame: the tape no longer describes the model, and fit says so."""
+    model = nn.MLP(2, [3, 1], seed=0)
+
+    def swap(history: nn.History, frame: nn.Frame) -> None:
+        model.layers[0].neurons[0].activation = "tanh"
+
+    changed = r"structure or parameter Values changed during fit.*engine='scalar'"
+    with pytest.raises(ValueError, match=changed):
+        nn.fit(model, *nn.xor(), epochs=3, progress=False, engine="tape", record=1, on_frame=swap)
+    assert all(math.isfinite(w) for w in _weights(model))
