@@ -55,6 +55,13 @@ def _numpy() -> Any:
     return numpy
 
 
+def _as_array(np: Any, x: Any) -> Any:
+    """A back end's result (an ndarray, a list, or another library's array) as a float64 ndarray."""
+    if isinstance(x, np.ndarray):
+        return x
+    return np.asarray(x.tolist() if hasattr(x, "tolist") else x, dtype=np.float64)
+
+
 def _row_on_array(np: Any, row: Op, x: Any, const: float | None) -> Any:
     """An op-table row's value on an array: its rule with m=numpy when it has one, else per entry."""
     args = (x,) if const is None else (x, const)
@@ -185,11 +192,11 @@ class ArraySteps:
         np = self.np
         size = hi - lo
         columns = self.batch_data[:, lo:hi]
-        values = self.tape.run(columns, self.w)
+        values = _as_array(np, self.tape.run(columns, self.w))
         seeds = self.seeds.get(size)
         if seeds is None:
             seeds = self.seeds[size] = np.full(size, 1.0 / size)  # the gradient of the mean loss
-        self.g = np.asarray(self.tape.gradient(seeds), dtype=np.float64)
+        self.g = _as_array(np, self.tape.gradient(seeds))
         # cumsum adds left to right, as the scalar engine adds the sample losses.
         total = float(values.cumsum()[-1])
         mean = total * (1.0 / size) if size > 1 else total
@@ -219,7 +226,7 @@ class ArraySteps:
                 index, row, const = how
                 out.append(_row_on_array(np, row, read[index], const))
             else:
-                out.append(np.asarray(how.run(columns[: compiled.n_inputs], self.w[self.own[k]])))
+                out.append(_as_array(np, how.run(columns[: compiled.n_inputs], self.w[self.own[k]])))
         return np.asarray(out, dtype=np.float64)
 
     def step(self) -> None:
