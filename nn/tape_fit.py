@@ -70,6 +70,20 @@ def _row_on_array(np: Any, row: Op, x: Any, const: float | None) -> Any:
     return np.asarray([row.evaluate([v], const)[0] for v in x.tolist()])
 
 
+def _stepper(optimizer: Optimizer, params: list[Value], np: Any) -> ArrayOptimizer | None:
+    """The optimizer on arrays when it holds every parameter exactly once (in any order), else None.
+
+    The scalar engine's zero_grad clears only the optimizer's parameters, so another parameter's
+    .grad would sum over the batches: the Value path keeps that.
+    """
+    slot = {id(p): k for k, p in enumerate(params)}
+    picks = [slot.get(id(p)) for p in optimizer.params]
+    if sorted(picks, key=lambda k: -1 if k is None else k) != list(range(len(params))):
+        return None
+    whole = picks == list(range(len(params)))
+    return array_optimizer(optimizer, None if whole else np.asarray(picks, dtype=np.intp), np)
+
+
 class ArraySteps:
     """fit's batches and updates on arrays for one fit call (see the module docstring)."""
 
@@ -135,6 +149,9 @@ class ArraySteps:
         np = _numpy()
         if np is None or (engine.backend or default_backend()) == "python":
             return None
+        stepper = _stepper(optimizer, _parameters(model), np)  # the tape's parameter order
+        if stepper is None:
+            return None
         try:
             rows = _feature_rows(xs, model.nin)
             compiled = engine._compile(model, loss, rows[0], ys[0])
@@ -143,16 +160,6 @@ class ArraySteps:
             data = np.concatenate([features, np.asarray(compiled.encode(ys), dtype=np.float64)])
         except (TypeError, ValueError):
             return None  # the per-batch engine raises it, naming the batch as the scalar engine does
-        slot = {id(p): k for k, p in enumerate(compiled.params)}
-        picks = [slot.get(id(p)) for p in optimizer.params]
-        # Every model parameter once: the scalar engine's zero_grad clears only the optimizer's, so
-        # any other parameter's .grad would sum over the batches (the Value path keeps that).
-        if sorted(picks, key=lambda k: -1 if k is None else k) != list(range(len(compiled.params))):
-            return None
-        whole = picks == list(range(len(compiled.params)))
-        stepper = array_optimizer(optimizer, None if whole else np.asarray(picks, dtype=np.intp), np)
-        if stepper is None:
-            return None
         rule = next((r for f, r in rules.items() if f is accuracy), None)
         return cls(model, loss, compiled, data, ys, accuracy, rule, stepper, np)
 
