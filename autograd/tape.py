@@ -43,12 +43,13 @@ class Tape(Program):
             f"backend={self.backend!r})"
         )
 
-    def run(self, batch: Sequence[Any]) -> Any:
+    def run(self, batch: Sequence[Any], params: Any = None) -> Any:
         """The root value for each of the B samples (a list of floats, or an ndarray for NumPy).
 
         `batch` holds one column per input (in the order given to `compile`), each a list or a
         1-D NumPy array of length B. Parameters are read from their `.data` now, so updates made
-        by an optimizer between runs are seen.
+        by an optimizer between runs are seen; or from `params`, a float64 array of their numbers
+        in `params` order, trusted as it is (a training loop that keeps its weights in one array).
         """
         if isinstance(batch, (str, bytes)) or (
             not isinstance(batch, Sequence) and not hasattr(batch, "shape")
@@ -59,7 +60,9 @@ class Tape(Program):
                 f"tape.run(batch) needs one column per input: {len(self.inputs)} columns, got {len(batch)}"
             )
         sizes = []
-        for i, column in enumerate(batch):
+        if getattr(batch, "ndim", None) == 2:  # one 2-D array, a row per input: no column to check alone
+            sizes = [batch.shape[1]]  # type: ignore[attr-defined]
+        for i, column in enumerate(batch if not sizes else []):
             if isinstance(column, (str, bytes, Value)) or not hasattr(column, "__len__"):
                 what = "a list or 1-D array of numbers"
                 raise TypeError(needs(f"tape.run(batch column {i})", what, column))
@@ -67,7 +70,8 @@ class Tape(Program):
         if len(set(sizes)) > 1:
             raise ValueError(f"tape.run(batch): columns must have equal lengths, got lengths {sizes}")
         self._batch_size = None  # a failed run leaves nothing to read
-        result = self._engine.run(batch, [p.data for p in self.params])
+        numbers = [p.data for p in self.params] if params is None else params
+        result = self._engine.run(batch, numbers)
         self._batch_size = sizes[0]
         return result
 

@@ -337,7 +337,8 @@ class NumpyEngine:
         """Root values for the batch as a float64 array of length B; keeps every row for backward."""
         np = _numpy()
         program = self.program
-        cols = [self._column(np, c, i) for i, c in enumerate(columns)]
+        block = getattr(columns, "ndim", None) == 2 and columns.dtype == np.float64  # type: ignore[attr-defined]
+        cols = columns if block else [self._column(np, c, i) for i, c in enumerate(columns)]
         size = len(cols[0])
         root = self.row[program.root_slot]
         if size != self.size:
@@ -350,8 +351,7 @@ class NumpyEngine:
         if len(self.whole_params):
             values[self.whole_params] = self.shared[self.whole_params, None]
         first = program.input_slots[0]
-        for k, column in enumerate(cols):
-            values[first + k] = column
+        values[first : first + len(cols)] = cols
         with np.errstate(all="ignore"):
             # One C-level sum instead of an isfinite pass per column: inf or NaN stays in the sum
             # (an overflowing sum of finite numbers sends us to the exact check, which passes).

@@ -1,5 +1,9 @@
 """Optimizers: gradient descent w <- w - lr * dE/dw (SGD, with momentum) and Adam, PyTorch's rules.
 
+Each rule is written once, as a function of numbers (`sgd_update`, `adam_update`) that works on
+floats and, unchanged, on NumPy arrays: `step` applies it parameter by parameter, and
+`fit(engine="tape")` to every weight at once (see `nn.array_optim`), with the same float operations.
+
 Every `step` is all or nothing: when an update would leave a parameter or the optimizer's state
 (SGD's momentum buffer, Adam's moments) infinite or NaN, the step is undone and a ValueError names
 the parameter, the cause and what to try. A float overflows silently, so without this check
@@ -9,13 +13,45 @@ training goes on with weights at -inf, or Adam stops moving a parameter whose v 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from operator import attrgetter
+from typing import Any
 
 from autograd import Value, first_non_finite
 from autograd.checks import needs, real_number, sequence
 
 _data_of = attrgetter("data")
+
+
+def sgd_update(
+    w: Any, grad: Any, velocity: Any, lr: float, momentum: float, weight_decay: float
+) -> tuple[Any, Any]:
+    """SGD's rule on a weight (a float or an array): (new w, new momentum buffer).
+
+    g = grad + weight_decay * w;  velocity = momentum * velocity + g (used as g when momentum > 0);
+    w - lr * g.
+    """
+    g = grad + weight_decay * w if weight_decay else grad
+    if momentum:
+        g = velocity = momentum * velocity + g
+    return w - lr * g, velocity
+
+
+def adam_update(
+    w: Any, grad: Any, m: Any, v: Any, lr: float, adam: Adam, t: int, sqrt: Callable[[Any], Any] = math.sqrt
+) -> tuple[Any, Any, Any]:
+    """Adam's rule on a weight (a float or an array) at step t: (new w, new m, new v).
+
+    m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  w - lr * m_hat / (sqrt(v_hat) + eps), with
+    g = grad + weight_decay * w and the bias corrections of `Adam.corrections(t)`. `sqrt` is
+    math.sqrt for floats, numpy.sqrt for arrays (both correctly rounded: the same numbers).
+    """
+    b1, b2 = adam.betas
+    c1, root_c2 = adam.corrections(t)
+    g = grad + adam.weight_decay * w if adam.weight_decay else grad
+    m = b1 * m + (1.0 - b1) * g
+    v = b2 * v + (1.0 - b2) * g * g
+    return w - lr * (m / c1) / (sqrt(v) / root_c2 + adam.eps), m, v
 
 
 def describe(p: Value) -> str:
@@ -66,21 +102,32 @@ class Optimizer:
         name, i = next(((n, j) for n, j in bad if j is not None), ("", first_non_finite(data)))
         if i is None:
             return
-        p = self.params[i]
-        was = f"data={before[0][i]!r}, grad={p.grad!r}, lr={lr!r}"
-        if name:
-            cause = f"its {name} overflows a float ({states[name][i]!r}; {was})"
-        else:
-            cause = f"the update would make it {data[i]!r} ({was})"
+        error = self.overflow_error(
+            i, name, states[name][i] if name else data[i], before[0][i], self.params[i].grad, lr
+        )
         self._restore(before)
+        raise error
+
+    def overflow_error(
+        self, i: int, state: str, value: float, data: float, grad: float, lr: float
+    ) -> ValueError:
+        """The error of a step undone because params[i] (`state` "") or its `state` would become `value`.
+
+        `data` and `grad` are the parameter's numbers the step started from.
+        """
+        was = f"data={data!r}, grad={grad!r}, lr={lr!r}"
+        if state:
+            cause = f"its {state} overflows a float ({value!r}; {was})"
+        else:
+            cause = f"the update would make it {value!r} ({was})"
         hint = (
             "the grad itself is not finite (set by hand, or an overflow in backward): check the loss"
-            if p.grad - p.grad != 0.0
+            if grad - grad != 0.0
             else "try a smaller learning rate (or scale the inputs and targets)"
         )
-        raise ValueError(
-            f"{type(self).__name__}.step: params[{i}] ({describe(p)}): {cause}; the step was undone "
-            f"(parameters and optimizer state are as before it): {hint}"
+        return ValueError(
+            f"{type(self).__name__}.step: params[{i}] ({describe(self.params[i])}): {cause}; the step "
+            f"was undone (parameters and optimizer state are as before it): {hint}"
         )
 
     def _restore(self, before: tuple[list[float], list[list[float]]]) -> None:
@@ -118,10 +165,7 @@ class SGD(Optimizer):
         momentum, decay, velocity = self.momentum, self.weight_decay, self.velocity
         try:  # all or nothing, also for a KeyboardInterrupt halfway through the parameters
             for i, p in enumerate(self.params):
-                g = p.grad + decay * p.data if decay else p.grad
-                if momentum:
-                    g = velocity[i] = momentum * velocity[i] + g
-                p.data -= lr * g
+                p.data, velocity[i] = sgd_update(p.data, p.grad, velocity[i], lr, momentum, decay)
         except BaseException:
             self._restore(before)
             raise
@@ -158,6 +202,11 @@ class Adam(Optimizer):
         self.v = [0.0] * len(self.params)
         self.t = 0
 
+    def corrections(self, t: int) -> tuple[float, float]:
+        """The bias corrections at step t: 1 - b1^t and sqrt(1 - b2^t) (see the class docstring)."""
+        b1, b2 = self.betas
+        return 1.0 - b1**t, math.sqrt(1.0 - b2**t)
+
     def states(self) -> dict[str, list[float]]:
         """The running means of g (m) and of g^2 (v)."""
         return {
@@ -169,17 +218,11 @@ class Adam(Optimizer):
         """One update of every parameter (undone, with a ValueError, if anything overflows)."""
         lr = self._check_lr()
         before = self._snapshot()
-        b1, b2 = self.betas
         t = self.t + 1
-        c1 = 1.0 - b1**t
-        root_c2 = math.sqrt(1.0 - b2**t)
-        m, v, eps, decay = self.m, self.v, self.eps, self.weight_decay
+        m, v = self.m, self.v
         try:  # all or nothing, also for a KeyboardInterrupt halfway through the parameters
             for i, p in enumerate(self.params):
-                g = p.grad + decay * p.data if decay else p.grad
-                m[i] = b1 * m[i] + (1.0 - b1) * g
-                v[i] = b2 * v[i] + (1.0 - b2) * g * g
-                p.data -= lr * (m[i] / c1) / (math.sqrt(v[i]) / root_c2 + eps)
+                p.data, m[i], v[i] = adam_update(p.data, p.grad, m[i], v[i], lr, self, t)
         except BaseException:
             self._restore(before)
             raise

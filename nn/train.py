@@ -36,7 +36,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 from autograd import BACKENDS, Value, first_non_finite, no_grad
 from autograd.checks import integer, is_int, is_real, needs, real_number
@@ -49,6 +49,7 @@ from nn.optim import SGD, Optimizer, describe
 from nn.progress import bar as _bar
 from nn.progress import in_notebook as in_notebook  # re-exported: where it lived before
 from nn.tape_engine import TapeEngine
+from nn.tape_fit import ArraySteps, BatchRule
 
 Loss: TypeAlias = Callable[[Any, Any], Value]
 Accuracy: TypeAlias = Callable[[Output, Any], bool]
@@ -209,6 +210,17 @@ def _threshold_accuracy(pred: Output, target: Any) -> bool:
     return (_data(pred)[0] > 0.5) == (float(target) == 1.0)
 
 
+# The rules above on a batch's outputs as an array (one row per output, one column per sample), for
+# fit(engine="tape"): the label the outputs predict, and the label one target means (see nn.tape_fit).
+# ndarray methods only: this module imports no numpy.
+BATCH_RULES: dict[Accuracy, BatchRule] = {
+    _class_index_accuracy: (lambda out: out.argmax(axis=0), int),
+    _one_hot_accuracy: (lambda out: out.argmax(axis=0), lambda y: _argmax(list(y))),
+    _sign_accuracy: (lambda out: out[0] > 0.0, lambda y: float(y) > 0.0),
+    _threshold_accuracy: (lambda out: out[0] > 0.5, lambda y: float(y) == 1.0),
+}
+
+
 def auto_accuracy(model: MLP, ys: Sequence[Any]) -> Accuracy | None:
     """The accuracy rule for these targets (see the module docstring), or None for regression."""
     if model.layers[-1].nout > 1:
@@ -248,6 +260,64 @@ def _resolve_loss(loss: Loss | str) -> Loss:
     return loss
 
 
+class Steps(Protocol):
+    """How fit runs a batch and an update: through the parameter Values, or on arrays (nn.tape_fit)."""
+
+    def begin_epoch(self, order: Sequence[int], shuffled: bool) -> None:
+        """The epoch visits the samples in `order` (shuffled, or in their order)."""
+
+    def batch(self, lo: int, hi: int) -> tuple[float, int | None]:
+        """The epoch's samples lo..hi-1: (mean loss, correct count or None), gradients kept."""
+        ...
+
+    def step(self) -> None:
+        """The optimizer's update."""
+
+    def check_weights(self, where: str) -> None:
+        """A ValueError naming `where` when the update left a weight non-finite."""
+
+    def publish(self) -> None:
+        """The sync point: make the parameter Values hold the current weights and grads."""
+
+    def absorb(self) -> None:
+        """Read back weights, grads and optimizer state the learner's code may have changed."""
+
+
+class _ValueSteps:
+    """A batch and an update through the Values: zero_grad, the engine, optimizer.step (any engine)."""
+
+    def __init__(self, run: _Run) -> None:
+        """Steps for this fit call."""
+        self.run = run
+        self.order: Sequence[int] = []
+
+    def begin_epoch(self, order: Sequence[int], shuffled: bool) -> None:
+        """Keep the order the batches take their samples in."""
+        self.order = order
+
+    def batch(self, lo: int, hi: int) -> tuple[float, int | None]:
+        """The engine on the batch's samples, after zeroing the grads it adds to."""
+        run = self.run
+        run.optimizer.zero_grad()
+        idx = self.order[lo:hi]
+        xs, ys = [run.xs[i] for i in idx], [run.ys[i] for i in idx]
+        return run.run_batch(run.model, xs, ys, run.loss_fn, run.acc_fn)
+
+    def step(self) -> None:
+        """The optimizer's own step."""
+        self.run.optimizer.step()
+
+    def check_weights(self, where: str) -> None:
+        """Every parameter's .data is finite after the step (an optimizer without nn.optim's check)."""
+        _check_weights(self.run.named, self.run.params, where)
+
+    def publish(self) -> None:
+        """Nothing: the Values are the weights."""
+
+    def absorb(self) -> None:
+        """Nothing: the Values are the weights."""
+
+
 @dataclass
 class _Run:
     """One fit call's checked arguments and what it derives from them once."""
@@ -269,6 +339,7 @@ class _Run:
     box: tuple[float, float, float, float] | None = None
     step: int = 0
     doctor: bool = False  # report the gradient doctor's findings (once, then False)
+    steps: Steps = field(init=False)  # set by fit: _ValueSteps, or ArraySteps for a tape engine
 
     @property
     def batches(self) -> int:
@@ -367,6 +438,12 @@ def fit(
     teaching) or "tape" (the sample graph compiled once with `autograd.compile` and
     replayed per batch, same gradients, much faster; see `nn.tape_engine`): "tape" uses the NumPy
     back end when numpy imports, "tape-python" and "tape-numpy" pick one.
+    On an array back end ("tape", "tape-numpy") with nn's SGD or Adam, the data is checked and
+    converted once per fit and the weights stay in one array while it trains (`nn.tape_fit`). The
+    sync point: the parameter Values are brought up to date before each `on_frame` call (so .data,
+    model(...) and model.save see the current weights there, and what it changes is trained on),
+    before the gradient doctor looks, and when fit returns, raises or is interrupted; between those
+    points another thread reading the model sees the numbers of the last sync.
     `record=k` keeps an `nn.Frame` every k optimizer steps (and at the last) in `history.frames`,
     with `record_sample`'s network; `on_frame(history, frame)` is called after each (see nn.frames).
     """
@@ -383,17 +460,32 @@ def fit(
         model, xs, ys, loss_fn, acc_fn, opt, epochs, size, until, ENGINES[engine], record, record_sample,
         on_frame, named=model.named_parameters(),
     )
+    run.steps = _steps(run)
     if record is not None and model.nin == 2:
         run.box = frames.boundary_box(xs)
     history = History()
     run.doctor = progress
     with _progress_bar(run, progress) as bar:
-        _train(run, history, bar, random.Random(seed))  # noqa: S311 (shuffling, not cryptography)
+        try:
+            _train(run, history, bar, random.Random(seed))  # noqa: S311 (shuffling, not cryptography)
+        finally:  # returning, raising or interrupted: the Values hold the weights trained so far
+            run.steps.publish()
     quiet_so_far = run.doctor  # the doctor has said nothing during training
     reported = run.doctor and _went_wrong(history) and _report_findings(run, history, "training ended")
     if quiet_so_far and not reported and (note := _still_falling(run, history)):
         print(note, file=sys.stderr)
     return history
+
+
+def _steps(run: _Run) -> Steps:
+    """A tape engine's batches and updates on arrays when it can (nn.tape_fit), else through the Values."""
+    if isinstance(run.run_batch, TapeEngine):
+        steps = ArraySteps.start(
+            run.run_batch, run.model, run.xs, run.ys, run.loss_fn, run.acc_fn, run.optimizer, BATCH_RULES
+        )
+        if steps is not None:
+            return steps
+    return _ValueSteps(run)
 
 
 @contextmanager
@@ -413,15 +505,18 @@ def _train(run: _Run, history: History, bar: Any, shuffler: random.Random) -> No
     order = list(range(len(run.xs)))
     for epoch in range(1, run.epochs + 1):
         start = time.perf_counter()
-        if run.batch_size < len(order):
+        shuffled = run.batch_size < len(order)
+        if shuffled:
             shuffler.shuffle(order)
+        run.steps.begin_epoch(order, shuffled)
         epoch_loss, correct = _epoch(run, history, bar, epoch, order)
         history.loss.append(epoch_loss)
         history.accuracy.append(None if run.acc_fn is None else correct / len(order))
         history.time.append(time.perf_counter() - start)
         if run.batches == 1:
             bar.update()
-        bar.set_postfix(epoch=epoch, loss=f"{epoch_loss:.4g}", refresh=False)
+        if not bar.disable:  # formatting a hidden bar's postfix costs as much as a small step
+            bar.set_postfix(epoch=epoch, loss=f"{epoch_loss:.4g}", refresh=False)
         if _stops(run, epoch, epoch_loss):
             break
         if run.doctor and _stalled(history.loss):
@@ -439,29 +534,27 @@ def _epoch(run: _Run, history: History, bar: Any, epoch: int, order: list[int]) 
     loss_sum = 0.0
     correct = 0
     for b, lo in enumerate(range(0, n, run.batch_size), start=1):
-        idx = order[lo : lo + run.batch_size]
+        hi = min(lo + run.batch_size, n)
         where = f"fit: epoch {epoch} of {run.epochs}, batch {b} of {run.batches}"
-        batch_loss, batch_correct = _batch(run, idx, where, epoch, b)
-        loss_sum += batch_loss * len(idx)
+        batch_loss, batch_correct = _batch(run, lo, hi, where, epoch, b)
+        loss_sum += batch_loss * (hi - lo)
         correct += batch_correct or 0
         last = b == run.batches and _stops(run, epoch, loss_sum / n)
-        _maybe_record(run, history, epoch, batch_loss, batch_correct, len(idx), last)
+        _maybe_record(run, history, epoch, batch_loss, batch_correct, hi - lo, last)
         _update(run, where)
         if run.batches > 1:
             bar.update()
     return loss_sum / n, correct
 
 
-def _batch(run: _Run, idx: list[int], where: str, epoch: int, b: int) -> tuple[float, int | None]:
-    """One batch's forward and backward: (mean loss, correct count), grads left in the parameters."""
-    run.optimizer.zero_grad()
+def _batch(run: _Run, lo: int, hi: int, where: str, epoch: int, b: int) -> tuple[float, int | None]:
+    """The epoch's samples lo..hi-1, forward and backward: (mean loss, correct count), grads kept."""
     try:
-        batch_loss, batch_correct = run.run_batch(
-            run.model, [run.xs[i] for i in idx], [run.ys[i] for i in idx], run.loss_fn, run.acc_fn
-        )
+        batch_loss, batch_correct = run.steps.batch(lo, hi)
         if batch_loss - batch_loss != 0.0:
             raise ValueError(f"the batch loss is {batch_loss!r}")
     except ValueError as error:
+        run.steps.publish()  # the hint reads the weights
         hint = _divergence_hint(run.named, epoch, b, run.optimizer.lr)
         raise ValueError(f"{where}: {_shorten(str(error))}{hint}") from error
     return batch_loss, batch_correct
@@ -470,10 +563,10 @@ def _batch(run: _Run, idx: list[int], where: str, epoch: int, b: int) -> tuple[f
 def _update(run: _Run, where: str) -> None:
     """The optimizer's step, its errors and non-finite results named with the batch."""
     try:
-        run.optimizer.step()
+        run.steps.step()
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from error
-    _check_weights(run.named, run.params, where)
+    run.steps.check_weights(where)
     run.step += 1
 
 
@@ -483,6 +576,7 @@ def _maybe_record(
     """Append a Frame (and call on_frame) at steps 0, k, 2k, ... and at the last step."""
     if run.record is None or not (last or run.step % run.record == 0):
         return
+    run.steps.publish()  # the frame and on_frame read the model
     if run.acc_fn is None:
         accuracy = None
     elif size == len(run.xs):  # one full batch: the batch just counted it at these weights
@@ -502,6 +596,7 @@ def _maybe_record(
     history.frames.append(frame)
     if run.on_frame is not None:
         run.on_frame(history, frame)
+        run.steps.absorb()  # train on from what on_frame left (it may change weights or lr)
 
 
 DOCTOR_SAMPLES = 200
@@ -550,6 +645,7 @@ def _report_findings(run: _Run, history: History, why: str) -> bool:
     run.doctor = False
     if history.accuracy and history.accuracy[-1] == 1.0:
         return False
+    run.steps.publish()  # the doctor reads the model
     n = len(run.xs)
     m = min(n, DOCTOR_SAMPLES)
     picks = [k * n // m for k in range(m)]
