@@ -60,6 +60,7 @@ class NotebookBar:
     def __init__(self, total: int, unit: str, desc: str, show: Callable[..., Any]) -> None:
         """A bar of `total` steps of `unit`, drawn at once through IPython's `display`."""
         self.total, self.unit, self.desc = total, unit, desc
+        self.disable = False  # as tqdm's: fit skips formatting a hidden bar's postfix
         self.done = 0
         self.postfix: dict[str, Any] = {}
         self.started = time.perf_counter()
