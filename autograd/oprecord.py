@@ -164,12 +164,92 @@ class Op:
         return tuple(float(r) for r in result)
 
     def overflow(self, operands: Sequence[float], const: float | None, result: Sequence[float]) -> ValueError:
-        """The error for a non-finite value or derivative, naming the operation and its operands."""
+        """The error for a non-finite value or derivative, naming the operation, its operands and
+        which number it was: NaN (not a number) is said as NaN, inf as an overflow."""
         shown = ", ".join(f"{k}={v!r}" for k, v in self.bindings(operands, const).items())
-        what = "value" if not math.isfinite(result[0]) else "local derivative"
+        bad = next((i for i, r in enumerate(result) if not math.isfinite(r)), 0)
+        names = self.names(len(result) - 1)
+        what = "value" if bad == 0 else f"local derivative d/d{names[bad - 1]}"
+        if math.isnan(result[bad]):
+            return ValueError(f"{self.name}: {self.formula} at {shown} gives NaN (its {what} is not a number)")
         return ValueError(
             f"{self.name}: {self.formula} at {shown} overflows a float (its {what} is not finite)"
         )
+
+    def names(self, n: int) -> list[str]:
+        """The operand names for n operands: the rule's own, or x0, x1, ... for a rule over *operands."""
+        return list(self.operands) if self.arity else [f"x{i}" for i in range(n)]
+
+    def at(self, point: Sequence[float], const: float | None = None) -> str:
+        """Where, for messages: "x=0.5" or "a=1, b=2" (and the constant, "n=3")."""
+        parts = [f"{n}={x:g}" for n, x in zip(self.names(len(point)), point)]
+        if self.const is not None and const is not None:
+            parts.append(f"{self.const}={const:g}")
+        return ", ".join(parts)
+
+    # ------------------------------------------------------------ the array forms
+
+    def array_forms(self) -> list[tuple[str, Callable[..., Any]]]:
+        """The forms the NumPy tape calls on (steps, B) arrays in place of the rule per sample:
+        ("vectorized form", f) when `vectorized=` was given, ("m= rule on NumPy arrays", f) for a
+        learner's rule that takes `m`. Each f takes the operand arrays (and the constant)."""
+        forms: list[tuple[str, Callable[..., Any]]] = []
+        if self.vectorized is not None:
+            forms.append(("vectorized form", self.vectorized))
+        elif self.takes_m and not self.builtin:
+            np = _numpy_or_none()
+            if np is not None:
+                fn = self.fn
+                forms.append(("m= rule on NumPy arrays", lambda *args: fn(*args, m=np)))
+        return forms
+
+    def form_disagreements(
+        self, points: Sequence[Sequence[float]], consts: Sequence[float | None], rtol: float = 1e-9,
+        atol: float = 1e-12,
+    ) -> list[str]:
+        """Where an array form (`array_forms`) gives other numbers than the rule on floats, one line
+        per point ("vectorized form at x=0.5: value 1 (rule 1.5)"); [] without numpy. The points run
+        as one batch, as the NumPy tape runs them; points where the rule itself raises are left out."""
+        np = _numpy_or_none()
+        lines: list[str] = []
+        if np is None:
+            return lines
+        for label, form in self.array_forms():
+            for const in consts:
+                by_width: dict[int, list[tuple[list[float], tuple[float, ...]]]] = {}
+                for point in points:
+                    try:
+                        by_width.setdefault(len(point), []).append((list(point), self.evaluate(point, const)))
+                    except (ValueError, ArithmeticError, TypeError):
+                        continue
+                for width, cases in by_width.items():
+                    lines += self._compare_form(np, label, form, width, cases, const, rtol, atol)
+        return lines
+
+    def _compare_form(
+        self, np: Any, label: str, form: Callable[..., Any], width: int,
+        cases: list[tuple[list[float], tuple[float, ...]]], const: float | None, rtol: float, atol: float,
+    ) -> list[str]:
+        """One batch call of `form` on these points, compared with the rule's results (`cases`)."""
+        arrays = [np.asarray([[p[j] for p, _ in cases]], dtype=np.float64) for j in range(width)]
+        shape = arrays[0].shape if arrays else (1, len(cases))
+        where = self.at(cases[0][0], const) if len(cases) == 1 else f"{len(cases)} points"
+        try:
+            got = form(*arrays) if const is None else form(*arrays, const)
+            columns = checked_arrays(np, self, got, width, shape, label)
+        except Exception as error:  # a learner's form may raise anything: report it, naming the form
+            return [f"{label} at {where} raised {type(error).__name__}: {explain_array_error(error)}"]
+        names = ["value", *(f"d/d{n}" for n in self.names(width))]
+        lines = []
+        for k, (point, want) in enumerate(cases):
+            wrong = [
+                f"{name} {float(c[0, k]):.6g} (rule {w:.6g})"
+                for name, c, w in zip(names, columns, want)
+                if not abs(float(c[0, k]) - w) <= atol + rtol * abs(w)
+            ]
+            if wrong:
+                lines.append(f"{label} at {self.at(point, const)}: {', '.join(wrong)}")
+        return lines
 
     # ------------------------------------------------------------ copies and pickles
 
@@ -285,6 +365,97 @@ def _check_weighted_sum(row: Op) -> None:
             )
 
 
+def _numpy_or_none() -> Any:
+    """The numpy module when it is installed, else None (autograd itself imports nothing third-party)."""
+    try:
+        import numpy
+    except ImportError:
+        return None
+    return numpy
+
+
+def checked_arrays(
+    np: Any, row: Op, result: Any, n_operands: int, shape: tuple[int, ...], label: str
+) -> list[Any]:
+    """An array form's result as (value, one derivative per input) float arrays of `shape`, else a
+    TypeError naming the op and what came back (a tuple of the wrong length, complex, strings)."""
+    want = f"the value and one derivative per input ({n_operands + 1} arrays or numbers)"
+    if not isinstance(result, (tuple, list)) or len(result) != n_operands + 1:
+        got = f"{len(result)} items" if isinstance(result, (tuple, list)) else type(result).__name__
+        raise TypeError(f"op {row.name!r}: its {label} must return {want}, got {got}")
+    columns = []
+    for r in result:
+        array = np.asarray(r)
+        if array.dtype.kind not in "iuf":
+            raise TypeError(f"op {row.name!r}: its {label} must return real numbers, got dtype {array.dtype}")
+        try:
+            columns.append(np.broadcast_to(array.astype(np.float64, copy=False), shape))
+        except ValueError:
+            raise TypeError(
+                f"op {row.name!r}: its {label} must return arrays of the operands' shape {shape}, "
+                f"got shape {array.shape}"
+            ) from None
+    return columns
+
+
+def explain_array_error(error: BaseException) -> str:
+    """An error raised by a rule on arrays, with the fix when it is an `if` on an array."""
+    text = str(error)
+    if "truth value of an array" in text:
+        return (
+            f"{text} (the rule branched with if/and/or on an array of samples: "
+            "write the branch with m.where(condition, yes, no))"
+        )
+    return text
+
+
+def _check_array_forms(row: Op) -> None:
+    """A ValueError when the row's `vectorized=` form disagrees with its rule at a few points."""
+    if row.vectorized is None:
+        return
+    if row.points:
+        points: Sequence[Sequence[float]] = row.points
+    elif row.arity == 1:
+        points = [(x,) for x in (-2.5, -1.0, -0.25, 0.25, 1.0, 2.5)]
+    elif row.arity == 2:
+        points = [(a, b) for a in (-1.5, -0.5, 0.5, 1.5) for b in (-1.25, 0.75, 2.0)]
+    else:
+        points = [(0.5, -1.25, 2.0, 0.75), (0.5, -1.25, 2.0, 0.75, -3.0)]
+    consts = [None] if row.const is None else [2.0, 3.0, 0.5]
+    lines = row.form_disagreements(points, consts)
+    if lines:
+        shown = "; ".join(lines[:3]) + ("; ..." if len(lines) > 3 else "")
+        raise ValueError(
+            f"op {row.name!r}: its vectorized form (used by the NumPy tape) must give the rule's "
+            f"numbers: {shown}"
+        )
+
+
+def _label(text: object, where: str) -> str:
+    """A name or symbol: a non-empty str of printable characters (it shows in messages and diagrams)."""
+    what = "a non-empty str of printable characters"
+    if not isinstance(text, str):
+        raise TypeError(needs(where, what, text))
+    if not text.strip() or not text.isprintable():
+        raise ValueError(needs(where, what, text))
+    return text
+
+
+def _text(text: object, where: str) -> str:
+    """A text argument as it is when it is a str, else a TypeError naming it."""
+    if not isinstance(text, str):
+        raise TypeError(needs(where, "a str", text))
+    return text
+
+
+def _texts(texts: object, where: str) -> tuple[str, ...]:
+    """A rule text (str) or a list of them, one per input, as a tuple; else a TypeError naming it."""
+    items = (texts,) if isinstance(texts, str) else texts
+    if not isinstance(items, (list, tuple)) or not all(isinstance(t, str) for t in items):
+        raise TypeError(needs(where, "a str or a list of str (one per input)", texts))
+    return tuple(items)
+
+
 def _defined_at(module: str, qualname: str) -> Op | None:
     """The Op at `module.qualname` if the module is loaded and holds one there, else None."""
     found: Any = sys.modules.get(module)
@@ -362,16 +533,16 @@ def op(
     """
 
     def register(f: Callable[..., Any]) -> Op:
-        key = name or f.__name__
-        texts = (rule,) if isinstance(rule, str) else tuple(rule)
-        latexes = texts if latex is None else (latex,) if isinstance(latex, str) else tuple(latex)
+        key = _label(f.__name__ if name is None else name, "op(name)")
+        texts = _texts(rule, f"op {key!r}: op(rule)")
+        latexes = texts if latex is None else _texts(latex, f"op {key!r}: op(latex)")
         row = Op(
             f,
             name=key,
-            symbol=symbol or key,
+            symbol=key if symbol is None else _label(symbol, f"op {key!r}: op(symbol)"),
             texts=texts,
             latex=latexes,
-            formula=formula or "",
+            formula="" if formula is None else _text(formula, f"op {key!r}: op(formula)"),
             domain=tuple(domain),
             const=const,
             vectorized=vectorized,
@@ -385,6 +556,7 @@ def op(
             raise ValueError(f"op {key!r}: give one rule text per input ({row.arity}), got {len(texts)}")
         if row.weighted_sum:
             _check_weighted_sum(row)
+        _check_array_forms(row)
         if _builtin:
             if key in TABLE:
                 raise ValueError(f"built-in op {key!r} is defined twice")
