@@ -183,7 +183,7 @@ def _point(raw: object, index: int) -> list[float]:
         return [real_number(raw, where)]
     if isinstance(raw, (str, bytes)) or not hasattr(raw, "__iter__"):
         raise TypeError(needs(where, "a number or a sequence of numbers (one per operand)", raw))
-    return [real_number(x, f"{where}[{i}]") for i, x in enumerate(raw)]  # type: ignore[attr-defined]
+    return [real_number(x, f"check_op(points[{index}][{i}])") for i, x in enumerate(raw)]  # type: ignore[attr-defined]
 
 
 def _check_point(kind: Op, point: list[float], const: float | None, rtol: float, atol: float,
