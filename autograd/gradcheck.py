@@ -6,7 +6,6 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from autograd.checks import is_real, needs, real_number
 from autograd.context import no_grad
@@ -125,9 +124,12 @@ class OpCheck:
         """The first line: how many derivatives agree, or why none was checked."""
         why = f"; the first: {self.skip_reasons[0]}" if self.skip_reasons else ""
         if self.failures:
-            return f"{self.name}: {len(self.failures)} of {self.checked} derivatives disagree with central differences"
+            wrong = f"{len(self.failures)} of {self.checked}"
+            return f"{self.name}: {wrong} derivatives disagree with central differences"
         if self.checked:
-            outside = f" ({self.skipped} skipped: outside its domain or not finite{why})" if self.skipped else ""
+            outside = ""
+            if self.skipped:
+                outside = f" ({self.skipped} skipped: outside its domain or not finite{why})"
             return f"{self.name}: all {self.checked} derivatives agree with central differences{outside}"
         if not self.tried:
             return f"{self.name}: checked nothing: no points to try (points is empty)"
@@ -183,7 +185,7 @@ def _point(raw: object, index: int) -> list[float]:
         return [real_number(raw, where)]
     if isinstance(raw, (str, bytes)) or not hasattr(raw, "__iter__"):
         raise TypeError(needs(where, "a number or a sequence of numbers (one per operand)", raw))
-    return [real_number(x, f"check_op(points[{index}][{i}])") for i, x in enumerate(raw)]  # type: ignore[attr-defined]
+    return [real_number(x, f"check_op(points[{index}][{i}])") for i, x in enumerate(raw)]
 
 
 def _check_point(kind: Op, point: list[float], const: float | None, rtol: float, atol: float,

@@ -171,7 +171,9 @@ class Op:
         names = self.names(len(result) - 1)
         what = "value" if bad == 0 else f"local derivative d/d{names[bad - 1]}"
         if math.isnan(result[bad]):
-            return ValueError(f"{self.name}: {self.formula} at {shown} gives NaN (its {what} is not a number)")
+            return ValueError(
+                f"{self.name}: {self.formula} at {shown} gives NaN (its {what} is not a number)"
+            )
         return ValueError(
             f"{self.name}: {self.formula} at {shown} overflows a float (its {what} is not finite)"
         )

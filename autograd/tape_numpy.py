@@ -176,7 +176,8 @@ class _Group:
         try:
             result = _rule(np, self.kind, args, self.const)
             if not self.kind.builtin:  # a learner's result: the right number of real arrays
-                result = checked_arrays(np, self.kind, result, len(self.args), args[0].shape, _form(self.kind))
+                shape = args[0].shape
+                result = checked_arrays(np, self.kind, result, len(self.args), shape, _form(self.kind))
         except Exception as error:
             engine.fail_rule(self, error, _form(self.kind))
         self.out_values[...] = result[0]

@@ -235,7 +235,7 @@ def test_registration_refuses_a_vectorized_form_of_the_wrong_shape() -> None:
 
 
 def test_registration_accepts_an_agreeing_vectorized_form_and_its_numbers_match() -> None:
-    """A right vectorized form (with a constant too) registers, and the NumPy tape equals the scalar engine."""
+    """A right vectorized form (with a constant too) registers; the NumPy tape gives the scalar numbers."""
 
     @autograd.op(rule="n x^(n-1)", const="n", vectorized=lambda x, n: (x**n, n * x ** (n - 1)))
     def power(x: float, n: float) -> tuple[float, float]:
@@ -285,7 +285,7 @@ def test_check_op_runs_an_m_rule_on_arrays_and_says_to_use_m_where() -> None:
     assert not report
     assert report.failures == []
     (line,) = report.form_failures
-    assert line.startswith("m= rule on NumPy arrays at 8 points raised ValueError: The truth value of an array")
+    assert line.startswith("m= rule on NumPy arrays at 8 points raised ValueError: The truth value of an")
     assert line.endswith("(the rule branched with if/and/or on an array of samples: "
                          "write the branch with m.where(condition, yes, no))")
 
@@ -307,7 +307,7 @@ def test_numpy_tape_if_in_an_m_rule_names_op_and_says_use_m_where() -> None:
         "samples (each sample alone works on floats): ValueError: The truth value of an array"
     )
     assert str(info.value).endswith("write the branch with m.where(condition, yes, no))")
-    tape, w = tape_for(branchy, "python")  # the pure-Python tape runs a learner's rule per sample
+    tape, _ = tape_for(branchy, "python")  # the pure-Python tape runs a learner's rule per sample
     assert tape.run([[1.0, -1.0]]) == [0.5, 0.0]
 
 
@@ -320,14 +320,14 @@ def test_numpy_tape_if_in_a_domain_check_names_op() -> None:
 
     info = tape_error(boxed, "numpy", [1.0, 2.0])
     assert info.type is TypeError
-    assert str(info.value).startswith("tape step 'boxed' (slot 2): op 'boxed': its domain check failed on arrays")
+    assert str(info.value).startswith("tape step 'boxed' (slot 2): op 'boxed': its domain check failed")
     assert "m.where" in str(info.value)
 
 
 def test_numpy_tape_vectorized_form_errors_name_the_op() -> None:
     """A vectorized form that returns complex, the wrong shape, or raises only on arrays: named."""
     row = autograd.op(lambda x: (x, 1.0), rule="1", name="shifty")
-    row.vectorized = lambda x: (x + 0j, np.ones_like(x))  # past registration's check, as a later edit would be
+    row.vectorized = lambda x: (x + 0j, np.ones_like(x))  # set after registration's check
     info = tape_error(row, "numpy", [1.0, 2.0])
     assert info.type is TypeError
     assert str(info.value) == (
@@ -337,9 +337,8 @@ def test_numpy_tape_vectorized_form_errors_name_the_op() -> None:
     )
     row.vectorized = lambda x: (x, np.ones(3))
     info = tape_error(row, "numpy", [1.0, 2.0])
-    assert info.type is TypeError and "must return arrays of the operands' shape (1, 2), got shape (3,)" in str(
-        info.value
-    )
+    assert info.type is TypeError
+    assert "must return arrays of the operands' shape (1, 2), got shape (3,)" in str(info.value)
 
     def strict(x: Any) -> Any:
         raise ValueError("only one sample at a time")
@@ -347,7 +346,7 @@ def test_numpy_tape_vectorized_form_errors_name_the_op() -> None:
     row.vectorized = strict
     info = tape_error(row, "numpy", [1.0, 2.0])
     assert info.type is ValueError
-    assert str(info.value).endswith("(each sample alone works on floats): ValueError: only one sample at a time")
+    assert str(info.value).endswith("works on floats): ValueError: only one sample at a time")
 
 
 def test_numpy_tape_finds_the_failing_sample_behind_an_array_error() -> None:
@@ -402,7 +401,7 @@ def test_check_op_names_bad_points() -> None:
     """A str, a bool or a NaN point is named; a NumPy scalar is a number."""
     with pytest.raises(TypeError, match=r"^check_op\(points\[1\]\) needs a number or a sequence"):
         check_op(autograd.ops.tanh, points=[0.5, "a"])
-    with pytest.raises(TypeError, match=r"^check_op\(points\[0\]\[0\]\) needs a finite number, got bool True"):
+    with pytest.raises(TypeError, match=r"^check_op\(points\[0\]\[0\]\) needs a finite number, got bool"):
         check_op(autograd.ops.tanh, points=[[True]])
     with pytest.raises(ValueError, match=r"^check_op\(points\[0\]\) needs a finite number, got nan"):
         check_op(autograd.ops.tanh, points=[math.nan])
@@ -411,24 +410,29 @@ def test_check_op_names_bad_points() -> None:
 
 # ---------------------------------------------------------------- 5. names are text
 
+PRINTABLE = "a non-empty str of printable characters"
+NAME = f"op(name) needs {PRINTABLE},"
+
 
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"name": 123}, TypeError, "op(name) needs a non-empty str of printable characters, got 123"),
-        ({"name": ""}, ValueError, "op(name) needs a non-empty str of printable characters, got str ''"),
-        ({"name": "  "}, ValueError, "op(name) needs a non-empty str of printable characters, got str '  '"),
-        ({"name": "a\nb"}, ValueError, "op(name) needs a non-empty str of printable characters, got str 'a\\nb'"),
-        ({"name": b"x"}, TypeError, "op(name) needs a non-empty str of printable characters, got bytes b'x'"),
-        ({"symbol": 5}, TypeError, "op 'ok': op(symbol) needs a non-empty str of printable characters, got 5"),
+        ({"name": 123}, TypeError, f"{NAME} got 123"),
+        ({"name": ""}, ValueError, f"{NAME} got str ''"),
+        ({"name": "  "}, ValueError, f"{NAME} got str '  '"),
+        ({"name": "a\nb"}, ValueError, f"{NAME} got str 'a\\nb'"),
+        ({"name": b"x"}, TypeError, f"{NAME} got bytes b'x'"),
+        ({"symbol": 5}, TypeError, f"op 'ok': op(symbol) needs {PRINTABLE}, got 5"),
         ({"rule": 5}, TypeError, "op 'ok': op(rule) needs a str or a list of str (one per input), got 5"),
         ({"latex": [None]}, TypeError, "op 'ok': op(latex) needs a str or a list of str (one per input), "
                                        "got list [None]"),
         ({"formula": ["f(x)"]}, TypeError, "op 'ok': op(formula) needs a str, got list ['f(x)']"),
     ],
 )
-def test_op_names_and_texts_are_validated(kwargs: dict[str, Any], error: type[Exception], message: str) -> None:
-    """op(name=123) made a node whose .op was an int; now each text argument is checked, in checks.py words."""
+def test_op_names_and_texts_are_validated(
+    kwargs: dict[str, Any], error: type[Exception], message: str
+) -> None:
+    """op(name=123) made a node whose .op was an int; each text argument is checked, in checks.py words."""
     arguments: dict[str, Any] = {"rule": "1", **kwargs}
 
     def ok(x: float) -> tuple[float, float]:
@@ -451,7 +455,7 @@ def test_any_printable_name_is_kept_as_given() -> None:
 
 def closes_fence(line: str, fence: str) -> bool:
     """CommonMark: a line of up to 3 spaces and at least as many backticks (and spaces) closes the fence."""
-    return re.fullmatch(r" {0,3}`{%d,}[ \t]*" % len(fence), line) is not None
+    return re.fullmatch(" {0,3}`{" + str(len(fence)) + r",}[ \t]*", line) is not None
 
 
 @pytest.mark.parametrize("name", ["x```", "```", "a````b", "`", "x``` <script>alert(1)</script>"])
