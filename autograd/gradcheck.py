@@ -163,9 +163,11 @@ def check_op(
     """
     if not isinstance(kind, Op):
         raise TypeError(f"check_op needs an operation made by @autograd.op, got {type(kind).__name__}")
+    for name, tol in (("rtol", rtol), ("atol", atol)):  # a nan tolerance would pass every derivative
+        real_number(tol, f"check_op({name})", at_least=0)
     arity = kind.arity or 2
     default = kind.points or (UNARY_POINTS if arity == 1 else BINARY_POINTS)
-    grid = [_point(raw, i) for i, raw in enumerate(points if points is not None else default)]
+    grid = [_point(kind, raw, i) for i, raw in enumerate(points if points is not None else default)]
     constants: Sequence[float | None] = [None] if kind.const is None else [
         real_number(c, f"check_op(consts[{i}])") for i, c in enumerate(consts or CONSTANTS)
     ]
@@ -178,14 +180,18 @@ def check_op(
     return report
 
 
-def _point(raw: object, index: int) -> list[float]:
+def _point(kind: Op, raw: object, index: int) -> list[float]:
     """One check_op point (a number, or a sequence of one number per operand) as finite floats."""
     where = f"check_op(points[{index}])"
     if is_real(raw):
-        return [real_number(raw, where)]
-    if isinstance(raw, (str, bytes)) or not hasattr(raw, "__iter__"):
+        point = [real_number(raw, where)]
+    elif isinstance(raw, (str, bytes)) or not hasattr(raw, "__iter__"):
         raise TypeError(needs(where, "a number or a sequence of numbers (one per operand)", raw))
-    return [real_number(x, f"check_op(points[{index}][{i}])") for i, x in enumerate(raw)]
+    else:
+        point = [real_number(x, f"check_op(points[{index}][{i}])") for i, x in enumerate(raw)]
+    if kind.arity and len(point) != kind.arity:
+        raise ValueError(needs(where, f"{kind.arity} number(s), one per operand of {kind.name!r}", raw))
+    return point
 
 
 def _check_point(kind: Op, point: list[float], const: float | None, rtol: float, atol: float,
@@ -193,8 +199,13 @@ def _check_point(kind: Op, point: list[float], const: float | None, rtol: float,
     """Check every input's derivative of `kind` at one point, adding any disagreement to `report`."""
     try:
         raw = kind.fn(*point) if const is None else kind.fn(*point, const)
-    except (ValueError, ArithmeticError) as error:
+    except (ValueError, ArithmeticError) as error:  # outside its domain
         _skip(report, kind, point, const, error)
+        return
+    except Exception as error:  # a TypeError or KeyError in the rule is a fault of the rule: report it
+        report.checked += 1
+        raised = f"the rule raised {type(error).__name__}: {error}"
+        report.failures.append(f"at {_where(kind, point, const)}: {raised}")
         return
     size = len(raw) if isinstance(raw, (tuple, list)) else 1
     if size != len(point) + 1:
@@ -208,6 +219,10 @@ def _check_point(kind: Op, point: list[float], const: float | None, rtol: float,
         result = kind.evaluate(point, const)
     except (ValueError, ArithmeticError) as error:
         _skip(report, kind, point, const, error)
+        return
+    except TypeError as error:  # a complex, bool or str in the result: a fault of the rule, not the point
+        report.checked += 1
+        report.failures.append(f"at {_where(kind, point, const)}: {error}")
         return
 
     def value_at(shifted: list[float]) -> float:

@@ -161,7 +161,7 @@ class Op:
         for r in result:
             if not is_real(r):
                 raise TypeError(needs(f"op {self.name!r} (its rule's result)", "real numbers", r))
-        return tuple(float(r) for r in result)
+        return tuple(map(_as_float, result))
 
     def overflow(self, operands: Sequence[float], const: float | None, result: Sequence[float]) -> ValueError:
         """The error for a non-finite value or derivative, naming the operation, its operands and
@@ -221,9 +221,10 @@ class Op:
                 by_width: dict[int, list[tuple[list[float], tuple[float, ...]]]] = {}
                 for point in points:
                     try:
-                        by_width.setdefault(len(point), []).append((list(point), self.evaluate(point, const)))
+                        want = self.evaluate(point, const)
                     except (ValueError, ArithmeticError, TypeError):
                         continue
+                    by_width.setdefault(len(point), []).append((list(point), want))
                 for width, cases in by_width.items():
                     lines += self._compare_form(np, label, form, width, cases, const, rtol, atol)
         return lines
@@ -433,6 +434,14 @@ def _check_array_forms(row: Op) -> None:
         )
 
 
+def _as_float(r: Any) -> float:
+    """A real number as a float; an int or Fraction beyond float range as +-inf (then named as overflow)."""
+    try:
+        return float(r)
+    except OverflowError:
+        return math.inf if r > 0 else -math.inf
+
+
 def _label(text: object, where: str) -> str:
     """A name or symbol: a non-empty str of printable characters (it shows in messages and diagrams)."""
     what = "a non-empty str of printable characters"
@@ -535,7 +544,11 @@ def op(
     """
 
     def register(f: Callable[..., Any]) -> Op:
-        key = _label(f.__name__ if name is None else name, "op(name)")
+        if not callable(f):
+            raise TypeError(needs("op(fn)", "a function returning the value and derivatives", f))
+        key = _label(getattr(f, "__name__", "op") if name is None else name, "op(name)")
+        if vectorized is not None and not callable(vectorized):
+            raise TypeError(needs(f"op {key!r}: op(vectorized)", "a function of arrays, or None", vectorized))
         texts = _texts(rule, f"op {key!r}: op(rule)")
         latexes = texts if latex is None else _texts(latex, f"op {key!r}: op(latex)")
         row = Op(

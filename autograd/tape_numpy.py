@@ -417,7 +417,7 @@ class NumpyEngine:
                 operands = [self.value(i, sample) for i in step.inputs]
                 try:
                     step.kind.evaluate(operands, step.const)
-                except (ValueError, ArithmeticError, TypeError):
+                except Exception:
                     fail(step, operands, sample, error)
         step = g.steps[0]
         text = explain_array_error(error)
@@ -444,7 +444,8 @@ class NumpyEngine:
                 finite = finite & np.isfinite(slopes[rows.start + k])
             if not finite.all():
                 sample = int(np.argmin(finite))
-                fail(step, [self.value(i, sample) for i in step.inputs], sample)
+                form = "" if step.kind.builtin or _form(step.kind) == "rule" else _form(step.kind)
+                fail(step, [self.value(i, sample) for i in step.inputs], sample, form=form)
 
     # ------------------------------------------------------------ backward
 

@@ -106,7 +106,7 @@ class PythonEngine:
                 derivs[k] = slopes
                 made.append(value)
                 made += slopes
-        except (ArithmeticError, ValueError, TypeError):
+        except Exception:  # a learner's rule may raise anything: find its sample
             self._scan(data, shared)  # raises the scalar engine's error for the first failing sample
             raise  # the scan found nothing: keep the original error
         check = sum(map(sum, made))
@@ -150,7 +150,7 @@ class PythonEngine:
                 operands = [v[i] for i in step.inputs]
                 try:
                     v.append(step.kind.evaluate(operands, step.const)[0])
-                except (ArithmeticError, ValueError, TypeError) as error:
+                except Exception as error:
                     fail(step, operands, sample, error)
 
     def rows(self, slots: Sequence[int]) -> list[list[float]]:

@@ -509,3 +509,92 @@ def test_gradient_after_set_parameters_needs_a_new_run_then_equals_the_scalar_en
         (Value(sample) * ws + bs).tanh().backward()
         expected = [expected[0] + ws.grad, expected[1] + bs.grad]
     assert grads == pytest.approx(expected, rel=1e-14)
+
+
+# ---------------------------------------------------------------- the second adversarial pass
+
+
+@pytest.mark.parametrize("backend", TAPES)
+def test_an_int_beyond_float_range_is_named_as_the_overflowing_derivative(backend: str) -> None:
+    """`return x, 10**400`: the scalar engine and both tapes name d/dx (the tape raised OverflowError)."""
+    kind = unary("huge_slope", lambda x: (x, 10**400))
+    error, message = scalar_error(kind, [1.5])
+    assert (error, message) == (
+        ValueError,
+        "huge_slope: huge_slope(x) at x=1.5 overflows a float (its local derivative d/dx is not finite)",
+    )
+    info = tape_error(kind, backend, [0.5, 1.5])
+    assert info.type is ValueError
+    assert str(info.value) == f"tape step 'huge_slope' (slot 2) on sample 1: {message}"
+
+
+@pytest.mark.parametrize("backend", TAPES)
+def test_other_errors_of_a_rule_keep_their_type_with_a_note_naming_step_and_sample(backend: str) -> None:
+    """A KeyError stays a KeyError (as in the scalar engine), noted with the step and the sample."""
+    kind = unary("keyed", lambda x: {}["missing"])
+    info = tape_error(kind, backend, [0.5, 1.5])
+    assert info.type is KeyError
+    if hasattr(info.value, "add_note"):
+        assert info.value.__notes__ == ["(raised in tape step 'keyed' (slot 2) on sample 1)"]
+
+
+def test_numpy_tape_nan_from_a_vectorized_form_says_the_forms_disagree() -> None:
+    """NaN from the array form where the rule is finite: not "the rule gives a non-finite value"."""
+    row = autograd.op(lambda x: (3 * x, 3.0), rule="3", name="holey")
+    row.vectorized = lambda x: (np.where(x > 2.8, np.nan, 3 * x), np.full_like(x, 3.0))
+    info = tape_error(row, "numpy", [0.5, 3.0])
+    assert info.type is ValueError
+    assert str(info.value) == (
+        "tape step 'holey' (slot 2) on sample 1: op 'holey': its vectorized form gives a non-finite value "
+        "at (3.0), where its rule on floats does not: the two forms disagree (check_op compares them)"
+    )
+    assert not check_op(row)
+
+
+def test_check_op_reports_a_rule_that_raises_or_returns_complex_as_a_failure() -> None:
+    """A TypeError, KeyError or complex result at a point is the rule's fault: a failure, not an escape."""
+    raising = unary("raising", lambda x: x + "a")
+    report = check_op(raising, points=[0.5, 1.5])
+    assert not report
+    assert report.failures == [
+        "at x=1.5: the rule raised TypeError: unsupported operand type(s) for +: 'float' and 'str'"
+    ]
+    complex_rule = unary("complexish", lambda x: (x, 1j))
+    report = check_op(complex_rule, points=[1.5])
+    assert not report
+    assert report.failures == [
+        "at x=1.5: op 'complexish' (its rule's result) needs real numbers, got complex 1j"
+    ]
+
+
+def test_check_op_refuses_points_of_the_wrong_arity_and_nan_tolerances() -> None:
+    """A two-number point for a one-input rule, rtol=nan (which would pass everything), atol < 0."""
+    with pytest.raises(ValueError, match=re.escape(
+        "check_op(points[0]) needs 1 number(s), one per operand of 'tanh', got tuple (1.0, 2.0)"
+    )):
+        check_op(autograd.ops.tanh, points=[(1.0, 2.0)])
+    with pytest.raises(ValueError, match=r"^check_op\(rtol\) needs a finite number >= 0, got nan$"):
+        check_op(autograd.ops.tanh, rtol=math.nan)
+    with pytest.raises(ValueError, match=r"^check_op\(atol\) needs a finite number >= 0, got -1$"):
+        check_op(autograd.ops.tanh, atol=-1)
+
+
+def test_op_refuses_a_rule_or_vectorized_form_that_is_not_callable() -> None:
+    """op(rule=...)(5) and vectorized="f" are named before anything runs."""
+    with pytest.raises(TypeError, match=r"^op\(fn\) needs a function returning the value and .*, got 5$"):
+        autograd.op(rule="1")(5)
+    with pytest.raises(TypeError, match=r"^op 'vf': op\(vectorized\) needs a function of arrays, or None"):
+        autograd.op(lambda x: (x, 1.0), rule="1", name="vf", vectorized="f")
+
+
+@pytest.mark.parametrize("backend", TAPES)
+def test_backward_twice_without_a_change_still_accumulates_twice(backend: str) -> None:
+    """The stale-slope check refuses only changed parameters: two backward calls add twice, as documented."""
+    x, w = Value(0.3), Value(0.8, label="w")
+    tape = compile((x * w).tanh(), [x], [w], backend=backend)
+    tape.run([[1.0, 2.0]])
+    tape.backward()
+    once = w.grad
+    tape.backward()
+    assert w.grad == 2 * once
+    assert once == pytest.approx(sum(s * (1 - math.tanh(0.8 * s) ** 2) for s in (1.0, 2.0)), rel=1e-14)
