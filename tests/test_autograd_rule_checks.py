@@ -590,3 +590,29 @@ def test_backward_twice_without_a_change_still_accumulates_twice(backend: str) -
     tape.backward()
     assert w.grad == 2 * once
     assert once == pytest.approx(sum(s * (1 - math.tanh(0.8 * s) ** 2) for s in (1.0, 2.0)), rel=1e-14)
+
+
+@pytest.mark.parametrize("backend", TAPES)
+def test_short_tuples_of_rules_with_a_constant_or_any_number_of_operands_are_named(backend: str) -> None:
+    """The same check for `const=` rules (x**n) and rules over *operands."""
+
+    @autograd.op(rule="n x^(n-1)", const="n")
+    def pw(x: float, n: float) -> tuple[float, ...]:
+        return (x**n, n * x ** (n - 1)) if x < 1 else (x**n,)
+
+    @autograd.op(rule="1")
+    def total(*xs: float) -> tuple[float, ...]:
+        return (sum(xs), *[1.0] * len(xs)) if xs[0] < 1 else (sum(xs), 1.0)
+
+    cases = [(lambda x, w: pw(x * w, 3.0), "pw[3]", 3, "(2 numbers), got 1 numbers"),
+             (lambda x, w: total(x, w, w), "total", 2, "(4 numbers), got 2 numbers")]
+    for build, step, slot, words in cases:
+        x, w = Value(0.1), Value(0.5)
+        tape = compile(build(x, w), [x], [w], backend=backend)
+        with pytest.raises(TypeError) as info:
+            tape.run([[0.5, 3.0]])
+        name = step.split("[")[0]
+        assert str(info.value) == (
+            f"tape step {step!r} (slot {slot}) on sample 1: op {name!r}: its rule must return the value "
+            f"and one derivative per input {words}"
+        )
