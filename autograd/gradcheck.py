@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from autograd.checks import is_real, needs, real_number
 from autograd.context import no_grad
 from autograd.oprecord import Op
+from autograd.tape_forms import form_disagreements
 from autograd.value import Value
 
 
@@ -176,7 +177,7 @@ def check_op(
         for const in constants:
             report.tried += 1
             _check_point(kind, point, const, rtol, atol, report)
-    report.form_failures = kind.form_disagreements(grid, constants)
+    report.form_failures = form_disagreements(kind, grid, constants)
     return report
 
 

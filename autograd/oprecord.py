@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, overload
 
 from autograd.checks import is_real, needs, real_number
+from autograd.tape_forms import form_disagreements
 
 # A domain check: (ok(*operands) -> bool or bool array, message template, exception type).
 Domain = tuple[Callable[..., Any], str, type[Exception]]
@@ -189,71 +190,6 @@ class Op:
             parts.append(f"{self.const}={const:g}")
         return ", ".join(parts)
 
-    # ------------------------------------------------------------ the array forms
-
-    def array_forms(self) -> list[tuple[str, Callable[..., Any]]]:
-        """The forms the NumPy tape calls on (steps, B) arrays in place of the rule per sample:
-        ("vectorized form", f) when `vectorized=` was given, ("m= rule on NumPy arrays", f) for a
-        learner's rule that takes `m`. Each f takes the operand arrays (and the constant)."""
-        forms: list[tuple[str, Callable[..., Any]]] = []
-        if self.vectorized is not None:
-            forms.append(("vectorized form", self.vectorized))
-        elif self.takes_m and not self.builtin:
-            np = _numpy_or_none()
-            if np is not None:
-                fn = self.fn
-                forms.append(("m= rule on NumPy arrays", lambda *args: fn(*args, m=np)))
-        return forms
-
-    def form_disagreements(
-        self, points: Sequence[Sequence[float]], consts: Sequence[float | None], rtol: float = 1e-9,
-        atol: float = 1e-12,
-    ) -> list[str]:
-        """Where an array form (`array_forms`) gives other numbers than the rule on floats, one line
-        per point ("vectorized form at x=0.5: value 1 (rule 1.5)"); [] without numpy. The points run
-        as one batch, as the NumPy tape runs them; points where the rule itself raises are left out."""
-        np = _numpy_or_none()
-        lines: list[str] = []
-        if np is None:
-            return lines
-        for label, form in self.array_forms():
-            for const in consts:
-                by_width: dict[int, list[tuple[list[float], tuple[float, ...]]]] = {}
-                for point in points:
-                    try:
-                        want = self.evaluate(point, const)
-                    except (ValueError, ArithmeticError, TypeError):
-                        continue
-                    by_width.setdefault(len(point), []).append((list(point), want))
-                for width, cases in by_width.items():
-                    lines += self._compare_form(np, label, form, width, cases, const, rtol, atol)
-        return lines
-
-    def _compare_form(
-        self, np: Any, label: str, form: Callable[..., Any], width: int,
-        cases: list[tuple[list[float], tuple[float, ...]]], const: float | None, rtol: float, atol: float,
-    ) -> list[str]:
-        """One batch call of `form` on these points, compared with the rule's results (`cases`)."""
-        arrays = [np.asarray([[p[j] for p, _ in cases]], dtype=np.float64) for j in range(width)]
-        shape = arrays[0].shape if arrays else (1, len(cases))
-        where = self.at(cases[0][0], const) if len(cases) == 1 else f"{len(cases)} points"
-        try:
-            got = form(*arrays) if const is None else form(*arrays, const)
-            columns = checked_arrays(np, self, got, width, shape, label)
-        except Exception as error:  # a learner's form may raise anything: report it, naming the form
-            return [f"{label} at {where} raised {type(error).__name__}: {explain_array_error(error)}"]
-        names = ["value", *(f"d/d{n}" for n in self.names(width))]
-        lines = []
-        for k, (point, want) in enumerate(cases):
-            wrong = [
-                f"{name} {float(c[0, k]):.6g} (rule {w:.6g})"
-                for name, c, w in zip(names, columns, want)
-                if not abs(float(c[0, k]) - w) <= atol + rtol * abs(w)
-            ]
-            if wrong:
-                lines.append(f"{label} at {self.at(point, const)}: {', '.join(wrong)}")
-        return lines
-
     # ------------------------------------------------------------ copies and pickles
 
     def __copy__(self) -> Op:
@@ -368,50 +304,6 @@ def _check_weighted_sum(row: Op) -> None:
             )
 
 
-def _numpy_or_none() -> Any:
-    """The numpy module when it is installed, else None (autograd itself imports nothing third-party)."""
-    try:
-        import numpy
-    except ImportError:
-        return None
-    return numpy
-
-
-def checked_arrays(
-    np: Any, row: Op, result: Any, n_operands: int, shape: tuple[int, ...], label: str
-) -> list[Any]:
-    """An array form's result as (value, one derivative per input) float arrays of `shape`, else a
-    TypeError naming the op and what came back (a tuple of the wrong length, complex, strings)."""
-    want = f"the value and one derivative per input ({n_operands + 1} arrays or numbers)"
-    if not isinstance(result, (tuple, list)) or len(result) != n_operands + 1:
-        got = f"{len(result)} items" if isinstance(result, (tuple, list)) else type(result).__name__
-        raise TypeError(f"op {row.name!r}: its {label} must return {want}, got {got}")
-    columns = []
-    for r in result:
-        array = np.asarray(r)
-        if array.dtype.kind not in "iuf":
-            raise TypeError(f"op {row.name!r}: its {label} must return real numbers, got dtype {array.dtype}")
-        try:
-            columns.append(np.broadcast_to(array.astype(np.float64, copy=False), shape))
-        except ValueError:
-            raise TypeError(
-                f"op {row.name!r}: its {label} must return arrays of the operands' shape {shape}, "
-                f"got shape {array.shape}"
-            ) from None
-    return columns
-
-
-def explain_array_error(error: BaseException) -> str:
-    """An error raised by a rule on arrays, with the fix when it is an `if` on an array."""
-    text = str(error)
-    if "truth value of an array" in text:
-        return (
-            f"{text} (the rule branched with if/and/or on an array of samples: "
-            "write the branch with m.where(condition, yes, no))"
-        )
-    return text
-
-
 def _check_array_forms(row: Op) -> None:
     """A ValueError when the row's `vectorized=` form disagrees with its rule at a few points."""
     if row.vectorized is None:
@@ -425,7 +317,7 @@ def _check_array_forms(row: Op) -> None:
     else:
         points = [(0.5, -1.25, 2.0, 0.75), (0.5, -1.25, 2.0, 0.75, -3.0)]
     consts = [None] if row.const is None else [2.0, 3.0, 0.5]
-    lines = row.form_disagreements(points, consts)
+    lines = form_disagreements(row, points, consts)
     if lines:
         shown = "; ".join(lines[:3]) + ("; ..." if len(lines) > 3 else "")
         raise ValueError(

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from autograd.checks import needs, real_numbers
-from autograd.oprecord import Op, checked_arrays, explain_array_error
+from autograd.oprecord import Op
+from autograd.tape_forms import checked_arrays, explain_array_error
 from autograd.tape_steps import Program, TapeStep, fail, rule_columns
 
 

@@ -32,7 +32,7 @@ def fail(
 ) -> None:
     """Raise the scalar engine's error for `step` on these operand values, naming the sample.
 
-    `form` names the array form the engine ran instead of the rule, if it did (see `Op.array_forms`).
+    `form` names the array form the engine ran instead of the rule, if it did (see `tape_forms.array_forms`).
     A rule that raises TypeError there (it returned a short tuple, a complex or a str, as
     `Op.shaped` checks) gives a TypeError; any other error type of a learner's rule (KeyError)
     passes through as the scalar engine raises it, with a note naming the step and sample.

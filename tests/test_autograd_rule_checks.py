@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 
 import autograd
-from autograd import FLOATS, TABLE, Op, Value, check_op, compile
-from autograd import oprecord as oprecord_module
+from autograd import FLOATS, TABLE, Op, Value, check_op, compile, tape_forms
 
 np = pytest.importorskip("numpy")
 
@@ -242,9 +241,9 @@ def test_registration_accepts_an_agreeing_vectorized_form_and_its_numbers_match(
 
 def test_registration_without_numpy_skips_the_comparison(monkeypatch: pytest.MonkeyPatch) -> None:
     """autograd imports nothing third-party: without numpy the form cannot run, so it is not compared."""
-    monkeypatch.setattr(oprecord_module, "_numpy_or_none", lambda: None)
+    monkeypatch.setattr(tape_forms, "numpy_or_none", lambda: None)
     row = autograd.op(lambda x: (3 * x, 3.0), rule="3", name="later", vectorized=lambda x: (2 * x, 2.0))
-    assert row.form_disagreements([(1.0,)], [None]) == []
+    assert tape_forms.form_disagreements(row, [(1.0,)], [None]) == []
 
 
 def test_check_op_compares_the_vectorized_form_with_the_rule() -> None:
