@@ -334,6 +334,21 @@ def _as_float(r: Any) -> float:
         return math.inf if r > 0 else -math.inf
 
 
+def _domains(domain: object, where: str) -> tuple[Domain, ...]:
+    """The domain checks as a tuple of (ok, message, exception type), else a TypeError naming the entry."""
+    what = "a list of (ok function, message, exception type) checks"
+    if isinstance(domain, (str, bytes)) or not isinstance(domain, Sequence):
+        raise TypeError(needs(where, what, domain))
+    for i, entry in enumerate(domain):
+        if not (
+            isinstance(entry, (tuple, list)) and len(entry) == 3 and callable(entry[0])
+            and isinstance(entry[1], str)
+            and isinstance(entry[2], type) and issubclass(entry[2], Exception)
+        ):
+            raise TypeError(needs(f"{where}[{i}]", "an (ok function, message, exception type) tuple", entry))
+    return tuple((ok, message, error) for ok, message, error in domain)
+
+
 def _label(text: object, where: str) -> str:
     """A name or symbol: a non-empty str of printable characters (it shows in messages and diagrams)."""
     what = "a non-empty str of printable characters"
@@ -450,7 +465,7 @@ def op(
             texts=texts,
             latex=latexes,
             formula="" if formula is None else _text(formula, f"op {key!r}: op(formula)"),
-            domain=tuple(domain),
+            domain=_domains(domain, f"op {key!r}: op(domain)"),
             const=const,
             vectorized=vectorized,
             builtin=_builtin,

@@ -615,3 +615,20 @@ def test_short_tuples_of_rules_with_a_constant_or_any_number_of_operands_are_nam
             f"tape step {step!r} (slot {slot}) on sample 1: op {name!r}: its rule must return the value "
             f"and one derivative per input {words}"
         )
+
+
+def test_op_names_a_malformed_domain_check() -> None:
+    """A domain entry without its exception type, or not a list at all, is named when the op is defined."""
+
+    def ok(x: float) -> tuple[float, float]:
+        return x, 1.0
+
+    with pytest.raises(TypeError, match=re.escape(
+        "op 'ok': op(domain)[0] needs an (ok function, message, exception type) tuple, got tuple"
+    )):
+        autograd.op(ok, rule="1", domain=[(lambda x: x > 0, "needs x > 0")])
+    with pytest.raises(TypeError, match=re.escape("op 'ok': op(domain) needs a list of (ok function, ")):
+        autograd.op(ok, rule="1", domain="x > 0")  # type: ignore[arg-type]
+    row = autograd.op(ok, rule="1", domain=[[lambda x: x > 0, "ok needs x > 0, got x={x}", ValueError]])
+    with pytest.raises(ValueError, match=r"^ok needs x > 0, got x=-1.0$"):
+        row(Value(-1.0))
