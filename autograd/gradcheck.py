@@ -206,13 +206,13 @@ def _check_point(kind: Op, point: list[float], const: float | None, rtol: float,
     except Exception as error:  # a TypeError or KeyError in the rule is a fault of the rule: report it
         report.checked += 1
         raised = f"the rule raised {type(error).__name__}: {error}"
-        report.failures.append(f"at {_where(kind, point, const)}: {raised}")
+        report.failures.append(f"at {kind.at(point, const)}: {raised}")
         return
     size = len(raw) if isinstance(raw, (tuple, list)) else 1
     if size != len(point) + 1:
         report.checked += 1
         report.failures.append(
-            f"at {_where(kind, point, const)}: the rule returned {size} number{'s' * (size != 1)}; it must "
+            f"at {kind.at(point, const)}: the rule returned {size} number{'s' * (size != 1)}; it must "
             f"return the value and one derivative per input ({len(point) + 1})"
         )
         return
@@ -223,13 +223,13 @@ def _check_point(kind: Op, point: list[float], const: float | None, rtol: float,
         return
     except TypeError as error:  # a complex, bool or str in the result: a fault of the rule, not the point
         report.checked += 1
-        report.failures.append(f"at {_where(kind, point, const)}: {error}")
+        report.failures.append(f"at {kind.at(point, const)}: {error}")
         return
 
     def value_at(shifted: list[float]) -> float:
         return kind.evaluate(shifted, const)[0]
 
-    for i, (yours, name) in enumerate(zip(result[1:], _names(kind, len(point)))):
+    for i, (yours, name) in enumerate(zip(result[1:], kind.names(len(point)))):
         x0 = point[i]
 
         # Step relative to the input itself (x(1 ± h)), so tiny inputs such as log at 1e-5 or a
@@ -247,7 +247,7 @@ def _check_point(kind: Op, point: list[float], const: float | None, rtol: float,
         report.checked += 1
         if abs(yours - numeric) > atol + rtol * abs(numeric):
             report.failures.append(
-                f"d/d{name} at {_where(kind, point, const)}: "
+                f"d/d{name} at {kind.at(point, const)}: "
                 f"yours {yours:.6g}, central differences {numeric:.6g}"
             )
 
@@ -257,13 +257,3 @@ def _skip(report: OpCheck, kind: Op, point: list[float], const: float | None, er
     report.skipped += 1
     if len(report.skip_reasons) < 3:
         report.skip_reasons.append(f"at {kind.at(point, const)}: {error}")
-
-
-def _names(kind: Op, n: int) -> list[str]:
-    """The operand names of `kind` (x0, x1, ... for n-ary rules)."""
-    return kind.names(n)
-
-
-def _where(kind: Op, point: list[float], const: float | None) -> str:
-    """"x=0.5" or "a=1, b=2" (with the constant)."""
-    return kind.at(point, const)
