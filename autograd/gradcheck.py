@@ -5,12 +5,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from autograd.checks import real_number
+from autograd.checks import is_real, needs, real_number
 from autograd.context import no_grad
 from autograd.display import markdown_text
 from autograd.oprecord import Op
+from autograd.tape_forms import form_disagreements
 from autograd.value import Value
 
 
@@ -99,27 +99,45 @@ CONSTANTS = (2.0, 3.0, 0.5, -1.0)
 
 @dataclass
 class OpCheck:
-    """What `check_op` found: falsy when any derivative disagrees with central differences."""
+    """What `check_op` found: falsy when any derivative disagrees, or when nothing was checked."""
 
     name: str
     checked: int
     failures: list[str] = field(default_factory=list)
     skipped: int = 0
+    tried: int = 0
+    skip_reasons: list[str] = field(default_factory=list)  # the first few, for the report
+    form_failures: list[str] = field(default_factory=list)  # where the array form differs from the rule
 
     def __bool__(self) -> bool:
-        """True when every checked derivative agreed."""
-        return not self.failures and self.checked > 0
+        """True when every checked derivative agreed, at least one was checked, and the array form agreed."""
+        return not self.failures and not self.form_failures and self.checked > 0
 
     def __str__(self) -> str:
-        """One line when all agree, else one line per disagreement."""
-        if not self.failures:
-            outside = f" ({self.skipped} outside its domain skipped)" if self.skipped else ""
+        """One line when all agree; why, when nothing was checked; else one line per disagreement."""
+        lines = [self._summary(), *(f"  {line}" for line in self.failures)]
+        if self.form_failures:
+            lines.append(f"{self.name}: its array form (used by the NumPy tape) disagrees with its rule")
+            lines += [f"  {line}" for line in self.form_failures]
+        return "\n".join(lines)
+
+    def _summary(self) -> str:
+        """The first line: how many derivatives agree, or why none was checked."""
+        why = f"; the first: {self.skip_reasons[0]}" if self.skip_reasons else ""
+        if self.failures:
+            wrong = f"{len(self.failures)} of {self.checked}"
+            return f"{self.name}: {wrong} derivatives disagree with central differences"
+        if self.checked:
+            outside = ""
+            if self.skipped:
+                outside = f" ({self.skipped} skipped: outside its domain or not finite{why})"
             return f"{self.name}: all {self.checked} derivatives agree with central differences{outside}"
-        head = (
-            f"{self.name}: {len(self.failures)} of {self.checked} derivatives "
-            "disagree with central differences"
+        if not self.tried:
+            return f"{self.name}: checked nothing: no points to try (points is empty)"
+        return (
+            f"{self.name}: checked nothing: all {self.tried} points were skipped (the rule raised or was "
+            f"not finite there, or central differences could not be taken){why}"
         )
-        return "\n".join([head, *(f"  {line}" for line in self.failures)])
 
     def _repr_markdown_(self) -> str:
         """Jupyter shows the same text, verbatim (no HTML markup can come from a name in it)."""
@@ -136,22 +154,43 @@ def check_op(
     """Compare an operation's derivatives with central differences at points across its domain.
 
     `kind` is what `autograd.op` returned (or a row of `autograd.ops`). Each disagreement reads
-    "d/dx at x=0.5: yours 0.622, central differences 0.378"; the report is falsy when any point fails.
-    Without `points`, the row's own (`Op.points`) or a grid across the real line.
-    Points where the rule raises (outside its domain) are skipped and counted.
+    "d/dx at x=0.5: yours 0.622, central differences 0.378"; the report is falsy when any point fails
+    or when nothing could be checked (its text then says why). Without `points`, the row's own
+    (`Op.points`) or a grid across the real line. Points where the rule raises (outside its domain)
+    are skipped and counted. A row with an array form (`vectorized=`, or a rule taking `m` run on
+    NumPy arrays) is also run in that form on all the points at once and compared with the rule.
     """
     if not isinstance(kind, Op):
         raise TypeError(f"check_op needs an operation made by @autograd.op, got {type(kind).__name__}")
+    for name, tol in (("rtol", rtol), ("atol", atol)):  # a nan tolerance would pass every derivative
+        real_number(tol, f"check_op({name})", at_least=0)
     arity = kind.arity or 2
     default = kind.points or (UNARY_POINTS if arity == 1 else BINARY_POINTS)
-    grid: Sequence[Any] = points if points is not None else default
-    constants: Sequence[float | None] = [None] if kind.const is None else list(consts or CONSTANTS)
+    grid = [_point(kind, raw, i) for i, raw in enumerate(points if points is not None else default)]
+    constants: Sequence[float | None] = [None] if kind.const is None else [
+        real_number(c, f"check_op(consts[{i}])") for i, c in enumerate(consts or CONSTANTS)
+    ]
     report = OpCheck(kind.name, 0)
-    for raw in grid:
-        point = [float(raw)] if isinstance(raw, (int, float)) else [float(x) for x in raw]
+    for point in grid:
         for const in constants:
+            report.tried += 1
             _check_point(kind, point, const, rtol, atol, report)
+    report.form_failures = form_disagreements(kind, grid, constants)
     return report
+
+
+def _point(kind: Op, raw: object, index: int) -> list[float]:
+    """One check_op point (a number, or a sequence of one number per operand) as finite floats."""
+    where = f"check_op(points[{index}])"
+    if is_real(raw):
+        point = [real_number(raw, where)]
+    elif isinstance(raw, (str, bytes)) or not hasattr(raw, "__iter__"):
+        raise TypeError(needs(where, "a number or a sequence of numbers (one per operand)", raw))
+    else:
+        point = [real_number(x, f"check_op(points[{index}][{i}])") for i, x in enumerate(raw)]
+    if kind.arity and len(point) != kind.arity:
+        raise ValueError(needs(where, f"{kind.arity} number(s), one per operand of {kind.name!r}", raw))
+    return point
 
 
 def _check_point(kind: Op, point: list[float], const: float | None, rtol: float, atol: float,
@@ -159,27 +198,36 @@ def _check_point(kind: Op, point: list[float], const: float | None, rtol: float,
     """Check every input's derivative of `kind` at one point, adding any disagreement to `report`."""
     try:
         raw = kind.fn(*point) if const is None else kind.fn(*point, const)
-    except (ValueError, ArithmeticError):
-        report.skipped += 1
+    except (ValueError, ArithmeticError) as error:  # outside its domain
+        _skip(report, kind, point, const, error)
+        return
+    except Exception as error:  # a TypeError or KeyError in the rule is a fault of the rule: report it
+        report.checked += 1
+        raised = f"the rule raised {type(error).__name__}: {error}"
+        report.failures.append(f"at {kind.at(point, const)}: {raised}")
         return
     size = len(raw) if isinstance(raw, (tuple, list)) else 1
     if size != len(point) + 1:
         report.checked += 1
         report.failures.append(
-            f"at {_where(kind, point, const)}: the rule returned {size} number{'s' * (size != 1)}; it must "
+            f"at {kind.at(point, const)}: the rule returned {size} number{'s' * (size != 1)}; it must "
             f"return the value and one derivative per input ({len(point) + 1})"
         )
         return
     try:
         result = kind.evaluate(point, const)
-    except (ValueError, ArithmeticError):
-        report.skipped += 1
+    except (ValueError, ArithmeticError) as error:
+        _skip(report, kind, point, const, error)
+        return
+    except TypeError as error:  # a complex, bool or str in the result: a fault of the rule, not the point
+        report.checked += 1
+        report.failures.append(f"at {kind.at(point, const)}: {error}")
         return
 
     def value_at(shifted: list[float]) -> float:
         return kind.evaluate(shifted, const)[0]
 
-    for i, (yours, name) in enumerate(zip(result[1:], _names(kind, len(point)))):
+    for i, (yours, name) in enumerate(zip(result[1:], kind.names(len(point)))):
         x0 = point[i]
 
         # Step relative to the input itself (x(1 ± h)), so tiny inputs such as log at 1e-5 or a
@@ -191,26 +239,19 @@ def _check_point(kind: Op, point: list[float], const: float | None, rtol: float,
 
         try:
             numeric = numerical_grad(along, [0.0])[0] / (x0 if x0 != 0.0 else 1.0)
-        except (ValueError, ArithmeticError):
-            report.skipped += 1
+        except (ValueError, ArithmeticError) as error:
+            _skip(report, kind, point, const, error)
             continue
         report.checked += 1
         if abs(yours - numeric) > atol + rtol * abs(numeric):
             report.failures.append(
-                f"d/d{name} at {_where(kind, point, const)}: "
+                f"d/d{name} at {kind.at(point, const)}: "
                 f"yours {yours:.6g}, central differences {numeric:.6g}"
             )
 
 
-def _names(kind: Op, n: int) -> list[str]:
-    """The operand names of `kind` (x0, x1, ... for n-ary rules)."""
-    return list(kind.operands) if kind.arity else [f"x{i}" for i in range(n)]
-
-
-def _where(kind: Op, point: list[float], const: float | None) -> str:
-    """"x=0.5" or "a=1, b=2" (with the constant)."""
-    names = _names(kind, len(point))
-    parts = [f"{n}={x:g}" for n, x in zip(names, point)]
-    if kind.const is not None:
-        parts.append(f"{kind.const}={const:g}")
-    return ", ".join(parts)
+def _skip(report: OpCheck, kind: Op, point: list[float], const: float | None, error: BaseException) -> None:
+    """Count a point (or one derivative at it) that could not be checked, keeping the first reasons."""
+    report.skipped += 1
+    if len(report.skip_reasons) < 3:
+        report.skip_reasons.append(f"at {kind.at(point, const)}: {error}")

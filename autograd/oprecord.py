@@ -36,6 +36,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, overload
 
 from autograd.checks import is_real, needs, real_number
+from autograd.tape_forms import form_disagreements
 
 # A domain check: (ok(*operands) -> bool or bool array, message template, exception type).
 Domain = tuple[Callable[..., Any], str, type[Exception]]
@@ -161,15 +162,33 @@ class Op:
         for r in result:
             if not is_real(r):
                 raise TypeError(needs(f"op {self.name!r} (its rule's result)", "real numbers", r))
-        return tuple(float(r) for r in result)
+        return tuple(map(_as_float, result))
 
     def overflow(self, operands: Sequence[float], const: float | None, result: Sequence[float]) -> ValueError:
-        """The error for a non-finite value or derivative, naming the operation and its operands."""
+        """The error for a non-finite value or derivative, naming the operation, its operands and
+        which number it was: NaN (not a number) is said as NaN, inf as an overflow."""
         shown = ", ".join(f"{k}={v!r}" for k, v in self.bindings(operands, const).items())
-        what = "value" if not math.isfinite(result[0]) else "local derivative"
+        bad = next((i for i, r in enumerate(result) if not math.isfinite(r)), 0)
+        names = self.names(len(result) - 1)
+        what = "value" if bad == 0 else f"local derivative d/d{names[bad - 1]}"
+        if math.isnan(result[bad]):
+            return ValueError(
+                f"{self.name}: {self.formula} at {shown} gives NaN (its {what} is not a number)"
+            )
         return ValueError(
             f"{self.name}: {self.formula} at {shown} overflows a float (its {what} is not finite)"
         )
+
+    def names(self, n: int) -> list[str]:
+        """The operand names for n operands: the rule's own, or x0, x1, ... for a rule over *operands."""
+        return list(self.operands) if self.arity else [f"x{i}" for i in range(n)]
+
+    def at(self, point: Sequence[float], const: float | None = None) -> str:
+        """Where, for messages: "x=0.5" or "a=1, b=2" (and the constant, "n=3")."""
+        parts = [f"{n}={x:g}" for n, x in zip(self.names(len(point)), point)]
+        if self.const is not None and const is not None:
+            parts.append(f"{self.const}={const:g}")
+        return ", ".join(parts)
 
     # ------------------------------------------------------------ copies and pickles
 
@@ -285,6 +304,76 @@ def _check_weighted_sum(row: Op) -> None:
             )
 
 
+def _check_array_forms(row: Op) -> None:
+    """A ValueError when the row's `vectorized=` form disagrees with its rule at a few points."""
+    if row.vectorized is None:
+        return
+    if row.points:
+        points: Sequence[Sequence[float]] = row.points
+    elif row.arity == 1:
+        points = [(x,) for x in (-2.5, -1.0, -0.25, 0.25, 1.0, 2.5)]
+    elif row.arity == 2:
+        points = [(a, b) for a in (-1.5, -0.5, 0.5, 1.5) for b in (-1.25, 0.75, 2.0)]
+    else:
+        points = [(0.5, -1.25, 2.0, 0.75), (0.5, -1.25, 2.0, 0.75, -3.0)]
+    consts = [None] if row.const is None else [2.0, 3.0, 0.5]
+    lines = form_disagreements(row, points, consts)
+    if lines:
+        shown = "; ".join(lines[:3]) + ("; ..." if len(lines) > 3 else "")
+        raise ValueError(
+            f"op {row.name!r}: its vectorized form (used by the NumPy tape) must give the rule's "
+            f"numbers: {shown}"
+        )
+
+
+def _as_float(r: Any) -> float:
+    """A real number as a float; an int or Fraction beyond float range as +-inf (then named as overflow)."""
+    try:
+        return float(r)
+    except OverflowError:
+        return math.inf if r > 0 else -math.inf
+
+
+def _domains(domain: object, where: str) -> tuple[Domain, ...]:
+    """The domain checks as a tuple of (ok, message, exception type), else a TypeError naming the entry."""
+    what = "a list of (ok function, message, exception type) checks"
+    if isinstance(domain, (str, bytes)) or not isinstance(domain, Sequence):
+        raise TypeError(needs(where, what, domain))
+    for i, entry in enumerate(domain):
+        if not (
+            isinstance(entry, (tuple, list)) and len(entry) == 3 and callable(entry[0])
+            and isinstance(entry[1], str)
+            and isinstance(entry[2], type) and issubclass(entry[2], Exception)
+        ):
+            raise TypeError(needs(f"{where}[{i}]", "an (ok function, message, exception type) tuple", entry))
+    return tuple((ok, message, error) for ok, message, error in domain)
+
+
+def _label(text: object, where: str) -> str:
+    """A name or symbol: a non-empty str of printable characters (it shows in messages and diagrams)."""
+    what = "a non-empty str of printable characters"
+    if not isinstance(text, str):
+        raise TypeError(needs(where, what, text))
+    if not text.strip() or not text.isprintable():
+        raise ValueError(needs(where, what, text))
+    return text
+
+
+def _text(text: object, where: str) -> str:
+    """A text argument as it is when it is a str, else a TypeError naming it."""
+    if not isinstance(text, str):
+        raise TypeError(needs(where, "a str", text))
+    return text
+
+
+def _texts(texts: object, where: str) -> tuple[str, ...]:
+    """A rule text (str) or a list of them, one per input, as a tuple; else a TypeError naming it."""
+    items = (texts,) if isinstance(texts, str) else texts
+    if not isinstance(items, (list, tuple)) or not all(isinstance(t, str) for t in items):
+        raise TypeError(needs(where, "a str or a list of str (one per input)", texts))
+    return tuple(items)
+
+
 def _defined_at(module: str, qualname: str) -> Op | None:
     """The Op at `module.qualname` if the module is loaded and holds one there, else None."""
     found: Any = sys.modules.get(module)
@@ -362,17 +451,21 @@ def op(
     """
 
     def register(f: Callable[..., Any]) -> Op:
-        key = name or f.__name__
-        texts = (rule,) if isinstance(rule, str) else tuple(rule)
-        latexes = texts if latex is None else (latex,) if isinstance(latex, str) else tuple(latex)
+        if not callable(f):
+            raise TypeError(needs("op(fn)", "a function returning the value and derivatives", f))
+        key = _label(getattr(f, "__name__", "op") if name is None else name, "op(name)")
+        if vectorized is not None and not callable(vectorized):
+            raise TypeError(needs(f"op {key!r}: op(vectorized)", "a function of arrays, or None", vectorized))
+        texts = _texts(rule, f"op {key!r}: op(rule)")
+        latexes = texts if latex is None else _texts(latex, f"op {key!r}: op(latex)")
         row = Op(
             f,
             name=key,
-            symbol=symbol or key,
+            symbol=key if symbol is None else _label(symbol, f"op {key!r}: op(symbol)"),
             texts=texts,
             latex=latexes,
-            formula=formula or "",
-            domain=tuple(domain),
+            formula="" if formula is None else _text(formula, f"op {key!r}: op(formula)"),
+            domain=_domains(domain, f"op {key!r}: op(domain)"),
             const=const,
             vectorized=vectorized,
             builtin=_builtin,
@@ -385,6 +478,7 @@ def op(
             raise ValueError(f"op {key!r}: give one rule text per input ({row.arity}), got {len(texts)}")
         if row.weighted_sum:
             _check_weighted_sum(row)
+        _check_array_forms(row)
         if _builtin:
             if key in TABLE:
                 raise ValueError(f"built-in op {key!r} is defined twice")

@@ -35,6 +35,7 @@ class Tape(Program):
         self.backend = backend
         self._engine: Engine = engine_for(self, backend)
         self._batch_size: int | None = None
+        self._run_params: list[float] | None = []  # the parameters' .data at the last run (None: given)
 
     def __repr__(self) -> str:
         """Tape(steps=..., inputs=..., params=..., backend=...)."""
@@ -70,9 +71,12 @@ class Tape(Program):
         if len(set(sizes)) > 1:
             raise ValueError(f"tape.run(batch): columns must have equal lengths, got lengths {sizes}")
         self._batch_size = None  # a failed run leaves nothing to read
+        # Given numbers are the caller's to keep current (a loop that keeps its weights in one
+        # array); read from .data, they are kept so a later gradient() can see they went stale.
         numbers = [p.data for p in self.params] if params is None else params
         result = self._engine.run(batch, numbers)
         self._batch_size = sizes[0]
+        self._run_params = numbers if params is None else None
         return result
 
     def values(self, nodes: Sequence[Value]) -> list[list[float]]:
@@ -105,6 +109,7 @@ class Tape(Program):
         """The engine's batch-summed gradients after checking the seeds, or an error naming `where`."""
         if self._batch_size is None:
             raise RuntimeError(f"{where}() needs tape.run(batch) first")
+        self._check_unchanged(where)
         if weights is not None:
             if len(weights) != self._batch_size:
                 raise ValueError(
@@ -125,6 +130,21 @@ class Tape(Program):
                 f"float: grad={float(grads[i])!r}; no parameter's grad was changed"
             )
         return grads
+
+    def _check_unchanged(self, where: str) -> None:
+        """A RuntimeError when a parameter's .data changed since the last run (set_parameters, an
+        optimizer step): the local derivatives kept from that run belong to the old values."""
+        if self._run_params is None:
+            return  # the last run was given its parameters' numbers: the caller keeps them current
+        now = [p.data for p in self.params]
+        if now == self._run_params:
+            return
+        i = next(i for i, (a, b) in enumerate(zip(now, self._run_params)) if a != b)
+        raise RuntimeError(
+            f"{where}(): params[{i}] (label {self.params[i].label!r}) changed from {self._run_params[i]!r} "
+            f"to {now[i]!r} since the last tape.run(batch), whose forward values the gradient needs: "
+            "call tape.run(batch) again first (as after any set_parameters or optimizer step)"
+        )
 
     def parameter_data(self) -> Any:
         """Every parameter's `.data` now, as a float64 NumPy array in `params` order (needs numpy)."""

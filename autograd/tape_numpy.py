@@ -10,11 +10,12 @@ it: `autograd` itself imports nothing third-party.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from autograd.checks import needs, real_numbers
 from autograd.oprecord import Op
-from autograd.tape_steps import Program, TapeStep, fail
+from autograd.tape_forms import checked_arrays, explain_array_error
+from autograd.tape_steps import Program, TapeStep, fail, rule_columns
 
 
 def _numpy() -> Any:
@@ -167,10 +168,19 @@ class _Group:
         if self.const is not None:
             args.append(self.const)
         for ok, _message, _error in self.kind.domain:
-            good = np.asarray(ok(*args))
+            try:
+                good = np.asarray(ok(*args))
+            except Exception as error:  # a learner's check may raise anything: name the op and sample
+                engine.fail_rule(self, error, "domain check")
             if not good.all():
                 engine.fail_first(np, self, ~np.broadcast_to(good, args[0].shape))
-        result = _rule(np, self.kind, args, self.const)
+        try:
+            result = _rule(np, self.kind, args, self.const)
+            if not self.kind.builtin:  # a learner's result: the right number of real arrays
+                shape = args[0].shape
+                result = checked_arrays(np, self.kind, result, len(self.args), shape, _form(self.kind))
+        except Exception as error:
+            engine.fail_rule(self, error, _form(self.kind))
         self.out_values[...] = result[0]
         for view, d in zip(self.slope_views, result[1:]):
             view[...] = d  # a constant slope (1.0 of "+") broadcasts
@@ -255,8 +265,15 @@ def _rule(np: Any, kind: Op, args: list[Any], const: float | None) -> Sequence[A
     arrays = args if const is None else args[:-1]
     per_sample = [kind.fn(*(float(a[i, j]) for a in arrays), *([] if const is None else [const]))
                   for i in range(arrays[0].shape[0]) for j in range(arrays[0].shape[1])]
-    columns = np.asarray(per_sample, dtype=np.float64).T
+    columns = np.asarray(rule_columns(kind, per_sample, len(arrays)), dtype=np.float64)
     return [c.reshape(arrays[0].shape) for c in columns]
+
+
+def _form(kind: Op) -> str:
+    """Which form of the row's rule the NumPy tape calls, for messages."""
+    if kind.takes_m:
+        return "m= rule on NumPy arrays"
+    return "vectorized form" if kind.vectorized is not None else "rule"
 
 
 def _add(np: Any, adj: Any, index: Any, unique: bool, x: Any) -> None:
@@ -390,6 +407,29 @@ class NumpyEngine:
         step = g.steps[int(k)]
         fail(step, [self.value(i, int(sample)) for i in step.inputs], int(sample))
 
+    def fail_rule(self, g: _Group, error: Exception, form: str) -> NoReturn:
+        """Raise for a group whose rule (or domain check) raised on arrays: the scalar engine's error
+        for the first sample where it fails on floats, as the pure-Python tape does; else, when
+        every sample works on floats, `error` with the op, the form that failed and (for an `if`
+        on an array) the fix."""
+        size = self.size or 0
+        for sample in range(size):
+            for step in g.steps:
+                operands = [self.value(i, sample) for i in step.inputs]
+                try:
+                    step.kind.evaluate(operands, step.const)
+                except Exception:
+                    fail(step, operands, sample, error)
+        step = g.steps[0]
+        text = explain_array_error(error)
+        message = (
+            f"tape step {step.op!r} (slot {step.output}): op {g.kind.name!r}: its {form} failed on "
+            f"arrays of {size} samples (each sample alone works on floats): {type(error).__name__}: {text}"
+        )
+        if isinstance(error, TypeError) or text != str(error):  # wrong types, or an `if` on an array
+            raise TypeError(message) from error
+        raise ValueError(message) from error
+
     def value(self, slot: int, sample: int) -> float:
         """Slot `slot`'s value for one sample of the last run."""
         r = self.row[slot]
@@ -405,7 +445,8 @@ class NumpyEngine:
                 finite = finite & np.isfinite(slopes[rows.start + k])
             if not finite.all():
                 sample = int(np.argmin(finite))
-                fail(step, [self.value(i, sample) for i in step.inputs], sample)
+                form = "" if step.kind.builtin or _form(step.kind) == "rule" else _form(step.kind)
+                fail(step, [self.value(i, sample) for i in step.inputs], sample, form=form)
 
     # ------------------------------------------------------------ backward
 

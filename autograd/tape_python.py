@@ -24,7 +24,7 @@ from typing import Any
 from autograd import mathspace
 from autograd.checks import first_non_finite, needs, real_numbers
 from autograd.oprecord import Op
-from autograd.tape_steps import Program, fail
+from autograd.tape_steps import Program, fail, rule_columns
 
 # Step kinds of the replay loops.
 WSUM, RULE = range(2)
@@ -106,7 +106,7 @@ class PythonEngine:
                 derivs[k] = slopes
                 made.append(value)
                 made += slopes
-        except (ArithmeticError, ValueError):
+        except Exception:  # a learner's rule may raise anything: find its sample
             self._scan(data, shared)  # raises the scalar engine's error for the first failing sample
             raise  # the scan found nothing: keep the original error
         check = sum(map(sum, made))
@@ -128,8 +128,8 @@ class PythonEngine:
             result = row.fn(*batch, m=BATCH) if const is None else row.fn(*batch, const, m=BATCH)
             return [r.items if type(r) is Batch else [r] * size for r in result]
         # A learner's rule may branch with `if`: on floats, once per sample, through map.
-        results = map(row.fn, *args) if const is None else map(row.fn, *args, repeat(const, size))
-        return list(zip(*results)) if size else [()] * (len(args) + 1)
+        results = list(map(row.fn, *args) if const is None else map(row.fn, *args, repeat(const, size)))
+        return rule_columns(row, results, len(args))
 
     def _column(self, slot: int, cols: list[Column | None], size: int) -> Column:
         """Slot's column; a shared slot (parameter, constant) repeated for every sample."""
@@ -150,7 +150,7 @@ class PythonEngine:
                 operands = [v[i] for i in step.inputs]
                 try:
                     v.append(step.kind.evaluate(operands, step.const)[0])
-                except (ArithmeticError, ValueError) as error:
+                except Exception as error:
                     fail(step, operands, sample, error)
 
     def rows(self, slots: Sequence[int]) -> list[list[float]]:

@@ -9,7 +9,7 @@ replay a Program; `autograd.tape.Tape` adds the public run/backward on top.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from autograd.closure import is_closure_kind
 from autograd.graph import topological_order
@@ -27,8 +27,15 @@ class TapeStep(NamedTuple):
     const: float | None = None  # the constant argument (the exponent of x**n), kept apart from the row
 
 
-def fail(step: TapeStep, operands: Sequence[float], sample: int, cause: BaseException | None = None) -> None:
+def fail(
+    step: TapeStep, operands: Sequence[float], sample: int, cause: BaseException | None = None, form: str = ""
+) -> None:
     """Raise the scalar engine's error for `step` on these operand values, naming the sample.
+
+    `form` names the array form the engine ran instead of the rule, if it did (see `tape_forms.array_forms`).
+    A rule that raises TypeError there (it returned a short tuple, a complex or a str, as
+    `Op.shaped` checks) gives a TypeError; any other error type of a learner's rule (KeyError)
+    passes through as the scalar engine raises it, with a note naming the step and sample.
 
     The row's rule is re-run on the failing operands by `Op.evaluate`, so the message is the one a
     scalar forward pass would give (`log(x) needs x > 0, got x=-2.0`), prefixed with where it happened.
@@ -41,8 +48,41 @@ def fail(step: TapeStep, operands: Sequence[float], sample: int, cause: BaseExce
         raise ZeroDivisionError(f"{where}: {error}") from cause
     except (ValueError, ArithmeticError) as error:
         raise ValueError(f"{where}: {error}") from cause
+    except TypeError as error:  # a learner's rule returned the wrong shape or type, or raised it
+        raise TypeError(f"{where}: {error}") from cause
+    except Exception as error:  # any other error of a learner's rule keeps its type, with a note
+        if hasattr(error, "add_note"):  # Python 3.11+
+            error.add_note(f"(raised in {where})")
+        raise
     shown = ", ".join(f"{v!r}" for v in values)
+    if form:  # the engine ran another form of the rule (`vectorized=`) than Op.evaluate does
+        raise ValueError(
+            f"{where}: op {step.kind.name!r}: its {form} gives a non-finite value at ({shown}), where its "
+            "rule on floats does not: the two forms disagree (check_op compares them)"
+        ) from cause
     raise ValueError(f"{where}: {step.op} of ({shown}) gives a non-finite value") from cause
+
+
+def rule_columns(kind: Op, results: list[Any], n_operands: int) -> list[Sequence[float]]:
+    """A learner's rule's per-sample results as columns (value, then one derivative per input).
+
+    Checked as the scalar engine checks one result (`Op.shaped`): a tuple or list of exactly
+    `n_operands + 1` real numbers for every sample. The common case, floats and ints in tuples of
+    the right length, is checked with C-level passes over the batch; anything else (a short tuple,
+    a NumPy scalar, a complex, a str) goes through `Op.shaped` sample by sample, which converts
+    what the scalar engine accepts and raises its TypeError for the rest (the caller finds the
+    sample). Without this, `zip` would cut every column to the shortest result.
+    """
+    width = n_operands + 1
+    if set(map(type, results)) <= {tuple, list} and set(map(len, results)) <= {width}:
+        columns: list[Sequence[float]] = list(zip(*results)) or [()] * width
+        kinds = [set(map(type, c)) for c in columns]
+        if all(k <= {float, int} for k in kinds):
+            # ints (`return x, 1`) become floats here: an int beyond float range raises OverflowError,
+            # which the engines answer with the scalar engine's error for its sample
+            return [c if k <= {float} else tuple(map(float, c)) for c, k in zip(columns, kinds)]
+    shaped = [kind.shaped(r, n_operands) for r in results]
+    return list(zip(*shaped)) or [()] * width
 
 
 class Program:
