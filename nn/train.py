@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any, Protocol, TypeAlias
 
-from autograd import BACKENDS, Value, first_non_finite, no_grad
+from autograd import BACKENDS, Value, collector_paused, first_non_finite, no_grad
 from autograd.checks import integer, is_int, is_real, needs, real_number
 from nn import frames
 from nn import losses as _losses
@@ -301,7 +301,10 @@ class _ValueSteps:
         run.optimizer.zero_grad()
         idx = self.order[lo:hi]
         xs, ys = [run.xs[i] for i in idx], [run.ys[i] for i in idx]
-        return run.run_batch(run.model, xs, ys, run.loss_fn, run.acc_fn)
+        # The batch's graph holds no reference cycle, so the cycle collector's scans of it while it
+        # is built find nothing to free: paused for the batch, as it was after.
+        with collector_paused():
+            return run.run_batch(run.model, xs, ys, run.loss_fn, run.acc_fn)
 
     def step(self) -> None:
         """The optimizer's own step."""
