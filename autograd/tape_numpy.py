@@ -14,7 +14,7 @@ from typing import Any
 
 from autograd.checks import needs, real_numbers
 from autograd.oprecord import Op
-from autograd.tape_steps import Program, TapeStep, fail
+from autograd.tape_steps import Program, TapeStep, fail, layers
 
 
 def _numpy() -> Any:
@@ -274,20 +274,7 @@ class NumpyEngine:
         """Group the steps by depth and op-table row and give each group consecutive rows."""
         np = _numpy()
         self.program = program
-        depth = [0] * len(program.nodes)
-        buckets: dict[tuple[int, int, int, float | None], list[TapeStep]] = {}
-        for s in program.steps:
-            d = 1 + max(depth[i] for i in s.inputs)
-            depth[s.output] = d
-            buckets.setdefault((d, id(s.kind), len(s.inputs), s.const), []).append(s)
-        # Rows: leaves keep their slot numbers; each group's outputs get consecutive rows.
-        row = list(range(len(program.nodes)))
-        nxt = program.first_step_slot
-        keys = sorted(buckets, key=lambda k: k[0])
-        for key in keys:
-            for s in buckets[key]:
-                row[s.output] = nxt
-                nxt += 1
+        steps_by_group, row = layers(program)
         self.row = row
         self.n_rows = len(program.nodes)
         self.needs = [False] * self.n_rows
@@ -301,7 +288,7 @@ class NumpyEngine:
         self.shared = np.empty(self.n_shared)
         self.shared[program.n_params :] = program.constants
         self.grad = np.zeros(self.n_shared)  # batch-summed gradients of the shared rows
-        self.groups = [_Group(buckets[k][0].kind, buckets[k], self) for k in keys]
+        self.groups = [_Group(steps[0].kind, steps, self) for steps in steps_by_group]
         # Every step's local derivatives (a weighted sum's are its operands: none stored) live in one
         # (edges, B) array right after the values in one buffer, so a run checks them all with one sum.
         n_slopes = 0
