@@ -148,7 +148,7 @@ class _Group:
         if kind.takes_m:
             try:
                 return kind.fn(*args, m=engine.m)  # type: ignore[no-any-return]
-            except (TypeError, RuntimeError) as error:
+            except (TypeError, ValueError, RuntimeError) as error:  # e.g. math.exp(tensor)
                 raise TypeError(
                     f"op {kind.name!r}: its rule could not run on PyTorch tensors ({error}); compute "
                     "through the namespace m (m.exp, m.where, ...: autograd.mathspace's names), or "
@@ -223,7 +223,8 @@ class _Group:
         else:
             x = values.index_select(0, self.x_flat).view(n, self.k, engine.size)
             if self.x_needs:
-                engine.adj.index_add_(0, self.x_flat, (w[:, :, None] * grad[:, None, :]).reshape(n * self.k, engine.size))
+                dx = w[:, :, None] * grad[:, None, :]
+                engine.adj.index_add_(0, self.x_flat, dx.reshape(n * self.k, engine.size))
             dw = engine.torch.einsum("nb,nkb->nk", grad, x) if self.w_needs else None
         if dw is not None:
             engine.grad.index_add_(0, self.w_flat, dw.reshape(-1))
@@ -370,8 +371,7 @@ class TorchEngine:
             adj[self.whole] = 0.0
         self.grad.zero_()
         root = self.row[program.root_slot]
-        seed = 1.0 if weights is None else self.m.tensor(weights if hasattr(weights, "dtype") else list(weights))
-        adj[root] = seed
+        adj[root] = 1.0 if weights is None else self.m.tensor(weights)
         for g in reversed(self.groups):
             if g.needed:
                 g.backward(self)

@@ -10,9 +10,9 @@ the type and message of the error it raised. Shared by the op-table and engine-a
 from __future__ import annotations
 
 import math
-from importlib.util import find_spec
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 
 from autograd import Value, compile, topological_order
 
