@@ -16,7 +16,7 @@ from autograd.checks import needs, real_numbers
 from autograd.oprecord import Op
 from autograd.tape_steps import Program, TapeStep, fail, layers
 
-RULE_BLOCK = 8192
+RULE_BLOCK = 16_000
 """Numbers per call of a row's rule (steps x samples): its temporaries stay small and in cache."""
 
 
