@@ -194,7 +194,7 @@ class _Group:
         if self.kind.weighted_sum:
             self._backward_weighted(engine)
             return
-        grad = engine.adj[self.out].clone()  # torch refuses to add into adj from a view of adj
+        grad = engine.adj[self.out]
         for index, slope, wanted in zip(self.args, self.slopes, self.arg_needs):
             if wanted:
                 engine.add(index, slope * grad)
@@ -202,12 +202,12 @@ class _Group:
     def _backward_weighted(self, engine: TorchEngine) -> None:
         """The weighted-sum rule's adjoints: d/dw = x, d/dx = w, d/db = 1."""
         values, n = engine.values, len(self.steps)
-        grad = engine.adj[self.out].clone()  # torch refuses to add into adj from a view of adj
+        grad = engine.adj[self.out]
         if self.bias is not None and self.bias_needs:
             if self.shared_bias:
                 engine.grad.index_add_(0, self.bias, grad.sum(dim=1))
-            else:
-                engine.adj.index_add_(0, self.bias, grad)
+            else:  # a copy: torch refuses to add into adj from a view of adj
+                engine.adj.index_add_(0, self.bias, grad.clone())
         if not self.shared_weights:
             x = values.index_select(0, self.x_flat).view(n, self.k, engine.size)
             w = values.index_select(0, self.w_flat).view(n, self.k, engine.size)
@@ -288,8 +288,16 @@ class TorchEngine:
             values[self.whole] = self.shared[self.whole][:, None].expand(-1, size)
         first = program.input_slots[0]
         values[first : first + len(cols)] = torch.stack(cols)
-        for g in self.groups:
-            g.forward(self)
+        # torch's default dtype (float32) is what `bool_tensor * 0.3` in a rule becomes, which would
+        # lose digits: float64 while the rules run, restored after. It is process-wide: another
+        # thread making tensors in this window gets float64 too.
+        default = torch.get_default_dtype()
+        torch.set_default_dtype(torch.float64)
+        try:
+            for g in self.groups:
+                g.forward(self)
+        finally:
+            torch.set_default_dtype(default)
         # One sum over every computed value and slope: inf or NaN stays in it (an overflowing sum
         # of finite numbers sends us to the exact check, which passes).
         sums = [values[program.first_step_slot :].sum()]

@@ -215,3 +215,20 @@ def test_fit_with_engine_tape_torch_trains_like_the_scalar_engine(optimizer: str
     assert all(close(g, w) for g, w in zip(got, want))
     assert all(close(g, w) for g, w in zip(got_loss, want_loss))
     assert got_acc == want_acc
+
+
+@autograd.op(rule="0.3 if x > 0 else 0.1", name="torch_leaky_step")
+def leaky(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
+    """0.3x for x > 0, else 0.1x: its slope is a comparison times a number (float32 in torch by default)."""
+    positive = x > 0.0
+    slope = positive * 0.2 + 0.1
+    return x * slope, slope
+
+
+def test_a_comparison_times_a_number_in_a_rule_keeps_float64_digits() -> None:
+    """`(x > 0) * 0.2 + 0.1` is float32 under torch's default dtype; the tape computes it in float64."""
+    x, w = Value(0.5), Value(1.0)
+    tape = compile(leaky(w * x), [x], [w], backend="torch")
+    assert tape.run([[2.0, -4.0]]).tolist() == [leaky(2.0), leaky(-4.0)]
+    assert float(tape.gradient()) == 2.0 * (0.2 + 0.1) + -4.0 * 0.1  # the float64 sums, exactly
+    assert torch.get_default_dtype() == torch.float32  # the learner's setting is back
