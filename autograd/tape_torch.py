@@ -88,40 +88,47 @@ class _Group:
 
     def __init__(self, steps: list[TapeStep], engine: TorchEngine) -> None:
         """Index tensors for the rows each operand reads and the rows the outputs write."""
-        torch, device, row = engine.torch, engine.device, engine.row
+        row = engine.row
         self.kind: Op = steps[0].kind
         self.steps = steps
         self.const = steps[0].const
-        self.out = _slice(torch, [row[s.output] for s in steps], device)  # always consecutive
+        self.out = _slice(engine.torch, [row[s.output] for s in steps], engine.device)  # consecutive
         self.needed = any(engine.needs[row[s.output]] for s in steps)
         self.slopes: list[Any] = []  # the rule's derivatives from the last run, one per operand
-        n_shared = engine.n_shared
-        if not self.kind.weighted_sum:
-            rows = [[row[s.inputs[j]] for s in steps] for j in range(len(steps[0].inputs))]
-            self.args = [_slice(torch, r, device) for r in rows]
-            self.arg_needs = [any(engine.needs[r] for r in rs) for rs in rows]
-            self.whole = [r for rs in rows for r in rs]
-            return
-        k = len(steps[0].inputs) // 2
-        ws = [[row[w] for w in s.inputs[0 : 2 * k : 2]] for s in steps]
-        xs = [[row[x] for x in s.inputs[1 : 2 * k : 2]] for s in steps]
-        bias = [row[s.inputs[-1]] for s in steps] if len(steps[0].inputs) % 2 else None
-        self.k = k
-        self.w_flat = torch.tensor([w for r in ws for w in r], dtype=torch.long, device=device)
-        self.x_flat = torch.tensor([x for r in xs for x in r], dtype=torch.long, device=device)
-        self.w_needs = any(engine.needs[w] for r in ws for w in r)
-        self.x_needs = any(engine.needs[x] for r in xs for x in r)
+        if self.kind.weighted_sum:
+            self._weighted_sums(engine)
+        else:
+            self._operands(engine)
+
+    def _operands(self, engine: TorchEngine) -> None:
+        """Where each operand position of a rule's group is read (a slice when consecutive)."""
+        rows = [[engine.row[s.inputs[j]] for s in self.steps] for j in range(len(self.steps[0].inputs))]
+        self.args = [_slice(engine.torch, r, engine.device) for r in rows]
+        self.arg_needs = [any(engine.needs[r] for r in rs) for rs in rows]
+        self.whole = [r for rs in rows for r in rs]
+
+    def _weighted_sums(self, engine: TorchEngine) -> None:
+        """Index tensors for a group of weighted sums; a dense layer becomes one matrix product."""
+        torch, device, row, n_shared = engine.torch, engine.device, engine.row, engine.n_shared
+        k = self.k = len(self.steps[0].inputs) // 2
+        ws = [[row[w] for w in s.inputs[0 : 2 * k : 2]] for s in self.steps]
+        xs = [[row[x] for x in s.inputs[1 : 2 * k : 2]] for s in self.steps]
+        w_flat, x_flat = [w for r in ws for w in r], [x for r in xs for x in r]
+        self.w_flat = torch.tensor(w_flat, dtype=torch.long, device=device)
+        self.x_flat = torch.tensor(x_flat, dtype=torch.long, device=device)
+        self.w_needs = any(engine.needs[w] for w in w_flat)
+        self.x_needs = any(engine.needs[x] for x in x_flat)
         # Weights that are parameters or constants are one (neurons, inputs) matrix for the batch;
         # a dense layer (every neuron reads the same distinct inputs) is then one matrix product.
-        self.shared_weights = all(w < n_shared for r in ws for w in r)
+        self.shared_weights = all(w < n_shared for w in w_flat)
         self.dense = self.shared_weights and all(r == xs[0] for r in xs) and len(set(xs[0])) == len(xs[0])
         self.x_dense = _slice(torch, xs[0], device) if self.dense else None
+        bias = [row[s.inputs[-1]] for s in self.steps] if len(self.steps[0].inputs) % 2 else None
         self.bias = None if bias is None else torch.tensor(bias, dtype=torch.long, device=device)
         self.shared_bias = bias is not None and all(b < n_shared for b in bias)
         self.bias_needs = bias is not None and any(engine.needs[b] for b in bias)
         whole_bias = [] if bias is None or self.shared_bias else bias
-        whole_w = [] if self.shared_weights else [w for r in ws for w in r]
-        self.whole = [x for r in xs for x in r] + whole_bias + whole_w
+        self.whole = x_flat + whole_bias + ([] if self.shared_weights else w_flat)
 
     # ------------------------------------------------------------ forward
 
