@@ -394,8 +394,9 @@ def make_tape_engine(
     `weighted_sum` node), and compiled with `autograd.compile(root, [x0, x1, y], params,
     backend)`. Each step runs the tape over the batch's columns and takes the gradient of the
     mean (seeds 1/B), adds the L2 term's value and gradient 2 * ALPHA * p, and applies SGD. On
-    the NumPy and PyTorch back ends this is done on arrays (`tape.gradient`, `tape.parameter_data`, then
-    `tape.set_parameters` writes every Value's new .data and .grad); on the pure-Python one by
+    the NumPy and PyTorch back ends this is done on arrays, the seeds too (`tape.gradient`,
+    `tape.parameter_data`, then `tape.set_parameters` writes every Value's new .data and .grad);
+    on the pure-Python one by
     zeroing the grads, `tape.backward` and a loop over the parameters. Returns None (no row) when
     `autograd.compile` is missing or the back end cannot be used (numpy or torch not installed).
     """
@@ -424,7 +425,11 @@ def make_tape_engine(
             columns = [torch.from_numpy(column) for column in columns]
     except ImportError:
         return None
-    mean = [1.0 / len(xs)] * len(xs)
+    mean: Any = [1.0 / len(xs)] * len(xs)
+    if backend in ("numpy", "torch"):  # the array step seeds with an array too: one C-level check
+        import numpy as np
+
+        mean = np.full(len(xs), 1.0 / len(xs))
     l2 = 2.0 * ALPHA
     clock = time.perf_counter
 
