@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from autograd.tape_numpy import NumpyEngine
 from autograd.tape_python import PythonEngine
 from autograd.tape_steps import Program
+from autograd.tape_torch import TorchEngine
 
 
 class Engine(Protocol):
@@ -19,7 +20,7 @@ class Engine(Protocol):
         ...
 
     def backward(self, weights: Sequence[float] | None) -> Any:
-        """Sum over the batch of weight_i * d(root_i)/d(param): a list of floats or a float64 array."""
+        """Sum over the batch of weight_i * d(root_i)/d(param): a list, float64 array or tensor."""
         ...
 
     def rows(self, slots: Sequence[int]) -> list[list[float]]:
@@ -30,6 +31,7 @@ class Engine(Protocol):
 BACKENDS: dict[str, Callable[[Program], Engine]] = {
     "python": PythonEngine,  # no dependency
     "numpy": NumpyEngine,  # needs numpy (the `numpy` extra)
+    "torch": TorchEngine,  # needs torch (the `torch` extra); a GPU when torch sees one
 }
 """Tape back ends by name; `default_backend()` picks one."""
 

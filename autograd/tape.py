@@ -45,7 +45,7 @@ class Tape(Program):
         )
 
     def run(self, batch: Sequence[Any], params: Any = None) -> Any:
-        """The root value for each of the B samples (a list of floats, or an ndarray for NumPy).
+        """The root value for each of the B samples (a list of floats; an ndarray or tensor on NumPy, torch).
 
         `batch` holds one column per input (in the order given to `compile`), each a list or a
         1-D NumPy array of length B. Parameters are read from their `.data` now, so updates made
@@ -223,6 +223,8 @@ def compile(root: Value, inputs: Sequence[Value], params: Sequence[Value], backe
     target inputs instead of indexing by the label. Nodes made by a `_backward` closure are refused.
 
     Raises ValueError when an input or parameter is not a leaf of root's graph, or when a Value is
-    listed twice. `backend` is a name in `autograd.BACKENDS`: "python" (no dependency) or "numpy".
+    listed twice. `backend` is a name in `autograd.BACKENDS`: "python" (no dependency), "numpy"
+    (arrays; `run` and `gradient` return float64 ndarrays) or "torch" (float64 tensors, on a GPU
+    when torch sees one; `run` and `gradient` return tensors on that device).
     """
     return Tape(root, inputs, params, backend=backend)

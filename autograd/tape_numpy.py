@@ -15,7 +15,10 @@ from typing import Any, NoReturn
 from autograd.checks import needs, real_numbers
 from autograd.oprecord import Op
 from autograd.tape_forms import checked_arrays, explain_array_error
-from autograd.tape_steps import Program, TapeStep, fail, rule_columns
+from autograd.tape_steps import Program, TapeStep, fail, layers, rule_columns
+
+RULE_BLOCK = 16_000
+"""Numbers per call of a row's rule (steps x samples): its temporaries stay small and in cache."""
 
 
 def _numpy() -> Any:
@@ -146,15 +149,29 @@ class _Group:
         bias = [] if self.scalar_bias or self.bias is None else self.bias
         return [*self.x_flat, *bias, *([] if self.scalar_weights else self.w_flat)]
 
-    def bind(self, values: Any, slopes: Any, adj: Any) -> None:
+    def scratch_rows(self) -> int:
+        """Rows of the engine's scratch buffer this group's backward products need."""
+        if not self.kind.weighted_sum:
+            return len(self.steps)  # slope * adjoint, one row per step
+        return len(self.x_flat) // len(self.steps) if self.dense else 0  # W^T @ adjoint: a row per input
+
+    def bind(self, values: Any, slopes: Any, adj: Any, scratch: Any) -> None:
         """Views of this group's rows in the engine's buffers (made once per batch size)."""
         self.out_values = values[self.out]
         self.out_adj = adj[self.out]
+        self.product = scratch[: self.scratch_rows()]
         if self.kind.weighted_sum:
             self.x_values = values[self.x_index] if isinstance(self.x_index, slice) else None
             return
         self.arg_values = [values[a] if isinstance(a, slice) else None for a in self.args]
         self.slope_views = [slopes[rows] for rows in self.slopes]
+        # The rule runs on blocks of samples: its temporaries (relu makes four) stay small enough to
+        # be reused from the allocator's free lists and to stay in cache, instead of being fresh
+        # memory that page-faults at every call when B is large. Elementwise, so the numbers are
+        # the same as in one call.
+        size = values.shape[1]
+        width = max(1, RULE_BLOCK // len(self.steps))
+        self.blocks = [slice(start, min(start + width, size)) for start in range(0, size, width)]
 
     # ------------------------------------------------------------ forward
 
@@ -164,26 +181,27 @@ class _Group:
         if self.kind.weighted_sum:
             self._forward_weighted(engine, np, v)
             return
-        args = [a if a is not None else v[i] for a, i in zip(self.arg_values, self.args)]
-        if self.const is not None:
-            args.append(self.const)
-        for ok, _message, _error in self.kind.domain:
+        for block in self.blocks:
+            args = [a[:, block] if a is not None else v[i, block] for a, i in zip(self.arg_values, self.args)]
+            if self.const is not None:
+                args.append(self.const)
+            for ok, _message, _error in self.kind.domain:
+                try:
+                    good = np.asarray(ok(*args))
+                except Exception as error:  # a learner's check may raise anything: name the op and sample
+                    engine.fail_rule(self, error, "domain check")
+                if not good.all():
+                    engine.fail_first(np, self, ~np.broadcast_to(good, args[0].shape), block.start)
             try:
-                good = np.asarray(ok(*args))
-            except Exception as error:  # a learner's check may raise anything: name the op and sample
-                engine.fail_rule(self, error, "domain check")
-            if not good.all():
-                engine.fail_first(np, self, ~np.broadcast_to(good, args[0].shape))
-        try:
-            result = _rule(np, self.kind, args, self.const)
-            if not self.kind.builtin:  # a learner's result: the right number of real arrays
-                shape = args[0].shape
-                result = checked_arrays(np, self.kind, result, len(self.args), shape, _form(self.kind))
-        except Exception as error:
-            engine.fail_rule(self, error, _form(self.kind))
-        self.out_values[...] = result[0]
-        for view, d in zip(self.slope_views, result[1:]):
-            view[...] = d  # a constant slope (1.0 of "+") broadcasts
+                result = _rule(np, self.kind, args, self.const)
+                if not self.kind.builtin:  # a learner's result: the right number of real arrays
+                    shape = args[0].shape
+                    result = checked_arrays(np, self.kind, result, len(self.args), shape, _form(self.kind))
+            except Exception as error:
+                engine.fail_rule(self, error, _form(self.kind))
+            self.out_values[:, block] = result[0]
+            for view, d in zip(self.slope_views, result[1:]):
+                view[:, block] = d  # a constant slope (1.0 of "+") broadcasts
 
     def _weight_matrix(self, engine: NumpyEngine) -> Any:
         """The (neurons, inputs) weight matrix of a group whose weights are parameters or constants."""
@@ -218,7 +236,8 @@ class _Group:
         adj = engine.adj
         for j, index in enumerate(self.args):
             if self.arg_needs[j]:
-                _add(np, adj, index, self.args_unique[j], self.slope_views[j] * grad)
+                product = np.multiply(self.slope_views[j], grad, out=self.product)
+                _add(np, adj, index, self.args_unique[j], product)
 
     def _backward_weighted(self, engine: NumpyEngine, np: Any) -> None:
         """Push a group of weighted sums' adjoints: d/dw = x, d/dx = w, d/db = 1 (the weighted-sum rule)."""
@@ -241,7 +260,7 @@ class _Group:
         if self.dense:
             x = self.x_values if self.x_values is not None else v[self.x_index]
             if self.x_needs:
-                _add(np, adj, self.x_index, True, w.T @ grad)
+                _add(np, adj, self.x_index, True, np.matmul(w.T, grad, out=self.product))
             dw = grad @ x.T if self.w_needs else None
         else:
             x = v[self.x_index]
@@ -291,20 +310,7 @@ class NumpyEngine:
         """Group the steps by depth and op-table row and give each group consecutive rows."""
         np = _numpy()
         self.program = program
-        depth = [0] * len(program.nodes)
-        buckets: dict[tuple[int, int, int, float | None], list[TapeStep]] = {}
-        for s in program.steps:
-            d = 1 + max(depth[i] for i in s.inputs)
-            depth[s.output] = d
-            buckets.setdefault((d, id(s.kind), len(s.inputs), s.const), []).append(s)
-        # Rows: leaves keep their slot numbers; each group's outputs get consecutive rows.
-        row = list(range(len(program.nodes)))
-        nxt = program.first_step_slot
-        keys = sorted(buckets, key=lambda k: k[0])
-        for key in keys:
-            for s in buckets[key]:
-                row[s.output] = nxt
-                nxt += 1
+        steps_by_group, row = layers(program)
         self.row = row
         self.n_rows = len(program.nodes)
         self.needs = [False] * self.n_rows
@@ -318,7 +324,7 @@ class NumpyEngine:
         self.shared = np.empty(self.n_shared)
         self.shared[program.n_params :] = program.constants
         self.grad = np.zeros(self.n_shared)  # batch-summed gradients of the shared rows
-        self.groups = [_Group(buckets[k][0].kind, buckets[k], self) for k in keys]
+        self.groups = [_Group(steps[0].kind, steps, self) for steps in steps_by_group]
         # Every step's local derivatives (a weighted sum's are its operands: none stored) live in one
         # (edges, B) array right after the values in one buffer, so a run checks them all with one sum.
         n_slopes = 0
@@ -336,17 +342,24 @@ class NumpyEngine:
         self.slopes: Any = None
         self.adj: Any = None
         self.buffer: Any = None
+        self.scratch: Any = None
 
     def _allocate(self, np: Any, size: int) -> None:
-        """Buffers for batches of `size` samples: values and slopes (one block) and adjoints."""
+        """Buffers for batches of `size` samples: values and slopes (one block), adjoints, scratch.
+
+        Made again only when B changes. The scratch rows hold the backward pass's products (slope
+        times adjoint, a dense layer's W^T @ adjoint) before they are added, so no step allocates
+        a (rows, B) temporary. `run` and `backward` return copies: nothing a caller keeps is a buffer.
+        """
         self.buffer = np.empty((self.n_rows + self.n_slopes, size))
         self.values = self.buffer[: self.n_rows]
         self.slopes = self.buffer[self.n_rows :]
         self.adj = np.empty((self.n_rows, size))
+        self.scratch = np.empty((max([g.scratch_rows() for g in self.groups] + [0]), size))
         self.values[self.whole_constants] = self.shared[self.whole_constants, None]  # never change
         self.size = size
         for g in self.groups:
-            g.bind(self.values, self.slopes, self.adj)
+            g.bind(self.values, self.slopes, self.adj, self.scratch)
 
     # ------------------------------------------------------------ forward
 
@@ -401,11 +414,14 @@ class NumpyEngine:
         if not np.isfinite(array).all():
             real_numbers(array.tolist(), f"tape.run(batch column {index})")
 
-    def fail_first(self, np: Any, g: _Group, bad: Any) -> None:
-        """Raise the scalar engine's error for the first (step, sample) flagged in `bad`."""
-        k, sample = np.unravel_index(int(np.argmax(bad)), bad.shape)
-        step = g.steps[int(k)]
-        fail(step, [self.value(i, int(sample)) for i in step.inputs], int(sample))
+    def fail_first(self, np: Any, g: _Group, bad: Any, first: int = 0) -> None:
+        """Raise the scalar engine's error for the first (step, sample) flagged in `bad`.
+
+        `bad` covers samples `first`, `first` + 1, ... (a block of the batch).
+        """
+        k, local = np.unravel_index(int(np.argmax(bad)), bad.shape)
+        step, sample = g.steps[int(k)], first + int(local)
+        fail(step, [self.value(i, sample) for i in step.inputs], sample)
 
     def fail_rule(self, g: _Group, error: Exception, form: str) -> NoReturn:
         """Raise for a group whose rule (or domain check) raised on arrays: the scalar engine's error

@@ -177,3 +177,27 @@ def _leaf_list(values: Sequence[Value], name: str) -> list[Value]:
         seen.add(id(v))
     return list(values)
 
+
+
+def layers(program: Program) -> tuple[list[list[TapeStep]], list[int]]:
+    """The steps grouped for the array back ends, and each slot's row in their value arrays.
+
+    A group is the steps of one op-table row (same operand count and constant) at one depth (one
+    more than the deepest input's), so a layer's activations are one call of the row's rule on
+    arrays; groups come in depth order. Rows: leaves keep their slot numbers, each group's outputs
+    get consecutive rows (read and written as one slice).
+    """
+    depth = [0] * len(program.nodes)
+    buckets: dict[tuple[int, int, int, float | None], list[TapeStep]] = {}
+    for s in program.steps:
+        d = 1 + max(depth[i] for i in s.inputs)
+        depth[s.output] = d
+        buckets.setdefault((d, id(s.kind), len(s.inputs), s.const), []).append(s)
+    row = list(range(len(program.nodes)))
+    nxt = program.first_step_slot
+    groups = [buckets[key] for key in sorted(buckets, key=lambda k: k[0])]
+    for steps in groups:
+        for s in steps:
+            row[s.output] = nxt
+            nxt += 1
+    return groups, row

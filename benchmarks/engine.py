@@ -3,6 +3,7 @@
 Run from the repository root:
 
     .venv/bin/python benchmarks/engine.py [--repeat N] [--quick] [--cprofile] [--sweep] [--no-digits]
+    .venv/bin/python benchmarks/engine.py --targets [--repeat N] [--no-digits]   # issue 23's table only
 
 Everything runs in one process and repetitions are interleaved (A, B, C, A, B, C, ...), so a
 slow phase of the machine hits every engine alike; each row shows the median and the minimum.
@@ -38,6 +39,7 @@ from measure import metering  # noqa: E402
 from memory import section_chain, section_memory, section_wide  # noqa: E402
 from step import print_breakdown, print_issue12_targets, run_digits, section_head_to_head, section_step  # noqa: E402
 from sweep import section_sweep  # noqa: E402
+from targets import section_targets  # noqa: E402
 from workload import MEMORY_N, LocalMLP, initial_weights, make_moons, nn_mlp, torch_default_threads  # noqa: E402
 
 from autograd import Value  # noqa: E402
@@ -75,6 +77,10 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument(
         "--no-digits", action="store_true", help="skip running examples/digits.py --engine tape"
     )
+    parser.add_argument(
+        "--targets", action="store_true",
+        help="only issue 23's target table (fit and tape vs PyTorch, digits, micrograd ratios)",
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     repeat = args.repeat if args.repeat is not None else (3 if args.quick else 15)
     if repeat < 1:
@@ -91,6 +97,13 @@ def main(argv: Iterable[str] | None = None) -> None:
         "collection, so their size does not slow every engine's collections"
     )
     started = time.perf_counter()
+    if args.targets:
+        with metering():
+            section_targets(repeat, None if args.no_digits else run_digits)
+        if args.sweep:
+            section_sweep()
+        print(f"\n(total run {time.perf_counter() - started:.0f} s; load average {os.getloadavg()[0]:.2f})")
+        return
     with metering():
         step_rows, _ = section_step(repeat, args.cprofile)
         versus_torch = section_head_to_head(repeat)

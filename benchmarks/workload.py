@@ -381,6 +381,7 @@ def value_engine(name: str, value_cls: Any, model: Any, xs: list[list[float]], y
 
 
 TAPE_BACKENDS = {"python": "axongrad tape (pure Python)", "numpy": "axongrad tape (NumPy)"}
+TORCH_TAPE = "axongrad tape (PyTorch back end)"  # the sweep's extra column (not in section 1's rows)
 
 
 def make_tape_engine(
@@ -393,10 +394,11 @@ def make_tape_engine(
     `weighted_sum` node), and compiled with `autograd.compile(root, [x0, x1, y], params,
     backend)`. Each step runs the tape over the batch's columns and takes the gradient of the
     mean (seeds 1/B), adds the L2 term's value and gradient 2 * ALPHA * p, and applies SGD. On
-    the NumPy back end this is done on arrays (`tape.gradient`, `tape.parameter_data`, then
-    `tape.set_parameters` writes every Value's new .data and .grad); on the pure-Python one by
+    the NumPy and PyTorch back ends this is done on arrays, the seeds too (`tape.gradient`,
+    `tape.parameter_data`, then `tape.set_parameters` writes every Value's new .data and .grad);
+    on the pure-Python one by
     zeroing the grads, `tape.backward` and a loop over the parameters. Returns None (no row) when
-    `autograd.compile` is missing or the back end cannot be used (numpy not installed).
+    `autograd.compile` is missing or the back end cannot be used (numpy or torch not installed).
     """
     if not hasattr(autograd, "compile"):
         return None
@@ -413,24 +415,35 @@ def make_tape_engine(
     columns: list[Any] = [[row[i] for row in xs] for i in range(len(xs[0]))] + [list(ys)]
     try:
         tape = autograd.compile(root, [*inputs, y], params, backend=backend)
-        if backend == "numpy":
+        if backend in ("numpy", "torch"):
             import numpy as np
 
             columns = [np.asarray(column, dtype=np.float64) for column in columns]
+        if backend == "torch":
+            import torch
+
+            columns = [torch.from_numpy(column) for column in columns]
     except ImportError:
         return None
-    mean = [1.0 / len(xs)] * len(xs)
+    mean: Any = [1.0 / len(xs)] * len(xs)
+    if backend in ("numpy", "torch"):  # the array step seeds with an array too: one C-level check
+        import numpy as np
+
+        mean = np.full(len(xs), 1.0 / len(xs))
     l2 = 2.0 * ALPHA
     clock = time.perf_counter
 
     def marked(lr: float, marks: list[tuple[str, float]] | None) -> float:
-        if backend == "numpy":
+        if backend in ("numpy", "torch"):
             data_loss = float(tape.run(columns).sum()) / len(xs)
             if marks is not None:
                 marks.append(("tape.run + loss sum", clock()))
             # The step on arrays: the gradient comes back as an array (no .grad touched), L2 and
             # SGD are two NumPy expressions, and one pass writes every Value's new .data and .grad.
+            # (The torch back end's gradient is a tensor: read as a NumPy array on the CPU.)
             grad = tape.gradient(mean)
+            if backend == "torch":
+                grad = grad.cpu().numpy()
             if marks is not None:
                 marks.append(("tape.gradient", clock()))
             w = tape.parameter_data()
@@ -462,17 +475,17 @@ def make_tape_engine(
             marks.append(("L2 + SGD (Python loop)", clock()))
         return data_loss + ALPHA * reg
 
-    return Engine(
-        TAPE_BACKENDS[backend], lambda lr: marked(lr, None), lambda: [p.grad for p in params], marked
-    )
+    name = TORCH_TAPE if backend == "torch" else TAPE_BACKENDS[backend]
+    return Engine(name, lambda lr: marked(lr, None), lambda: [p.grad for p in params], marked)
 
 
 def make_torch_engine(
-    weights: Weights, xs: list[list[float]], ys: list[float], threads: int = 1
+    weights: Weights, xs: list[list[float]], ys: list[float], threads: int = 1, alpha: float = ALPHA
 ) -> Engine | None:
     """The step in batched PyTorch float64: nn.Linear/ReLU layers holding `weights`, whole batch at once.
 
-    Same loss (hinge mean + ALPHA * sum of squared parameters), `loss.backward()`, SGD under
+    Same loss (hinge mean + `alpha` * sum of squared parameters; 0 drops the L2 term, as nn.fit's
+    hinge has none), `loss.backward()`, SGD under
     `no_grad`. Every step runs with `torch.set_num_threads(threads)` and restores the previous
     count after (a fraction of a microsecond each), so rows with different thread counts can be
     interleaved and the process's setting is left alone.
@@ -509,7 +522,9 @@ def make_torch_engine(
             scores = model(x).squeeze(1)
             if marks is not None:
                 marks.append(("forward (Linear, ReLU)", clock()))
-            loss: Any = torch.relu(1.0 - y * scores).mean() + ALPHA * sum((p * p).sum() for p in params)
+            loss: Any = torch.relu(1.0 - y * scores).mean()
+            if alpha:
+                loss = loss + alpha * sum((p * p).sum() for p in params)
             if marks is not None:
                 marks.append(("loss (hinge mean + L2)", clock()))
             loss.backward()

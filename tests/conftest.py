@@ -1,13 +1,13 @@
-"""Fixtures shared by test files: `backend` runs a tape test on each back end."""
+"""Fixtures shared by test files: `backend` runs a tape test on each back end (the torch extra's too)."""
 
 from __future__ import annotations
 
 import pytest
 
 
-@pytest.fixture(params=["python", "numpy"])
+@pytest.fixture(params=["python", "numpy", "torch"])
 def backend(request: pytest.FixtureRequest) -> str:
-    """Each test runs on both back ends; the NumPy one skips cleanly without numpy."""
-    if request.param == "numpy":
-        pytest.importorskip("numpy")
+    """Each test runs on every back end; NumPy and PyTorch skip cleanly without numpy or torch."""
+    if request.param != "python":
+        pytest.importorskip(request.param)
     return str(request.param)

@@ -1,4 +1,4 @@
-"""Run one graph in all three engines (scalar Values, the pure-Python tape, the NumPy tape) and compare.
+"""Run one graph in every engine (scalar Values, the pure-Python, NumPy and, with torch, PyTorch tapes).
 
 `run_engines(build, point)` builds `build(leaves)` from leaves holding `point` in the scalar engine
 and back-propagates; for each tape it builds the same graph at a safe point, compiles it with the
@@ -12,11 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 
 from autograd import Value, compile, topological_order
 
-ENGINES = ("scalar", "python", "numpy")
-TAPES = ("python", "numpy")
+# The PyTorch tape joins when torch is installed (the `torch` extra, as CI installs it).
+TAPES = ("python", "numpy", *(("torch",) if find_spec("torch") is not None else ()))
+ENGINES = ("scalar", *TAPES)
 RTOL = 1e-12
 ATOL = 1e-300
 

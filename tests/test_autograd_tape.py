@@ -332,9 +332,9 @@ def test_closure_node_is_refused() -> None:
 
 
 def test_unknown_backend() -> None:
-    """backend must be python or numpy."""
+    """backend must be a name in autograd.BACKENDS (python, numpy or torch)."""
     x = Value(1.0)
-    with pytest.raises(ValueError, match="one of 'python', 'numpy', got 'cuda'"):
+    with pytest.raises(ValueError, match="one of 'python', 'numpy', 'torch', got 'cuda'"):
         compile(x * 2.0, [x], [], backend="cuda")
 
 

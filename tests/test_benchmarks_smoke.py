@@ -18,6 +18,7 @@ import measure
 import memory
 import step
 import sweep
+import targets
 import workload
 
 
@@ -163,7 +164,45 @@ def test_sweep_checks_and_times_tiny_cases() -> None:
         assert set(r.tape_phases) == {
             "tape.run + loss sum", "tape.gradient", "L2 + SGD (arrays)", "set_parameters (Python loop)"
         }
+        assert r.torch_tape is not None and r.torch_tape > 0.0  # the torch back end's column
+        assert r.winner in ("numpy tape", "torch", "torch tape")
     sweep.print_sweep(rows)  # the table prints for any rows
+
+
+def test_torch_tape_step_agrees_with_micrograd(tiny) -> None:
+    pytest.importorskip("torch", reason="the sweep's torch tape column needs the torch extra")
+    xs, ys, weights = tiny
+    engine = workload.make_tape_engine(weights, xs, ys, "torch")
+    assert engine is not None and engine.name == workload.TORCH_TAPE
+    _assert_same_training(_micrograd_engine(xs, ys, weights), engine)
+
+
+def test_issue23_fit_figure_checks_and_times_a_tiny_case(capsys) -> None:
+    pytest.importorskip("torch", reason="the fit rows compare with batched PyTorch (the torch extra)")
+    figure = targets.fit_figure((2, 3, 3, 1), 8, 1.0, rounds=1)
+    assert isinstance(figure, targets.Figure) and figure.value > 0.0 and figure.at_most
+    assert "fit 2-3-3-1 x 8:" in capsys.readouterr().out
+    made = targets.fit_engine((2, 3, 3, 1), 8)
+    assert made is not None
+    fit, model = made
+    xs, ys = workload.make_moons(8, seed=workload.SEED + 8)
+    torch_engine = workload.make_torch_engine(targets.weights_of(model), xs, ys, threads=1, alpha=0.0)
+    assert abs(fit.step(0.1) - torch_engine.step(0.1)) <= 1e-9  # the same first loss, as the check needs
+
+
+def test_issue23_targets_print_each_figure_beside_its_target_and_load(capsys) -> None:
+    figures = [
+        targets.Figure("fit(engine='tape') step, 2-16-16-1, B=100 / PyTorch", 0.30, 0.33, True, 1.25),
+        targets.Figure("micrograd (gc off) / nn.MLP step", 5.5, 6.0, False, 0.5),
+        targets.Figure("examples/digits.py --engine tape, whole process", 2.4, 2.0, True, 3.0, "s"),
+    ]
+    targets.print_targets(figures)
+    lines = capsys.readouterr().out.splitlines()
+    assert "load" in lines[0]
+    assert "0.30x" in lines[1] and "target <= 0.33x: met" in lines[1] and lines[1].endswith("1.25")
+    assert "5.50x" in lines[2] and "target >= 6x: MISSED" in lines[2] and lines[2].endswith("0.50")
+    assert "2.40 s" in lines[3] and "target <= 2 s: MISSED" in lines[3]
+    assert [f.met for f in figures] == [True, False, False]
 
 
 def test_sweep_engines_agree_on_random_weights() -> None:

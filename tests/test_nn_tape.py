@@ -280,6 +280,6 @@ def test_tape_errors(kwargs: dict[str, Any], error: type[Exception], match: str)
 
 def test_bad_backend_name() -> None:
     """TapeEngine(backend) names the valid back ends."""
-    wanted = r"^TapeEngine\(backend\) needs python, numpy or None, got str 'cuda'$"
+    wanted = r"^TapeEngine\(backend\) needs python, numpy, torch or None, got str 'cuda'$"
     with pytest.raises(ValueError, match=wanted):
         TapeEngine("cuda")

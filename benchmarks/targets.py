@@ -1,0 +1,224 @@
+"""Issue 23's targets (`engine.py --targets`): each figure beside its target, with the load average.
+
+A "fit step" is what a learner runs: `nn.fit(model, xs, ys, loss="hinge", engine="tape")` over
+one batch of B samples per epoch (`accuracy=None`, SGD), timed over several epochs and divided by
+their number, against the same step in batched PyTorch float64 (1 thread): `nn.Linear`/ReLU, the
+hinge mean, `loss.backward()`, SGD under `no_grad`, from the same weights. Each case first checks
+that the two give the same first loss (1e-9). The NumPy tape row is the benchmark's own tape step
+(section 1b's, `tape.gradient` and arrays) at B = 10,000. Every figure is the median of `rounds`
+rounds (the engines alternate within a round), printed with the load average at the time.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from measure import blas_threads, head_to_head, interleaved, median_step_seconds, target_line, torch_threads
+from workload import (
+    LR,
+    SEED,
+    TOLERANCE,
+    Engine,
+    check_step_engines,
+    initial_weights,
+    make_moons,
+    make_tape_engine,
+    make_torch_engine,
+    random_weights,
+    step_engines,
+)
+
+FIT_CASES: tuple[tuple[tuple[int, ...], int, float], ...] = (
+    ((2, 16, 16, 1), 100, 0.33),
+    ((2, 64, 64, 1), 1_000, 0.8),
+    ((2, 256, 256, 1), 100, 1.0),
+)
+"""(MLP sizes, batch size, target): fit(engine="tape") step / PyTorch step at most the target."""
+
+TAPE_CASE: tuple[tuple[int, ...], int, float] = ((2, 16, 16, 1), 10_000, 0.8)
+"""The NumPy tape step / PyTorch step at B = 10,000: at most 0.8x."""
+
+DIGITS_SECONDS, DIGITS_ACCURACY = 2.0, 0.96
+"""examples/digits.py --engine tape: the whole process in at most 2 s, at an accuracy of 0.96."""
+
+MICROGRAD_STYLE, NN_MLP = 2.5, 6.0
+"""micrograd (gc off) / axongrad: at least 2.5x for micrograd-style code, 6x for nn.MLP."""
+
+FIT_EPOCHS = 10  # epochs (= steps: one batch per epoch) per timed fit call: its per-call work is shared
+
+
+@dataclass
+class Figure:
+    """One row of the target table: what, the measured value, its target and the load beside it."""
+
+    label: str
+    value: float
+    target: float
+    at_most: bool
+    load: float
+    unit: str = "x"
+
+    @property
+    def met(self) -> bool:
+        """True when the value is on the target's side."""
+        return self.value <= self.target if self.at_most else self.value >= self.target
+
+
+def load() -> float:
+    """The 1-minute load average (0.0 where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return 0.0
+
+
+def weights_of(model: Any) -> list[list[tuple[list[float], float]]]:
+    """An nn.MLP's weights in the workload's layout: per layer, per neuron (weights, bias)."""
+    return [[([w.data for w in n.w], n.b.data) for n in layer.neurons] for layer in model.layers]
+
+
+def fit_engine(sizes: Sequence[int], batch: int, engine: str = "tape") -> tuple[Engine, Any] | None:
+    """A step of `nn.fit(engine=...)` on MLP `sizes` over `batch` moons samples, and the model.
+
+    `step(lr)` trains FIT_EPOCHS epochs of one batch each and returns the first epoch's loss.
+    None when nn cannot be imported.
+    """
+    try:
+        import nn
+    except ImportError:
+        return None
+    model = nn.MLP(sizes[0], list(sizes[1:]), seed=SEED)
+    xs, ys = make_moons(batch, seed=SEED + batch)
+
+    def step(lr: float) -> float:
+        optimizer = nn.SGD(model.parameters(), lr=lr)
+        history = nn.fit(model, xs, ys, loss="hinge", optimizer=optimizer, epochs=FIT_EPOCHS,
+                         batch_size=batch, progress=False, accuracy=None, engine=engine)
+        return float(history.loss[0])
+
+    def grads() -> list[float]:
+        return [p.grad for p in model.parameters()]
+
+    return Engine(f"nn.fit(engine={engine!r})", step, grads), model
+
+
+def fit_figure(sizes: Sequence[int], batch: int, target: float, rounds: int) -> Figure | str:
+    """fit(engine="tape") step / PyTorch step (1 thread) for one case, or why there is no figure."""
+    made = fit_engine(sizes, batch)
+    if made is None:
+        return "nn is not importable"
+    fit, model = made
+    xs, ys = make_moons(batch, seed=SEED + batch)
+    torch_engine = make_torch_engine(weights_of(model), xs, ys, threads=1, alpha=0.0)
+    if torch_engine is None:
+        return "torch is not installed (pip install 'axongrad[torch]')"
+    first = fit.step(LR)  # the first epoch's loss is taken before any update, as PyTorch's step's
+    torch_loss = torch_engine.step(LR)
+    if abs(first - torch_loss) > TOLERANCE * max(1.0, abs(first)):
+        raise SystemExit(f"fit and PyTorch differ at 2-{sizes[1]}: loss {first!r} != {torch_loss!r}")
+    fit_times: list[float] = []
+    torch_times: list[float] = []
+    with torch_threads(1), blas_threads(1):
+        for _ in range(rounds):
+            fit_times.append(median_step_seconds(fit.step, 0.05) / FIT_EPOCHS)
+            torch_times.append(median_step_seconds(torch_engine.step, 0.05, at_least=2))
+    name = "-".join(map(str, sizes))
+    ratio = statistics.median(fit_times) / statistics.median(torch_times)
+    print(f"    fit {name} x {batch:,}: {statistics.median(fit_times) * 1e6:,.0f} us per step, PyTorch "
+          f"{statistics.median(torch_times) * 1e6:,.0f} us")
+    return Figure(f"fit(engine='tape') step, {name}, B={batch:,} / PyTorch", ratio, target, True, load())
+
+
+def tape_figure(rounds: int) -> Figure | str:
+    """The NumPy tape step / PyTorch step (1 thread) at TAPE_CASE, or why there is no figure."""
+    sizes, batch, target = TAPE_CASE
+    weights = random_weights(sizes, seed=SEED + sizes[1])
+    xs, ys = make_moons(batch, seed=SEED + batch)
+    tape = make_tape_engine(weights, xs, ys, "numpy")
+    torch_engine = make_torch_engine(weights, xs, ys, threads=1)
+    if tape is None or torch_engine is None:
+        return "needs numpy and torch"
+    with torch_threads(1), blas_threads(1):
+        tape.step(0.0)
+        torch_engine.step(0.0)
+        tape_s, torch_s = head_to_head(tape, torch_engine, rounds)
+    name = "-".join(map(str, sizes))
+    print(f"    NumPy tape {name} x {batch:,}: {tape_s * 1e3:.2f} ms per step, "
+          f"PyTorch {torch_s * 1e3:.2f} ms")
+    return Figure(f"NumPy tape step, {name}, B={batch:,} / PyTorch", tape_s / torch_s, target, True, load())
+
+
+def scalar_figures(rounds: int) -> list[Figure]:
+    """micrograd (gc off) / axongrad for micrograd-style code and for nn.MLP (interleaved medians)."""
+    xs, ys = make_moons()
+    engines, _ = step_engines(initial_weights(), xs, ys)
+    wanted = ("micrograd 0.1.0 (gc off)", "axongrad, micrograd-style code", "axongrad, nn.MLP (weighted_sum)")
+    chosen = [e for e in engines if e.name in wanted]
+    check_step_engines(chosen)
+    rows = {r.name: r for r in interleaved([(e.name, "gc off" not in e.name, (lambda s=e.step: s(LR)))
+                                            for e in chosen], rounds)}
+    figures = []
+    mg = rows.get(wanted[0])
+    for name, target, label in (
+        (wanted[1], MICROGRAD_STYLE, "micrograd (gc off) / axongrad micrograd-style step"),
+        (wanted[2], NN_MLP, "micrograd (gc off) / nn.MLP step"),
+    ):
+        if mg is not None and name in rows:
+            figures.append(Figure(label, mg.median / rows[name].median, target, False, load()))
+    return figures
+
+
+def digits_figure(run: Digits, rounds: int) -> list[Figure]:
+    """examples/digits.py --engine tape: the median whole-process seconds and accuracy of `rounds` runs."""
+    runs = [r for r in (run() for _ in range(rounds)) if r is not None]
+    if not runs:
+        return []
+    seconds = statistics.median(r[1] for r in runs)
+    accuracy = statistics.median(r[0] for r in runs)
+    return [
+        Figure("examples/digits.py --engine tape, whole process", seconds, DIGITS_SECONDS, True, load(), "s"),
+        Figure("  ... at a held-out accuracy of", accuracy, DIGITS_ACCURACY, False, load(), ""),
+    ]
+
+
+Digits = Callable[[], "tuple[float, float, float] | None"]
+
+
+def section_targets(rounds: int, run_digits: Digits | None) -> list[Figure]:
+    """Measure and print issue 23's table; `run_digits` None skips the digits rows."""
+    print(f"\nIssue 23's targets (medians of {rounds} rounds; torch and NumPy's BLAS at 1 thread; "
+          f"load average at the start {load():.2f})")
+    started = time.perf_counter()
+    figures: list[Figure] = []
+    for sizes, batch, target in FIT_CASES:
+        figure = fit_figure(sizes, batch, target, rounds)
+        if isinstance(figure, str):
+            print(f"    fit {'-'.join(map(str, sizes))} x {batch:,}: no figure ({figure})")
+        else:
+            figures.append(figure)
+        gc.collect()
+    tape = tape_figure(rounds)
+    if isinstance(tape, str):
+        print(f"    NumPy tape: no figure ({tape})")
+    else:
+        figures.append(tape)
+    if run_digits is not None:
+        figures += digits_figure(run_digits, max(1, min(3, rounds)))
+    figures += scalar_figures(rounds)
+    print_targets(figures)
+    print(f"  (targets took {time.perf_counter() - started:.0f} s; load average at the end {load():.2f})")
+    return figures
+
+
+def print_targets(figures: Sequence[Figure]) -> None:
+    """The table: each figure, its target and verdict, and the load average when it was measured."""
+    print(f"  {'figure':<58}{'measured':>10}   {'target':<24}{'load':>6}")
+    for f in figures:
+        line = target_line(f.label, f.value, f.target, f.at_most, f.unit)
+        print(f"{line:<108}{f.load:>6.2f}")
