@@ -184,11 +184,11 @@ _resume = False  # whether the collector was on when the first of them began
 def _after_fork() -> None:
     """In a process forked during a pause only the forking thread lives on: its block (if any)
     still ends and restores the collector; the other threads' blocks are gone, so not counted."""
-    global _pauses
+    global _pauses, _resume
     _PAUSE_LOCK._at_fork_reinit()  # type: ignore[attr-defined]
-    _pauses = 0
-    if _resume:
+    if _pauses > 0 and _resume:  # outside any pause the collector is as the learner left it
         gc.enable()
+    _pauses, _resume = 0, False
 
 
 os.register_at_fork(after_in_child=_after_fork)
@@ -217,8 +217,9 @@ class collector_paused:  # noqa: N801 (used like no_grad)
 
     def __exit__(self, *exc_info: object) -> None:
         """Uncount this block; the last one to end switches the collector back on if it was on."""
-        global _pauses
+        global _pauses, _resume
         with _PAUSE_LOCK:
             _pauses = max(_pauses - 1, 0)  # a block that began before a fork ends in the child too
             if _pauses == 0 and _resume:
                 gc.enable()
+                _resume = False

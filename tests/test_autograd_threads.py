@@ -209,3 +209,20 @@ def test_a_process_forked_while_another_thread_holds_the_lock_and_a_pause_works(
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert gc.isenabled()
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork (POSIX)")
+def test_a_process_forked_after_the_pauses_ended_keeps_the_learners_collector_setting() -> None:
+    """After every pause has ended, a learner's own gc.disable() holds in a forked child too."""
+    with collector_paused():
+        pass
+    gc.disable()
+    try:
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if not gc.isenabled() else 3)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
