@@ -202,11 +202,14 @@ def _replace(target: str, folder: str, name: str, content: bytes) -> None:
 
 
 def _stem(name: str) -> str:
-    """`name` as it appears in its temporaries' names: itself, or when long, its first 100 characters and
-    a hash of the rest (a temporary adds 40 characters, and file names end at 255 bytes)."""
+    """`name` as it appears in its temporaries' names: itself, or when long, the characters of its
+    first 100 bytes and a hash of the rest (a temporary adds 40 bytes; file names end at 255 bytes)."""
     if len(os.fsencode(name)) <= 200:
         return name
-    return name[:100] + "~" + hashlib.blake2s(os.fsencode(name), digest_size=6).hexdigest()
+    head = name[:100]
+    while len(os.fsencode(head)) > 100:  # 100 characters can be 400 bytes (emoji)
+        head = head[:-1]
+    return head + "~" + hashlib.blake2s(os.fsencode(name), digest_size=6).hexdigest()
 
 
 def _host_tag() -> str:
@@ -228,6 +231,8 @@ def _create_temporary(folder: str, name: str) -> tuple[int, str]:
             continue
         except OSError as error:  # PermissionError, read-only file system, ...
             why = f"cannot write {name!r}: no file can be created in folder {folder!r} ({error.strerror})"
+            if error.errno == errno.ENAMETOOLONG:
+                why = f"cannot write {name!r}: the name is too long for this file system ({error.strerror})"
             raise type(error)(error.errno, why) from error
     raise FileExistsError(f"cannot write {name!r}: no free temporary file name in {folder!r}")
 

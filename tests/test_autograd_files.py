@@ -144,3 +144,11 @@ def test_content_must_be_bytes(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match=r"^write_atomically\(content\) needs bytes, got str 'text'$"):
         write_atomically(tmp_path / "x", "text")  # type: ignore[arg-type]
     assert os.listdir(tmp_path) == []
+
+
+def test_a_long_name_of_wide_characters_is_written_as_open_would(tmp_path: Path) -> None:
+    """60 emoji are 240 bytes, a valid name: its temporary's name must stay under 255 bytes too."""
+    target = tmp_path / ("\U0001f600" * 60 + ".json")
+    write_atomically(str(target), b"{}")
+    assert target.read_bytes() == b"{}"
+    assert os.listdir(tmp_path) == [target.name]  # no temporary left beside it
