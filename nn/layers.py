@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
 from autograd import Op, Value, current_scope, scope, weighted_sum
 from autograd.checks import integer, is_real, needs, sequence
@@ -43,11 +43,31 @@ class Outputs(list[Value]):
             raise AttributeError(self._hint(f"'list' object has no attribute {name!r}"))
         raise AttributeError(f"'list' object has no attribute {name!r}")
 
-    def _no_arithmetic(self, other: object) -> object:
+    def _no_arithmetic(self, other: object) -> NoReturn:
         """A Value's arithmetic on several outputs: a TypeError with the hint."""
         raise TypeError(self._hint(f"arithmetic on a list with {type(other).__name__}"))
 
     __sub__ = __rsub__ = __pow__ = __truediv__ = __rtruediv__ = _no_arithmetic
+
+    def __add__(self, other: object) -> list[Any]:
+        """out + [more] joins lists as a list does; out + 1.0 or out + a Value gets the hint."""
+        if isinstance(other, list):
+            return list.__add__(self, other)
+        return self._no_arithmetic(other)
+
+    def __radd__(self, other: object) -> list[Any]:
+        """[more] + out joins lists; 1.0 + out or a Value + out gets the hint."""
+        if isinstance(other, list):
+            return other + list(self)
+        return self._no_arithmetic(other)
+
+    def __mul__(self, other: object) -> list[Any]:
+        """out * 2 repeats the list as a list does; out * 2.0 or out * a Value gets the hint."""
+        if isinstance(other, int) and not isinstance(other, bool):
+            return list.__mul__(self, other)
+        return self._no_arithmetic(other)
+
+    __rmul__ = __mul__
 
     def __neg__(self) -> object:
         """-out on several outputs: a TypeError with the hint."""

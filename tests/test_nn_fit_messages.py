@@ -96,10 +96,15 @@ def test_backward_on_several_outputs_says_what_to_do() -> None:
         with pytest.raises(AttributeError, match=r"^'list' object has no attribute '\w+': the model gave a "
                            r"list of 3 Values, one per output neuron.*nn.cross_entropy\(out, target\)"):
             use()
-    arithmetic = (lambda: out - 1.0, lambda: 1.0 - out, lambda: out**2, lambda: out / 2, lambda: -out)
+    arithmetic = (lambda: out - 1.0, lambda: 1.0 - out, lambda: out**2, lambda: out / 2, lambda: -out,
+                  lambda: out + 1.0, lambda: 1.0 + out, lambda: out * 2.0, lambda: 2.0 * out,
+                  lambda: out * Value(2.0), lambda: Value(1.0) + out)
     for use in arithmetic:  # type: ignore[operator]
         with pytest.raises(TypeError, match="a list of 3 Values, one per output neuron"):
             use()
+    joined, before = out + [1.0], [1.0] + out  # noqa: RUF005 (the list operators themselves)
+    assert out * 2 == list(out) * 2 and joined == [*out, 1.0] and before == [1.0, *out]  # lists still
+    assert sum(out).data == sum(v.data for v in out)  # sum() adds the Values, starting from 0
     with pytest.raises(AttributeError, match=r"^'list' object has no attribute 'nonsense'$"):
         out.nonsense  # type: ignore[union-attr]  # noqa: B018
     loss = nn.cross_entropy(out, 2)  # the hint's way works
