@@ -103,9 +103,12 @@ def display_name(name: str) -> str:
 def activate(name: str, z: Value) -> Value:
     """Apply the activation called `name` to the pre-activation `z` (linear returns z itself)."""
     row = TABLE.get(name) if type(name) is str else None
+    if row is None:
+        name = check_activation(name)  # a plain str, or an error naming the valid names
+        row = TABLE.get(name)
     if row is not None:
         return row.apply(z)
-    custom = CUSTOM.get(check_activation(name))  # raises, naming the valid names
+    custom = CUSTOM.get(name)
     if custom is None:
         raise ValueError(f"activation {name!r} is not registered")
     result: Value = custom(z)

@@ -160,3 +160,15 @@ def test_redefining_the_op_replaces_it() -> None:
 
     neuron = nn.Neuron(1, activation=doubled, seed=0)
     assert neuron([Value(1.0)]).data == pytest.approx(2 * neuron.w[0].data)
+
+
+def test_a_str_subclass_names_a_built_in_activation() -> None:
+    """A name that is a str subclass (from a config library, say) finds the built-in row."""
+
+    class Name(str):
+        pass
+
+    from nn.activations import activate
+
+    assert activate(Name("relu"), Value(2.0)).data == 2.0
+    assert activate(Name("relu"), Value(-2.0)).data == 0.0
