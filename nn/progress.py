@@ -1,8 +1,8 @@
 """fit's progress: a tqdm bar on a terminal, one output updated in place in Jupyter, quiet elsewhere.
 
 In a Jupyter kernel stderr is no terminal, yet a text tqdm bar there redraws with carriage returns:
-the live notebook shows one line, but the saved file keeps every redraw (about 41 lines for 100
-epochs, a red block in exported HTML), and `tqdm.notebook` needs ipywidgets and saves a widget that
+the live notebook shows one line, but the saved file keeps every redraw (a line per redraw, a
+red block in exported HTML), and `tqdm.notebook` needs ipywidgets and saves a widget that
 exported pages cannot show. So a kernel gets one display output (`IPython.display` with a
 `display_id`), updated in place at most every UPDATE_SECONDS and once at the end: the saved
 notebook holds only its last state, one line of text (text/plain) and a <progress> bar (text/html),

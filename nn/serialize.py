@@ -21,10 +21,9 @@ Before any JSON is built, load refuses a file larger than MAX_BYTES_PER_PARAMETE
 parameter, one with more JSON items (commas and brackets, counted over the bytes) than
 MAX_ITEMS_PER_PARAMETER per allowed parameter, a repeated or unknown top-level key (before its
 value is read), and "weights" holding more items than the file's own architecture needs (read
-first). So a load adds about twice the file's size (its bytes and text) plus the model: measured,
-59 MB of `[]` items added 1,364 MB of peak memory before these checks and 54 MB after; the
-largest model the default allows takes 295 MB (README). A path that is not a regular file (FIFO,
-device, folder) is refused without blocking.
+first). So a load adds about twice the file's size (its bytes and text) plus the model, a few
+hundred bytes per parameter (the README's save/load section has the measured figures). A path
+that is not a regular file (FIFO, device, folder) is refused without blocking.
 """
 
 from __future__ import annotations
@@ -340,7 +339,7 @@ def _check_count(count: int, limit: int) -> None:
     if count > limit:
         raise ValueError(
             f"model file: the architecture declares {count} weights and biases, more than "
-            f"max_parameters={limit} (about 250 bytes of memory each); if you trust the file, "
+            f"max_parameters={limit} (a few hundred bytes of memory each); if you trust the file, "
             "pass a larger max_parameters to load"
         )
 

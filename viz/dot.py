@@ -99,10 +99,14 @@ CAPTION_CHARS = 600
 # Jupyter then draw `draw`'s picture as a poster: its caption says so and names a readable view.
 POSTER_PX = 1920
 
+INSTALL_DOT = (
+    "Install Graphviz: 'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install graphviz' "
+    "(macOS), 'conda install graphviz' or https://graphviz.org/download/ (Windows)."
+)
+"""Where to get the Graphviz `dot` program, one sentence for every error that needs it."""
+
 NO_DOT = (
-    "rendering needs the Graphviz 'dot' program, which is not on PATH. Install Graphviz: "
-    "'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install graphviz' (macOS), "
-    "'conda install graphviz' or https://graphviz.org/download/ (Windows). "
+    f"rendering needs the Graphviz 'dot' program, which is not on PATH. {INSTALL_DOT} "
     "The DOT text is still available as diagram.source."
 )
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from autograd import Value
 from autograd.files import FilePath, file_path, write_atomically
-from viz.dot import RENDER_TIMEOUT, Diagram, as_list, build, have_dot, root_value, svg_of
+from viz.dot import INSTALL_DOT, RENDER_TIMEOUT, Diagram, as_list, build, have_dot, root_value, svg_of
 from viz.labels import fmt, fmt_factor, page_text, shorten, srcdoc
 from viz.names import edge_rule, expression, symbol_of, value_names
 from viz.pages import inline_svg, read_template, script_csp
@@ -179,9 +179,7 @@ _SLOT = re.compile(r"\{\{([A-Z]+)\}\}")
 
 NO_DOT_STEPS = (
     "the backward-steps page lays out each frame with the Graphviz 'dot' program, which is not on "
-    "PATH. Install Graphviz: 'sudo apt-get install graphviz' (Debian/Ubuntu), 'brew install "
-    "graphviz' (macOS), 'conda install graphviz' or https://graphviz.org/download/ (Windows). "
-    "Without it, the steps' DOT text is in viz.backward_steps(root)[k].source, and "
+    f"PATH. {INSTALL_DOT} Without it, the steps' DOT text is in viz.backward_steps(root)[k].source, and "
     "print(viz.explain(root, leaf)) writes the chain rule out as text."
 )
 
