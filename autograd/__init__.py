@@ -6,6 +6,7 @@ from __future__ import annotations
 __axongrad__ = True
 
 import _axongrad_clash
+from _axongrad_clash import NameClashWarning
 from autograd import ops
 from autograd.backends import BACKENDS, default_backend
 from autograd.checks import first_non_finite, real_number
@@ -29,6 +30,7 @@ __all__ = [
     "FLOATS",
     "TABLE",
     "BackwardCheck",
+    "NameClashWarning",
     "Op",
     "StaleGradWarning",
     "Tape",

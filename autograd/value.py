@@ -30,9 +30,10 @@ class Value(MicrogradNames):
 
     A node is one object with fixed slots (no tuple or closure of its own): one object for the
     garbage collector to track, and since parents never refer back to their results, a graph
-    holds no reference cycle and is freed by reference counting alone. Like micrograd's Value it
-    also takes attributes of your own (`p.m = 0.0` for an optimizer, a colour for a drawing):
-    they live in its `__dict__`, the one field that is not a slot.
+    holds no reference cycle (unless attributes of your own make one) and is freed by reference
+    counting alone. Like micrograd's Value it also takes attributes of your own (`p.m = 0.0` for
+    an optimizer, a colour for a drawing): they live in its `__dict__`, the one field that is not
+    a slot.
     """
 
     # _kind is the op table's row that made the node (None for a leaf). _a/_b hold its one or two
