@@ -96,7 +96,7 @@ def _float64_numbers(torch: Any) -> type:
             result = func(*args, **kwargs)
             if not (isinstance(result, torch.Tensor) and result.is_floating_point()):
                 return result
-            if result.dtype == torch.float64 or "dtype" in kwargs:
+            if result.dtype == torch.float64 or "dtype" in kwargs or "out" in kwargs:
                 return result
             flat = [*args, *(x for a in args if isinstance(a, (list, tuple)) for x in a)]
             tensors = [a for a in flat if isinstance(a, torch.Tensor)]
@@ -435,7 +435,8 @@ class TorchEngine:
                 finite = finite & torch.isfinite(s[k] if s.dim() else s)
             if not bool(finite.all()):
                 sample = int((~finite).to(torch.uint8).argmax())
-                fail(step, [self.value(i, sample) for i in step.inputs], sample)
+                form = "" if step.kind.builtin or not step.kind.takes_m else _form(step.kind)
+                fail(step, [self.value(i, sample) for i in step.inputs], sample, form=form)
 
     # ------------------------------------------------------------ backward
 

@@ -363,3 +363,21 @@ def test_a_learners_own_float32_tensor_is_left_as_torch_makes_it() -> None:
         assert (torch.ones(2, dtype=torch.float32) * 0.2).dtype == torch.float32
         assert (x > 0).dtype == torch.bool
     assert ((x > 0) * 0.2).dtype == torch.float32
+
+
+def test_nan_from_an_m_rule_only_on_tensors_says_the_forms_disagree() -> None:
+    """NaN on tensors where the rule on floats is finite: not "the rule gives a non-finite value"."""
+
+    @autograd.op(rule="3")
+    def torch_holey(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
+        if isinstance(x, torch.Tensor):
+            return m.where(x > 2.8, math.nan, 3 * x), m.zeros_like(x) + 3.0
+        return 3 * x, 3.0
+
+    info = tape_error(torch_holey, "torch", [0.5, 3.0])
+    assert info.type is ValueError
+    assert str(info.value) == (
+        "tape step 'torch_holey' (slot 2) on sample 1: op 'torch_holey': its m= rule on PyTorch tensors "
+        "gives a non-finite value at (3.0), where its rule on floats does not: the two forms disagree "
+        "(check_op compares them)"
+    )
