@@ -21,7 +21,8 @@ from test_autograd_rule_checks import (
 )
 
 import autograd
-from autograd import FLOATS, Op, Value, compile
+from autograd import FLOATS, TABLE, Op, Value, compile
+from autograd.tape_torch import TorchMath, _float64_numbers, builtin_float64
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("numpy")
@@ -353,8 +354,6 @@ def test_a_run_leaves_torchs_default_dtype_alone_in_other_threads() -> None:
 
 def test_a_learners_own_float32_tensor_is_left_as_torch_makes_it() -> None:
     """The mode widens only numbers torch made from its default dtype, not a tensor the rule made float32."""
-    from autograd.tape_torch import _float64_numbers
-
     x = torch.tensor([1.0, -1.0], dtype=torch.float64)
     with _float64_numbers(torch)():
         assert ((x > 0) * 0.2).dtype == torch.float64
@@ -381,3 +380,27 @@ def test_nan_from_an_m_rule_only_on_tensors_says_the_forms_disagree() -> None:
         "gives a non-finite value at (3.0), where its rule on floats does not: the two forms disagree "
         "(check_op compares them)"
     )
+
+
+BUILTIN_ROWS = {name: row for name, row in TABLE.items() if row.builtin and not row.weighted_sum}
+
+
+@pytest.mark.parametrize("name", list(BUILTIN_ROWS))
+def test_the_tables_rules_give_the_same_float64_numbers_without_the_mode(name: str) -> None:
+    """The table's rows run without the float64 mode (its cost); each row's numbers on float64 tensors,
+    through builtin_float64, are float64 and equal, bit for bit, to the same rule under the mode."""
+    row = BUILTIN_ROWS[name]
+    points = [-2.5, -1.0, -0.0, 0.0, 0.3, 1.0, 2.75]
+    if row.domain:  # log, sqrt, /, **: inside their domains
+        points = [0.3, 1.0, 2.75]
+    args: list[Any] = [torch.tensor(points, dtype=torch.float64)[None, :] for _ in range(row.arity)]
+    if row.const is not None:
+        args.append(2.5)
+    m = TorchMath(torch, torch.device("cpu"))
+    plain = builtin_float64(torch, row.fn(*args, m=m))
+    with _float64_numbers(torch)():
+        moded = row.fn(*args, m=m)
+    for got, want in zip(plain, moded):
+        got_t, want_t = m.tensor(got), m.tensor(want)
+        assert got_t.dtype == want_t.dtype == torch.float64, name
+        assert torch.equal(got_t, want_t), name
