@@ -404,3 +404,26 @@ def test_the_tables_rules_give_the_same_float64_numbers_without_the_mode(name: s
         got_t, want_t = m.tensor(got), m.tensor(want)
         assert got_t.dtype == want_t.dtype == torch.float64, name
         assert torch.equal(got_t, want_t), name
+
+
+def test_tapes_on_three_threads_keep_float64_and_a_failed_rule_leaves_no_mode_behind() -> None:
+    """Three threads running learner rules at once each get the scalar engine's float64 numbers;
+    a rule that raises inside the mode leaves the thread's own torch calls as torch makes them."""
+    results: dict[int, list[float]] = {}
+
+    def work(k: int) -> None:
+        x, w = Value(0.5), Value(1.0)
+        tape = compile(torch_leak(w * x), [x], [w], backend="torch")
+        for _ in range(30):
+            results[k] = tape.run([[2.0, -4.0, 0.7]]).tolist()
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert results == {k: [torch_leak(2.0), torch_leak(-4.0), torch_leak(0.7)] for k in range(3)}
+    info = tape_error(strict_on_arrays, "torch", [1.0, 2.0])
+    assert info.type is ValueError
+    assert (torch.tensor([True]) * 0.2).dtype == torch.float32
+    assert torch.get_default_dtype() == torch.float32
