@@ -4,8 +4,13 @@ Steps are grouped as for NumPy (`tape_steps.layers`): a layer's activations are 
 op-table row's rule with `m` = `TorchMath` (the rule the scalar engine runs on floats, now on
 tensors), its weighted sums one matrix product. The backward pass is the tape's own chain rule
 over the slopes the rules returned, not torch.autograd, so a kink's derivative (relu'(0) = 0,
-sign(0) = +1) is the table's. Tensors live on a GPU when torch sees one, else on the CPU. torch
-is imported inside the functions that need it: `autograd` itself imports nothing third-party.
+sign(0) = +1) is the table's. A learner's rule is checked as on the NumPy tape: per sample through
+`rule_columns`, a tensor result through `tape_forms.checked_tensors`, and an error on tensors
+answered by `tape_forms.fail_on_arrays` (the scalar engine's error for the failing sample, else
+the op, the form and the fix). Numbers torch would make in its default float32 come out float64
+under a per-thread torch function mode (`_float64_numbers`); torch's process-wide default dtype is
+never touched. Tensors live on a GPU when torch sees one, else on the CPU. torch is imported inside
+the functions that need it: `autograd` itself imports nothing third-party.
 """
 
 from __future__ import annotations
@@ -124,7 +129,7 @@ def builtin_float64(torch: Any, result: Sequence[Any]) -> Sequence[Any]:
     float64. The table's rules make no number in torch's default dtype except 0 and 1 (relu's slope
     `positive * 1.0` is a float32 of 0s and 1s), which widen exactly; a test runs every row of the
     table with and without `_float64_numbers` and finds the same numbers. So the rules we ship run
-    without the mode's cost on every torch call (a quarter of a small MLP's step)."""
+    without the mode, whose handler runs on every torch call of a rule."""
     if all(not isinstance(r, torch.Tensor) or r.dtype == torch.float64 for r in result):
         return result
     return [r.to(torch.float64) if isinstance(r, torch.Tensor) else r for r in result]
@@ -228,7 +233,7 @@ class _Group:
     def _rule(self, engine: TorchEngine, args: list[Any]) -> Sequence[Any]:
         """The row's rule on tensors: written once with `m`, else run per sample on floats."""
         kind = self.kind
-        if kind.builtin:  # the table's rules need no mode: see builtin_float64 (checked by a test)
+        if kind.builtin and kind.takes_m:  # the table's rules need no mode: see builtin_float64
             return builtin_float64(engine.torch, kind.fn(*args, m=engine.m))
         if kind.takes_m:
             with engine.numbers(kind):
@@ -378,7 +383,7 @@ class TorchEngine:
             values[self.whole] = self.shared[self.whole][:, None].expand(-1, size)
         first = program.input_slots[0]
         values[first : first + len(cols)] = torch.stack(cols)
-        for g in self.groups:  # each rule runs under float64_numbers: no float32 digits
+        for g in self.groups:  # a learner's rule under float64_numbers, the table's widened: no float32
             g.forward(self)
         # One sum over every computed value and slope: inf or NaN stays in it (an overflowing sum
         # of finite numbers sends us to the exact check, which passes).
