@@ -5,17 +5,19 @@ form, or a rule taking `m` called with `m=numpy`. These are other code than the 
 engine and the pure-Python tape run, so they can give other numbers (`2*x` where the rule says
 `3*x`) or fail only on arrays (an `if` on an array). `form_disagreements` runs each form on a
 batch of points and compares it with the rule (registration and `check_op` call it);
-`checked_arrays` is what the NumPy tape accepts from a form. numpy is imported inside functions
+`checked_arrays` is what the NumPy tape accepts from a form (`checked_tensors` the PyTorch tape), and
+`fail_on_arrays` what both raise when a form fails on arrays. numpy is imported inside functions
 only: `autograd` itself imports nothing third-party.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from autograd.oprecord import Op
+    from autograd.tape_steps import TapeStep
 
 Case = tuple[list[float], tuple[float, ...]]  # a point and the rule's (value, derivatives) there
 
@@ -98,31 +100,109 @@ def checked_arrays(
 ) -> list[Any]:
     """An array form's result as (value, one derivative per input) float arrays of `shape`, else a
     TypeError naming the op and what came back (a tuple of the wrong length, complex, strings)."""
+    columns = []
+    for r in _result_items(row, result, n_operands, label):
+        array = np.asarray(r)
+        if array.dtype.kind not in "iuf":
+            raise _not_real(row, label, str(array.dtype))
+        try:
+            columns.append(np.broadcast_to(array.astype(np.float64, copy=False), shape))
+        except ValueError:
+            raise _wrong_shape(row, label, shape, array.shape) from None
+    return columns
+
+
+def checked_tensors(
+    torch: Any, row: Op, result: Any, n_operands: int, shape: tuple[int, ...], label: str, device: Any
+) -> list[Any]:
+    """`checked_arrays` for the PyTorch tape: the result as float64 tensors of `shape` on `device`,
+    else the same TypeError (dtypes named as NumPy names them: complex128, bool)."""
+    columns = []
+    for r in _result_items(row, result, n_operands, label):
+        if isinstance(r, torch.Tensor):
+            tensor = r
+        else:
+            try:  # the dtype the item has (a Python float is made float64 below, never float32)
+                tensor = torch.as_tensor(r)
+            except (TypeError, ValueError, RuntimeError):
+                raise TypeError(
+                    f"op {row.name!r}: its {label} must return real numbers, got {type(r).__name__}"
+                ) from None
+        if tensor.dtype.is_complex or tensor.dtype == torch.bool:
+            raise _not_real(row, label, str(tensor.dtype).removeprefix("torch."))
+        if not isinstance(r, torch.Tensor):
+            tensor = torch.as_tensor(r, dtype=torch.float64)
+        try:
+            columns.append(torch.broadcast_to(tensor.to(device=device, dtype=torch.float64), shape))
+        except RuntimeError:
+            raise _wrong_shape(row, label, shape, tuple(tensor.shape)) from None
+    return columns
+
+
+def _result_items(row: Op, result: Any, n_operands: int, label: str) -> Sequence[Any]:
+    """`result` when it is a tuple or list of the value and one derivative per input, else a TypeError."""
     want = f"the value and one derivative per input ({n_operands + 1} arrays or numbers)"
     if not isinstance(result, (tuple, list)) or len(result) != n_operands + 1:
         got = f"{len(result)} items" if isinstance(result, (tuple, list)) else type(result).__name__
         raise TypeError(f"op {row.name!r}: its {label} must return {want}, got {got}")
-    columns = []
-    for r in result:
-        array = np.asarray(r)
-        if array.dtype.kind not in "iuf":
-            raise TypeError(f"op {row.name!r}: its {label} must return real numbers, got dtype {array.dtype}")
-        try:
-            columns.append(np.broadcast_to(array.astype(np.float64, copy=False), shape))
-        except ValueError:
-            raise TypeError(
-                f"op {row.name!r}: its {label} must return arrays of the operands' shape {shape}, "
-                f"got shape {array.shape}"
-            ) from None
-    return columns
+    return result
+
+
+def _not_real(row: Op, label: str, dtype: str) -> TypeError:
+    """The error for an array form that returned complex, bool or other non-real numbers."""
+    return TypeError(f"op {row.name!r}: its {label} must return real numbers, got dtype {dtype}")
+
+
+def _wrong_shape(row: Op, label: str, shape: tuple[int, ...], got: tuple[int, ...]) -> TypeError:
+    """The error for an array form whose result does not broadcast to the operands' shape."""
+    return TypeError(
+        f"op {row.name!r}: its {label} must return arrays of the operands' shape {shape}, got shape {got}"
+    )
+
+
+def fail_on_arrays(
+    steps: Sequence[TapeStep], operands: Callable[[TapeStep, int], list[float]], size: int,
+    error: Exception, form: str,
+) -> NoReturn:
+    """Raise for a group of `steps` whose rule (or domain check) raised `error` on arrays of `size`
+    samples: the scalar engine's error for the first sample where a step fails on floats (as the
+    pure-Python tape raises it, naming the sample); else, when every sample works on floats, `error`
+    with the op, the form that failed and (for an `if` on an array) the fix. `operands(step, sample)`
+    are the step's input values for one sample."""
+    from autograd.tape_steps import fail  # tape_steps imports the op table, which imports this module
+
+    for sample in range(size):
+        for step in steps:
+            values = operands(step, sample)
+            try:
+                step.kind.evaluate(values, step.const)
+            except Exception:
+                fail(step, values, sample, error)
+    step = steps[0]
+    text = explain_array_error(error)
+    wrong_types = isinstance(error, TypeError) or text != str(error)  # or an `if` on an array
+    message = (
+        f"tape step {step.op!r} (slot {step.output}): op {step.kind.name!r}: its {form} failed on "
+        f"arrays of {size} samples (each sample alone works on floats): {type(error).__name__}: {text}"
+    )
+    if wrong_types:
+        raise TypeError(message) from error
+    raise ValueError(message) from error
 
 
 def explain_array_error(error: BaseException) -> str:
-    """An error raised by a rule on arrays, with the fix when it is an `if` on an array."""
+    """An error raised by a rule on arrays (or tensors), with the fix when it is an `if` on an array
+    or a function of one number (math.exp) on a tensor."""
     text = str(error)
-    if "truth value of an array" in text:
+    # NumPy's words, then torch's (`if tensor`, `and`/`or` on tensors)
+    if "truth value of an array" in text or "Boolean value of Tensor with more than one" in text:
         return (
             f"{text} (the rule branched with if/and/or on an array of samples: "
             "write the branch with m.where(condition, yes, no))"
+        )
+    if "only one element tensors can be converted to Python scalars" in text:  # math.exp(tensor)
+        return (
+            f"{text} (the rule called a function of one number, such as math.exp or float, on a tensor of "
+            "samples: compute through the namespace m: m.exp, m.where, ...: autograd.mathspace's names)"
         )
     return text

@@ -4,19 +4,27 @@ Steps are grouped as for NumPy (`tape_steps.layers`): a layer's activations are 
 op-table row's rule with `m` = `TorchMath` (the rule the scalar engine runs on floats, now on
 tensors), its weighted sums one matrix product. The backward pass is the tape's own chain rule
 over the slopes the rules returned, not torch.autograd, so a kink's derivative (relu'(0) = 0,
-sign(0) = +1) is the table's. Tensors live on a GPU when torch sees one, else on the CPU. torch
-is imported inside the functions that need it: `autograd` itself imports nothing third-party.
+sign(0) = +1) is the table's. A learner's rule is checked as on the NumPy tape: per sample through
+`rule_columns`, a tensor result through `tape_forms.checked_tensors`, and an error on tensors
+answered by `tape_forms.fail_on_arrays` (the scalar engine's error for the failing sample, else
+the op, the form and the fix). Numbers torch would make in its default float32 come out float64
+under a per-thread torch function mode (`_float64_numbers`); torch's process-wide default dtype is
+never touched. Tensors live on a GPU when torch sees one, else on the CPU. torch is imported inside
+the functions that need it: `autograd` itself imports nothing third-party.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 from autograd.checks import needs, real_numbers
 from autograd.oprecord import Op
-from autograd.tape_steps import Program, TapeStep, fail, layers
+from autograd.tape_forms import checked_tensors, fail_on_arrays
+from autograd.tape_steps import Program, TapeStep, fail, layers, rule_columns
 
 INSTALL = "the PyTorch tape back end needs torch: pip install 'axongrad[torch]'"
 
@@ -69,6 +77,67 @@ class TorchMath:
     def where(self, condition: Any, yes: Any, no: Any) -> Any:
         """`yes` where condition holds, else `no` (numpy.where on tensors)."""
         return self._torch.where(condition, self.tensor(yes), self.tensor(no))
+
+
+@functools.cache
+def _float64_numbers(torch: Any) -> type:
+    """A torch function mode (per thread, unlike torch's process-wide default dtype) under which a
+    number that torch would make in its default dtype (float32) is made in float64 instead.
+
+    A rule on float64 tensors makes such numbers where no float tensor is an operand: `(x > 0) * 0.2`
+    (a bool tensor times a number), `torch.where(x > 0, 1.0, 0.0)`, `torch.ones(3)`. Each call whose
+    result came out in a lower float dtype from no lower float operand is made again with its numbers
+    as float64 tensors (or its bool and integer tensors as float64, or dtype=float64 for a factory),
+    so the digits are float64 from the start, not float32 widened afterwards.
+    """
+
+    class Float64Numbers(torch.overrides.TorchFunctionMode):  # type: ignore[misc]
+        """Results torch would make in its default float dtype come out float64 (see _float64_numbers)."""
+
+        def __torch_function__(
+            self, func: Any, types: Any, args: Sequence[Any] = (), kwargs: dict[str, Any] | None = None
+        ) -> Any:
+            """Call `func`; again with float64 numbers when its result took torch's default dtype."""
+            kwargs = kwargs or {}
+            result = func(*args, **kwargs)
+            if not (isinstance(result, torch.Tensor) and result.is_floating_point()):
+                return result
+            if result.dtype == torch.float64 or "dtype" in kwargs or "out" in kwargs:
+                return result
+            flat = [*args, *(x for a in args if isinstance(a, (list, tuple)) for x in a)]
+            tensors = [a for a in flat if isinstance(a, torch.Tensor)]
+            if any(t.is_floating_point() for t in tensors):  # a learner's own lower-precision tensor
+                return result
+            device = tensors[0].device if tensors else None
+            try:
+                if not tensors:  # a factory: torch.ones(3), torch.tensor([0.5])
+                    return func(*args, **kwargs, dtype=torch.float64)
+                if any(_is_number(a) for a in args):  # bool_tensor * 0.2, where(cond, 1.0, 0.0)
+                    wide = [torch.tensor(a, dtype=torch.float64, device=device) if _is_number(a) else a
+                            for a in args]
+                else:  # bool_tensor / int_tensor
+                    wide = [a.to(torch.float64) if isinstance(a, torch.Tensor) else a for a in args]
+                return func(*wide, **kwargs)
+            except (TypeError, ValueError, RuntimeError):  # no float64 here: as torch made it
+                return result
+
+    return Float64Numbers
+
+
+def builtin_float64(torch: Any, result: Sequence[Any]) -> Sequence[Any]:
+    """A rule of the op table's result on float64 tensors, with any lower-precision tensor in it made
+    float64. The table's rules make no number in torch's default dtype except 0 and 1 (relu's slope
+    `positive * 1.0` is a float32 of 0s and 1s), which widen exactly; a test runs every row of the
+    table with and without `_float64_numbers` and finds the same numbers. So the rules we ship run
+    without the mode, whose handler runs on every torch call of a rule."""
+    if all(not isinstance(r, torch.Tensor) or r.dtype == torch.float64 for r in result):
+        return result
+    return [r.to(torch.float64) if isinstance(r, torch.Tensor) else r for r in result]
+
+
+def _is_number(x: Any) -> bool:
+    """A plain int or float (not a bool): the numbers torch types by its default dtype."""
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def _slice(torch: Any, rows: Sequence[int], device: Any) -> Any:
@@ -141,33 +210,41 @@ class _Group:
         args = [_read(values, a) for a in self.args]
         if self.const is not None:
             args.append(self.const)
-        for ok, _message, _error in self.kind.domain:
-            good = engine.torch.as_tensor(ok(*args), device=engine.device)
+        torch, kind = engine.torch, self.kind
+        for ok, _message, _error in kind.domain:
+            try:
+                with engine.numbers(kind):
+                    good = torch.as_tensor(ok(*args), device=engine.device)
+            except Exception as error:  # a learner's check may raise anything: name the op and sample
+                engine.fail_rule(self, error, "domain check")
             if not bool(good.all()):
                 engine.fail_first(self, ~good.expand_as(args[0]))
-        result = self._rule(engine, args)
+        try:
+            result = self._rule(engine, args)
+            if not kind.builtin:  # a learner's result: the right number of real tensors
+                shape = tuple(args[0].shape)
+                n, device = len(self.args), engine.device
+                result = checked_tensors(torch, kind, result, n, shape, _form(kind), device)
+        except Exception as error:  # a learner's rule may raise anything: name the op and sample
+            engine.fail_rule(self, error, _form(kind))
         values[self.out] = result[0]
         self.slopes = list(result[1:])
 
     def _rule(self, engine: TorchEngine, args: list[Any]) -> Sequence[Any]:
         """The row's rule on tensors: written once with `m`, else run per sample on floats."""
         kind = self.kind
+        if kind.builtin and kind.takes_m:  # the table's rules need no mode: see builtin_float64
+            return builtin_float64(engine.torch, kind.fn(*args, m=engine.m))
         if kind.takes_m:
-            try:
+            with engine.numbers(kind):
                 return kind.fn(*args, m=engine.m)  # type: ignore[no-any-return]
-            except (TypeError, ValueError, RuntimeError) as error:  # e.g. math.exp(tensor)
-                raise TypeError(
-                    f"op {kind.name!r}: its rule could not run on PyTorch tensors ({error}); compute "
-                    "through the namespace m (m.exp, m.where, ...: autograd.mathspace's names), or "
-                    "use backend='numpy'"
-                ) from error
         torch = engine.torch
         operands = [a.tolist() for a in (args if self.const is None else args[:-1])]
         extra = [] if self.const is None else [self.const]
         n, size = len(operands[0]), len(operands[0][0])
         per_sample = [kind.fn(*(o[i][j] for o in operands), *extra) for i in range(n) for j in range(size)]
-        columns = torch.tensor(per_sample, dtype=torch.float64, device=engine.device).T
-        return [c.reshape(n, size) for c in columns]
+        columns = rule_columns(kind, per_sample, len(operands))  # checked as the scalar engine checks
+        return [torch.tensor(c, dtype=torch.float64, device=engine.device).reshape(n, size) for c in columns]
 
     def _weights(self, engine: TorchEngine) -> Any:
         """The (neurons, inputs) weight matrix of a group whose weights are parameters or constants."""
@@ -237,6 +314,11 @@ class _Group:
             engine.grad.index_add_(0, self.w_flat, dw.reshape(-1))
 
 
+def _form(kind: Op) -> str:
+    """Which form of the row's rule the PyTorch tape calls, for messages."""
+    return "m= rule on PyTorch tensors" if kind.takes_m else "rule"
+
+
 class TorchEngine:
     """Replays a Program on (rows, B) float64 tensors, one tensor operation per group of steps."""
 
@@ -245,6 +327,7 @@ class TorchEngine:
         torch = self.torch = _torch()
         self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         self.m = TorchMath(torch, self.device)
+        self.float64_numbers = _float64_numbers(torch)
         self.program = program
         steps_by_group, self.row = layers(program)
         self.n_rows = len(program.nodes)
@@ -266,6 +349,11 @@ class TorchEngine:
         self.size: int | None = None
         self.values: Any = None
         self.adj: Any = None
+
+    def numbers(self, kind: Op) -> Any:
+        """The context a row's rule and domain checks run in: `_float64_numbers` for a learner's row,
+        nothing for the table's own (their results pass through `builtin_float64`)."""
+        return contextlib.nullcontext() if kind.builtin else self.float64_numbers()
 
     def add(self, index: Any, x: Any) -> None:
         """adj[index] += x, adding repeated rows once per occurrence."""
@@ -295,16 +383,8 @@ class TorchEngine:
             values[self.whole] = self.shared[self.whole][:, None].expand(-1, size)
         first = program.input_slots[0]
         values[first : first + len(cols)] = torch.stack(cols)
-        # torch's default dtype (float32) is what `bool_tensor * 0.3` in a rule becomes, which would
-        # lose digits: float64 while the rules run, restored after. It is process-wide: another
-        # thread making tensors in this window gets float64 too.
-        default = torch.get_default_dtype()
-        torch.set_default_dtype(torch.float64)
-        try:
-            for g in self.groups:
-                g.forward(self)
-        finally:
-            torch.set_default_dtype(default)
+        for g in self.groups:  # a learner's rule under float64_numbers, the table's widened: no float32
+            g.forward(self)
         # One sum over every computed value and slope: inf or NaN stays in it (an overflowing sum
         # of finite numbers sends us to the exact check, which passes).
         sums = [values[program.first_step_slot :].sum()]
@@ -344,6 +424,24 @@ class TorchEngine:
         step = g.steps[k]
         fail(step, [self.value(i, sample) for i in step.inputs], sample)
 
+    def fail_rule(self, g: _Group, error: Exception, form: str) -> NoReturn:
+        """Raise for a group whose rule (or domain check) raised on tensors: the scalar engine's error
+        for the first sample where it fails on floats, else `error` naming the op and the form."""
+        rows: dict[int, list[float]] = {}  # one .tolist() per row read, not one tensor index per number
+
+        def operands(step: TapeStep, sample: int) -> list[float]:
+            out = []
+            for slot in step.inputs:
+                r = self.row[slot]
+                if r not in rows and r < self.n_shared:  # a parameter or constant: one number
+                    rows[r] = [float(self.shared[r])] * (self.size or 0)
+                elif r not in rows:
+                    rows[r] = self.values[r].tolist()
+                out.append(rows[r][sample])
+            return out
+
+        fail_on_arrays(g.steps, operands, self.size or 0, error, form)
+
     def value(self, slot: int, sample: int) -> float:
         """Slot `slot`'s value for one sample of the last run."""
         r = self.row[slot]
@@ -361,7 +459,8 @@ class TorchEngine:
                 finite = finite & torch.isfinite(s[k] if s.dim() else s)
             if not bool(finite.all()):
                 sample = int((~finite).to(torch.uint8).argmax())
-                fail(step, [self.value(i, sample) for i in step.inputs], sample)
+                form = "" if step.kind.builtin or not step.kind.takes_m else _form(step.kind)
+                fail(step, [self.value(i, sample) for i in step.inputs], sample, form=form)
 
     # ------------------------------------------------------------ backward
 
