@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -177,17 +178,26 @@ def test_torch_tape_step_agrees_with_micrograd(tiny) -> None:
     _assert_same_training(_micrograd_engine(xs, ys, weights), engine)
 
 
-def test_issue23_fit_figure_checks_and_times_a_tiny_case(capsys) -> None:
+def test_issue23_fit_figures_time_the_step_and_show_the_setup_apart(capsys) -> None:
     pytest.importorskip("torch", reason="the fit rows compare with batched PyTorch (the torch extra)")
-    figure = targets.fit_figure((2, 3, 3, 1), 8, 1.0, rounds=1)
-    assert isinstance(figure, targets.Figure) and figure.value > 0.0 and figure.at_most
+    step, setup = targets.fit_figures((2, 3, 3, 1), 8, 1.0, rounds=1)
+    assert step.value > 0.0 and step.at_most and step.target == 1.0
+    assert setup.target is None and setup.unit == "ms" and setup.value > 0.0 and setup.met
     assert "fit 2-3-3-1 x 8:" in capsys.readouterr().out
     made = targets.fit_engine((2, 3, 3, 1), 8)
     assert made is not None
-    fit, model = made
-    xs, ys = workload.make_moons(8, seed=workload.SEED + 8)
+    fit, model, (xs, ys) = made
     torch_engine = workload.make_torch_engine(targets.weights_of(model), xs, ys, threads=1, alpha=0.0)
-    assert abs(fit.step(0.1) - torch_engine.step(0.1)) <= 1e-9  # the same first loss, as the check needs
+    torch_loss = torch_engine.step(workload.LR)
+    history, seconds = fit(3)
+    assert abs(history.loss[0] - torch_loss) <= 1e-9  # the same first loss, as the check needs
+    assert len(history.time) == 3 and seconds > sum(history.time)  # the setup is what the epochs are not
+
+
+def test_issue23_paused_step_runs_with_the_collector_off() -> None:
+    seen = []
+    targets.paused(lambda lr: seen.append((lr, gc.isenabled())) or 0.0)()
+    assert seen == [(workload.LR, False)]
 
 
 def test_issue23_targets_print_each_figure_beside_its_target_and_load(capsys) -> None:
@@ -203,6 +213,9 @@ def test_issue23_targets_print_each_figure_beside_its_target_and_load(capsys) ->
     assert "5.50x" in lines[2] and "target >= 6x: MISSED" in lines[2] and lines[2].endswith("0.50")
     assert "2.40 s" in lines[3] and "target <= 2 s: MISSED" in lines[3]
     assert [f.met for f in figures] == [True, False, False]
+    targets.print_targets([targets.Figure("  ... setup per fit call", 12.5, None, True, 0.5, "ms")])
+    line = capsys.readouterr().out.splitlines()[1]
+    assert "12.5 ms" in line and "no target" in line and line.endswith("0.50")
 
 
 def test_sweep_engines_agree_on_random_weights() -> None:
