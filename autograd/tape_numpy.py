@@ -17,7 +17,7 @@ from autograd.oprecord import Op
 from autograd.tape_forms import checked_arrays, explain_array_error
 from autograd.tape_steps import Program, TapeStep, fail, layers, rule_columns
 
-RULE_BLOCK = 16_000
+RULE_BLOCK = 8_000
 """Numbers per call of a row's rule (steps x samples): its temporaries stay small and in cache."""
 
 
@@ -65,6 +65,30 @@ def _strided(np: Any, base: Any, index: Any) -> Any:
     size = base.itemsize
     strides = (s0 * size, s1 * size)[: index.ndim] if index.ndim == 2 else (s0 * size,)
     return np.lib.stride_tricks.as_strided(base[start:], shape=index.shape, strides=strides)
+
+
+class _Block:
+    """One block of a group's rule call: the operand, output and slope views it reads and writes."""
+
+    __slots__ = ("rows", "samples", "operands", "gathers", "gathered", "out", "slopes")
+
+    def __init__(
+        self,
+        rows: slice,
+        samples: slice,
+        operands: list[Any],
+        gathers: list[Any],
+        out: Any,
+        slopes: list[Any],
+    ) -> None:
+        """Keep the views; `gathers[j]` indexes the values for an operand read by gathering, else None."""
+        self.rows = rows
+        self.samples = samples
+        self.operands = operands
+        self.gathers = gathers
+        self.gathered = any(g is not None for g in gathers)
+        self.out = out
+        self.slopes = slopes
 
 
 class _Group:
@@ -163,15 +187,42 @@ class _Group:
         if self.kind.weighted_sum:
             self.x_values = values[self.x_index] if isinstance(self.x_index, slice) else None
             return
-        self.arg_values = [values[a] if isinstance(a, slice) else None for a in self.args]
         self.slope_views = [slopes[rows] for rows in self.slopes]
-        # The rule runs on blocks of samples: its temporaries (relu makes four) stay small enough to
-        # be reused from the allocator's free lists and to stay in cache, instead of being fresh
-        # memory that page-faults at every call when B is large. Elementwise, so the numbers are
-        # the same as in one call.
-        size = values.shape[1]
-        width = max(1, RULE_BLOCK // len(self.steps))
-        self.blocks = [slice(start, min(start + width, size)) for start in range(0, size, width)]
+        self.plan = [self._block(values, rows, samples) for rows, samples in self._blocks(values.shape[1])]
+
+    def _blocks(self, size: int) -> list[tuple[slice, slice]]:
+        """(steps, samples) blocks of at most RULE_BLOCK numbers that cover the group's (steps, B) rows.
+
+        The rule runs once per block: its temporaries (relu makes four) stay small enough to be
+        reused from the allocator's free lists and to stay in cache, instead of being fresh memory
+        that page-faults at every call when B is large. Blocks take whole rows of samples while a
+        row fits (each operand block is then one contiguous piece of memory), else a row at a time
+        in pieces of samples. Elementwise, so the numbers are the same as in one call.
+        """
+        steps = len(self.steps)
+        if size <= RULE_BLOCK:
+            height = max(1, RULE_BLOCK // max(1, size))
+            return [(slice(k, min(k + height, steps)), slice(0, size)) for k in range(0, steps, height)]
+        return [
+            (slice(k, k + 1), slice(i, min(i + RULE_BLOCK, size)))
+            for k in range(steps)
+            for i in range(0, size, RULE_BLOCK)
+        ]
+
+    def _block(self, values: Any, rows: slice, samples: slice) -> _Block:
+        """One block's operand views (or what to gather where an operand's rows are not consecutive),
+        output view and slope views in the engine's buffers."""
+        operands: list[Any] = []
+        gathers: list[Any] = []
+        for index in self.args:
+            if isinstance(index, slice):
+                operands.append(values[index][rows, samples])
+                gathers.append(None)
+            else:
+                operands.append(None)
+                gathers.append((index[rows], samples))
+        slopes = [view[rows, samples] for view in self.slope_views]
+        return _Block(rows, samples, operands, gathers, self.out_values[rows, samples], slopes)
 
     # ------------------------------------------------------------ forward
 
@@ -181,27 +232,30 @@ class _Group:
         if self.kind.weighted_sum:
             self._forward_weighted(engine, np, v)
             return
-        for block in self.blocks:
-            args = [a[:, block] if a is not None else v[i, block] for a, i in zip(self.arg_values, self.args)]
+        kind = self.kind
+        for block in self.plan:
+            args = block.operands
+            if block.gathered:
+                args = [a if g is None else v[g] for a, g in zip(args, block.gathers)]
             if self.const is not None:
-                args.append(self.const)
-            for ok, _message, _error in self.kind.domain:
+                args = [*args, self.const]
+            for ok, _message, _error in kind.domain:
                 try:
                     good = np.asarray(ok(*args))
                 except Exception as error:  # a learner's check may raise anything: name the op and sample
                     engine.fail_rule(self, error, "domain check")
                 if not good.all():
-                    engine.fail_first(np, self, ~np.broadcast_to(good, args[0].shape), block.start)
+                    engine.fail_first(np, self, ~np.broadcast_to(good, args[0].shape), block)
             try:
-                result = _rule(np, self.kind, args, self.const)
-                if not self.kind.builtin:  # a learner's result: the right number of real arrays
+                result = _rule(np, kind, args, self.const)
+                if not kind.builtin:  # a learner's result: the right number of real arrays
                     shape = args[0].shape
-                    result = checked_arrays(np, self.kind, result, len(self.args), shape, _form(self.kind))
+                    result = checked_arrays(np, kind, result, len(self.args), shape, _form(kind))
             except Exception as error:
-                engine.fail_rule(self, error, _form(self.kind))
-            self.out_values[:, block] = result[0]
-            for view, d in zip(self.slope_views, result[1:]):
-                view[:, block] = d  # a constant slope (1.0 of "+") broadcasts
+                engine.fail_rule(self, error, _form(kind))
+            block.out[...] = result[0]
+            for view, d in zip(block.slopes, result[1:]):
+                view[...] = d  # a constant slope (1.0 of "+") broadcasts
 
     def _weight_matrix(self, engine: NumpyEngine) -> Any:
         """The (neurons, inputs) weight matrix of a group whose weights are parameters or constants."""
@@ -414,13 +468,15 @@ class NumpyEngine:
         if not np.isfinite(array).all():
             real_numbers(array.tolist(), f"tape.run(batch column {index})")
 
-    def fail_first(self, np: Any, g: _Group, bad: Any, first: int = 0) -> None:
+    def fail_first(self, np: Any, g: _Group, bad: Any, block: _Block | None = None) -> None:
         """Raise the scalar engine's error for the first (step, sample) flagged in `bad`.
 
-        `bad` covers samples `first`, `first` + 1, ... (a block of the batch).
+        `bad` covers the group's steps and samples in `block` (None: all of them).
         """
         k, local = np.unravel_index(int(np.argmax(bad)), bad.shape)
-        step, sample = g.steps[int(k)], first + int(local)
+        if block is not None:
+            k, local = k + block.rows.start, local + block.samples.start
+        step, sample = g.steps[int(k)], int(local)
         fail(step, [self.value(i, sample) for i in step.inputs], sample)
 
     def fail_rule(self, g: _Group, error: Exception, form: str) -> NoReturn:
