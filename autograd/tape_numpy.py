@@ -126,6 +126,8 @@ class _Group:
         self.x_unique = _unique(self.x_flat)
         # A dense layer: every neuron reads the same inputs, so the group is one matmul.
         self.dense = self.scalar_weights and all(r == xs[0] for r in xs) and _unique(xs[0])
+        # A dense layer's weight gradient (neurons, inputs) is made here, not allocated every run.
+        self.dw = np.empty(self.w_index.shape) if self.dense else None
         self.x_index = _index(xs[0]) if self.dense else np.asarray(xs, dtype=np.intp)
 
     def _bias_rows(self, np: Any, bias: list[int] | None, engine: NumpyEngine) -> None:
@@ -185,9 +187,18 @@ class _Group:
         self.out_adj = adj[self.out]
         self.product = scratch[: self.scratch_rows()]
         if self.kind.weighted_sum:
-            self.x_values = values[self.x_index] if isinstance(self.x_index, slice) else None
+            consecutive = isinstance(self.x_index, slice)
+            self.x_values = values[self.x_index] if consecutive else None
+            self.x_adj = adj[self.x_index] if consecutive else None  # added into in place, a view
             return
         self.slope_views = [slopes[rows] for rows in self.slopes]
+        # For each operand position that leads to a parameter: its slope rows, the adjoint rows its
+        # products are added into (a view when they are consecutive, else None), their index, unique.
+        self.pushes = [
+            (self.slope_views[j], adj[i] if isinstance(i, slice) else None, i, self.args_unique[j])
+            for j, i in enumerate(self.args)
+            if self.arg_needs[j]
+        ]
         self.plan = [self._block(values, rows, samples) for rows, samples in self._blocks(values.shape[1])]
 
     def _blocks(self, size: int) -> list[tuple[slice, slice]]:
@@ -287,11 +298,12 @@ class _Group:
             self._backward_weighted(engine, np)
             return
         grad = self.out_adj
-        adj = engine.adj
-        for j, index in enumerate(self.args):
-            if self.arg_needs[j]:
-                product = np.multiply(self.slope_views[j], grad, out=self.product)
-                _add(np, adj, index, self.args_unique[j], product)
+        for slopes, view, index, unique in self.pushes:
+            product = np.multiply(slopes, grad, out=self.product)
+            if view is not None:
+                view += product
+            else:
+                _add(np, engine.adj, index, unique, product)
 
     def _backward_weighted(self, engine: NumpyEngine, np: Any) -> None:
         """Push a group of weighted sums' adjoints: d/dw = x, d/dx = w, d/db = 1 (the weighted-sum rule)."""
@@ -301,9 +313,9 @@ class _Group:
             if not self.scalar_bias:
                 _add(np, adj, self.bias_index, self.bias_unique, grad)
             elif self.bias_grad is not None:
-                self.bias_grad += grad.sum(axis=1)
+                self.bias_grad += np.add.reduce(grad, axis=1)
             else:
-                np.add.at(engine.grad, self.bias_index, grad.sum(axis=1))
+                np.add.at(engine.grad, self.bias_index, np.add.reduce(grad, axis=1))
         if not self.scalar_weights:
             w = v[self.w_index]
             x = v[self.x_index]
@@ -314,8 +326,12 @@ class _Group:
         if self.dense:
             x = self.x_values if self.x_values is not None else v[self.x_index]
             if self.x_needs:
-                _add(np, adj, self.x_index, True, np.matmul(w.T, grad, out=self.product))
-            dw = grad @ x.T if self.w_needs else None
+                product = np.matmul(w.T, grad, out=self.product)
+                if self.x_adj is not None:
+                    self.x_adj += product
+                else:
+                    _add(np, adj, self.x_index, True, product)
+            dw = np.matmul(grad, x.T, out=self.dw) if self.w_needs else None
         else:
             x = v[self.x_index]
             if self.x_needs:
@@ -446,7 +462,7 @@ class NumpyEngine:
             for g in self.groups:
                 g.forward(self, np)
             # Likewise one sum over every computed value and slope (they share one buffer).
-            total = float(self.buffer[program.first_step_slot :].sum())
+            total = float(np.add.reduce(self.buffer[program.first_step_slot :], axis=None))
         if total - total != 0.0:
             self._explain(np, values, self.slopes)
         return values[root].copy()
