@@ -242,7 +242,7 @@ class ArraySteps:
 
     def step(self) -> None:
         """The optimizer's update of the weights array (a ValueError leaves it as it was)."""
-        self.optimizer.step(self.w, self.g)
+        self.w = self.optimizer.step(self.w, self.g)
 
     def check_weights(self, where: str) -> None:
         """Nothing to do: the array optimizer refuses a step that would leave a weight non-finite."""
