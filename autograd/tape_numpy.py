@@ -116,13 +116,13 @@ class _Group:
         """Index arrays for a group of weighted sums; a dense layer becomes one matrix product."""
         np = _numpy()
         row = engine.row
-        ws = [[row[w] for w in s.inputs[0:-1:2]] for s in steps]
-        xs = [[row[x] for x in s.inputs[1::2]] for s in steps]
+        ws = [list(map(row.__getitem__, s.inputs[0:-1:2])) for s in steps]
+        xs = [list(map(row.__getitem__, s.inputs[1::2])) for s in steps]
         has_bias = len(steps[0].inputs) % 2 == 1
         self._bias_rows(np, [row[s.inputs[-1]] for s in steps] if has_bias else None, engine)
         self._weight_rows(np, ws, engine)
         self.x_flat = [x for r in xs for x in r]
-        self.x_needs = any(engine.needs[x] for x in self.x_flat)
+        self.x_needs = any(map(engine.needs.__getitem__, self.x_flat))
         self.x_unique = _unique(self.x_flat)
         # A dense layer: every neuron reads the same inputs, so the group is one matmul.
         self.dense = self.scalar_weights and all(r == xs[0] for r in xs) and _unique(xs[0])
@@ -149,10 +149,10 @@ class _Group:
         """Where the group's weights are read; parameters or constants as one (neurons, inputs) matrix."""
         self.w_flat = [w for r in ws for w in r]
         self.w_unique = _unique(self.w_flat)
-        self.w_needs = any(engine.needs[w] for w in self.w_flat)
+        self.w_needs = any(map(engine.needs.__getitem__, self.w_flat))
         self.w_index = np.asarray(ws, dtype=np.intp)
         # Weights that are parameters or constants hold one value for the whole batch.
-        self.scalar_weights = all(w < engine.n_shared for w in self.w_flat)
+        self.scalar_weights = max(self.w_flat, default=-1) < engine.n_shared
         self.w_shared = self.w_grad = None
         if self.scalar_weights:
             self.w_shared = _strided(np, engine.shared, self.w_index)
