@@ -180,9 +180,10 @@ def test_torch_tape_step_agrees_with_micrograd(tiny) -> None:
 
 def test_issue23_fit_figures_time_the_step_and_show_the_setup_apart(capsys) -> None:
     pytest.importorskip("torch", reason="the fit rows compare with batched PyTorch (the torch extra)")
-    step, setup = targets.fit_figures((2, 3, 3, 1), 8, 1.0, rounds=1)
+    step, setup, first = targets.fit_figures((2, 3, 3, 1), 8, 1.0, rounds=1)
     assert step.value > 0.0 and step.at_most and step.target == 1.0
-    assert setup.target is None and setup.unit == "ms" and setup.value > 0.0 and setup.met
+    for figure in (setup, first):
+        assert figure.target is None and figure.unit == "ms" and figure.value > 0.0 and figure.met
     assert "fit 2-3-3-1 x 8:" in capsys.readouterr().out
     made = targets.fit_engine((2, 3, 3, 1), 8)
     assert made is not None
