@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -353,3 +355,18 @@ def test_compare_child_runs_a_step_with_the_given_tree_first(tmp_path: Path) -> 
     done = subprocess.run([sys.executable, str(script), "--child", str(tmp_path), "nn.MLP", "1"],
                           capture_output=True, text=True, check=False)
     assert done.returncode != 0 and f"not from {tmp_path}" in done.stderr
+
+
+def test_targets_sets_one_blas_thread_before_numpy_is_imported_unless_the_caller_did() -> None:
+    code = (
+        "import sys; sys.argv = ['engine.py', '--targets']; sys.path.insert(0, 'benchmarks'); "
+        "import engine, os; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    )
+    root = Path(__file__).resolve().parent.parent
+    for given, want in ((None, "1"), ("2", "2")):
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+        if given is not None:
+            env["OPENBLAS_NUM_THREADS"] = given
+        out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+                             check=True, timeout=120).stdout.split()
+        assert out[0] == want
