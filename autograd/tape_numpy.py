@@ -17,7 +17,7 @@ from autograd.oprecord import Op
 from autograd.tape_forms import checked_arrays, explain_array_error
 from autograd.tape_steps import Program, TapeStep, fail, layers, rule_columns
 
-RULE_BLOCK = 16_000
+RULE_BLOCK = 8_000
 """Numbers per call of a row's rule (steps x samples): its temporaries stay small and in cache."""
 
 
@@ -67,6 +67,30 @@ def _strided(np: Any, base: Any, index: Any) -> Any:
     return np.lib.stride_tricks.as_strided(base[start:], shape=index.shape, strides=strides)
 
 
+class _Block:
+    """One block of a group's rule call: the operand, output and slope views it reads and writes."""
+
+    __slots__ = ("rows", "samples", "operands", "gathers", "gathered", "out", "slopes")
+
+    def __init__(
+        self,
+        rows: slice,
+        samples: slice,
+        operands: list[Any],
+        gathers: list[Any],
+        out: Any,
+        slopes: list[Any],
+    ) -> None:
+        """Keep the views; `gathers[j]` indexes the values for an operand read by gathering, else None."""
+        self.rows = rows
+        self.samples = samples
+        self.operands = operands
+        self.gathers = gathers
+        self.gathered = any(g is not None for g in gathers)
+        self.out = out
+        self.slopes = slopes
+
+
 class _Group:
     """Steps of one row of the op table at one depth, executed together; indices are value-array rows."""
 
@@ -92,16 +116,18 @@ class _Group:
         """Index arrays for a group of weighted sums; a dense layer becomes one matrix product."""
         np = _numpy()
         row = engine.row
-        ws = [[row[w] for w in s.inputs[0:-1:2]] for s in steps]
-        xs = [[row[x] for x in s.inputs[1::2]] for s in steps]
+        ws = [list(map(row.__getitem__, s.inputs[0:-1:2])) for s in steps]
+        xs = [list(map(row.__getitem__, s.inputs[1::2])) for s in steps]
         has_bias = len(steps[0].inputs) % 2 == 1
         self._bias_rows(np, [row[s.inputs[-1]] for s in steps] if has_bias else None, engine)
         self._weight_rows(np, ws, engine)
         self.x_flat = [x for r in xs for x in r]
-        self.x_needs = any(engine.needs[x] for x in self.x_flat)
+        self.x_needs = any(map(engine.needs.__getitem__, self.x_flat))
         self.x_unique = _unique(self.x_flat)
         # A dense layer: every neuron reads the same inputs, so the group is one matmul.
         self.dense = self.scalar_weights and all(r == xs[0] for r in xs) and _unique(xs[0])
+        # A dense layer's weight gradient (neurons, inputs) is made here, not allocated every run.
+        self.dw = np.empty(self.w_index.shape) if self.dense else None
         self.x_index = _index(xs[0]) if self.dense else np.asarray(xs, dtype=np.intp)
 
     def _bias_rows(self, np: Any, bias: list[int] | None, engine: NumpyEngine) -> None:
@@ -123,10 +149,10 @@ class _Group:
         """Where the group's weights are read; parameters or constants as one (neurons, inputs) matrix."""
         self.w_flat = [w for r in ws for w in r]
         self.w_unique = _unique(self.w_flat)
-        self.w_needs = any(engine.needs[w] for w in self.w_flat)
+        self.w_needs = any(map(engine.needs.__getitem__, self.w_flat))
         self.w_index = np.asarray(ws, dtype=np.intp)
         # Weights that are parameters or constants hold one value for the whole batch.
-        self.scalar_weights = all(w < engine.n_shared for w in self.w_flat)
+        self.scalar_weights = max(self.w_flat, default=-1) < engine.n_shared
         self.w_shared = self.w_grad = None
         if self.scalar_weights:
             self.w_shared = _strided(np, engine.shared, self.w_index)
@@ -161,17 +187,53 @@ class _Group:
         self.out_adj = adj[self.out]
         self.product = scratch[: self.scratch_rows()]
         if self.kind.weighted_sum:
-            self.x_values = values[self.x_index] if isinstance(self.x_index, slice) else None
+            consecutive = isinstance(self.x_index, slice)
+            self.x_values = values[self.x_index] if consecutive else None
+            self.x_adj = adj[self.x_index] if consecutive else None  # added into in place, a view
             return
-        self.arg_values = [values[a] if isinstance(a, slice) else None for a in self.args]
         self.slope_views = [slopes[rows] for rows in self.slopes]
-        # The rule runs on blocks of samples: its temporaries (relu makes four) stay small enough to
-        # be reused from the allocator's free lists and to stay in cache, instead of being fresh
-        # memory that page-faults at every call when B is large. Elementwise, so the numbers are
-        # the same as in one call.
-        size = values.shape[1]
-        width = max(1, RULE_BLOCK // len(self.steps))
-        self.blocks = [slice(start, min(start + width, size)) for start in range(0, size, width)]
+        # For each operand position that leads to a parameter: its slope rows, the adjoint rows its
+        # products are added into (a view when they are consecutive, else None), their index, unique.
+        self.pushes = [
+            (self.slope_views[j], adj[i] if isinstance(i, slice) else None, i, self.args_unique[j])
+            for j, i in enumerate(self.args)
+            if self.arg_needs[j]
+        ]
+        self.plan = [self._block(values, rows, samples) for rows, samples in self._blocks(values.shape[1])]
+
+    def _blocks(self, size: int) -> list[tuple[slice, slice]]:
+        """(steps, samples) blocks of at most RULE_BLOCK numbers that cover the group's (steps, B) rows.
+
+        The rule runs once per block: its temporaries (relu makes four) stay small enough to be
+        reused from the allocator's free lists and to stay in cache, instead of being fresh memory
+        that page-faults at every call when B is large. Blocks take whole rows of samples while a
+        row fits (each operand block is then one contiguous piece of memory), else a row at a time
+        in pieces of samples. Elementwise, so the numbers are the same as in one call.
+        """
+        steps = len(self.steps)
+        if size <= RULE_BLOCK:
+            height = max(1, RULE_BLOCK // max(1, size))
+            return [(slice(k, min(k + height, steps)), slice(0, size)) for k in range(0, steps, height)]
+        return [
+            (slice(k, k + 1), slice(i, min(i + RULE_BLOCK, size)))
+            for k in range(steps)
+            for i in range(0, size, RULE_BLOCK)
+        ]
+
+    def _block(self, values: Any, rows: slice, samples: slice) -> _Block:
+        """One block's operand views (or what to gather where an operand's rows are not consecutive),
+        output view and slope views in the engine's buffers."""
+        operands: list[Any] = []
+        gathers: list[Any] = []
+        for index in self.args:
+            if isinstance(index, slice):
+                operands.append(values[index][rows, samples])
+                gathers.append(None)
+            else:
+                operands.append(None)
+                gathers.append((index[rows], samples))
+        slopes = [view[rows, samples] for view in self.slope_views]
+        return _Block(rows, samples, operands, gathers, self.out_values[rows, samples], slopes)
 
     # ------------------------------------------------------------ forward
 
@@ -181,27 +243,30 @@ class _Group:
         if self.kind.weighted_sum:
             self._forward_weighted(engine, np, v)
             return
-        for block in self.blocks:
-            args = [a[:, block] if a is not None else v[i, block] for a, i in zip(self.arg_values, self.args)]
+        kind = self.kind
+        for block in self.plan:
+            args = block.operands
+            if block.gathered:
+                args = [a if g is None else v[g] for a, g in zip(args, block.gathers)]
             if self.const is not None:
-                args.append(self.const)
-            for ok, _message, _error in self.kind.domain:
+                args = [*args, self.const]
+            for ok, _message, _error in kind.domain:
                 try:
                     good = np.asarray(ok(*args))
                 except Exception as error:  # a learner's check may raise anything: name the op and sample
                     engine.fail_rule(self, error, "domain check")
                 if not good.all():
-                    engine.fail_first(np, self, ~np.broadcast_to(good, args[0].shape), block.start)
+                    engine.fail_first(np, self, ~np.broadcast_to(good, args[0].shape), block)
             try:
-                result = _rule(np, self.kind, args, self.const)
-                if not self.kind.builtin:  # a learner's result: the right number of real arrays
+                result = _rule(np, kind, args, self.const)
+                if not kind.builtin:  # a learner's result: the right number of real arrays
                     shape = args[0].shape
-                    result = checked_arrays(np, self.kind, result, len(self.args), shape, _form(self.kind))
+                    result = checked_arrays(np, kind, result, len(self.args), shape, _form(kind))
             except Exception as error:
-                engine.fail_rule(self, error, _form(self.kind))
-            self.out_values[:, block] = result[0]
-            for view, d in zip(self.slope_views, result[1:]):
-                view[:, block] = d  # a constant slope (1.0 of "+") broadcasts
+                engine.fail_rule(self, error, _form(kind))
+            block.out[...] = result[0]
+            for view, d in zip(block.slopes, result[1:]):
+                view[...] = d  # a constant slope (1.0 of "+") broadcasts
 
     def _weight_matrix(self, engine: NumpyEngine) -> Any:
         """The (neurons, inputs) weight matrix of a group whose weights are parameters or constants."""
@@ -233,11 +298,12 @@ class _Group:
             self._backward_weighted(engine, np)
             return
         grad = self.out_adj
-        adj = engine.adj
-        for j, index in enumerate(self.args):
-            if self.arg_needs[j]:
-                product = np.multiply(self.slope_views[j], grad, out=self.product)
-                _add(np, adj, index, self.args_unique[j], product)
+        for slopes, view, index, unique in self.pushes:
+            product = np.multiply(slopes, grad, out=self.product)
+            if view is not None:
+                view += product
+            else:
+                _add(np, engine.adj, index, unique, product)
 
     def _backward_weighted(self, engine: NumpyEngine, np: Any) -> None:
         """Push a group of weighted sums' adjoints: d/dw = x, d/dx = w, d/db = 1 (the weighted-sum rule)."""
@@ -247,9 +313,9 @@ class _Group:
             if not self.scalar_bias:
                 _add(np, adj, self.bias_index, self.bias_unique, grad)
             elif self.bias_grad is not None:
-                self.bias_grad += grad.sum(axis=1)
+                self.bias_grad += np.add.reduce(grad, axis=1)
             else:
-                np.add.at(engine.grad, self.bias_index, grad.sum(axis=1))
+                np.add.at(engine.grad, self.bias_index, np.add.reduce(grad, axis=1))
         if not self.scalar_weights:
             w = v[self.w_index]
             x = v[self.x_index]
@@ -260,8 +326,14 @@ class _Group:
         if self.dense:
             x = self.x_values if self.x_values is not None else v[self.x_index]
             if self.x_needs:
-                _add(np, adj, self.x_index, True, np.matmul(w.T, grad, out=self.product))
-            dw = grad @ x.T if self.w_needs else None
+                # One neuron: W^T @ adjoint is an outer product (one term per entry, the same numbers),
+                # which an elementwise product makes faster than a matrix product with inner size 1.
+                product = (np.multiply if len(self.steps) == 1 else np.matmul)(w.T, grad, out=self.product)
+                if self.x_adj is not None:
+                    self.x_adj += product
+                else:
+                    _add(np, adj, self.x_index, True, product)
+            dw = np.matmul(grad, x.T, out=self.dw) if self.w_needs else None
         else:
             x = v[self.x_index]
             if self.x_needs:
@@ -392,7 +464,7 @@ class NumpyEngine:
             for g in self.groups:
                 g.forward(self, np)
             # Likewise one sum over every computed value and slope (they share one buffer).
-            total = float(self.buffer[program.first_step_slot :].sum())
+            total = float(np.add.reduce(self.buffer[program.first_step_slot :], axis=None))
         if total - total != 0.0:
             self._explain(np, values, self.slopes)
         return values[root].copy()
@@ -414,13 +486,15 @@ class NumpyEngine:
         if not np.isfinite(array).all():
             real_numbers(array.tolist(), f"tape.run(batch column {index})")
 
-    def fail_first(self, np: Any, g: _Group, bad: Any, first: int = 0) -> None:
+    def fail_first(self, np: Any, g: _Group, bad: Any, block: _Block | None = None) -> None:
         """Raise the scalar engine's error for the first (step, sample) flagged in `bad`.
 
-        `bad` covers samples `first`, `first` + 1, ... (a block of the batch).
+        `bad` covers the group's steps and samples in `block` (None: all of them).
         """
         k, local = np.unravel_index(int(np.argmax(bad)), bad.shape)
-        step, sample = g.steps[int(k)], first + int(local)
+        if block is not None:
+            k, local = k + block.rows.start, local + block.samples.start
+        step, sample = g.steps[int(k)], int(local)
         fail(step, [self.value(i, sample) for i in step.inputs], sample)
 
     def fail_rule(self, g: _Group, error: Exception, form: str) -> NoReturn:

@@ -97,17 +97,18 @@ class Program:
         self.params = _leaf_list(params, "params")
         if not self.inputs:
             raise ValueError("compile needs at least one input placeholder (the batch's columns)")
-        if {id(v) for v in self.inputs} & {id(v) for v in self.params}:
+        if set(map(id, self.inputs)) & set(map(id, self.params)):
             raise ValueError("compile: a Value cannot be both an input and a parameter")
 
         order = topological_order(root)
         self._check_in_graph(order)
-        chosen = {id(v) for v in self.inputs} | {id(v) for v in self.params}
-        constants = [v for v in order if not v.parents and id(v) not in chosen]
-        interior = [v for v in order if v.parents]
+        chosen = set(map(id, self.inputs)) | set(map(id, self.params))
+        leaves = [not v.parents for v in order]
+        constants = [v for v, leaf in zip(order, leaves) if leaf and id(v) not in chosen]
+        interior = [v for v, leaf in zip(order, leaves) if not leaf]
 
         self.nodes: list[Value] = [*self.params, *constants, *self.inputs, *interior]
-        slot = {id(v): i for i, v in enumerate(self.nodes)}
+        slot = dict(zip(map(id, self.nodes), range(len(self.nodes))))
         self._slot = slot
         self.n_params = len(self.params)
         self.constants = [v.data for v in constants]
@@ -121,8 +122,10 @@ class Program:
 
     def _check_in_graph(self, order: list[Value]) -> None:
         """A ValueError naming the first input or parameter that root does not depend on."""
-        in_graph = {id(v) for v in order}
+        in_graph = set(map(id, order))
         for name, group in (("inputs", self.inputs), ("params", self.params)):
+            if in_graph.issuperset(map(id, group)):
+                continue  # the common case, in one pass; the loop below names the first one missing
             for i, v in enumerate(group):
                 if id(v) not in in_graph:
                     raise ValueError(
@@ -136,7 +139,7 @@ class Program:
         for i in range(self.n_params):
             needs[i] = True
         for s in self.steps:
-            needs[s.output] = any(needs[a] for a in s.inputs)
+            needs[s.output] = any(map(needs.__getitem__, s.inputs))
         return needs
 
     @staticmethod
@@ -149,7 +152,7 @@ class Program:
                 "(Value(data, children, op)), whose local derivatives are known at one point only; "
                 "define the operation with @autograd.op so the tape can evaluate it for every sample"
             )
-        return TapeStep(v.op, tuple(slot[id(p)] for p in v.parents), slot[id(v)], kind, v.const)
+        return TapeStep(v.op, tuple(map(slot.__getitem__, map(id, v.parents))), slot[id(v)], kind, v.const)
 
     def slot_of(self, v: Value) -> int:
         """The slot of graph node `v`, or a ValueError when it is not a node of this program."""
@@ -163,6 +166,9 @@ def _leaf_list(values: Sequence[Value], name: str) -> list[Value]:
     """`values` as a list of distinct leaf Values, or a TypeError/ValueError naming the culprit."""
     if isinstance(values, Value) or not isinstance(values, Sequence):
         raise TypeError(f"compile({name}) needs a list of Values, got {type(values).__name__}")
+    distinct = len(set(map(id, values))) == len(values)
+    if distinct and all(isinstance(v, Value) and not v.parents for v in values):
+        return list(values)  # the common case, checked in one pass; the loop below names a culprit
     seen: set[int] = set()
     for i, v in enumerate(values):
         if not isinstance(v, Value):
@@ -190,7 +196,7 @@ def layers(program: Program) -> tuple[list[list[TapeStep]], list[int]]:
     depth = [0] * len(program.nodes)
     buckets: dict[tuple[int, int, int, float | None], list[TapeStep]] = {}
     for s in program.steps:
-        d = 1 + max(depth[i] for i in s.inputs)
+        d = 1 + max(map(depth.__getitem__, s.inputs))
         depth[s.output] = d
         buckets.setdefault((d, id(s.kind), len(s.inputs), s.const), []).append(s)
     row = list(range(len(program.nodes)))

@@ -231,11 +231,13 @@ def head_to_head(first: Engine, second: Engine, rounds: int, block: float = 0.05
     return statistics.median(a), statistics.median(b)
 
 
-def target_line(label: str, value: float, target: float, at_most: bool, unit: str = "x") -> str:
+def target_line(
+    label: str, value: float, target: float, at_most: bool, unit: str = "x", width: int = 58
+) -> str:
     """'label   value   target <= t: met' for one of issue 12's figures."""
     met = value <= target if at_most else value >= target
     shown = f"{value:.2f}{unit}" if unit == "x" else f"{value:.3f}" if unit == "" else f"{value:.2f} {unit}"
     goal = f"{target:g}{unit}" if unit in ("x", "") else f"{target:g} {unit}"
     verdict = "met" if met else "MISSED"
-    return f"  {label:<58}{shown:>10}   target {'<=' if at_most else '>='} {goal}: {verdict}"
+    return f"  {label:<{width}}{shown:>10}   target {'<=' if at_most else '>='} {goal}: {verdict}"
 

@@ -1,12 +1,22 @@
 """Issue 23's targets (`engine.py --targets`): each figure beside its target, with the load average.
 
 A "fit step" is what a learner runs: `nn.fit(model, xs, ys, loss="hinge", engine="tape")` over
-one batch of B samples per epoch (`accuracy=None`, SGD), timed over several epochs and divided by
-their number, against the same step in batched PyTorch float64 (1 thread): `nn.Linear`/ReLU, the
-hinge mean, `loss.backward()`, SGD under `no_grad`, from the same weights. Each case first checks
-that the two give the same first loss (1e-9). The NumPy tape row is the benchmark's own tape step
-(section 1b's, `tape.gradient` and arrays) at B = 10,000. Every figure is the median of `rounds`
-rounds (the engines alternate within a round), printed with the load average at the time.
+one batch of B samples per epoch (`accuracy=None`, SGD), so an epoch is one step. Its time is the
+median epoch (`history.time`) of a fit of FIT_EPOCHS epochs; what that fit call took beyond its
+epochs is its per-call setup (checking and converting the data, the syncs; the tape compiled for
+this model is reused), printed on its own line, and so is the first call's (it compiles the tape).
+The PyTorch step is batched float64 (1 thread): `nn.Linear`/ReLU, the
+hinge mean, `loss.backward()`, SGD under `no_grad`, from the same weights, timed in the same round
+right after the fit. Each case first checks that the two give the same first loss (1e-9). The
+NumPy tape row is the benchmark's own tape step (section 1b's, `tape.gradient` and arrays) at
+B = 10,000. The scalar rows time micrograd-style code and nn.MLP plainly and with the learner's
+loop inside `autograd.collector_paused()` (the graph holds no cycle); their verdicts are the paused
+rows'. Every figure is the median of `rounds` rounds (the engines alternate within a round),
+printed with the load average at the time.
+
+NumPy's BLAS must run on 1 thread from the start: OpenBLAS reads OPENBLAS_NUM_THREADS when numpy is
+imported, so `engine.py --targets` sets it (and OMP_NUM_THREADS) before importing anything when
+the caller has not, and the table's heading says which setting was in force.
 """
 
 from __future__ import annotations
@@ -19,12 +29,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from measure import blas_threads, head_to_head, interleaved, median_step_seconds, target_line, torch_threads
+from measure import head_to_head, interleaved, median_step_seconds, target_line, torch_threads
 from workload import (
     LR,
     SEED,
     TOLERANCE,
-    Engine,
     check_step_engines,
     initial_weights,
     make_moons,
@@ -33,6 +42,8 @@ from workload import (
     random_weights,
     step_engines,
 )
+
+from autograd import collector_paused
 
 FIT_CASES: tuple[tuple[tuple[int, ...], int, float], ...] = (
     ((2, 16, 16, 1), 100, 0.33),
@@ -50,7 +61,8 @@ DIGITS_SECONDS, DIGITS_ACCURACY = 2.0, 0.96
 MICROGRAD_STYLE, NN_MLP = 2.5, 6.0
 """micrograd (gc off) / axongrad: at least 2.5x for micrograd-style code, 6x for nn.MLP."""
 
-FIT_EPOCHS = 10  # epochs (= steps: one batch per epoch) per timed fit call: its per-call work is shared
+FIT_EPOCHS = 40
+"""Epochs (one batch, one step each) of a timed fit call: its median epoch is the step."""
 
 
 @dataclass
@@ -59,14 +71,16 @@ class Figure:
 
     label: str
     value: float
-    target: float
+    target: float | None  # None: shown beside the targets, with none of its own
     at_most: bool
     load: float
     unit: str = "x"
 
     @property
     def met(self) -> bool:
-        """True when the value is on the target's side."""
+        """True when the value is on the target's side (a figure without a target always is)."""
+        if self.target is None:
+            return True
         return self.value <= self.target if self.at_most else self.value >= self.target
 
 
@@ -83,11 +97,10 @@ def weights_of(model: Any) -> list[list[tuple[list[float], float]]]:
     return [[([w.data for w in n.w], n.b.data) for n in layer.neurons] for layer in model.layers]
 
 
-def fit_engine(sizes: Sequence[int], batch: int, engine: str = "tape") -> tuple[Engine, Any] | None:
-    """A step of `nn.fit(engine=...)` on MLP `sizes` over `batch` moons samples, and the model.
+def fit_engine(sizes: Sequence[int], batch: int, engine: str = "tape") -> tuple[Any, Any, Any] | None:
+    """`fit(epochs)` on MLP `sizes` over `batch` moons samples (one batch per epoch), the model, the data.
 
-    `step(lr)` trains FIT_EPOCHS epochs of one batch each and returns the first epoch's loss.
-    None when nn cannot be imported.
+    `fit(epochs)` returns (history, seconds of the whole call). None when nn cannot be imported.
     """
     try:
         import nn
@@ -96,43 +109,52 @@ def fit_engine(sizes: Sequence[int], batch: int, engine: str = "tape") -> tuple[
     model = nn.MLP(sizes[0], list(sizes[1:]), seed=SEED)
     xs, ys = make_moons(batch, seed=SEED + batch)
 
-    def step(lr: float) -> float:
-        optimizer = nn.SGD(model.parameters(), lr=lr)
-        history = nn.fit(model, xs, ys, loss="hinge", optimizer=optimizer, epochs=FIT_EPOCHS,
+    def fit(epochs: int) -> tuple[Any, float]:
+        optimizer = nn.SGD(model.parameters(), lr=LR)
+        start = time.perf_counter()
+        history = nn.fit(model, xs, ys, loss="hinge", optimizer=optimizer, epochs=epochs,
                          batch_size=batch, progress=False, accuracy=None, engine=engine)
-        return float(history.loss[0])
+        return history, time.perf_counter() - start
 
-    def grads() -> list[float]:
-        return [p.grad for p in model.parameters()]
-
-    return Engine(f"nn.fit(engine={engine!r})", step, grads), model
+    return fit, model, (xs, ys)
 
 
-def fit_figure(sizes: Sequence[int], batch: int, target: float, rounds: int) -> Figure | str:
-    """fit(engine="tape") step / PyTorch step (1 thread) for one case, or why there is no figure."""
+def fit_figures(sizes: Sequence[int], batch: int, target: float, rounds: int) -> list[Figure] | str:
+    """fit(engine="tape") step / PyTorch step (1 thread) and the fit call's setup, or why there is none."""
     made = fit_engine(sizes, batch)
     if made is None:
         return "nn is not importable"
-    fit, model = made
-    xs, ys = make_moons(batch, seed=SEED + batch)
+    fit, model, (xs, ys) = made
     torch_engine = make_torch_engine(weights_of(model), xs, ys, threads=1, alpha=0.0)
     if torch_engine is None:
         return "torch is not installed (pip install 'axongrad[torch]')"
-    first = fit.step(LR)  # the first epoch's loss is taken before any update, as PyTorch's step's
+    history, seconds = fit(1)  # the first call compiles the tape (later calls reuse it)
+    first_setup = seconds - sum(history.time)
+    first = float(history.loss[0])  # the first epoch's loss is taken before any update, as PyTorch's
     torch_loss = torch_engine.step(LR)
     if abs(first - torch_loss) > TOLERANCE * max(1.0, abs(first)):
         raise SystemExit(f"fit and PyTorch differ at 2-{sizes[1]}: loss {first!r} != {torch_loss!r}")
-    fit_times: list[float] = []
+    steps: list[float] = []
+    setups: list[float] = []
     torch_times: list[float] = []
-    with torch_threads(1), blas_threads(1):
+    with torch_threads(1):
         for _ in range(rounds):
-            fit_times.append(median_step_seconds(fit.step, 0.05) / FIT_EPOCHS)
+            history, seconds = fit(FIT_EPOCHS)
+            steps.append(statistics.median(history.time))
+            setups.append(seconds - sum(history.time))
             torch_times.append(median_step_seconds(torch_engine.step, 0.05, at_least=2))
     name = "-".join(map(str, sizes))
-    ratio = statistics.median(fit_times) / statistics.median(torch_times)
-    print(f"    fit {name} x {batch:,}: {statistics.median(fit_times) * 1e6:,.0f} us per step, PyTorch "
-          f"{statistics.median(torch_times) * 1e6:,.0f} us")
-    return Figure(f"fit(engine='tape') step, {name}, B={batch:,} / PyTorch", ratio, target, True, load())
+    step, setup, torch_step = (statistics.median(x) for x in (steps, setups, torch_times))
+    print(f"    fit {name} x {batch:,}: {step * 1e6:,.0f} us per step (median epoch of {FIT_EPOCHS}), "
+          f"PyTorch {torch_step * 1e6:,.0f} us; setup per fit call {setup * 1e3:,.1f} ms, "
+          f"{first_setup * 1e3:,.1f} ms in the first (it compiles the tape)")
+    label = f"fit(engine='tape') step, {name}, B={batch:,} / PyTorch"
+    at = load()
+    return [
+        Figure(label, step / torch_step, target, True, at),
+        Figure("  ... setup per fit call (checks, syncs; tape reused)", setup * 1e3, None, True, at, "ms"),
+        Figure("  ... setup of the first fit call (compiles it)", first_setup * 1e3, None, True, at, "ms"),
+    ]
 
 
 def tape_figure(rounds: int) -> Figure | str:
@@ -144,7 +166,7 @@ def tape_figure(rounds: int) -> Figure | str:
     torch_engine = make_torch_engine(weights, xs, ys, threads=1)
     if tape is None or torch_engine is None:
         return "needs numpy and torch"
-    with torch_threads(1), blas_threads(1):
+    with torch_threads(1):
         tape.step(0.0)
         torch_engine.step(0.0)
         tape_s, torch_s = head_to_head(tape, torch_engine, rounds)
@@ -154,23 +176,43 @@ def tape_figure(rounds: int) -> Figure | str:
     return Figure(f"NumPy tape step, {name}, B={batch:,} / PyTorch", tape_s / torch_s, target, True, load())
 
 
+def paused(step: Callable[[float], float]) -> Callable[[], float]:
+    """`step(LR)` with the learner's loop inside `autograd.collector_paused()` (the graph holds no cycle)."""
+
+    def run() -> float:
+        with collector_paused():
+            return step(LR)
+
+    return run
+
+
+SCALAR_ROWS = (
+    ("axongrad, micrograd-style code", MICROGRAD_STYLE, "micrograd (gc off) / axongrad micrograd-style step"),
+    ("axongrad, nn.MLP (weighted_sum)", NN_MLP, "micrograd (gc off) / nn.MLP step"),
+)
+"""(step engine's name, target, label) of the scalar rows."""
+
+PAUSED = " (loop in collector_paused())"
+
+
 def scalar_figures(rounds: int) -> list[Figure]:
-    """micrograd (gc off) / axongrad for micrograd-style code and for nn.MLP (interleaved medians)."""
+    """micrograd (gc off) / axongrad, plain and with the loop in collector_paused() (interleaved medians)."""
     xs, ys = make_moons()
     engines, _ = step_engines(initial_weights(), xs, ys)
-    wanted = ("micrograd 0.1.0 (gc off)", "axongrad, micrograd-style code", "axongrad, nn.MLP (weighted_sum)")
+    micrograd = "micrograd 0.1.0 (gc off)"
+    wanted = (micrograd, *(name for name, _, _ in SCALAR_ROWS))
     chosen = [e for e in engines if e.name in wanted]
     check_step_engines(chosen)
-    rows = {r.name: r for r in interleaved([(e.name, "gc off" not in e.name, (lambda s=e.step: s(LR)))
-                                            for e in chosen], rounds)}
+    contenders = [(e.name, "gc off" not in e.name, (lambda s=e.step: s(LR))) for e in chosen]
+    contenders += [(e.name + PAUSED, True, paused(e.step)) for e in chosen if e.name != micrograd]
+    rows = {r.name: r for r in interleaved(contenders, rounds)}
     figures = []
-    mg = rows.get(wanted[0])
-    for name, target, label in (
-        (wanted[1], MICROGRAD_STYLE, "micrograd (gc off) / axongrad micrograd-style step"),
-        (wanted[2], NN_MLP, "micrograd (gc off) / nn.MLP step"),
-    ):
-        if mg is not None and name in rows:
-            figures.append(Figure(label, mg.median / rows[name].median, target, False, load()))
+    mg = rows.get(micrograd)
+    for name, target, label in SCALAR_ROWS:
+        if mg is None or name not in rows:
+            continue
+        figures.append(Figure(label + " (plain loop)", mg.median / rows[name].median, None, False, load()))
+        figures.append(Figure(label + PAUSED, mg.median / rows[name + PAUSED].median, target, False, load()))
     return figures
 
 
@@ -192,16 +234,18 @@ Digits = Callable[[], "tuple[float, float, float] | None"]
 
 def section_targets(rounds: int, run_digits: Digits | None) -> list[Figure]:
     """Measure and print issue 23's table; `run_digits` None skips the digits rows."""
-    print(f"\nIssue 23's targets (medians of {rounds} rounds; torch and NumPy's BLAS at 1 thread; "
-          f"load average at the start {load():.2f})")
+    blas = os.environ.get("OPENBLAS_NUM_THREADS")
+    print(f"\nIssue 23's targets (medians of {rounds} rounds; torch at 1 thread; NumPy's BLAS: "
+          f"OPENBLAS_NUM_THREADS={blas if blas is not None else 'unset (its default: every core)'}, "
+          f"set before numpy was imported; load average at the start {load():.2f})")
     started = time.perf_counter()
     figures: list[Figure] = []
     for sizes, batch, target in FIT_CASES:
-        figure = fit_figure(sizes, batch, target, rounds)
-        if isinstance(figure, str):
-            print(f"    fit {'-'.join(map(str, sizes))} x {batch:,}: no figure ({figure})")
+        made = fit_figures(sizes, batch, target, rounds)
+        if isinstance(made, str):
+            print(f"    fit {'-'.join(map(str, sizes))} x {batch:,}: no figure ({made})")
         else:
-            figures.append(figure)
+            figures += made
         gc.collect()
     tape = tape_figure(rounds)
     if isinstance(tape, str):
@@ -218,7 +262,12 @@ def section_targets(rounds: int, run_digits: Digits | None) -> list[Figure]:
 
 def print_targets(figures: Sequence[Figure]) -> None:
     """The table: each figure, its target and verdict, and the load average when it was measured."""
-    print(f"  {'figure':<58}{'measured':>10}   {'target':<24}{'load':>6}")
+    width = max([58, *(len(f.label) + 2 for f in figures)])
+    print(f"  {'figure':<{width}}{'measured':>10}   {'target':<24}{'load':>6}")
     for f in figures:
-        line = target_line(f.label, f.value, f.target, f.at_most, f.unit)
-        print(f"{line:<108}{f.load:>6.2f}")
+        if f.target is None:
+            shown = f"{f.value:.2f}{f.unit}" if f.unit == "x" else f"{f.value:,.1f} {f.unit}"
+            line = f"  {f.label:<{width}}{shown:>10}   (no target of its own)"
+        else:
+            line = target_line(f.label, f.value, f.target, f.at_most, f.unit, width)
+        print(f"{line:<{width + 50}}{f.load:>6.2f}")

@@ -56,8 +56,12 @@ class ArrayOptimizer:
         """The new weights and state arrays (subclasses)."""
         raise NotImplementedError
 
-    def step(self, w: Any, g: Any) -> None:
-        """Update `w` in place from the gradient `g` (tape order); on a ValueError nothing has changed."""
+    def step(self, w: Any, g: Any) -> Any:
+        """The weights after a step from the gradient `g` (tape order); on a ValueError nothing has changed.
+
+        Stepping every entry, the result is a new array (no copy back into `w`); stepping some
+        entries (`index`), they are updated in `w`, which is returned.
+        """
         opt = self.optimizer
         lr = opt.lr if opt.lr is self.lr else opt._check_lr()
         self.lr = lr
@@ -72,12 +76,11 @@ class ArrayOptimizer:
                 if i is not None:
                     raise opt.overflow_error(i, name, float(array[i]), float(old[i]), float(grad[i]), lr)
         # Every check passed: commit (straight-line assignments, no call between them to interrupt).
-        if index is None:
-            w[...] = new
-        else:
+        if index is not None:
             w[index] = new
         self.state = state
         self._committed()
+        return new if index is None else w
 
     def _committed(self) -> None:
         """After a step stood (Adam counts it)."""

@@ -30,6 +30,7 @@ batch where the scalar engine would.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -76,6 +77,8 @@ def _stepper(optimizer: Optimizer, params: list[Value], np: Any) -> ArrayOptimiz
     The scalar engine's zero_grad clears only the optimizer's parameters, so another parameter's
     .grad would sum over the batches: the Value path keeps that.
     """
+    if len(optimizer.params) == len(params) and all(map(operator.is_, optimizer.params, params)):
+        return array_optimizer(optimizer, None, np)  # the common case, told apart without a dict
     slot = {id(p): k for k, p in enumerate(params)}
     picks = [slot.get(id(p)) for p in optimizer.params]
     if sorted(picks, key=lambda k: -1 if k is None else k) != list(range(len(params))):
@@ -113,7 +116,8 @@ class ArraySteps:
         self.labels = None if rule is None else np.asarray([rule[1](y) for y in ys])
         self.optimizer = optimizer
         self.seeds: dict[int, Any] = {}
-        slot = {id(p): k for k, p in enumerate(self.params)}
+        tapes = [how for kind, how in compiled.readers if kind == "tape"]
+        slot = {id(p): k for k, p in enumerate(self.params)} if tapes else {}
         # Outputs the loss does not use have tapes of their own, over some of the parameters.
         self.own = {
             k: np.asarray([slot[id(p)] for p in how.params], dtype=np.intp)
@@ -238,7 +242,7 @@ class ArraySteps:
 
     def step(self) -> None:
         """The optimizer's update of the weights array (a ValueError leaves it as it was)."""
-        self.optimizer.step(self.w, self.g)
+        self.w = self.optimizer.step(self.w, self.g)
 
     def check_weights(self, where: str) -> None:
         """Nothing to do: the array optimizer refuses a step that would leave a weight non-finite."""

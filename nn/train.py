@@ -26,6 +26,7 @@ Elsewhere (a log file, a pipe) and with progress=False: quiet.
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import random
@@ -338,7 +339,6 @@ class _Run:
     record: int | None
     record_sample: int
     on_frame: Callable[[History, Frame], object] | None
-    named: list[tuple[str, Value]] = field(default_factory=list)
     box: tuple[float, float, float, float] | None = None
     step: int = 0
     doctor: bool = False  # report the gradient doctor's findings (once, then False)
@@ -348,6 +348,11 @@ class _Run:
     def batches(self) -> int:
         """Batches per epoch."""
         return -(-len(self.xs) // self.batch_size)
+
+    @functools.cached_property
+    def named(self) -> list[tuple[str, Value]]:
+        """The model's named parameters, made when first read (a wide model's names take a while)."""
+        return self.model.named_parameters()
 
     @property
     def params(self) -> list[Value]:
@@ -461,7 +466,7 @@ def fit(
     _check_recording(record, record_sample, on_frame, n)
     run = _Run(
         model, xs, ys, loss_fn, acc_fn, opt, epochs, size, until, ENGINES[engine], record, record_sample,
-        on_frame, named=model.named_parameters(),
+        on_frame,
     )
     run.steps = _steps(run)
     if record is not None and model.nin == 2:

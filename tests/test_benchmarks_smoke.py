@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -177,17 +180,27 @@ def test_torch_tape_step_agrees_with_micrograd(tiny) -> None:
     _assert_same_training(_micrograd_engine(xs, ys, weights), engine)
 
 
-def test_issue23_fit_figure_checks_and_times_a_tiny_case(capsys) -> None:
+def test_issue23_fit_figures_time_the_step_and_show_the_setup_apart(capsys) -> None:
     pytest.importorskip("torch", reason="the fit rows compare with batched PyTorch (the torch extra)")
-    figure = targets.fit_figure((2, 3, 3, 1), 8, 1.0, rounds=1)
-    assert isinstance(figure, targets.Figure) and figure.value > 0.0 and figure.at_most
+    step, setup, first = targets.fit_figures((2, 3, 3, 1), 8, 1.0, rounds=1)
+    assert step.value > 0.0 and step.at_most and step.target == 1.0
+    for figure in (setup, first):
+        assert figure.target is None and figure.unit == "ms" and figure.value > 0.0 and figure.met
     assert "fit 2-3-3-1 x 8:" in capsys.readouterr().out
     made = targets.fit_engine((2, 3, 3, 1), 8)
     assert made is not None
-    fit, model = made
-    xs, ys = workload.make_moons(8, seed=workload.SEED + 8)
+    fit, model, (xs, ys) = made
     torch_engine = workload.make_torch_engine(targets.weights_of(model), xs, ys, threads=1, alpha=0.0)
-    assert abs(fit.step(0.1) - torch_engine.step(0.1)) <= 1e-9  # the same first loss, as the check needs
+    torch_loss = torch_engine.step(workload.LR)
+    history, seconds = fit(3)
+    assert abs(history.loss[0] - torch_loss) <= 1e-9  # the same first loss, as the check needs
+    assert len(history.time) == 3 and seconds > sum(history.time)  # the setup is what the epochs are not
+
+
+def test_issue23_paused_step_runs_with_the_collector_off() -> None:
+    seen = []
+    targets.paused(lambda lr: seen.append((lr, gc.isenabled())) or 0.0)()
+    assert seen == [(workload.LR, False)]
 
 
 def test_issue23_targets_print_each_figure_beside_its_target_and_load(capsys) -> None:
@@ -203,6 +216,9 @@ def test_issue23_targets_print_each_figure_beside_its_target_and_load(capsys) ->
     assert "5.50x" in lines[2] and "target >= 6x: MISSED" in lines[2] and lines[2].endswith("0.50")
     assert "2.40 s" in lines[3] and "target <= 2 s: MISSED" in lines[3]
     assert [f.met for f in figures] == [True, False, False]
+    targets.print_targets([targets.Figure("  ... setup per fit call", 12.5, None, True, 0.5, "ms")])
+    line = capsys.readouterr().out.splitlines()[1]
+    assert "12.5 ms" in line and "no target" in line and line.endswith("0.50")
 
 
 def test_sweep_engines_agree_on_random_weights() -> None:
@@ -339,3 +355,18 @@ def test_compare_child_runs_a_step_with_the_given_tree_first(tmp_path: Path) -> 
     done = subprocess.run([sys.executable, str(script), "--child", str(tmp_path), "nn.MLP", "1"],
                           capture_output=True, text=True, check=False)
     assert done.returncode != 0 and f"not from {tmp_path}" in done.stderr
+
+
+def test_targets_sets_one_blas_thread_before_numpy_is_imported_unless_the_caller_did() -> None:
+    code = (
+        "import sys; sys.argv = ['engine.py', '--targets']; sys.path.insert(0, 'benchmarks'); "
+        "import engine, os; print(os.environ['OPENBLAS_NUM_THREADS'])"
+    )
+    root = Path(__file__).resolve().parent.parent
+    for given, want in ((None, "1"), ("2", "2")):
+        env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+        if given is not None:
+            env["OPENBLAS_NUM_THREADS"] = given
+        out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True,
+                             check=True, timeout=120).stdout.split()
+        assert out[0] == want
