@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 from autograd.checks import needs, real_numbers
 from autograd.oprecord import Op
-from autograd.tape_forms import checked_arrays, explain_array_error
+from autograd.tape_forms import checked_arrays, fail_on_arrays
 from autograd.tape_steps import Program, TapeStep, fail, layers, rule_columns
 
 RULE_BLOCK = 8_000
@@ -498,27 +498,12 @@ class NumpyEngine:
         fail(step, [self.value(i, sample) for i in step.inputs], sample)
 
     def fail_rule(self, g: _Group, error: Exception, form: str) -> NoReturn:
-        """Raise for a group whose rule (or domain check) raised on arrays: the scalar engine's error
-        for the first sample where it fails on floats, as the pure-Python tape does; else, when
-        every sample works on floats, `error` with the op, the form that failed and (for an `if`
-        on an array) the fix."""
-        size = self.size or 0
-        for sample in range(size):
-            for step in g.steps:
-                operands = [self.value(i, sample) for i in step.inputs]
-                try:
-                    step.kind.evaluate(operands, step.const)
-                except Exception:
-                    fail(step, operands, sample, error)
-        step = g.steps[0]
-        text = explain_array_error(error)
-        message = (
-            f"tape step {step.op!r} (slot {step.output}): op {g.kind.name!r}: its {form} failed on "
-            f"arrays of {size} samples (each sample alone works on floats): {type(error).__name__}: {text}"
-        )
-        if isinstance(error, TypeError) or text != str(error):  # wrong types, or an `if` on an array
-            raise TypeError(message) from error
-        raise ValueError(message) from error
+        """Raise for a group whose rule (or domain check) raised on arrays (tape_forms.fail_on_arrays:
+        the scalar engine's error for the first sample that fails on floats, else the op and form)."""
+        def operands(step: TapeStep, sample: int) -> list[float]:
+            return [self.value(i, sample) for i in step.inputs]
+
+        fail_on_arrays(g.steps, operands, self.size or 0, error, form)
 
     def value(self, slot: int, sample: int) -> float:
         """Slot `slot`'s value for one sample of the last run."""
