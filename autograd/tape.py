@@ -73,6 +73,11 @@ class Tape(Program):
         self._batch_size = None  # a failed run leaves nothing to read
         # Given numbers are the caller's to keep current (a loop that keeps its weights in one
         # array); read from .data, they are kept so a later gradient() can see they went stale.
+        if params is not None and len(params) != len(self.params):
+            raise ValueError(
+                f"tape.run(batch, params) needs one number per parameter: {len(self.params)}, "
+                f"got {len(params)}"
+            )
         numbers = [p.data for p in self.params] if params is None else params
         result = self._engine.run(batch, numbers)
         self._batch_size = sizes[0]
@@ -125,9 +130,11 @@ class Tape(Program):
             total = float(grads.sum())
             i = None if total - total == 0.0 else first_non_finite(grads.tolist())
         if i is not None:
+            g = float(grads[i])
+            what = "is NaN" if g != g else "overflows a float"
             raise ValueError(
-                f"{where}: the gradient at params[{i}] (label {self.params[i].label!r}) overflows a "
-                f"float: grad={float(grads[i])!r}; no parameter's grad was changed"
+                f"{where}: the gradient at params[{i}] (label {self.params[i].label!r}) {what}: "
+                f"grad={g!r}; no parameter's grad was changed"
             )
         return grads
 

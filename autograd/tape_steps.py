@@ -53,7 +53,8 @@ def fail(
     except Exception as error:  # any other error of a learner's rule keeps its type, with a note
         if hasattr(error, "add_note"):  # Python 3.11+
             error.add_note(f"(raised in {where})")
-        raise
+            raise
+        raise RuntimeError(f"{where}: {type(error).__name__}: {error}") from error  # 3.10: named, not bare
     shown = ", ".join(f"{v!r}" for v in values)
     if form:  # the engine ran another form of the rule (`vectorized=`) than Op.evaluate does
         raise ValueError(

@@ -627,3 +627,32 @@ def test_op_names_a_malformed_domain_check() -> None:
     row = autograd.op(ok, rule="1", domain=[[lambda x: x > 0, "ok needs x > 0, got x={x}", ValueError]])
     with pytest.raises(ValueError, match=r"^ok needs x > 0, got x=-1.0$"):
         row(Value(-1.0))
+
+
+@pytest.mark.parametrize("backend", TAPES)
+def test_run_given_the_wrong_number_of_parameter_numbers_is_refused(backend: str) -> None:
+    """tape.run(batch, params=[1.0]) on a tape of 3 parameters: never broadcast, never an IndexError."""
+    x, w, b = Value(0.0, label="x"), Value(0.5, label="w"), Value(0.1, label="b")
+    c = Value(2.0, label="c")
+    tape = compile(w * x + b * c, [x], [w, b, c], backend=backend)
+    wanted = r"^tape.run\(batch, params\) needs one number per parameter: 3, got 1$"
+    with pytest.raises(ValueError, match=wanted):
+        tape.run([[1.0, 2.0]], params=[1.0])
+    numbers = [2.0, 0.0, 1.0] if backend == "python" else np.array([2.0, 0.0, 1.0])
+    assert list(tape.run([[1.0, 2.0]], params=numbers)) == [2.0, 4.0]
+
+
+@pytest.mark.parametrize("backend", TAPES)
+def test_a_nan_batch_gradient_is_called_nan(backend: str) -> None:
+    """Finite local derivatives whose products overflow to +inf on one sample and -inf on the other:
+    the batch sum is NaN, and the error says NaN (not "overflows")."""
+
+    @autograd.op(rule="1", name="steep")
+    def steep(x: float) -> tuple[float, float]:
+        return x, 1e308
+
+    x, w = Value(0.0, label="x"), Value(1.0, label="w")
+    tape = compile(steep(w * x), [x], [w], backend=backend)
+    tape.run([[10.0, -10.0]])
+    with pytest.raises(ValueError, match=r"the gradient at params\[0\] \(label 'w'\) is NaN: grad=nan"):
+        tape.gradient()
