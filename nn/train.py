@@ -445,8 +445,8 @@ def fit(
     `engine` picks how a batch is computed: "scalar" (a graph of Values per batch, the default, for
     teaching) or "tape" (the sample graph compiled once with `autograd.compile` and
     replayed per batch, same gradients, much faster; see `nn.tape_engine`): "tape" uses the NumPy
-    back end when numpy imports, "tape-python" and "tape-numpy" pick one.
-    On an array back end ("tape", "tape-numpy") with nn's SGD or Adam, the data is checked and
+    back end when numpy imports, "tape-python", "tape-numpy" and "tape-torch" pick one.
+    On an array back end ("tape", "tape-numpy", "tape-torch") with nn's SGD or Adam, the data is checked and
     converted once per fit and the weights stay in one array while it trains (`nn.tape_fit`). The
     sync point: the parameter Values are brought up to date before each `on_frame` call (so .data,
     model(...) and model.save see the current weights there, and what it changes is trained on),
