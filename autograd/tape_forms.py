@@ -5,19 +5,18 @@ form, or a rule taking `m` called with `m=numpy`. These are other code than the 
 engine and the pure-Python tape run, so they can give other numbers (`2*x` where the rule says
 `3*x`) or fail only on arrays (an `if` on an array). `form_disagreements` runs each form on a
 batch of points and compares it with the rule (registration and `check_op` call it);
-`checked_arrays` is what the NumPy tape accepts from a form (`checked_tensors` the PyTorch tape), and
-`fail_on_arrays` what both raise when a form fails on arrays. numpy is imported inside functions
-only: `autograd` itself imports nothing third-party.
+`checked_arrays` is what the NumPy tape accepts from a form (`checked_tensors` the PyTorch tape),
+and `explain_array_error` the fix an error on arrays needs (`tape_steps.fail_on_arrays` raises it).
+numpy is imported inside functions only: `autograd` itself imports nothing third-party.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from autograd.oprecord import Op
-    from autograd.tape_steps import TapeStep
 
 Case = tuple[list[float], tuple[float, ...]]  # a point and the rule's (value, derivatives) there
 
@@ -158,36 +157,6 @@ def _wrong_shape(row: Op, label: str, shape: tuple[int, ...], got: tuple[int, ..
     return TypeError(
         f"op {row.name!r}: its {label} must return arrays of the operands' shape {shape}, got shape {got}"
     )
-
-
-def fail_on_arrays(
-    steps: Sequence[TapeStep], operands: Callable[[TapeStep, int], list[float]], size: int,
-    error: Exception, form: str,
-) -> NoReturn:
-    """Raise for a group of `steps` whose rule (or domain check) raised `error` on arrays of `size`
-    samples: the scalar engine's error for the first sample where a step fails on floats (as the
-    pure-Python tape raises it, naming the sample); else, when every sample works on floats, `error`
-    with the op, the form that failed and (for an `if` on an array) the fix. `operands(step, sample)`
-    are the step's input values for one sample."""
-    from autograd.tape_steps import fail  # tape_steps imports the op table, which imports this module
-
-    for sample in range(size):
-        for step in steps:
-            values = operands(step, sample)
-            try:
-                step.kind.evaluate(values, step.const)
-            except Exception:
-                fail(step, values, sample, error)
-    step = steps[0]
-    text = explain_array_error(error)
-    wrong_types = isinstance(error, TypeError) or text != str(error)  # or an `if` on an array
-    message = (
-        f"tape step {step.op!r} (slot {step.output}): op {step.kind.name!r}: its {form} failed on "
-        f"arrays of {size} samples (each sample alone works on floats): {type(error).__name__}: {text}"
-    )
-    if wrong_types:
-        raise TypeError(message) from error
-    raise ValueError(message) from error
 
 
 def explain_array_error(error: BaseException) -> str:

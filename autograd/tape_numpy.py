@@ -14,8 +14,8 @@ from typing import Any, NoReturn
 
 from autograd.checks import needs, real_numbers
 from autograd.oprecord import Op
-from autograd.tape_forms import checked_arrays, fail_on_arrays
-from autograd.tape_steps import Program, TapeStep, fail, layers, rule_columns
+from autograd.tape_forms import checked_arrays
+from autograd.tape_steps import Program, TapeStep, fail, fail_on_arrays, layers, rule_columns
 
 RULE_BLOCK = 8_000
 """Numbers per call of a row's rule (steps x samples): its temporaries stay small and in cache."""

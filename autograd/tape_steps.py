@@ -8,12 +8,13 @@ replay a Program; `autograd.tape.Tape` adds the public run/backward on top.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, NoReturn
 
 from autograd.closure import is_closure_kind
 from autograd.graph import topological_order
 from autograd.oprecord import Op
+from autograd.tape_forms import explain_array_error
 from autograd.value import Value
 
 
@@ -208,3 +209,31 @@ def layers(program: Program) -> tuple[list[list[TapeStep]], list[int]]:
             row[s.output] = nxt
             nxt += 1
     return groups, row
+
+
+def fail_on_arrays(
+    steps: Sequence[TapeStep], operands: Callable[[TapeStep, int], list[float]], size: int,
+    error: Exception, form: str,
+) -> NoReturn:
+    """Raise for a group of `steps` whose rule (or domain check) raised `error` on arrays of `size`
+    samples: the scalar engine's error for the first sample where a step fails on floats (as the
+    pure-Python tape raises it, naming the sample); else, when every sample works on floats, `error`
+    with the op, the form that failed and (for an `if` on an array) the fix. `operands(step, sample)`
+    are the step's input values for one sample."""
+    for sample in range(size):
+        for step in steps:
+            values = operands(step, sample)
+            try:
+                step.kind.evaluate(values, step.const)
+            except Exception:
+                fail(step, values, sample, error)
+    step = steps[0]
+    text = explain_array_error(error)
+    wrong_types = isinstance(error, TypeError) or text != str(error)  # or an `if` on an array
+    message = (
+        f"tape step {step.op!r} (slot {step.output}): op {step.kind.name!r}: its {form} failed on "
+        f"arrays of {size} samples (each sample alone works on floats): {type(error).__name__}: {text}"
+    )
+    if wrong_types:
+        raise TypeError(message) from error
+    raise ValueError(message) from error

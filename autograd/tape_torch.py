@@ -23,8 +23,8 @@ from typing import Any, NoReturn
 
 from autograd.checks import needs, real_numbers
 from autograd.oprecord import Op
-from autograd.tape_forms import checked_tensors, fail_on_arrays
-from autograd.tape_steps import Program, TapeStep, fail, layers, rule_columns
+from autograd.tape_forms import checked_tensors
+from autograd.tape_steps import Program, TapeStep, fail, fail_on_arrays, layers, rule_columns
 
 INSTALL = "the PyTorch tape back end needs torch: pip install 'axongrad[torch]'"
 
