@@ -20,7 +20,7 @@ import nn
 from autograd import FLOATS, Value, compile, mathspace
 from autograd.tape_torch import TorchMath
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs torch: pip install 'axongrad[torch]'")
 
 
 def scalar_sums(expr: Expr, points: list[tuple[float, ...]]) -> tuple[list[float], list[float]]:

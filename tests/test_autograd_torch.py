@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, assume, given, settings
 
 from autograd import Value
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs torch: pip install 'axongrad[torch]'")
 
 
 def _wsum(ws: Sequence[Any], xs: Sequence[Any], b: Any = None) -> Any:

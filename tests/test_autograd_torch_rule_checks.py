@@ -24,7 +24,7 @@ import autograd
 from autograd import FLOATS, TABLE, Op, Value, compile
 from autograd.tape_torch import TorchMath, _float64_numbers, builtin_float64
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs torch: pip install 'axongrad[torch]'")
 pytest.importorskip("numpy")
 
 ARRAY_TAPES = ("numpy", "torch")

@@ -103,7 +103,7 @@ def test_smallest_ann_training_lowers_error(tmp_path: Path) -> None:
 
 
 def test_smallest_ann_matches_torch() -> None:
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="needs torch: pip install 'axongrad[torch]'")
     ex = load("smallest_ann")
     w0 = torch.tensor(ex.W0_START, dtype=torch.float64, requires_grad=True)
     w1 = torch.tensor(ex.W1_START, dtype=torch.float64, requires_grad=True)

@@ -58,7 +58,7 @@ def test_adam_by_hand() -> None:
 
 @pytest.mark.parametrize("kind", ["sgd", "sgd_momentum", "adam"])
 def test_optimizers_match_pytorch(kind: str) -> None:
-    torch = pytest.importorskip("torch")
+    torch = pytest.importorskip("torch", reason="needs torch: pip install 'axongrad[torch]'")
     start = [0.3, -1.2, 2.5]
     ours = [Value(x) for x in start]
     theirs = torch.tensor(start, dtype=torch.float64, requires_grad=True)

@@ -9,7 +9,7 @@ import pytest
 
 import nn
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch", reason="needs torch: pip install 'axongrad[torch]'")
 
 ARCHITECTURES = [
     {"nin": 3, "nouts": [5, 4, 2], "activation": "relu"},
