@@ -394,3 +394,21 @@ def test_a_picture_wider_than_a_screen_says_it_is_a_poster_and_names_a_readable_
     plain.edges([(f"a{i}", f"a{i + 1}") for i in range(60)])
     plain.attr(rankdir="LR")
     assert "poster" not in dot_module.laid_out(plain, "svg").decode()
+
+
+@needs_dot
+@pytest.mark.dot
+def test_a_poster_s_two_dot_runs_share_one_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A picture redrawn as a poster runs dot twice: the second run gets only the time left."""
+    g = smallest()
+    wide = viz.draw(g["E"], rankdir="LR", legend=True)
+    limits: list[float] = []
+    real = dot_module.run_dot
+
+    def timed(source: str, format: str, timeout: float) -> bytes:
+        limits.append(timeout)
+        return real(source, format, timeout)
+
+    monkeypatch.setattr(dot_module, "run_dot", timed)
+    dot_module.laid_out(wide, "svg", 30.0)
+    assert len(limits) == 2 and limits[0] == 30.0 and 0 < limits[1] < 30.0

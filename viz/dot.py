@@ -35,6 +35,7 @@ import re
 import shutil
 import signal
 import subprocess
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -787,12 +788,14 @@ def poster(graph: Diagram, width_px: float) -> Diagram:
 
 def laid_out(graph: Any, format: str, timeout: float = RENDER_TIMEOUT) -> bytes:
     """`graph` laid out by dot as `format`; a `draw` picture wider than POSTER_PX is drawn again as a
-    `poster` (each dot run gets `timeout` seconds)."""
+    `poster` (both dot runs together get `timeout` seconds)."""
+    start = time.monotonic()
     image = run_dot(graph.source, format, timeout)
     readable = getattr(graph, "readable", "")
     width = picture_width_px(image, format)
     if readable and width is not None and width > POSTER_PX:
-        return run_dot(poster(graph, width).source, format, timeout)
+        left = max(timeout - (time.monotonic() - start), 0.001)  # a time limit of 0 would be refused
+        return run_dot(poster(graph, width).source, format, left)
     return image
 
 
