@@ -36,6 +36,7 @@ from typing import Any
 
 from autograd import Value, default_backend
 from autograd.oprecord import Op
+from autograd.tape_forms import numpy_or_none
 from autograd.tape_numpy import NumpyEngine
 from nn.array_optim import ArrayOptimizer, array_optimizer
 from nn.layers import MLP
@@ -45,15 +46,6 @@ from nn.tape_engine import TapeEngine, _Compiled, _feature_rows, _parameters
 BatchRule = tuple[Callable[[Any], Any], Callable[[Any], Any]]
 """An accuracy rule on arrays: (the labels an (outputs x samples) array predicts, the label of one
 target); a sample is counted right when the two are equal."""
-
-
-def _numpy() -> Any:
-    """The numpy module, or None when it is not installed."""
-    try:
-        import numpy
-    except ImportError:
-        return None
-    return numpy
 
 
 def _as_array(np: Any, x: Any) -> Any:
@@ -150,7 +142,7 @@ class ArraySteps:
         rules: Mapping[Callable[[Any, Any], bool], BatchRule],
     ) -> ArraySteps | None:
         """The array form of this fit, or None where it cannot be used (see the module docstring)."""
-        np = _numpy()
+        np = numpy_or_none()
         if np is None or (engine.backend or default_backend()) == "python":
             return None
         stepper = _stepper(optimizer, _parameters(model), np)  # the tape's parameter order
