@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,3 +45,13 @@ def start_chromium(profile: Path, *extra_args: str) -> Any:
     ):
         options.add_argument(arg)
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+
+
+@contextmanager
+def chromium(profile: Path, *extra_args: str) -> Iterator[Any]:
+    """`start_chromium` for a `with` block (a fixture's body): the driver quits when the block ends."""
+    driver = start_chromium(profile, *extra_args)
+    try:
+        yield driver
+    finally:
+        driver.quit()

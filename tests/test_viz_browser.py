@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import missing_browser, start_chromium
+from browser import chromium, missing_browser
 from test_viz_graphs import HOSTILE, smallest
 
 import viz
@@ -31,11 +31,8 @@ return nodes.map(g => g.querySelector('title').textContent);
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    driver = start_chromium(tmp_path / "profile")
-    try:
+    with chromium(tmp_path / "profile") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_next_moves_the_highlight_and_keys_go_back(browser: Any, tmp_path: Path) -> None:

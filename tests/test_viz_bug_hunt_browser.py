@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import missing_browser, start_chromium
+from browser import chromium, missing_browser
 from test_viz_bug_hunt import hostile_graph
 from test_viz_graphs import smallest
 
@@ -31,12 +31,9 @@ return Object.fromEntries([...document.querySelectorAll('#stage g.node')]
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    driver = start_chromium(tmp_path / "profile")
-    driver.set_window_size(1280, 900)
-    try:
+    with chromium(tmp_path / "profile") as driver:
+        driver.set_window_size(1280, 900)
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_checking_every_operation_finds_the_one_bug(browser: Any, tmp_path: Path) -> None:

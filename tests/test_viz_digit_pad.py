@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import missing_browser, start_chromium
+from browser import chromium, missing_browser
 
 import nn
 from autograd import Value
@@ -176,11 +176,8 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     reason = missing_browser()
     if reason is not None:
         pytest.skip(reason)
-    driver = start_chromium(tmp_path_factory.mktemp("chromium-profile"), "--window-size=1200,900")
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), "--window-size=1200,900") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def open_pad(driver: Any, model: nn.MLP, folder: Path) -> Any:

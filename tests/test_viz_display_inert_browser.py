@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import missing_browser, start_chromium
+from browser import chromium, missing_browser
 from test_viz_graphs import HOSTILE
 
 import autograd
@@ -193,11 +193,8 @@ def widget_html(name: str, exercise: Any) -> list[tuple[str, str]]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    driver = start_chromium(tmp_path / "profile")
-    try:
+    with chromium(tmp_path / "profile") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_the_payloads_run_when_not_escaped(browser: Any, tmp_path: Path) -> None:

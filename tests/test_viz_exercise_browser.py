@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import missing_browser, start_chromium
+from browser import chromium, missing_browser
 from test_viz_exercise import MISTAKE_CASES, neuron, posts, twice
 from test_viz_graphs import HOSTILE
 
@@ -31,12 +31,9 @@ FIND = "return [...document.querySelectorAll('[data-{attr}]')].find(e => e.datas
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    driver = start_chromium(tmp_path_factory.mktemp("profile"))
-    driver.set_window_size(WIDTH, HEIGHT)
-    try:
+    with chromium(tmp_path_factory.mktemp("profile")) as driver:
+        driver.set_window_size(WIDTH, HEIGHT)
         yield driver
-    finally:
-        driver.quit()
 
 
 def _open(browser: Any, ex: viz.Exercise, path: Path) -> None:

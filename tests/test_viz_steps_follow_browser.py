@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import missing_browser, start_chromium
+from browser import chromium, missing_browser
 from test_viz_exercise import neuron
 from test_viz_graphs import smallest
 
@@ -42,12 +42,9 @@ return {node: [r.left, r.top, r.right, r.bottom], stage: [s.left, s.top, s.right
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    driver = start_chromium(tmp_path / "profile", "--window-size=1280,900")
-    driver.set_window_size(1280, 900)
-    try:
+    with chromium(tmp_path / "profile", "--window-size=1280,900") as driver:
+        driver.set_window_size(1280, 900)
         yield driver
-    finally:
-        driver.quit()
 
 
 def inside(inner: list[float], outer: list[float]) -> bool:

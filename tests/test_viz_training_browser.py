@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import missing_browser, start_chromium
+from browser import chromium, missing_browser
 from test_viz_training_page import HOSTILE, hostile_history
 from training_frames import HandFrame, HandHistory, fit_history
 
@@ -37,13 +37,10 @@ def recorded() -> tuple[HandHistory, list[list[float]], list[float]]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    driver = start_chromium(tmp_path / "profile")
-    screen = {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False}
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", screen)
-    try:
+    with chromium(tmp_path / "profile") as driver:
+        screen = {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False}
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", screen)
         yield driver
-    finally:
-        driver.quit()
 
 
 def expected_fields(frame: dict[str, Any]) -> dict[str, Any]:
