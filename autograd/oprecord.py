@@ -66,6 +66,7 @@ class Op:
         "builtin",
         "weighted_sum",
         "points",
+        "into",
     )
 
     def __init__(
@@ -83,6 +84,7 @@ class Op:
         builtin: bool,
         weighted_sum: bool = False,
         points: Sequence[Point] = (),
+        into: Callable[..., None] | None = None,
     ) -> None:
         """Describe `fn` (see `op` for the arguments); reads the operand names from its signature."""
         names, nary, self.takes_m = _signature(fn, name, const)
@@ -108,6 +110,9 @@ class Op:
         # Where check_op tries the rule (empty: its grids across the real line).
         where = f"op {name!r}: test point"
         self.points = tuple(tuple(real_number(x, f"{where} {p!r}") for x in p) for p in points)
+        # A built-in row's rule written into the NumPy tape's arrays, `into(*operands, value, *slopes,
+        # m=numpy)`: no temporaries (tests/test_autograd_tape_numpy_forms.py checks it bit for bit).
+        self.into = into
 
     def __repr__(self) -> str:
         """Op('tanh', d/dx = 1 - tanh(x)^2)."""
@@ -402,6 +407,7 @@ def op(
     weighted_sum: bool = ...,
     points: Sequence[Sequence[float]] = ...,
     _builtin: bool = ...,
+    _into: Callable[..., None] | None = ...,
 ) -> Op: ...
 
 
@@ -420,6 +426,7 @@ def op(
     weighted_sum: bool = ...,
     points: Sequence[Sequence[float]] = ...,
     _builtin: bool = ...,
+    _into: Callable[..., None] | None = ...,
 ) -> Callable[[Callable[..., Any]], Op]: ...
 
 
@@ -437,6 +444,7 @@ def op(
     weighted_sum: bool = False,
     points: Sequence[Sequence[float]] = (),
     _builtin: bool = False,
+    _into: Callable[..., None] | None = None,
 ) -> Op | Callable[[Callable[..., Any]], Op]:
     """Register `fn` (returning value and d/d each input) as an operation; returns the callable `Op`.
 
@@ -471,6 +479,7 @@ def op(
             builtin=_builtin,
             weighted_sum=weighted_sum,
             points=tuple(tuple(p) for p in points),
+            into=_into,
         )
         if not row.formula:
             row.formula = f"{key}({', '.join(row.operands)})"

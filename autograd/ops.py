@@ -12,7 +12,8 @@ number of operands and is marked `weighted_sum`, so the pure-Python tape replays
 of products, the NumPy tape a layer of them as one matrix product, and diagrams draw its terms;
 none of them asks which row it is. Speed paths checked against this table by tests, not
 restated: `Value`'s inline arithmetic and `weighted_sum` (tests/test_autograd_optable.py); the
-pure-Python tape's column replay (tests/test_autograd_tape_python.py).
+pure-Python tape's column replay (tests/test_autograd_tape_python.py); a row's `into` form, its
+rule written into the NumPy tape's arrays (tests/test_autograd_tape_numpy_forms.py).
 
 NOTE: kink conventions: relu'(0) = 0, abs'(0) = 0, step' = sign' = 0 everywhere (the posts'
 threshold functions are flat, which is exactly why backpropagation needs the sigmoid);
@@ -178,7 +179,15 @@ def sigmoid(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     return s, e / ((1.0 + e) * (1.0 + e))
 
 
-@op(symbol="ReLU", rule="1 if x > 0 else 0", latex=r"[x > 0]", formula="max(0, x)", _builtin=True)
+def _relu_into(x: Any, value: Any, slope: Any, m: Any) -> None:
+    """relu's rule below, written into the NumPy tape's value and slope arrays with no temporary."""
+    m.greater(x, 0.0, out=slope)  # positive * 1.0
+    m.multiply(x, slope, out=value)  # x * positive
+    m.add(value, 0.0, out=value)
+
+
+@op(symbol="ReLU", rule="1 if x > 0 else 0", latex=r"[x > 0]", formula="max(0, x)", _builtin=True,
+    _into=_relu_into)
 def relu(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """relu(x) = max(0, x), the posts' ramp; d/dx = 1 if x > 0 else 0 (relu'(0) = 0)."""
     positive = x > 0.0

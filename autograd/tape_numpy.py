@@ -67,6 +67,33 @@ def _strided(np: Any, base: Any, index: Any) -> Any:
     return np.lib.stride_tricks.as_strided(base[start:], shape=index.shape, strides=strides)
 
 
+class _FirstWrites:
+    """Plans the backward pass's writes into one array (adjoint rows, or parameter gradients).
+
+    Contributions come in the order the backward pass makes them. The first one to a row is
+    written with `=` (`out=`), so neither the zeroing of every row before each pass nor an add is
+    paid; a row whose first contribution must be added (it is gathered, or only part of its block
+    is new) or that is read without any contribution is zeroed at the start of the pass instead.
+    """
+
+    def __init__(self, written: Sequence[int] = ()) -> None:
+        """Nothing claimed yet; `written` rows are set before the pass (the root's seeds)."""
+        self.written: set[int] = set(written)
+        self.zero: set[int] = set()
+
+    def claim(self, rows: Sequence[int], writable: bool) -> bool:
+        """Record one contribution to `rows`; True when it can be written (a view, every row new)."""
+        write = writable and _unique(rows) and self.written.isdisjoint(rows)
+        if not write:
+            self.read(rows)
+        self.written.update(rows)
+        return write
+
+    def read(self, rows: Sequence[int]) -> None:
+        """`rows` are read (or added into) here: those without a contribution yet must start at zero."""
+        self.zero.update(r for r in rows if r not in self.written)
+
+
 class _Block:
     """One block of a group's rule call: the operand, output and slope views it reads and writes."""
 
@@ -100,17 +127,20 @@ class _Group:
         self.kind = kind
         self.steps = steps
         self.const = steps[0].const
-        self.out = _index([row[s.output] for s in steps])
-        self.needed = any(engine.needs[row[s.output]] for s in steps)
+        self.out_rows = [row[s.output] for s in steps]
+        self.out = _index(self.out_rows)
+        self.needed = any(engine.needs[r] for r in self.out_rows)
         self.dense = False
         self.slopes: list[slice] = []  # rows of the engine's slope array, one block per operand position
         if kind.weighted_sum:
             self._weighted_sums(steps, engine)
             return
+        self.into = kind.into  # the row's rule written into our arrays, when it has that form
         self.arg_rows = [[row[s.inputs[j]] for s in steps] for j in range(len(steps[0].inputs))]
         self.args = [_index(r) for r in self.arg_rows]
         self.args_unique = [_unique(r) for r in self.arg_rows]
         self.arg_needs = [any(engine.needs[r] for r in rows) for rows in self.arg_rows]
+        self.arg_writes = [False] * len(self.args)  # set by plan_writes
 
     def _weighted_sums(self, steps: list[TapeStep], engine: NumpyEngine) -> None:
         """Index arrays for a group of weighted sums; a dense layer becomes one matrix product."""
@@ -129,6 +159,7 @@ class _Group:
         # A dense layer's weight gradient (neurons, inputs) is made here, not allocated every run.
         self.dw = np.empty(self.w_index.shape) if self.dense else None
         self.x_index = _index(xs[0]) if self.dense else np.asarray(xs, dtype=np.intp)
+        self.bias_write = self.x_write = self.w_write = False  # set by plan_writes
 
     def _bias_rows(self, np: Any, bias: list[int] | None, engine: NumpyEngine) -> None:
         """Where the group's biases are read and their gradients added (None: sums without bias)."""
@@ -168,6 +199,27 @@ class _Group:
             start += len(self.steps)
         return start
 
+    def plan_writes(self, adj: _FirstWrites, grad: _FirstWrites) -> None:
+        """Claim this group's backward contributions, in the order `backward` makes them."""
+        adj.read(self.out_rows)  # its adjoints are complete when it runs
+        if not self.kind.weighted_sum:
+            self.arg_writes = [
+                needs and adj.claim(rows, isinstance(index, slice))
+                for rows, index, needs in zip(self.arg_rows, self.args, self.arg_needs)
+            ]
+            return
+        if self.bias is not None and self.bias_needs:
+            into = grad if self.scalar_bias else adj
+            self.bias_write = into.claim(self.bias, self.scalar_bias and self.bias_grad is not None)
+        if not self.scalar_weights:
+            adj.claim(self.w_flat, False)
+            adj.claim(self.x_flat, False)
+            return
+        if self.x_needs:
+            self.x_write = adj.claim(self.x_flat, isinstance(self.x_index, slice))
+        if self.w_needs:
+            self.w_write = grad.claim(self.w_flat, self.w_grad is not None)
+
     def rows_read_whole(self) -> list[int]:
         """Value rows this group reads with all B samples (a parameter read as one number is not)."""
         if not self.kind.weighted_sum:
@@ -189,13 +241,15 @@ class _Group:
         if self.kind.weighted_sum:
             consecutive = isinstance(self.x_index, slice)
             self.x_values = values[self.x_index] if consecutive else None
-            self.x_adj = adj[self.x_index] if consecutive else None  # added into in place, a view
+            self.x_adj = adj[self.x_index] if consecutive else None  # written or added into in place
             return
         self.slope_views = [slopes[rows] for rows in self.slopes]
         # For each operand position that leads to a parameter: its slope rows, the adjoint rows its
-        # products are added into (a view when they are consecutive, else None), their index, unique.
+        # products go to (a view when they are consecutive, else None), their index, unique, and
+        # whether the product is written there (the rows' first contribution) rather than added.
         self.pushes = [
-            (self.slope_views[j], adj[i] if isinstance(i, slice) else None, i, self.args_unique[j])
+            (self.slope_views[j], adj[i] if isinstance(i, slice) else None, i, self.args_unique[j],
+             self.arg_writes[j])
             for j, i in enumerate(self.args)
             if self.arg_needs[j]
         ]
@@ -204,13 +258,16 @@ class _Group:
     def _blocks(self, size: int) -> list[tuple[slice, slice]]:
         """(steps, samples) blocks of at most RULE_BLOCK numbers that cover the group's (steps, B) rows.
 
-        The rule runs once per block: its temporaries (relu makes four) stay small enough to be
-        reused from the allocator's free lists and to stay in cache, instead of being fresh memory
+        The rule runs once per block: its temporaries (relu's rule makes four) stay small enough to
+        be reused from the allocator's free lists and to stay in cache, instead of being fresh memory
         that page-faults at every call when B is large. Blocks take whole rows of samples while a
         row fits (each operand block is then one contiguous piece of memory), else a row at a time
-        in pieces of samples. Elementwise, so the numbers are the same as in one call.
+        in pieces of samples. Elementwise, so the numbers are the same as in one call. A row's
+        `into` form makes no temporaries: it runs on the whole group at once.
         """
         steps = len(self.steps)
+        if self.into is not None and all(isinstance(i, slice) for i in self.args):
+            return [(slice(0, steps), slice(0, size))]
         if size <= RULE_BLOCK:
             height = max(1, RULE_BLOCK // max(1, size))
             return [(slice(k, min(k + height, steps)), slice(0, size)) for k in range(0, steps, height)]
@@ -239,26 +296,23 @@ class _Group:
 
     def forward(self, engine: NumpyEngine, np: Any) -> None:
         """Compute the group's outputs into their rows (and keep its slopes), checking the row's domain."""
-        v = engine.values
         if self.kind.weighted_sum:
-            self._forward_weighted(engine, np, v)
+            self._forward_weighted(engine, np, engine.values)
             return
-        kind = self.kind
+        kind, const, into = self.kind, self.const, self.into
         for block in self.plan:
             args = block.operands
             if block.gathered:
-                args = [a if g is None else v[g] for a, g in zip(args, block.gathers)]
-            if self.const is not None:
-                args = [*args, self.const]
-            for ok, _message, _error in kind.domain:
-                try:
-                    good = np.asarray(ok(*args))
-                except Exception as error:  # a learner's check may raise anything: name the op and sample
-                    engine.fail_rule(self, error, "domain check")
-                if not good.all():
-                    engine.fail_first(np, self, ~np.broadcast_to(good, args[0].shape), block)
+                args = [a if g is None else engine.values[g] for a, g in zip(args, block.gathers)]
+            if const is not None:
+                args = [*args, const]
+            if kind.domain:
+                self._check_domain(engine, np, args, block)
+            if into is not None:
+                into(*args, block.out, *block.slopes, m=np)
+                continue
             try:
-                result = _rule(np, kind, args, self.const)
+                result = _rule(np, kind, args, const)
                 if not kind.builtin:  # a learner's result: the right number of real arrays
                     shape = args[0].shape
                     result = checked_arrays(np, kind, result, len(self.args), shape, _form(kind))
@@ -267,6 +321,16 @@ class _Group:
             block.out[...] = result[0]
             for view, d in zip(block.slopes, result[1:]):
                 view[...] = d  # a constant slope (1.0 of "+") broadcasts
+
+    def _check_domain(self, engine: NumpyEngine, np: Any, args: list[Any], block: _Block) -> None:
+        """The scalar engine's error for the first (step, sample) of `block` outside the row's domain."""
+        for ok, _message, _error in self.kind.domain:
+            try:
+                good = np.asarray(ok(*args))
+            except Exception as error:  # a learner's check may raise anything: name the op and sample
+                engine.fail_rule(self, error, "domain check")
+            if not good.all():
+                engine.fail_first(np, self, ~np.broadcast_to(good, args[0].shape), block)
 
     def _weight_matrix(self, engine: NumpyEngine) -> Any:
         """The (neurons, inputs) weight matrix of a group whose weights are parameters or constants."""
@@ -298,7 +362,10 @@ class _Group:
             self._backward_weighted(engine, np)
             return
         grad = self.out_adj
-        for slopes, view, index, unique in self.pushes:
+        for slopes, view, index, unique, write in self.pushes:
+            if write:  # the rows' first contribution: the product goes straight there
+                np.multiply(slopes, grad, out=view)
+                continue
             product = np.multiply(slopes, grad, out=self.product)
             if view is not None:
                 view += product
@@ -312,6 +379,8 @@ class _Group:
         if self.bias_index is not None and self.bias_needs:
             if not self.scalar_bias:
                 _add(np, adj, self.bias_index, self.bias_unique, grad)
+            elif self.bias_write:
+                np.add.reduce(grad, axis=1, out=self.bias_grad)
             elif self.bias_grad is not None:
                 self.bias_grad += np.add.reduce(grad, axis=1)
             else:
@@ -328,19 +397,31 @@ class _Group:
             if self.x_needs:
                 # One neuron: W^T @ adjoint is an outer product (one term per entry, the same numbers),
                 # which an elementwise product makes faster than a matrix product with inner size 1.
-                product = (np.multiply if len(self.steps) == 1 else np.matmul)(w.T, grad, out=self.product)
-                if self.x_adj is not None:
-                    self.x_adj += product
+                times = np.multiply if len(self.steps) == 1 else np.matmul
+                if self.x_write:  # the inputs' first contribution: written straight into their rows
+                    times(w.T, grad, out=self.x_adj)
+                elif self.x_adj is not None:
+                    self.x_adj += times(w.T, grad, out=self.product)
                 else:
-                    _add(np, adj, self.x_index, True, product)
-            dw = np.matmul(grad, x.T, out=self.dw) if self.w_needs else None
-        else:
-            x = v[self.x_index]
-            if self.x_needs:
-                _add(np, adj, self.x_index, self.x_unique, w[:, :, None] * grad[:, None, :])
-            dw = np.einsum("nb,nkb->nk", grad, x) if self.w_needs else None
-        if dw is None:
+                    _add(np, adj, self.x_index, True, times(w.T, grad, out=self.product))
+            if self.w_needs:
+                # The weight gradient goes straight into the gradient array (BLAS writes the strided view).
+                dw = np.matmul(grad, x.T, out=self.w_grad if self.w_write else self.dw)
+                if not self.w_write:
+                    self._add_dw(engine, np, dw)
             return
+        x = v[self.x_index]
+        if self.x_needs:
+            _add(np, adj, self.x_index, self.x_unique, w[:, :, None] * grad[:, None, :])
+        if self.w_needs:
+            dw = np.einsum("nb,nkb->nk", grad, x)
+            if self.w_write and self.w_grad is not None:
+                self.w_grad[...] = dw
+            else:
+                self._add_dw(engine, np, dw)
+
+    def _add_dw(self, engine: NumpyEngine, np: Any, dw: Any) -> None:
+        """Add a weight gradient (neurons, inputs) into the parameter gradients."""
         if self.w_grad is not None:
             self.w_grad += dw
         else:
@@ -398,7 +479,7 @@ class NumpyEngine:
         self.grad = np.zeros(self.n_shared)  # batch-summed gradients of the shared rows
         self.groups = [_Group(steps[0].kind, steps, self) for steps in steps_by_group]
         # Every step's local derivatives (a weighted sum's are its operands: none stored) live in one
-        # (edges, B) array right after the values in one buffer, so a run checks them all with one sum.
+        # (edges, B) array right after the values in one buffer, so a run checks them all at once.
         n_slopes = 0
         for g in self.groups:
             n_slopes = g.place_slopes(n_slopes)
@@ -409,12 +490,26 @@ class NumpyEngine:
         shared_whole = sorted(r for r in whole if r < self.n_shared)
         self.whole_params = np.asarray([r for r in shared_whole if r < program.n_params], dtype=np.intp)
         self.whole_constants = np.asarray([r for r in shared_whole if r >= program.n_params], dtype=np.intp)
+        self._plan_writes(np)
         self.size: int | None = None  # B of the buffers below, kept while batches keep that size
         self.values: Any = None
         self.slopes: Any = None
         self.adj: Any = None
         self.buffer: Any = None
         self.scratch: Any = None
+        self.ones: Any = None
+
+    def _plan_writes(self, np: Any) -> None:
+        """Which backward contributions are written rather than added, and what to zero before each pass."""
+        adj = _FirstWrites([self.row[self.program.root_slot]])  # the root holds the seeds
+        grad = _FirstWrites()
+        for g in reversed(self.groups):
+            if g.needed:
+                g.plan_writes(adj, grad)
+        adj.read(self.whole_params.tolist())  # summed into their gradients at the end
+        grad.read(range(self.program.n_params))  # every parameter's gradient is returned
+        self.adj_zero = np.asarray(sorted(adj.zero), dtype=np.intp)
+        self.grad_zero = np.asarray(sorted(grad.zero), dtype=np.intp)
 
     def _allocate(self, np: Any, size: int) -> None:
         """Buffers for batches of `size` samples: values and slopes (one block), adjoints, scratch.
@@ -428,6 +523,7 @@ class NumpyEngine:
         self.slopes = self.buffer[self.n_rows :]
         self.adj = np.empty((self.n_rows, size))
         self.scratch = np.empty((max([g.scratch_rows() for g in self.groups] + [0]), size))
+        self.ones = np.ones(size)
         self.values[self.whole_constants] = self.shared[self.whole_constants, None]  # never change
         self.size = size
         for g in self.groups:
@@ -463,8 +559,9 @@ class NumpyEngine:
                     self._check_finite(np, column, i)
             for g in self.groups:
                 g.forward(self, np)
-            # Likewise one sum over every computed value and slope (they share one buffer).
-            total = float(np.add.reduce(self.buffer[program.first_step_slot :], axis=None))
+            # Likewise one sum over every computed value and slope (they share one buffer), as a
+            # matrix-vector product with ones: BLAS sums the rows faster than a plain sum does.
+            total = float((self.buffer[program.first_step_slot :] @ self.ones).sum())
         if total - total != 0.0:
             self._explain(np, values, self.slopes)
         return values[root].copy()
@@ -542,11 +639,11 @@ class NumpyEngine:
         if self.size == 0:
             return np.zeros(n_params)
         adj = self.adj
-        # Only rows that depend on a parameter are ever read back: zero those (steps and params).
-        adj[program.first_step_slot :] = 0.0
-        if len(self.whole_params):
-            adj[self.whole_params] = 0.0
-        self.grad[:] = 0.0
+        # Most rows get their first contribution written, not added (see _FirstWrites): zero the rest.
+        if len(self.adj_zero):
+            adj[self.adj_zero] = 0.0
+        if len(self.grad_zero):
+            self.grad[self.grad_zero] = 0.0
         root = self.row[program.root_slot]
         adj[root] = 1.0 if weights is None else np.asarray(weights, dtype=np.float64)  # nothing adds to it
         # Overflow shows up as inf in the result, which Tape.backward turns into a clear error.
@@ -554,7 +651,8 @@ class NumpyEngine:
             for g in reversed(self.groups):
                 if g.needed:
                     g.backward(self, np)
-            grads = self.grad[:n_params].copy()
+            # + 0.0 makes a copy and turns a -0.0 (a product written, not added to a zero) into 0.0.
+            grads = self.grad[:n_params] + 0.0
             if len(self.whole_params):
                 grads[self.whole_params] += adj[self.whole_params].sum(axis=1)
         return grads
