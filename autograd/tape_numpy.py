@@ -215,8 +215,9 @@ class _Group:
             adj.claim(self.w_flat, False)
             adj.claim(self.x_flat, False)
             return
-        if self.x_needs:
-            self.x_write = adj.claim(self.x_flat, isinstance(self.x_index, slice))
+        if self.x_needs:  # a dense layer's product W^T @ adjoint has one row per input
+            inputs = self.x_flat[: len(self.x_flat) // len(self.steps)] if self.dense else self.x_flat
+            self.x_write = adj.claim(inputs, isinstance(self.x_index, slice))
         if self.w_needs:
             self.w_write = grad.claim(self.w_flat, self.w_grad is not None)
 
