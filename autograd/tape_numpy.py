@@ -97,7 +97,7 @@ class _FirstWrites:
 class _Block:
     """One block of a group's rule call: the operand, output and slope views it reads and writes."""
 
-    __slots__ = ("rows", "samples", "operands", "gathers", "gathered", "out", "slopes")
+    __slots__ = ("rows", "samples", "operands", "gathers", "gathered", "out", "slopes", "held")
 
     def __init__(
         self,
@@ -116,6 +116,7 @@ class _Block:
         self.gathered = any(g is not None for g in gathers)
         self.out = out
         self.slopes = slopes
+        self.held: list[float | None] = [None] * len(slopes)  # the constant each slope view holds
 
 
 class _Group:
@@ -173,6 +174,8 @@ class _Group:
         if self.scalar_bias and bias is not None:
             self.bias_index = np.asarray(bias, dtype=np.intp)
             self.bias_shared = _strided(np, engine.shared, bias)
+            if self.bias_shared is not None:
+                self.bias_shared = self.bias_shared[:, None]  # a column: added to every sample
             if self.bias_unique:
                 self.bias_grad = _strided(np, engine.grad, bias)
 
@@ -320,8 +323,11 @@ class _Group:
             except Exception as error:
                 engine.fail_rule(self, error, _form(kind))
             block.out[...] = result[0]
-            for view, d in zip(block.slopes, result[1:]):
-                view[...] = d  # a constant slope (1.0 of "+") broadcasts
+            for k, (view, d) in enumerate(zip(block.slopes, result[1:])):
+                # A constant slope (the 1.0 of "+") is the same float object at every run: written once.
+                if d is not block.held[k]:
+                    view[...] = d
+                    block.held[k] = d if isinstance(d, float) else None
 
     def _check_domain(self, engine: NumpyEngine, np: Any, args: list[Any], block: _Block) -> None:
         """The scalar engine's error for the first (step, sample) of `block` outside the row's domain."""
@@ -349,11 +355,12 @@ class _Group:
             out[...] = (v[self.w_index] * v[self.x_index]).sum(axis=1)
         if self.bias_index is None:
             return
-        if self.scalar_bias:
-            bias = self.bias_shared if self.bias_shared is not None else engine.shared[self.bias_index]
-            out += bias[:, None]
+        if self.bias_shared is not None:
+            np.add(out, self.bias_shared, out=out)
+        elif self.scalar_bias:
+            np.add(out, engine.shared[self.bias_index, None], out=out)
         else:
-            out += v[self.bias_index]
+            np.add(out, v[self.bias_index], out=out)
 
     # ------------------------------------------------------------ backward
 
@@ -462,7 +469,7 @@ class NumpyEngine:
 
     def __init__(self, program: Program) -> None:
         """Group the steps by depth and op-table row and give each group consecutive rows."""
-        np = _numpy()
+        np = self.np = _numpy()
         self.program = program
         steps_by_group, row = layers(program)
         self.row = row
@@ -498,7 +505,9 @@ class NumpyEngine:
         self.adj: Any = None
         self.buffer: Any = None
         self.scratch: Any = None
+        self.checked: Any = None
         self.ones: Any = None
+        self.row_ones: Any = None
 
     def _plan_writes(self, np: Any) -> None:
         """Which backward contributions are written rather than added, and what to zero before each pass."""
@@ -524,7 +533,9 @@ class NumpyEngine:
         self.slopes = self.buffer[self.n_rows :]
         self.adj = np.empty((self.n_rows, size))
         self.scratch = np.empty((max([g.scratch_rows() for g in self.groups] + [0]), size))
+        self.checked = self.buffer[self.program.input_slots[0] :]  # inputs, steps' values, slopes
         self.ones = np.ones(size)
+        self.row_ones = np.ones(len(self.checked))
         self.values[self.whole_constants] = self.shared[self.whole_constants, None]  # never change
         self.size = size
         for g in self.groups:
@@ -534,7 +545,7 @@ class NumpyEngine:
 
     def run(self, columns: Sequence[Any], params: list[float]) -> Any:
         """Root values for the batch as a float64 array of length B; keeps every row for backward."""
-        np = _numpy()
+        np = self.np
         program = self.program
         block = getattr(columns, "ndim", None) == 2 and columns.dtype == np.float64  # type: ignore[attr-defined]
         cols = columns if block else [self._column(np, c, i) for i, c in enumerate(columns)]
@@ -552,20 +563,29 @@ class NumpyEngine:
         first = program.input_slots[0]
         values[first : first + len(cols)] = cols
         with np.errstate(all="ignore"):
-            # One C-level sum instead of an isfinite pass per column: inf or NaN stays in the sum
-            # (an overflowing sum of finite numbers sends us to the exact check, which passes).
-            total = float(values[first : first + len(cols)].sum())
-            if total - total != 0.0:
-                for i, column in enumerate(cols):
-                    self._check_finite(np, column, i)
-            for g in self.groups:
-                g.forward(self, np)
-            # Likewise one sum over every computed value and slope (they share one buffer), as a
-            # matrix-vector product with ones: BLAS sums the rows faster than a plain sum does.
-            total = float((self.buffer[program.first_step_slot :] @ self.ones).sum())
+            try:
+                for g in self.groups:
+                    g.forward(self, np)
+            except Exception:
+                self._check_columns(np, cols)  # a non-finite input is named, not the step it upset
+                raise
+            # The inputs, every computed value and every slope lie in one block of the buffer: one
+            # matrix-vector product with ones sums it (BLAS, faster than a plain sum); inf or NaN
+            # stays in the total (a finite total that overflows sends us to the exact check, which passes).
+            total = float(self.row_ones @ (self.checked @ self.ones))
         if total - total != 0.0:
+            self._check_columns(np, cols)
             self._explain(np, values, self.slopes)
         return values[root].copy()
+
+    def _check_columns(self, np: Any, cols: Sequence[Any]) -> None:
+        """A ValueError naming the first sample of the first batch column that is inf or NaN."""
+        for i, column in enumerate(cols):
+            if not np.isfinite(column).all():
+                try:
+                    real_numbers(column.tolist(), f"tape.run(batch column {i})")
+                except ValueError as error:
+                    raise error from None  # the column's error alone, not the step it made fail
 
     @staticmethod
     def _column(np: Any, column: Any, index: int) -> Any:
@@ -577,12 +597,6 @@ class NumpyEngine:
         if array.ndim != 1 or array.dtype.kind not in "iuf":
             raise TypeError(needs(where, "a list or 1-D array of numbers", column))
         return array.astype(np.float64, copy=False)
-
-    @staticmethod
-    def _check_finite(np: Any, array: Any, index: int) -> None:
-        """A ValueError naming the first sample of this column that is inf or NaN."""
-        if not np.isfinite(array).all():
-            real_numbers(array.tolist(), f"tape.run(batch column {index})")
 
     def fail_first(self, np: Any, g: _Group, bad: Any, block: _Block | None = None) -> None:
         """Raise the scalar engine's error for the first (step, sample) flagged in `bad`.
@@ -634,7 +648,7 @@ class NumpyEngine:
 
     def backward(self, weights: Sequence[float] | None) -> Any:
         """Adjoints for all rows at once; parameter gradients summed over the batch (a float64 array)."""
-        np = _numpy()
+        np = self.np
         program = self.program
         n_params = program.n_params
         if self.size == 0:

@@ -116,3 +116,17 @@ def test_the_tape_works_again_after_an_error() -> None:
     with pytest.raises(ValueError, match="overflows"):
         tape.run([[1e200, 1.0]])
     assert tape.run([[0.5, -2.0]]).tolist() == [1.0 + math.tanh(0.5), 1.0 + math.tanh(-2.0)]
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_a_non_finite_input_is_named_before_the_step_it_upsets(bad: float) -> None:
+    """The inputs are checked with the steps' values, after the run: a NaN that fails log's domain
+    check on the way is still reported as the bad input it is, alone (no chained step error)."""
+    x, y = Value(1.0), Value(1.0)
+    tape = compile((x * y).log() + y.sqrt(), [x, y], [], backend="numpy")
+    column_1 = r"^tape\.run\(batch column 1\)\[2\] needs a finite number, got"
+    with pytest.raises(ValueError, match=column_1) as info:
+        tape.run([[1.0, 2.0, 3.0], [1.0, 1.0, bad]])
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    with pytest.raises(ValueError, match=r"^tape\.run\(batch column 0\)\[0\] needs a finite number, got"):
+        tape.run(np.asarray([[bad, 2.0], [1.0, 1.0]]))  # one 2-D array, as fit passes it
