@@ -17,7 +17,9 @@ What makes an operation special is said by its row, never by who it is: `arity` 
 number of operands; `weighted_sum` marks a sum of products over (w0, x0, w1, x1, ..., [b]) whose
 derivatives are its own operands, which the tapes replay as sums of products (the NumPy tape as
 one matrix product per layer) and diagrams draw term by term; `points` are where tests and
-`check_op` try it. The tapes and viz read these attributes, so a new row needs no edit elsewhere.
+`check_op` try it; `into` (built-in rows) is the rule written into given arrays, which the NumPy
+tape calls in its place. The tapes and viz read these attributes, so a new row needs no edit
+elsewhere.
 
 Names: `TABLE` holds the built-in rows. A learner's op is not entered there: it may take any name,
 a built-in's too ("tanh", or a "softplus" a later release adds), and stays the learner's own row
