@@ -40,8 +40,9 @@ class ArrayOptimizer:
         self.absorb()
 
     def _lists(self) -> list[list[float]]:
-        """The optimizer's per-parameter state lists, in the order of `self.state`."""
-        return []
+        """The optimizer's per-parameter state lists, in the order of `self.state` (its `states()`:
+        SGD's momentum buffer only while momentum is on, so plain SGD copies no state)."""
+        return list(self.optimizer.states().values())
 
     def absorb(self) -> None:
         """Read the optimizer's state lists (a learner may have changed them)."""
@@ -67,10 +68,12 @@ class ArrayOptimizer:
         self.lr = lr
         index = self.index
         old, grad = (w, g) if index is None else (w[index], g[index])
+        names = list(opt.states())
+        if len(names) != len(self.state):  # momentum turned on (or off) since the state was read
+            self.absorb()
         with self.np.errstate(over="ignore", invalid="ignore"):  # overflow is checked right below
             new, state = self._rule(old, grad, lr)
             # As Optimizer._check_step: a state that went bad is the cause, so it is named first.
-            names = list(opt.states())
             for name, array in [*zip(names, state), ("", new)]:
                 i = _first_bad(array)
                 if i is not None:
@@ -87,17 +90,15 @@ class ArrayOptimizer:
 
 
 class ArraySGD(ArrayOptimizer):
-    """`SGD` on arrays: its momentum buffer is the state."""
+    """`SGD` on arrays: its momentum buffer is the state (none without momentum)."""
 
     optimizer: SGD
-
-    def _lists(self) -> list[list[float]]:
-        """The momentum buffer."""
-        return [self.optimizer.velocity]
 
     def _rule(self, w: Any, g: Any, lr: float) -> tuple[Any, list[Any]]:
         """`sgd_update` on every entry at once."""
         opt = self.optimizer
+        if not self.state:  # no momentum: sgd_update neither reads nor changes the buffer
+            return sgd_update(w, g, 0.0, lr, opt.momentum, opt.weight_decay)[0], []
         new, velocity = sgd_update(w, g, self.state[0], lr, opt.momentum, opt.weight_decay)
         return new, [velocity]
 
@@ -106,10 +107,6 @@ class ArrayAdam(ArrayOptimizer):
     """`Adam` on arrays: its moments m and v are the state; `t` stays on the optimizer."""
 
     optimizer: Adam
-
-    def _lists(self) -> list[list[float]]:
-        """The moments m and v."""
-        return [self.optimizer.m, self.optimizer.v]
 
     def _rule(self, w: Any, g: Any, lr: float) -> tuple[Any, list[Any]]:
         """`adam_update` on every entry at once, at step t + 1."""

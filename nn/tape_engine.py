@@ -311,7 +311,7 @@ class TapeEngine:
         else:
             columns = [list(c) for c in zip(*rows)] + compiled.encode(ys)
         values = compiled.tape.run(columns)
-        compiled.tape.backward([1.0 / size] * size)
+        compiled.tape.backward(mean=True)
         total = 0.0
         for v in values.tolist() if hasattr(values, "tolist") else values:
             total += v  # left to right, as the scalar engine adds the sample losses
@@ -322,12 +322,20 @@ class TapeEngine:
         return mean, sum(1 for p, y in zip(preds, ys) if accuracy(p, y))
 
     def _compile(
-        self, model: MLP, loss: Callable[[Any, Any], Value], x0: Sequence[float], y0: Any
+        self,
+        model: MLP,
+        loss: Callable[[Any, Any], Value],
+        x0: Sequence[float],
+        y0: Any,
+        params: list[Value] | None = None,
     ) -> _Compiled:
-        """The cached compilation when it is for this model and loss, else a new one."""
+        """The cached compilation when it is for this model and loss, else a new one.
+
+        `params`: `_parameters(model)` when the caller has just made it (a wide model's list takes a while)."""
         if not isinstance(model, MLP):
             raise TypeError(needs("fit(engine='tape', model)", "an MLP", model))
-        params = _parameters(model)
+        if params is None:
+            params = _parameters(model)
         compiled = self._compiled  # read once: another thread's fit may replace it meanwhile
         if compiled is None or not compiled.matches(model, loss, params):
             backend = self.backend or default_backend()

@@ -272,10 +272,7 @@ class Steps(Protocol):
         ...
 
     def step(self) -> None:
-        """The optimizer's update."""
-
-    def check_weights(self, where: str) -> None:
-        """A ValueError naming `where` when the update left a weight non-finite."""
+        """The optimizer's update; a ValueError when it fails or would leave a weight non-finite."""
 
     def publish(self) -> None:
         """The sync point: make the parameter Values hold the current weights and grads."""
@@ -308,12 +305,9 @@ class _ValueSteps:
             return run.run_batch(run.model, xs, ys, run.loss_fn, run.acc_fn)
 
     def step(self) -> None:
-        """The optimizer's own step."""
+        """The optimizer's own step, then every parameter's .data checked (an optimizer without nn.optim's check)."""
         self.run.optimizer.step()
-
-    def check_weights(self, where: str) -> None:
-        """Every parameter's .data is finite after the step (an optimizer without nn.optim's check)."""
-        _check_weights(self.run.named, self.run.params, where)
+        _check_weights(self.run.named, self.run.params)
 
     def publish(self) -> None:
         """Nothing: the Values are the weights."""
@@ -344,9 +338,9 @@ class _Run:
     doctor: bool = False  # report the gradient doctor's findings (once, then False)
     steps: Steps = field(init=False)  # set by fit: _ValueSteps, or ArraySteps for a tape engine
 
-    @property
+    @functools.cached_property
     def batches(self) -> int:
-        """Batches per epoch."""
+        """Batches per epoch (read every batch: computed once)."""
         return -(-len(self.xs) // self.batch_size)
 
     @functools.cached_property
@@ -539,23 +533,31 @@ def _stops(run: _Run, epoch: int, epoch_loss: float) -> bool:
 def _epoch(run: _Run, history: History, bar: Any, epoch: int, order: list[int]) -> tuple[float, int]:
     """One pass over the samples in `order`, batch by batch: (sample-weighted mean loss, correct count)."""
     n = len(order)
+    size = run.batch_size
+    batches = run.batches
     loss_sum = 0.0
     correct = 0
-    for b, lo in enumerate(range(0, n, run.batch_size), start=1):
-        hi = min(lo + run.batch_size, n)
-        where = f"fit: epoch {epoch} of {run.epochs}, batch {b} of {run.batches}"
-        batch_loss, batch_correct = _batch(run, lo, hi, where, epoch, b)
+    for b, lo in enumerate(range(0, n, size), start=1):
+        hi = min(lo + size, n)
+        batch_loss, batch_correct = _batch(run, lo, hi, epoch, b)
         loss_sum += batch_loss * (hi - lo)
-        correct += batch_correct or 0
-        last = b == run.batches and _stops(run, epoch, loss_sum / n)
-        _maybe_record(run, history, epoch, batch_loss, batch_correct, hi - lo, last)
-        _update(run, where)
-        if run.batches > 1:
+        if batch_correct is not None:
+            correct += batch_correct
+        if run.record is not None:
+            last = b == batches and _stops(run, epoch, loss_sum / n)
+            _maybe_record(run, history, epoch, batch_loss, batch_correct, hi - lo, last)
+        _update(run, epoch, b)
+        if batches > 1:
             bar.update()
     return loss_sum / n, correct
 
 
-def _batch(run: _Run, lo: int, hi: int, where: str, epoch: int, b: int) -> tuple[float, int | None]:
+def _where(run: _Run, epoch: int, b: int) -> str:
+    """The start of a batch's error message: "fit: epoch 3 of 100, batch 2 of 4" (made only on an error)."""
+    return f"fit: epoch {epoch} of {run.epochs}, batch {b} of {run.batches}"
+
+
+def _batch(run: _Run, lo: int, hi: int, epoch: int, b: int) -> tuple[float, int | None]:
     """The epoch's samples lo..hi-1, forward and backward: (mean loss, correct count), grads kept."""
     try:
         batch_loss, batch_correct = run.steps.batch(lo, hi)
@@ -564,24 +566,23 @@ def _batch(run: _Run, lo: int, hi: int, where: str, epoch: int, b: int) -> tuple
     except ValueError as error:
         run.steps.publish()  # the hint reads the weights
         hint = _divergence_hint(run.named, epoch, b, run.optimizer.lr)
-        raise ValueError(f"{where}: {_shorten(str(error))}{hint}") from error
+        raise ValueError(f"{_where(run, epoch, b)}: {_shorten(str(error))}{hint}") from error
     return batch_loss, batch_correct
 
 
-def _update(run: _Run, where: str) -> None:
+def _update(run: _Run, epoch: int, b: int) -> None:
     """The optimizer's step, its errors and non-finite results named with the batch."""
     try:
         run.steps.step()
     except ValueError as error:
-        raise ValueError(f"{where}: {error}") from error
-    run.steps.check_weights(where)
+        raise ValueError(f"{_where(run, epoch, b)}: {error}") from error
     run.step += 1
 
 
 def _maybe_record(
     run: _Run, history: History, epoch: int, loss: float, correct: int | None, size: int, last: bool
 ) -> None:
-    """Append a Frame (and call on_frame) at steps 0, k, 2k, ... and at the last step."""
+    """Append a Frame (and call on_frame) at steps 0, k, 2k, ... and at the last step (needs `record`)."""
     if run.record is None or not (last or run.step % run.record == 0):
         return
     run.steps.publish()  # the frame and on_frame read the model
@@ -702,13 +703,13 @@ def _shorten(message: str) -> str:
     return _LONG_TUPLE.sub(summary, message)
 
 
-def _check_weights(named: list[tuple[str, Value]], params: list[Value], where: str) -> None:
+def _check_weights(named: list[tuple[str, Value]], params: list[Value]) -> None:
     """A ValueError when the step left a weight non-finite (an optimizer without nn.optim's own check)."""
     i = first_non_finite([p.data for p in params])
     if i is not None:
         name, p = named[i]
         raise ValueError(
-            f"{where}: the optimizer step made {name} ({describe(p)}) {p.data!r} (grad={p.grad!r}); "
+            f"the optimizer step made {name} ({describe(p)}) {p.data!r} (grad={p.grad!r}); "
             "try a smaller learning rate"
         )
 
