@@ -57,7 +57,8 @@ class Tape(Program):
         # One 2-D array, a row per input (a training loop's batch): only its row count to check.
         block = getattr(batch, "ndim", None) == 2
         if not block and (
-            isinstance(batch, (str, bytes)) or (not isinstance(batch, Sequence) and not hasattr(batch, "shape"))
+            isinstance(batch, (str, bytes))
+            or (not isinstance(batch, Sequence) and not hasattr(batch, "shape"))
         ):
             raise TypeError(needs("tape.run(batch)", "a sequence of columns", batch))
         if len(batch) != len(self.inputs):
@@ -241,7 +242,9 @@ def _numpy() -> Any:
     try:
         import numpy
     except ImportError:
-        raise ImportError("tape.parameter_data and tape.value_rows need numpy: pip install 'axongrad[numpy]'") from None
+        raise ImportError(
+            "tape.parameter_data and tape.value_rows need numpy: pip install 'axongrad[numpy]'"
+        ) from None
     return numpy
 
 

@@ -331,7 +331,8 @@ class TapeEngine:
     ) -> _Compiled:
         """The cached compilation when it is for this model and loss, else a new one.
 
-        `params`: `_parameters(model)` when the caller has just made it (a wide model's list takes a while)."""
+        `params`: `_parameters(model)` when the caller has just made it (a wide model's takes a while).
+        """
         if not isinstance(model, MLP):
             raise TypeError(needs("fit(engine='tape', model)", "an MLP", model))
         if params is None:

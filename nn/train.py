@@ -305,7 +305,7 @@ class _ValueSteps:
             return run.run_batch(run.model, xs, ys, run.loss_fn, run.acc_fn)
 
     def step(self) -> None:
-        """The optimizer's own step, then every parameter's .data checked (an optimizer without nn.optim's check)."""
+        """The optimizer's own step, then every .data checked (an optimizer without nn.optim's check)."""
         self.run.optimizer.step()
         _check_weights(self.run.named, self.run.params)
 
