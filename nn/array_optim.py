@@ -37,6 +37,9 @@ class ArrayOptimizer:
         self.np = np
         self.state: list[Any] = []
         self.lr: object = None  # the last lr checked (a float is immutable: the same object is still valid)
+        # Overflow is checked on the results, so numpy's warnings are off while the rule runs; the
+        # errstate is made once (as a decorator it sets numpy's state for each call, thread-safely).
+        self._quiet_update = np.errstate(over="ignore", invalid="ignore")(self._update)
         self.absorb()
 
     def _lists(self) -> list[list[float]]:
@@ -68,22 +71,27 @@ class ArrayOptimizer:
         self.lr = lr
         index = self.index
         old, grad = (w, g) if index is None else (w[index], g[index])
-        names = list(opt.states())
-        if len(names) != len(self.state):  # momentum turned on (or off) since the state was read
-            self.absorb()
-        with self.np.errstate(over="ignore", invalid="ignore"):  # overflow is checked right below
-            new, state = self._rule(old, grad, lr)
-            # As Optimizer._check_step: a state that went bad is the cause, so it is named first.
-            for name, array in [*zip(names, state), ("", new)]:
-                i = _first_bad(array)
-                if i is not None:
-                    raise opt.overflow_error(i, name, float(array[i]), float(old[i]), float(grad[i]), lr)
+        new, state = self._quiet_update(old, grad, lr)
         # Every check passed: commit (straight-line assignments, no call between them to interrupt).
         if index is not None:
             w[index] = new
         self.state = state
         self._committed()
         return new if index is None else w
+
+    def _update(self, old: Any, grad: Any, lr: float) -> tuple[Any, list[Any]]:
+        """The new weights and state, or the optimizer's ValueError when an entry is inf or NaN."""
+        opt = self.optimizer
+        names = list(opt.states())
+        if len(names) != len(self.state):  # momentum turned on (or off) since the state was read
+            self.absorb()
+        new, state = self._rule(old, grad, lr)
+        # As Optimizer._check_step: a state that went bad is the cause, so it is named first.
+        for name, array in [*zip(names, state), ("", new)]:
+            i = _first_bad(array)
+            if i is not None:
+                raise opt.overflow_error(i, name, float(array[i]), float(old[i]), float(grad[i]), lr)
+        return new, state
 
     def _committed(self) -> None:
         """After a step stood (Adam counts it)."""
