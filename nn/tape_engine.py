@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from itertools import repeat
-from operator import is_
 from typing import Any
 
 from autograd import BACKENDS, Tape, Value, compile, default_backend, ops, topological_order, weighted_sum
@@ -49,9 +48,23 @@ SUGGESTION = "use engine='scalar' for this model and loss"
 
 def _parameters(model: MLP) -> list[Value]:
     """model.parameters() without building the names (checked on every batch, so kept cheap)."""
-    return [
-        p for layer in model.layers for n in layer.neurons for p in ([*n.w, n.b] if n.b is not None else n.w)
-    ]
+    params: list[Value] = []
+    for layer in model.layers:
+        for n in layer.neurons:
+            params += n.w  # one C-level extend per neuron, not a Python step per weight
+            if n.b is not None:
+                params.append(n.b)
+    return params
+
+
+def same_values(a: list[Value], b: list[Value]) -> bool:
+    """True when the two lists hold the same Value objects in the same order.
+
+    `==` on lists compares items by identity first and Value keeps object identity as equality
+    (no `__eq__`), so this is one C-level pass: a wide model's 67,000 parameters are checked at
+    every fit call.
+    """
+    return len(a) == len(b) and a == b
 
 
 def _structure(model: MLP) -> tuple[object, ...]:
@@ -227,8 +240,7 @@ class _Compiled:
         return (
             self.model is model
             and self.loss is loss
-            and len(params) == len(self.params)
-            and all(map(is_, params, self.params))
+            and same_values(params, self.params)
             and _structure(model) == self.structure  # e.g. a neuron's activation changed since
         )
 

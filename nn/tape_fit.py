@@ -30,7 +30,6 @@ batch where the scalar engine would.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -40,7 +39,7 @@ from autograd.tape_forms import numpy_or_none
 from nn.array_optim import ArrayOptimizer, array_optimizer
 from nn.layers import MLP
 from nn.optim import Optimizer
-from nn.tape_engine import TapeEngine, _Compiled, _feature_rows, _parameters
+from nn.tape_engine import TapeEngine, _Compiled, _feature_rows, _parameters, same_values
 
 BatchRule = tuple[Callable[[Any], Any], Callable[[Any], Any]]
 """An accuracy rule on arrays: (the labels an (outputs x samples) array predicts, the label of one
@@ -68,7 +67,7 @@ def _stepper(optimizer: Optimizer, params: list[Value], np: Any) -> ArrayOptimiz
     The scalar engine's zero_grad clears only the optimizer's parameters, so another parameter's
     .grad would sum over the batches: the Value path keeps that.
     """
-    if len(optimizer.params) == len(params) and all(map(operator.is_, optimizer.params, params)):
+    if same_values(optimizer.params, params):
         return array_optimizer(optimizer, None, np)  # the common case, told apart without a dict
     slot = {id(p): k for k, p in enumerate(params)}
     picks = [slot.get(id(p)) for p in optimizer.params]
