@@ -103,12 +103,23 @@ def _one_hot(n: int) -> Encoder:
     return encode
 
 
+def _finite_floats(values: Sequence[Any]) -> bool:
+    """True when every value is a finite float: one C-level pass for the types, one sum for finiteness
+    (inf or NaN stays in it; a sum that overflows only sends the caller to its per-sample check)."""
+    if not set(map(type, values)) <= {float}:
+        return False
+    total = sum(values)
+    return total - total == 0.0
+
+
 def _numbers(width: int, scalar: bool) -> Encoder:
     """Targets that are numbers (`scalar`) or sequences of `width` numbers, as `width` columns."""
 
     def encode(ys: Sequence[Any]) -> list[list[float]]:
         """One column per target entry; a ValueError when a target has another length."""
         if scalar:
+            if _finite_floats(ys):  # the common case: nothing to convert, no message to prepare
+                return [list(ys)]
             return [[_target(y, f"sample {i}") for i, y in enumerate(ys)]]
         for i, y in enumerate(ys):
             sequence(y, f"fit(engine='tape') target {i}", "numbers (as target 0)", length=width)
