@@ -108,7 +108,7 @@ def _finite_floats(values: Sequence[Any]) -> bool:
     (inf or NaN stays in it; a sum that overflows only sends the caller to its per-sample check)."""
     if not set(map(type, values)) <= {float}:
         return False
-    total = sum(values)
+    total: float = sum(values)
     return total - total == 0.0
 
 

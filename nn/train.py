@@ -191,35 +191,70 @@ def _data(pred: Output) -> list[float]:
     return [v.data for v in pred] if isinstance(pred, list) else [pred.data]
 
 
+# Each accuracy rule below compares two labels: the one the outputs predict and the one the target
+# means. The outputs are one sample's floats (a list) or, for fit(engine="tape"), a batch's as an
+# array with a row per output and a column per sample (nn.tape_fit counts with BATCH_RULES): each
+# prediction is written once for both, with ndarray methods only (this module imports no numpy).
+
+
+def _predicted_class(outputs: Any) -> Any:
+    """The index of the largest output (the first on ties); per column of an array."""
+    return _argmax(outputs) if isinstance(outputs, list) else outputs.argmax(axis=0)
+
+
+def _positive(outputs: Any) -> Any:
+    """output > 0: the sign a -1/+1 target predicts; per column of an array."""
+    return outputs[0] > 0.0
+
+
+def _over_half(outputs: Any) -> Any:
+    """output > 0.5: a sigmoid's probability says 1; per column of an array."""
+    return outputs[0] > 0.5
+
+
+def _hot_class(target: Any) -> int:
+    """The class a one-hot target marks (the index of its largest entry)."""
+    return _argmax(list(target))
+
+
+def _positive_target(target: Any) -> bool:
+    """target > 0: a -1/+1 target's sign."""
+    return float(target) > 0.0
+
+
+def _is_one(target: Any) -> bool:
+    """target == 1, for 0/1 targets."""
+    return float(target) == 1.0
+
+
 def _class_index_accuracy(pred: Output, target: Any) -> bool:
     """argmax(outputs) == target class index."""
-    return _argmax(_data(pred)) == int(target)
+    return bool(_predicted_class(_data(pred)) == int(target))
 
 
 def _one_hot_accuracy(pred: Output, target: Any) -> bool:
     """argmax(outputs) == argmax(target)."""
-    return _argmax(_data(pred)) == _argmax(list(target))
+    return bool(_predicted_class(_data(pred)) == _hot_class(target))
 
 
 def _sign_accuracy(pred: Output, target: Any) -> bool:
     """(output > 0) == (target > 0), for -1/+1 targets."""
-    return (_data(pred)[0] > 0.0) == (float(target) > 0.0)
+    return bool(_positive(_data(pred)) == _positive_target(target))
 
 
 def _threshold_accuracy(pred: Output, target: Any) -> bool:
     """(output > 0.5) == (target == 1), for 0/1 targets."""
-    return (_data(pred)[0] > 0.5) == (float(target) == 1.0)
+    return bool(_over_half(_data(pred)) == _is_one(target))
 
 
-# The rules above on a batch's outputs as an array (one row per output, one column per sample), for
-# fit(engine="tape"): the label the outputs predict, and the label one target means (see nn.tape_fit).
-# ndarray methods only: this module imports no numpy.
 BATCH_RULES: dict[Accuracy, BatchRule] = {
-    _class_index_accuracy: (lambda out: out.argmax(axis=0), int),
-    _one_hot_accuracy: (lambda out: out.argmax(axis=0), lambda y: _argmax(list(y))),
-    _sign_accuracy: (lambda out: out[0] > 0.0, lambda y: float(y) > 0.0),
-    _threshold_accuracy: (lambda out: out[0] > 0.5, lambda y: float(y) == 1.0),
+    _class_index_accuracy: (_predicted_class, int),
+    _one_hot_accuracy: (_predicted_class, _hot_class),
+    _sign_accuracy: (_positive, _positive_target),
+    _threshold_accuracy: (_over_half, _is_one),
 }
+"""fit's own accuracy rules as (the labels an array of outputs predicts, the label of one target),
+for fit(engine="tape") on arrays (nn.tape_fit): the same functions as the rules above."""
 
 
 def auto_accuracy(model: MLP, ys: Sequence[Any]) -> Accuracy | None:
