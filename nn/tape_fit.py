@@ -113,6 +113,9 @@ class ArraySteps:
             for k, (kind, how) in enumerate(compiled.readers)
             if kind == "tape"
         }
+        # Every output is a node of the loss's tape (no sigmoid read from its logit, no tape of its
+        # own): the nodes' rows are the outputs, in order.
+        self.outputs_read = all(kind == "slot" for kind, _ in compiled.readers)
         self.w: Any = None
         self.g: Any = None  # None until the first batch's gradient: the Values' grads are not read
         self.order: Sequence[int] = range(len(ys))
@@ -214,6 +217,8 @@ class ArraySteps:
         np = self.np
         compiled = self.compiled
         read = self.tape.value_rows(compiled.read)
+        if self.outputs_read:
+            return read
         out = []
         for k, (kind, how) in enumerate(compiled.readers):
             if kind == "slot":
