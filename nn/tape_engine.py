@@ -47,7 +47,7 @@ SUGGESTION = "use engine='scalar' for this model and loss"
 
 
 def _parameters(model: MLP) -> list[Value]:
-    """model.parameters() without building the names (checked on every batch, so kept cheap)."""
+    """model.parameters() without building the names (checked at every fit call and batch: kept cheap)."""
     params: list[Value] = []
     for layer in model.layers:
         for n in layer.neurons:
