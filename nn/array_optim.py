@@ -81,15 +81,13 @@ class ArrayOptimizer:
 
     def _update(self, old: Any, grad: Any, lr: float) -> tuple[Any, list[Any]]:
         """The new weights and state, or the optimizer's ValueError when an entry is inf or NaN."""
-        opt = self.optimizer
-        names = list(opt.states())
-        if len(names) != len(self.state):  # momentum turned on (or off) since the state was read
-            self.absorb()
         new, state = self._rule(old, grad, lr)
         # As Optimizer._check_step: a state that went bad is the cause, so it is named first.
-        for name, array in [*zip(names, state), ("", new)]:
+        for k, array in enumerate([*state, new]):
             i = _first_bad(array)
             if i is not None:
+                opt = self.optimizer
+                name = list(opt.states())[k] if k < len(state) else ""
                 raise opt.overflow_error(i, name, float(array[i]), float(old[i]), float(grad[i]), lr)
         return new, state
 
@@ -105,6 +103,8 @@ class ArraySGD(ArrayOptimizer):
     def _rule(self, w: Any, g: Any, lr: float) -> tuple[Any, list[Any]]:
         """`sgd_update` on every entry at once."""
         opt = self.optimizer
+        if bool(opt.momentum) != bool(self.state):  # momentum turned on or off since the state was read
+            self.absorb()
         if not self.state:  # no momentum: sgd_update neither reads nor changes the buffer
             return sgd_update(w, g, 0.0, lr, opt.momentum, opt.weight_decay)[0], []
         new, velocity = sgd_update(w, g, self.state[0], lr, opt.momentum, opt.weight_decay)
