@@ -14,42 +14,11 @@ import pytest
 
 import nn
 from autograd import Value, compile
-from nn import tape_fit, train
+from nn import train
 
 np = pytest.importorskip("numpy")
 
-TOL = 1e-12
-
-
-@pytest.fixture
-def array_runs(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Records, per fit, whether the array form was used (so a test cannot pass on the fallback)."""
-    used: list[bool] = []
-    start = tape_fit.ArraySteps.start
-
-    def spy(*args: Any) -> tape_fit.ArraySteps | None:
-        steps = start(*args)
-        used.append(steps is not None)
-        return steps
-
-    monkeypatch.setattr(train.ArraySteps, "start", spy)
-    return used
-
-
-def _weights(model: nn.MLP) -> list[float]:
-    """Every parameter's .data, in order."""
-    return [p.data for p in model.parameters()]
-
-
-def _grads(model: nn.MLP) -> list[float]:
-    """Every parameter's .grad, in order."""
-    return [p.grad for p in model.parameters()]
-
-
-def _close(a: list[float], b: list[float]) -> bool:
-    """Equal lengths and every entry within TOL (relative to its size)."""
-    return len(a) == len(b) and all(abs(x - y) <= TOL * max(1.0, abs(y)) for x, y in zip(a, b))
-
+from test_nn_tape_fit import _close, _grads, _weights  # noqa: E402 (after the skip without numpy)
 
 # ---------------------------------------------------------------- accuracy: one rule, two forms
 
