@@ -181,9 +181,9 @@ def _tape(backend: str) -> tuple[Any, list[Value]]:
     return compile(root, [x], [a], backend=backend), [h, a, root]
 
 
-@pytest.mark.parametrize("backend", ["python", "numpy"])
 def test_gradient_mean_seeds_each_sample_with_one_over_b(backend: str) -> None:
-    """mean=True is weights of 1/B (the gradient of the batch's mean), in backward and gradient alike."""
+    """mean=True is weights of 1/B (the gradient of the batch's mean), in backward and gradient alike
+    (`backend`: each back end, from conftest.py)."""
     tape, _ = _tape(backend)
     for batch in ([[0.5, 1.0, -2.0]], [[0.25]], [[0.1, 0.2, 0.3, 0.4]]):
         size = len(batch[0])
@@ -198,7 +198,6 @@ def test_gradient_mean_seeds_each_sample_with_one_over_b(backend: str) -> None:
         tape.gradient([1.0], mean=True)
 
 
-@pytest.mark.parametrize("backend", ["python", "numpy"])
 def test_value_rows_are_the_values_of_the_last_run_a_row_per_node(backend: str) -> None:
     """value_rows(nodes) is values(nodes) transposed, a parameter's row its number for every sample."""
     tape, nodes = _tape(backend)
