@@ -13,6 +13,7 @@ from typing import Any
 
 from autograd.backends import Engine, engine_for
 from autograd.checks import first_non_finite, needs, real_numbers
+from autograd.tape_numpy import NumpyEngine
 from autograd.tape_steps import Program, TapeStep
 from autograd.value import Value
 
@@ -36,6 +37,7 @@ class Tape(Program):
         self._engine: Engine = engine_for(self, backend)
         self._batch_size: int | None = None
         self._run_params: list[float] | None = []  # the parameters' .data at the last run (None: given)
+        self._seeds: Any = None  # the last mean=True seeds (see _mean_seeds)
 
     def __repr__(self) -> str:
         """Tape(steps=..., inputs=..., params=..., backend=...)."""
@@ -52,24 +54,29 @@ class Tape(Program):
         by an optimizer between runs are seen; or from `params`, a float64 array of their numbers
         in `params` order, trusted as it is (a training loop that keeps its weights in one array).
         """
-        if isinstance(batch, (str, bytes)) or (
-            not isinstance(batch, Sequence) and not hasattr(batch, "shape")
+        # One 2-D array, a row per input (a training loop's batch): only its row count to check.
+        block = getattr(batch, "ndim", None) == 2
+        if not block and (
+            isinstance(batch, (str, bytes))
+            or (not isinstance(batch, Sequence) and not hasattr(batch, "shape"))
         ):
             raise TypeError(needs("tape.run(batch)", "a sequence of columns", batch))
         if len(batch) != len(self.inputs):
             raise ValueError(
                 f"tape.run(batch) needs one column per input: {len(self.inputs)} columns, got {len(batch)}"
             )
-        sizes = []
-        if getattr(batch, "ndim", None) == 2:  # one 2-D array, a row per input: no column to check alone
-            sizes = [batch.shape[1]]  # type: ignore[attr-defined]
-        for i, column in enumerate(batch if not sizes else []):
-            if isinstance(column, (str, bytes, Value)) or not hasattr(column, "__len__"):
-                what = "a list or 1-D array of numbers"
-                raise TypeError(needs(f"tape.run(batch column {i})", what, column))
-            sizes.append(len(column))
-        if len(set(sizes)) > 1:
-            raise ValueError(f"tape.run(batch): columns must have equal lengths, got lengths {sizes}")
+        if block:
+            size = batch.shape[1]  # type: ignore[attr-defined]
+        else:
+            sizes = []
+            for i, column in enumerate(batch):
+                if isinstance(column, (str, bytes, Value)) or not hasattr(column, "__len__"):
+                    what = "a list or 1-D array of numbers"
+                    raise TypeError(needs(f"tape.run(batch column {i})", what, column))
+                sizes.append(len(column))
+            if len(set(sizes)) > 1:
+                raise ValueError(f"tape.run(batch): columns must have equal lengths, got lengths {sizes}")
+            size = sizes[0]
         self._batch_size = None  # a failed run leaves nothing to read
         # Given numbers are the caller's to keep current (a loop that keeps its weights in one
         # array); read from .data, they are kept so a later gradient() can see they went stale.
@@ -80,7 +87,7 @@ class Tape(Program):
             )
         numbers = [p.data for p in self.params] if params is None else params
         result = self._engine.run(batch, numbers)
-        self._batch_size = sizes[0]
+        self._batch_size = size
         self._run_params = numbers if params is None else None
         return result
 
@@ -90,32 +97,67 @@ class Tape(Program):
             raise RuntimeError("tape.values(nodes) needs tape.run(batch) first")
         return self._engine.rows([self.slot_of(v) for v in nodes])
 
-    def backward(self, weights: Sequence[float] | None = None) -> None:
+    def value_rows(self, nodes: Sequence[Value]) -> Any:
+        """The last `run`'s values of these graph nodes as one float64 NumPy array, a row per node
+        (B columns): what `values` gives, transposed, without a Python float per sample (needs numpy)."""
+        if self._batch_size is None:
+            raise RuntimeError("tape.value_rows(nodes) needs tape.run(batch) first")
+        np = _numpy()
+        slots = [self.slot_of(v) for v in nodes]
+        engine = self._engine
+        if not slots:
+            return np.empty((0, self._batch_size))
+        if not isinstance(engine, NumpyEngine):
+            return np.asarray(engine.rows(slots), dtype=np.float64).reshape(-1, len(slots)).T
+        rows = [engine.row[s] for s in slots]
+        picked = engine.values[rows]  # a copy: the next run reuses the engine's buffers
+        for k, r in enumerate(rows):
+            if r < engine.n_shared:  # a parameter or constant: one number for every sample
+                picked[k] = engine.shared[r]
+        return picked
+
+    def backward(self, weights: Sequence[float] | None = None, *, mean: bool = False) -> None:
         """Accumulate into each parameter's `.grad` the batch sum of d(root)/d(param).
 
-        Sample i's root is seeded with 1 (or `weights[i]`: pass 1/B to each for a mean loss), so
-        the result equals B separate scalar `backward()` passes. Needs a `run` first; calling it
-        twice accumulates twice, like two scalar `backward()` calls on the same graph.
+        Sample i's root is seeded with 1 (or `weights[i]`; `mean=True` seeds each with 1/B: the
+        gradient of the batch's mean), so the result equals B separate scalar `backward()` passes.
+        Needs a `run` first; calling it twice accumulates twice, like two scalar `backward()` calls.
         """
-        grads = self._gradient(weights, "tape.backward")
+        grads = self._gradient(weights, mean, "tape.backward")
         for p, g in zip(self.params, grads if isinstance(grads, list) else grads.tolist()):
             p.grad += g
 
-    def gradient(self, weights: Sequence[float] | None = None) -> Any:
+    def gradient(self, weights: Sequence[float] | None = None, *, mean: bool = False) -> Any:
         """The batch sum of d(root)/d(param) that `backward` would add, returned; no `.grad` changes.
 
         One number per parameter (in `params` order): a float64 NumPy array on the "numpy" back
         end, a list of floats on "python". Seeds and checks as `backward`. Like PyTorch's
         `torch.autograd.grad`: with `parameter_data` and `set_parameters` a step runs on arrays.
         """
-        return self._gradient(weights, "tape.gradient")
+        return self._gradient(weights, mean, "tape.gradient")
 
-    def _gradient(self, weights: Sequence[float] | None, where: str) -> Any:
+    def _mean_seeds(self, size: int) -> Any:
+        """1/B for each of the B samples: a float64 array on "numpy" (made once per B), else a list.
+
+        Made here, they are finite by construction: no check per batch."""
+        seeds = self._seeds
+        if seeds is None or len(seeds) != size:
+            seeds = [1.0 / size] * size if size else []
+            if self.backend == "numpy":
+                seeds = _numpy().asarray(seeds, dtype=float)
+            self._seeds = seeds
+        return seeds
+
+    def _gradient(self, weights: Sequence[float] | None, mean: bool, where: str) -> Any:
         """The engine's batch-summed gradients after checking the seeds, or an error naming `where`."""
         if self._batch_size is None:
             raise RuntimeError(f"{where}() needs tape.run(batch) first")
         self._check_unchanged(where)
-        if weights is not None:
+        if mean:
+            if weights is not None:
+                raise ValueError(f"{where}(weights, mean=True): give the weights or mean=True, not both")
+            weights = self._mean_seeds(self._batch_size)
+        elif weights is not None:
             if len(weights) != self._batch_size:
                 raise ValueError(
                     f"{where}(weights) needs one weight per sample: {self._batch_size}, got {len(weights)}"
@@ -200,7 +242,9 @@ def _numpy() -> Any:
     try:
         import numpy
     except ImportError:
-        raise ImportError("tape.parameter_data needs numpy: pip install 'axongrad[numpy]'") from None
+        raise ImportError(
+            "tape.parameter_data and tape.value_rows need numpy: pip install 'axongrad[numpy]'"
+        ) from None
     return numpy
 
 

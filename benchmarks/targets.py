@@ -5,6 +5,9 @@ one batch of B samples per epoch (`accuracy=None`, SGD), so an epoch is one step
 median epoch (`history.time`) of a fit of FIT_EPOCHS epochs; what that fit call took beyond its
 epochs is its per-call setup (checking and converting the data, the syncs; the tape compiled for
 this model is reused), printed on its own line, and so is the first call's (it compiles the tape).
+One more fit, with `Tape.run` and `Tape.gradient` timed, splits the step: the tape's share (its
+kernels and their checks) and the rest of fit's step (the loop, the batch's slicing and mean, the
+optimizer on arrays), printed beside the step (the two timers' own cost is in the rest).
 The PyTorch step is batched float64 (1 thread): `nn.Linear`/ReLU, the
 hinge mean, `loss.backward()`, SGD under `no_grad`, from the same weights, timed in the same round
 right after the fit. Each case first checks that the two give the same first loss (1e-9). The
@@ -43,7 +46,7 @@ from workload import (
     step_engines,
 )
 
-from autograd import collector_paused
+from autograd import Tape, collector_paused
 
 FIT_CASES: tuple[tuple[tuple[int, ...], int, float], ...] = (
     ((2, 16, 16, 1), 100, 0.33),
@@ -145,9 +148,12 @@ def fit_figures(sizes: Sequence[int], batch: int, target: float, rounds: int) ->
             torch_times.append(median_step_seconds(torch_engine.step, 0.05, at_least=2))
     name = "-".join(map(str, sizes))
     step, setup, torch_step = (statistics.median(x) for x in (steps, setups, torch_times))
+    split_step, tape_share = tape_split(fit)
     print(f"    fit {name} x {batch:,}: {step * 1e6:,.0f} us per step (median epoch of {FIT_EPOCHS}), "
           f"PyTorch {torch_step * 1e6:,.0f} us; setup per fit call {setup * 1e3:,.1f} ms, "
           f"{first_setup * 1e3:,.1f} ms in the first (it compiles the tape)")
+    print(f"      split (one more fit, timed inside): tape.run + tape.gradient {tape_share * 1e6:,.0f} us, "
+          f"the rest of fit's step {(split_step - tape_share) * 1e6:,.1f} us")
     label = f"fit(engine='tape') step, {name}, B={batch:,} / PyTorch"
     at = load()
     return [
@@ -155,6 +161,32 @@ def fit_figures(sizes: Sequence[int], batch: int, target: float, rounds: int) ->
         Figure("  ... setup per fit call (checks, syncs; tape reused)", setup * 1e3, None, True, at, "ms"),
         Figure("  ... setup of the first fit call (compiles it)", first_setup * 1e3, None, True, at, "ms"),
     ]
+
+
+def tape_split(fit: Callable[[int], tuple[Any, float]]) -> tuple[float, float]:
+    """One fit of FIT_EPOCHS with `Tape.run` and `Tape.gradient` timed: (median step, median of their sum)."""
+    spent: list[float] = []
+    methods = {name: getattr(Tape, name) for name in ("run", "gradient")}
+
+    def timed(method: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                spent.append(time.perf_counter() - start)
+
+        return call
+
+    try:
+        for name, method in methods.items():
+            setattr(Tape, name, timed(method))
+        history, _ = fit(FIT_EPOCHS)
+    finally:
+        for name, method in methods.items():
+            setattr(Tape, name, method)
+    per_step = [a + b for a, b in zip(spent[::2], spent[1::2])]  # run, gradient, run, gradient, ...
+    return statistics.median(history.time), statistics.median(per_step)
 
 
 def tape_figure(rounds: int) -> Figure | str:

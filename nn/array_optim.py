@@ -37,11 +37,15 @@ class ArrayOptimizer:
         self.np = np
         self.state: list[Any] = []
         self.lr: object = None  # the last lr checked (a float is immutable: the same object is still valid)
+        # Overflow is checked on the results, so numpy's warnings are off while the rule runs; the
+        # errstate is made once (as a decorator it sets numpy's state for each call, thread-safely).
+        self._quiet_update = np.errstate(over="ignore", invalid="ignore")(self._update)
         self.absorb()
 
     def _lists(self) -> list[list[float]]:
-        """The optimizer's per-parameter state lists, in the order of `self.state`."""
-        return []
+        """The optimizer's per-parameter state lists, in the order of `self.state` (its `states()`:
+        SGD's momentum buffer only while momentum is on, so plain SGD copies no state)."""
+        return list(self.optimizer.states().values())
 
     def absorb(self) -> None:
         """Read the optimizer's state lists (a learner may have changed them)."""
@@ -67,14 +71,7 @@ class ArrayOptimizer:
         self.lr = lr
         index = self.index
         old, grad = (w, g) if index is None else (w[index], g[index])
-        with self.np.errstate(over="ignore", invalid="ignore"):  # overflow is checked right below
-            new, state = self._rule(old, grad, lr)
-            # As Optimizer._check_step: a state that went bad is the cause, so it is named first.
-            names = list(opt.states())
-            for name, array in [*zip(names, state), ("", new)]:
-                i = _first_bad(array)
-                if i is not None:
-                    raise opt.overflow_error(i, name, float(array[i]), float(old[i]), float(grad[i]), lr)
+        new, state = self._quiet_update(old, grad, lr)
         # Every check passed: commit (straight-line assignments, no call between them to interrupt).
         if index is not None:
             w[index] = new
@@ -82,22 +79,34 @@ class ArrayOptimizer:
         self._committed()
         return new if index is None else w
 
+    def _update(self, old: Any, grad: Any, lr: float) -> tuple[Any, list[Any]]:
+        """The new weights and state, or the optimizer's ValueError when an entry is inf or NaN."""
+        new, state = self._rule(old, grad, lr)
+        # As Optimizer._check_step: a state that went bad is the cause, so it is named first.
+        for k, array in enumerate([*state, new]):
+            i = _first_bad(array)
+            if i is not None:
+                opt = self.optimizer
+                name = list(opt.states())[k] if k < len(state) else ""
+                raise opt.overflow_error(i, name, float(array[i]), float(old[i]), float(grad[i]), lr)
+        return new, state
+
     def _committed(self) -> None:
         """After a step stood (Adam counts it)."""
 
 
 class ArraySGD(ArrayOptimizer):
-    """`SGD` on arrays: its momentum buffer is the state."""
+    """`SGD` on arrays: its momentum buffer is the state (none without momentum)."""
 
     optimizer: SGD
-
-    def _lists(self) -> list[list[float]]:
-        """The momentum buffer."""
-        return [self.optimizer.velocity]
 
     def _rule(self, w: Any, g: Any, lr: float) -> tuple[Any, list[Any]]:
         """`sgd_update` on every entry at once."""
         opt = self.optimizer
+        if bool(opt.momentum) != bool(self.state):  # momentum turned on or off since the state was read
+            self.absorb()
+        if not self.state:  # no momentum: sgd_update neither reads nor changes the buffer
+            return sgd_update(w, g, 0.0, lr, opt.momentum, opt.weight_decay)[0], []
         new, velocity = sgd_update(w, g, self.state[0], lr, opt.momentum, opt.weight_decay)
         return new, [velocity]
 
@@ -106,10 +115,6 @@ class ArrayAdam(ArrayOptimizer):
     """`Adam` on arrays: its moments m and v are the state; `t` stays on the optimizer."""
 
     optimizer: Adam
-
-    def _lists(self) -> list[list[float]]:
-        """The moments m and v."""
-        return [self.optimizer.m, self.optimizer.v]
 
     def _rule(self, w: Any, g: Any, lr: float) -> tuple[Any, list[Any]]:
         """`adam_update` on every entry at once, at step t + 1."""

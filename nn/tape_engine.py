@@ -27,7 +27,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
 from itertools import repeat
-from operator import is_
 from typing import Any
 
 from autograd import BACKENDS, Tape, Value, compile, default_backend, ops, topological_order, weighted_sum
@@ -48,10 +47,24 @@ SUGGESTION = "use engine='scalar' for this model and loss"
 
 
 def _parameters(model: MLP) -> list[Value]:
-    """model.parameters() without building the names (checked on every batch, so kept cheap)."""
-    return [
-        p for layer in model.layers for n in layer.neurons for p in ([*n.w, n.b] if n.b is not None else n.w)
-    ]
+    """model.parameters() without building the names (checked at every fit call and batch: kept cheap)."""
+    params: list[Value] = []
+    for layer in model.layers:
+        for n in layer.neurons:
+            params += n.w  # one C-level extend per neuron, not a Python step per weight
+            if n.b is not None:
+                params.append(n.b)
+    return params
+
+
+def same_values(a: list[Value], b: list[Value]) -> bool:
+    """True when the two lists hold the same Value objects in the same order.
+
+    `==` on lists compares items by identity first and Value keeps object identity as equality
+    (no `__eq__`), so this is one C-level pass: a wide model's 67,000 parameters are checked at
+    every fit call.
+    """
+    return len(a) == len(b) and a == b
 
 
 def _structure(model: MLP) -> tuple[object, ...]:
@@ -90,12 +103,23 @@ def _one_hot(n: int) -> Encoder:
     return encode
 
 
+def _finite_floats(values: Sequence[Any]) -> bool:
+    """True when every value is a finite float: one C-level pass for the types, one sum for finiteness
+    (inf or NaN stays in it; a sum that overflows only sends the caller to its per-sample check)."""
+    if not set(map(type, values)) <= {float}:
+        return False
+    total: float = sum(values)
+    return total - total == 0.0
+
+
 def _numbers(width: int, scalar: bool) -> Encoder:
     """Targets that are numbers (`scalar`) or sequences of `width` numbers, as `width` columns."""
 
     def encode(ys: Sequence[Any]) -> list[list[float]]:
         """One column per target entry; a ValueError when a target has another length."""
         if scalar:
+            if _finite_floats(ys):  # the common case: nothing to convert, no message to prepare
+                return [list(ys)]
             return [[_target(y, f"sample {i}") for i, y in enumerate(ys)]]
         for i, y in enumerate(ys):
             sequence(y, f"fit(engine='tape') target {i}", "numbers (as target 0)", length=width)
@@ -227,8 +251,7 @@ class _Compiled:
         return (
             self.model is model
             and self.loss is loss
-            and len(params) == len(self.params)
-            and all(map(is_, params, self.params))
+            and same_values(params, self.params)
             and _structure(model) == self.structure  # e.g. a neuron's activation changed since
         )
 
@@ -311,7 +334,7 @@ class TapeEngine:
         else:
             columns = [list(c) for c in zip(*rows)] + compiled.encode(ys)
         values = compiled.tape.run(columns)
-        compiled.tape.backward([1.0 / size] * size)
+        compiled.tape.backward(mean=True)
         total = 0.0
         for v in values.tolist() if hasattr(values, "tolist") else values:
             total += v  # left to right, as the scalar engine adds the sample losses
@@ -322,12 +345,21 @@ class TapeEngine:
         return mean, sum(1 for p, y in zip(preds, ys) if accuracy(p, y))
 
     def _compile(
-        self, model: MLP, loss: Callable[[Any, Any], Value], x0: Sequence[float], y0: Any
+        self,
+        model: MLP,
+        loss: Callable[[Any, Any], Value],
+        x0: Sequence[float],
+        y0: Any,
+        params: list[Value] | None = None,
     ) -> _Compiled:
-        """The cached compilation when it is for this model and loss, else a new one."""
+        """The cached compilation when it is for this model and loss, else a new one.
+
+        `params`: `_parameters(model)` when the caller has just made it (a wide model's takes a while).
+        """
         if not isinstance(model, MLP):
             raise TypeError(needs("fit(engine='tape', model)", "an MLP", model))
-        params = _parameters(model)
+        if params is None:
+            params = _parameters(model)
         compiled = self._compiled  # read once: another thread's fit may replace it meanwhile
         if compiled is None or not compiled.matches(model, loss, params):
             backend = self.backend or default_backend()

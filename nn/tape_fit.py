@@ -30,18 +30,16 @@ batch where the scalar engine would.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from autograd import Value, default_backend
 from autograd.oprecord import Op
 from autograd.tape_forms import numpy_or_none
-from autograd.tape_numpy import NumpyEngine
 from nn.array_optim import ArrayOptimizer, array_optimizer
 from nn.layers import MLP
 from nn.optim import Optimizer
-from nn.tape_engine import TapeEngine, _Compiled, _feature_rows, _parameters
+from nn.tape_engine import TapeEngine, _Compiled, _feature_rows, _parameters, same_values
 
 BatchRule = tuple[Callable[[Any], Any], Callable[[Any], Any]]
 """An accuracy rule on arrays: (the labels an (outputs x samples) array predicts, the label of one
@@ -69,7 +67,7 @@ def _stepper(optimizer: Optimizer, params: list[Value], np: Any) -> ArrayOptimiz
     The scalar engine's zero_grad clears only the optimizer's parameters, so another parameter's
     .grad would sum over the batches: the Value path keeps that.
     """
-    if len(optimizer.params) == len(params) and all(map(operator.is_, optimizer.params, params)):
+    if same_values(optimizer.params, params):
         return array_optimizer(optimizer, None, np)  # the common case, told apart without a dict
     slot = {id(p): k for k, p in enumerate(params)}
     picks = [slot.get(id(p)) for p in optimizer.params]
@@ -107,7 +105,6 @@ class ArraySteps:
         self.rule = rule
         self.labels = None if rule is None else np.asarray([rule[1](y) for y in ys])
         self.optimizer = optimizer
-        self.seeds: dict[int, Any] = {}
         tapes = [how for kind, how in compiled.readers if kind == "tape"]
         slot = {id(p): k for k, p in enumerate(self.params)} if tapes else {}
         # Outputs the loss does not use have tapes of their own, over some of the parameters.
@@ -116,18 +113,15 @@ class ArraySteps:
             for k, (kind, how) in enumerate(compiled.readers)
             if kind == "tape"
         }
-        engine = getattr(self.tape, "_engine", None)
-        self.read_rows = (
-            [engine.row[self.tape.slot_of(v)] for v in compiled.read]
-            if isinstance(engine, NumpyEngine)
-            else None
-        )
+        # Every output is a node of the loss's tape (no sigmoid read from its logit, no tape of its
+        # own): the nodes' rows are the outputs, in order.
+        self.outputs_read = all(kind == "slot" for kind, _ in compiled.readers)
         self.w: Any = None
-        self.g: Any = None
+        self.g: Any = None  # None until the first batch's gradient: the Values' grads are not read
         self.order: Sequence[int] = range(len(ys))
         self.batch_data = data
         self.batch_labels: Any = self.labels
-        self.absorb()
+        self._read_weights()  # `start` has just matched the compiled tape to the model
 
     @classmethod
     def start(
@@ -145,12 +139,13 @@ class ArraySteps:
         np = numpy_or_none()
         if np is None or (engine.backend or default_backend()) == "python":
             return None
-        stepper = _stepper(optimizer, _parameters(model), np)  # the tape's parameter order
+        params = _parameters(model)  # the tape's parameter order
+        stepper = _stepper(optimizer, params, np)
         if stepper is None:
             return None
         try:
             rows = _feature_rows(xs, model.nin)
-            compiled = engine._compile(model, loss, rows[0], ys[0])
+            compiled = engine._compile(model, loss, rows[0], ys[0], params)
             engine._validate(compiled, model, loss, ys)
             features = np.asarray(rows, dtype=np.float64).T
             data = np.concatenate([features, np.asarray(compiled.encode(ys), dtype=np.float64)])
@@ -163,22 +158,29 @@ class ArraySteps:
 
     def publish(self) -> None:
         """Write the weights and grads into the parameter Values, and the optimizer's state into its lists."""
-        for p, x, g in zip(self.params, self.w.tolist(), self.g.tolist()):
-            p.data = x
-            p.grad = g
+        if self.g is None:  # no batch has run: the grads are the Values' own
+            for p, x in zip(self.params, self.w.tolist()):
+                p.data = x
+        else:
+            for p, x, g in zip(self.params, self.w.tolist(), self.g.tolist()):
+                p.data = x
+                p.grad = g
         self.optimizer.publish()
 
     def absorb(self) -> None:
         """Read the weights, grads and optimizer state back (the learner's code may have changed them)."""
-        np = self.np
         if not self.compiled.matches(self.model, self.loss, _parameters(self.model)):
             raise ValueError(
                 "fit(engine='tape'): the model's structure or parameter Values changed during fit (in "
                 "on_frame?); the compiled tape no longer describes it: change it between fits, or use "
                 "engine='scalar'"
             )
-        self.w = np.array([p.data for p in self.params], dtype=np.float64)
-        self.g = np.array([p.grad for p in self.params], dtype=np.float64)
+        self._read_weights()
+        self.g = self.np.array([p.grad for p in self.params], dtype=self.np.float64)
+
+    def _read_weights(self) -> None:
+        """The parameters' .data into `w`, the optimizer's state lists into its arrays."""
+        self.w = self.np.array([p.data for p in self.params], dtype=self.np.float64)
         self.optimizer.absorb()
 
     # ------------------------------------------------------------ training
@@ -196,10 +198,7 @@ class ArraySteps:
         size = hi - lo
         columns = self.batch_data[:, lo:hi]
         values = _as_array(np, self.tape.run(columns, self.w))
-        seeds = self.seeds.get(size)
-        if seeds is None:
-            seeds = self.seeds[size] = np.full(size, 1.0 / size)  # the gradient of the mean loss
-        self.g = _as_array(np, self.tape.gradient(seeds))
+        self.g = _as_array(np, self.tape.gradient(mean=True))  # the gradient of the mean loss
         # cumsum adds left to right, as the scalar engine adds the sample losses.
         total = float(values.cumsum()[-1])
         mean = total * (1.0 / size) if size > 1 else total
@@ -217,10 +216,9 @@ class ArraySteps:
         """The model's outputs for the batch just run, as an (outputs x samples) array."""
         np = self.np
         compiled = self.compiled
-        if self.read_rows is not None:  # the NumPy tape keeps every node's row: read them, no copy per sample
-            read = self.tape._engine.values[self.read_rows]  # type: ignore[attr-defined]
-        else:
-            read = np.asarray(self.tape.values(compiled.read), dtype=np.float64).T
+        read = self.tape.value_rows(compiled.read)
+        if self.outputs_read:
+            return read
         out = []
         for k, (kind, how) in enumerate(compiled.readers):
             if kind == "slot":
@@ -233,8 +231,6 @@ class ArraySteps:
         return np.asarray(out, dtype=np.float64)
 
     def step(self) -> None:
-        """The optimizer's update of the weights array (a ValueError leaves it as it was)."""
+        """The optimizer's update of the weights array (a ValueError leaves it as it was; it refuses
+        a step that would leave a weight or its state non-finite)."""
         self.w = self.optimizer.step(self.w, self.g)
-
-    def check_weights(self, where: str) -> None:
-        """Nothing to do: the array optimizer refuses a step that would leave a weight non-finite."""

@@ -191,35 +191,70 @@ def _data(pred: Output) -> list[float]:
     return [v.data for v in pred] if isinstance(pred, list) else [pred.data]
 
 
+# Each accuracy rule below compares two labels: the one the outputs predict and the one the target
+# means. The outputs are one sample's floats (a list) or, for fit(engine="tape"), a batch's as an
+# array with a row per output and a column per sample (nn.tape_fit counts with BATCH_RULES): each
+# prediction is written once for both, with ndarray methods only (this module imports no numpy).
+
+
+def _predicted_class(outputs: Any) -> Any:
+    """The index of the largest output (the first on ties); per column of an array."""
+    return _argmax(outputs) if isinstance(outputs, list) else outputs.argmax(axis=0)
+
+
+def _positive(outputs: Any) -> Any:
+    """output > 0: the sign a -1/+1 target predicts; per column of an array."""
+    return outputs[0] > 0.0
+
+
+def _over_half(outputs: Any) -> Any:
+    """output > 0.5: a sigmoid's probability says 1; per column of an array."""
+    return outputs[0] > 0.5
+
+
+def _hot_class(target: Any) -> int:
+    """The class a one-hot target marks (the index of its largest entry)."""
+    return _argmax(list(target))
+
+
+def _positive_target(target: Any) -> bool:
+    """target > 0: a -1/+1 target's sign."""
+    return float(target) > 0.0
+
+
+def _is_one(target: Any) -> bool:
+    """target == 1, for 0/1 targets."""
+    return float(target) == 1.0
+
+
 def _class_index_accuracy(pred: Output, target: Any) -> bool:
     """argmax(outputs) == target class index."""
-    return _argmax(_data(pred)) == int(target)
+    return bool(_predicted_class(_data(pred)) == int(target))
 
 
 def _one_hot_accuracy(pred: Output, target: Any) -> bool:
     """argmax(outputs) == argmax(target)."""
-    return _argmax(_data(pred)) == _argmax(list(target))
+    return bool(_predicted_class(_data(pred)) == _hot_class(target))
 
 
 def _sign_accuracy(pred: Output, target: Any) -> bool:
     """(output > 0) == (target > 0), for -1/+1 targets."""
-    return (_data(pred)[0] > 0.0) == (float(target) > 0.0)
+    return bool(_positive(_data(pred)) == _positive_target(target))
 
 
 def _threshold_accuracy(pred: Output, target: Any) -> bool:
     """(output > 0.5) == (target == 1), for 0/1 targets."""
-    return (_data(pred)[0] > 0.5) == (float(target) == 1.0)
+    return bool(_over_half(_data(pred)) == _is_one(target))
 
 
-# The rules above on a batch's outputs as an array (one row per output, one column per sample), for
-# fit(engine="tape"): the label the outputs predict, and the label one target means (see nn.tape_fit).
-# ndarray methods only: this module imports no numpy.
 BATCH_RULES: dict[Accuracy, BatchRule] = {
-    _class_index_accuracy: (lambda out: out.argmax(axis=0), int),
-    _one_hot_accuracy: (lambda out: out.argmax(axis=0), lambda y: _argmax(list(y))),
-    _sign_accuracy: (lambda out: out[0] > 0.0, lambda y: float(y) > 0.0),
-    _threshold_accuracy: (lambda out: out[0] > 0.5, lambda y: float(y) == 1.0),
+    _class_index_accuracy: (_predicted_class, int),
+    _one_hot_accuracy: (_predicted_class, _hot_class),
+    _sign_accuracy: (_positive, _positive_target),
+    _threshold_accuracy: (_over_half, _is_one),
 }
+"""fit's own accuracy rules as (the labels an array of outputs predicts, the label of one target),
+for fit(engine="tape") on arrays (nn.tape_fit): the same functions as the rules above."""
 
 
 def auto_accuracy(model: MLP, ys: Sequence[Any]) -> Accuracy | None:
@@ -272,10 +307,7 @@ class Steps(Protocol):
         ...
 
     def step(self) -> None:
-        """The optimizer's update."""
-
-    def check_weights(self, where: str) -> None:
-        """A ValueError naming `where` when the update left a weight non-finite."""
+        """The optimizer's update; a ValueError when it fails or would leave a weight non-finite."""
 
     def publish(self) -> None:
         """The sync point: make the parameter Values hold the current weights and grads."""
@@ -308,12 +340,9 @@ class _ValueSteps:
             return run.run_batch(run.model, xs, ys, run.loss_fn, run.acc_fn)
 
     def step(self) -> None:
-        """The optimizer's own step."""
+        """The optimizer's own step, then every .data checked (an optimizer without nn.optim's check)."""
         self.run.optimizer.step()
-
-    def check_weights(self, where: str) -> None:
-        """Every parameter's .data is finite after the step (an optimizer without nn.optim's check)."""
-        _check_weights(self.run.named, self.run.params, where)
+        _check_weights(self.run.named, self.run.params)
 
     def publish(self) -> None:
         """Nothing: the Values are the weights."""
@@ -344,9 +373,9 @@ class _Run:
     doctor: bool = False  # report the gradient doctor's findings (once, then False)
     steps: Steps = field(init=False)  # set by fit: _ValueSteps, or ArraySteps for a tape engine
 
-    @property
+    @functools.cached_property
     def batches(self) -> int:
-        """Batches per epoch."""
+        """Batches per epoch (read every batch: computed once)."""
         return -(-len(self.xs) // self.batch_size)
 
     @functools.cached_property
@@ -539,23 +568,31 @@ def _stops(run: _Run, epoch: int, epoch_loss: float) -> bool:
 def _epoch(run: _Run, history: History, bar: Any, epoch: int, order: list[int]) -> tuple[float, int]:
     """One pass over the samples in `order`, batch by batch: (sample-weighted mean loss, correct count)."""
     n = len(order)
+    size = run.batch_size
+    batches = run.batches
     loss_sum = 0.0
     correct = 0
-    for b, lo in enumerate(range(0, n, run.batch_size), start=1):
-        hi = min(lo + run.batch_size, n)
-        where = f"fit: epoch {epoch} of {run.epochs}, batch {b} of {run.batches}"
-        batch_loss, batch_correct = _batch(run, lo, hi, where, epoch, b)
+    for b, lo in enumerate(range(0, n, size), start=1):
+        hi = min(lo + size, n)
+        batch_loss, batch_correct = _batch(run, lo, hi, epoch, b)
         loss_sum += batch_loss * (hi - lo)
-        correct += batch_correct or 0
-        last = b == run.batches and _stops(run, epoch, loss_sum / n)
-        _maybe_record(run, history, epoch, batch_loss, batch_correct, hi - lo, last)
-        _update(run, where)
-        if run.batches > 1:
+        if batch_correct is not None:
+            correct += batch_correct
+        if run.record is not None:
+            last = b == batches and _stops(run, epoch, loss_sum / n)
+            _maybe_record(run, history, epoch, batch_loss, batch_correct, hi - lo, last)
+        _update(run, epoch, b)
+        if batches > 1:
             bar.update()
     return loss_sum / n, correct
 
 
-def _batch(run: _Run, lo: int, hi: int, where: str, epoch: int, b: int) -> tuple[float, int | None]:
+def _where(run: _Run, epoch: int, b: int) -> str:
+    """The start of a batch's error message: "fit: epoch 3 of 100, batch 2 of 4" (made only on an error)."""
+    return f"fit: epoch {epoch} of {run.epochs}, batch {b} of {run.batches}"
+
+
+def _batch(run: _Run, lo: int, hi: int, epoch: int, b: int) -> tuple[float, int | None]:
     """The epoch's samples lo..hi-1, forward and backward: (mean loss, correct count), grads kept."""
     try:
         batch_loss, batch_correct = run.steps.batch(lo, hi)
@@ -564,24 +601,23 @@ def _batch(run: _Run, lo: int, hi: int, where: str, epoch: int, b: int) -> tuple
     except ValueError as error:
         run.steps.publish()  # the hint reads the weights
         hint = _divergence_hint(run.named, epoch, b, run.optimizer.lr)
-        raise ValueError(f"{where}: {_shorten(str(error))}{hint}") from error
+        raise ValueError(f"{_where(run, epoch, b)}: {_shorten(str(error))}{hint}") from error
     return batch_loss, batch_correct
 
 
-def _update(run: _Run, where: str) -> None:
+def _update(run: _Run, epoch: int, b: int) -> None:
     """The optimizer's step, its errors and non-finite results named with the batch."""
     try:
         run.steps.step()
     except ValueError as error:
-        raise ValueError(f"{where}: {error}") from error
-    run.steps.check_weights(where)
+        raise ValueError(f"{_where(run, epoch, b)}: {error}") from error
     run.step += 1
 
 
 def _maybe_record(
     run: _Run, history: History, epoch: int, loss: float, correct: int | None, size: int, last: bool
 ) -> None:
-    """Append a Frame (and call on_frame) at steps 0, k, 2k, ... and at the last step."""
+    """Append a Frame (and call on_frame) at steps 0, k, 2k, ... and at the last step (needs `record`)."""
     if run.record is None or not (last or run.step % run.record == 0):
         return
     run.steps.publish()  # the frame and on_frame read the model
@@ -702,13 +738,13 @@ def _shorten(message: str) -> str:
     return _LONG_TUPLE.sub(summary, message)
 
 
-def _check_weights(named: list[tuple[str, Value]], params: list[Value], where: str) -> None:
+def _check_weights(named: list[tuple[str, Value]], params: list[Value]) -> None:
     """A ValueError when the step left a weight non-finite (an optimizer without nn.optim's own check)."""
     i = first_non_finite([p.data for p in params])
     if i is not None:
         name, p = named[i]
         raise ValueError(
-            f"{where}: the optimizer step made {name} ({describe(p)}) {p.data!r} (grad={p.grad!r}); "
+            f"the optimizer step made {name} ({describe(p)}) {p.data!r} (grad={p.grad!r}); "
             "try a smaller learning rate"
         )
 

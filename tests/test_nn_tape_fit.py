@@ -12,26 +12,10 @@ import pytest
 
 import nn
 from autograd import Value
-from nn import tape_fit, train
 
 pytest.importorskip("numpy")
 
 TOL = 1e-12
-
-
-@pytest.fixture
-def array_runs(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Records, per fit, whether the array form was used (so a test cannot pass on the fallback)."""
-    used: list[bool] = []
-    start = tape_fit.ArraySteps.start
-
-    def spy(*args: Any) -> tape_fit.ArraySteps | None:
-        steps = start(*args)
-        used.append(steps is not None)
-        return steps
-
-    monkeypatch.setattr(train.ArraySteps, "start", spy)
-    return used
 
 
 def _data() -> tuple[list[list[float]], list[float]]:
