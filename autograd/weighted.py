@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from operator import attrgetter
 from operator import mul as _times
 from typing import Any
 
 from autograd import ops
 from autograd.checks import real_number
 from autograd.value import Operand, Value, constant, nary, refused
-
-# The checks and reads below run over every parent in C (map), not a Python loop per parent.
-_ONLY_VALUES = {Value}
-_data = attrgetter("data")
 
 
 def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Value | None = None) -> Value:
@@ -30,16 +25,19 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Valu
             "weighted_sum needs as many weights as inputs, "
             f"got {len(weights)} weights and {len(inputs)} inputs"
         )
-    parents: list[Any] = [None] * (2 * len(weights))
+    n = 2 * len(weights)
+    parents: list[Any] = [None] * n
     parents[0::2] = weights
     parents[1::2] = inputs
-    if set(map(type, parents)) != _ONLY_VALUES:  # a number input, or a weight that is not a Value
+    try:  # the common case, every weight and input a Value, in one comprehension
+        data = [p.data if type(p) is Value else _not_a_value(p) for p in parents]
+    except _NotAValueError:
         parents[1::2] = [x if isinstance(x, Value) else constant(real_number(x, "weighted_sum input"))
                          for x in inputs]
         for w in weights:
             if not isinstance(w, Value):
-                raise TypeError(f"weighted_sum needs Value weights, got {type(w).__name__}")
-    data = list(map(_data, parents))
+                raise TypeError(f"weighted_sum needs Value weights, got {type(w).__name__}") from None
+        data = [p.data for p in parents]
     # NOTE: ops.wsum's rule, computed here on the hot path of every nn network (the rule's call
     # and its tuples, per neuron, are skipped); tests/test_autograd_optable.py checks it
     # against the row bit for bit.
@@ -58,3 +56,12 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Valu
     if not math.isfinite(total):
         raise refused(ops.wsum, [p.data for p in parents], None, [total])
     return nary(ops.wsum, parents, total, slopes)
+
+
+class _NotAValueError(Exception):
+    """Raised inside weighted_sum's fast comprehension to switch to the checking path."""
+
+
+def _not_a_value(p: object) -> float:
+    """Leave the fast path: an operand of weighted_sum is not a Value."""
+    raise _NotAValueError
