@@ -101,7 +101,7 @@ class Value(MicrogradNames):
             return NotImplemented  # Python then tries other.__radd__
         x, y = self.data, o.data
         data = x + y
-        if data - data != 0.0:  # not is_finite(data), inline: inf - inf and nan - nan are nan
+        if data - data != 0.0:  # math.isfinite(data) without a call: inf - inf and nan - nan are nan
             raise refused(ops.add, [x, y], None, [data])
         out = _new(Value)
         out.data, out.grad, out._seen = data, 0.0, None
