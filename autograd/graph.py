@@ -92,7 +92,6 @@ class _Many:
 
 
 MANY: Any = _Many()
-_EMIT: Any = object()  # the walk's marker: the node under it has all its parents emitted
 
 
 def _postorder(root: Any, reset: bool = False) -> tuple[list[Any], list[Any]]:
@@ -102,43 +101,45 @@ def _postorder(root: Any, reset: bool = False) -> tuple[list[Any], list[Any]]:
     """
     if not hasattr(root, "_seen") or root is MANY:
         raise TypeError(f"topological_order(root) needs a Value, got {type(root).__name__}")
-    # A visited node is marked with this walk's own token in its `_seen` field instead of being
-    # kept in a set (no table as large as the graph to probe). A new token per walk, so old marks
-    # never need clearing.
-    walk = object()
+    # A node is marked in its `_seen` field instead of being kept in a set (no table as large as
+    # the graph to probe), with this walk's own two marks, so old marks never need clearing.
+    opened, done = object(), object()
     order: list[Any] = []
     leaves: list[Any] = []
-    # Depth first without recursion (a 1,000,000-node chain needs no deep Python stack). A node is
-    # pushed to be expanded; expanding pushes it again under the marker _EMIT and then its
-    # parents on top, so it is popped for the second time, and emitted, after all of them.
+    # Depth first without recursion (a 1,000,000-node chain needs no deep Python stack). The
+    # first time a node is popped it is `opened`: pushed back, then its parents on top of it. The
+    # second time, every parent has been emitted, so the node is emitted and `done`. (A node
+    # pushed twice is opened from its later, higher copy; the older copy pops when it is done.)
     stack = [root]
     pop, push, emit = stack.pop, stack.append, order.append
     while stack:
         node = pop()
-        if node is _EMIT:
-            emit(pop())
+        seen = node._seen
+        if seen is opened:
+            node._seen = done
+            emit(node)
             continue
-        if node._seen is walk:  # pushed twice before it was expanded
+        if seen is done:
             continue
-        node._seen = walk
         a = node._a
         if a is None:
+            node._seen = done
             emit(node)
             leaves.append(node)
             continue
+        node._seen = opened
         if reset:
             node.grad = 0.0
         push(node)
-        push(_EMIT)
         b = node._b
         if b is MANY:
             for p in reversed(a):
-                if p._seen is not walk:
+                if p._seen is not done:
                     push(p)
             continue
-        if b is not None and b._seen is not walk:
+        if b is not None and b._seen is not done:
             push(b)
-        if a._seen is not walk:
+        if a._seen is not done:
             push(a)
     return order, leaves
 

@@ -1,15 +1,17 @@
 """`Value`: a scalar that records the operation that made it and the local derivative on each edge.
 
-Read it like micrograd's engine. First the class: each operation names its row of the op table
-(autograd/ops.py holds every rule, value and derivative side by side) and `backward` walks the
-graph (autograd/graph.py). Below it: `_build`, the one place a node is made; how a row is applied
-to Values (`_unary`, `_binary`, `nary`); and the operators, made from their rows at the end.
+Read it like micrograd's engine. The class opens with `+`, `*`, `relu` and `backward`; each
+operation names its row of the op table (autograd/ops.py, where every rule's value and local
+derivatives are written once), and `backward` walks the graph (autograd/graph.py). After the
+class: `_build`, the one place a node is made, and how a row is applied to Values (`_binary`,
+`_unary`, `nary`, `apply`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+import sys
+from collections.abc import Sequence
 from typing import Any, TypeAlias
 
 from autograd import display, ops
@@ -22,7 +24,6 @@ from autograd.oprecord import Op
 # What arithmetic accepts beside a Value: int, float and NumPy scalars (autograd.checks.is_real).
 Number: TypeAlias = "int | float"
 Operand: TypeAlias = "Value | int | float"
-Method: TypeAlias = Callable[["Value", Operand], "Value"]  # an operator method, `self + other`
 
 
 class Value(MicrogradNames):
@@ -75,8 +76,7 @@ class Value(MicrogradNames):
             label, _children = _children, ()
         if not isinstance(label, str):
             raise TypeError(needs("Value(label)", "a str", label))
-        # A finite float skips the slower real_number check (x - x is nan for inf and nan).
-        ok = type(data) is float and data - data == 0.0
+        ok = type(data) is float and math.isfinite(data)  # else real_number converts or refuses it
         current_scope()  # reading it clears a tag an interrupted `scope` left (see autograd.context)
         _build(self, data if ok else real_number(data, "Value(data)"), None, None, 0.0, None, 0.0)
         if label:
@@ -85,33 +85,108 @@ class Value(MicrogradNames):
             attach_children(self, _children, _op)
 
     # ------------------------------------------------------------ arithmetic
-    # Each operator is made from its row of the op table at the end of this file, as in
-    # `Value.__mul__ = _operator(ops.mul)`; numbers beside a Value become constant leaves.
+    # Each operator names its row of the op table (autograd/ops.py), where its value and local
+    # derivatives are written once; a number beside a Value becomes a constant leaf.
+    #
+    # NOTE: + and * make nearly every node of a network, so they compute their rows' one-line
+    # rules here and fill the node's slots themselves as `_build` does: no Python call per node
+    # besides the operator. tests/test_autograd_optable.py checks their numbers against ops.add
+    # and ops.mul bit for bit, tests/test_autograd_value.py their fields against `_build`'s node.
+    # Every other operation calls its row's rule through `_binary` or `_unary`.
 
-    __add__: Method  # self + other (ops.add)
-    __radd__: Method  # other + self
-    __sub__: Method  # self - other (ops.sub)
-    __rsub__: Method  # other - self
-    __mul__: Method  # self * other (ops.mul)
-    __rmul__: Method  # other * self
-    __truediv__: Method  # self / other (ops.div; ZeroDivisionError when other is 0)
-    __rtruediv__: Method  # other / self
-    __rpow__: Method  # other ** self, a number base with a Value exponent (ops.power_value; other > 0)
+    def __add__(self, other: Operand) -> Value:
+        """self + other, the row ops.add: d/da = 1, d/db = 1."""
+        o = other if type(other) is Value else _operand(other, ops.add)
+        if o is None:
+            return NotImplemented  # Python then tries other.__radd__
+        x, y = self.data, o.data
+        data = x + y
+        if data - data != 0.0:  # math.isfinite(data) without a call: inf - inf and nan - nan are nan
+            raise refused(ops.add, [x, y], None, [data])
+        out = _new(Value)
+        out.data, out.grad, out._seen = data, 0.0, None
+        out._kind = ops.add
+        out._a, out._da = self, 1.0
+        out._b, out._db = o, 1.0
+        tag = scope_now()
+        if tag is not None:
+            out._scope = tag.value
+        if no_grad_now() is not None:
+            _unrecord(out)
+        return out
+
+    def __mul__(self, other: Operand) -> Value:
+        """self * other, the row ops.mul: d/da = b, d/db = a."""
+        o = other if type(other) is Value else _operand(other, ops.mul)
+        if o is None:
+            return NotImplemented
+        x, y = self.data, o.data
+        data = x * y
+        if data - data != 0.0:  # only the product can overflow: the local derivatives are y and x
+            raise refused(ops.mul, [x, y], None, [data])
+        out = _new(Value)
+        out.data, out.grad, out._seen = data, 0.0, None
+        out._kind = ops.mul
+        out._a, out._da = self, y
+        out._b, out._db = o, x
+        tag = scope_now()
+        if tag is not None:
+            out._scope = tag.value
+        if no_grad_now() is not None:
+            _unrecord(out)
+        return out
+
+    def relu(self) -> Value:
+        """max(0, self), the row ops.relu (relu'(0) = 0)."""
+        return _unary(ops.relu, self)
+
+    def backward(self) -> None:
+        """Chain rule from this node to every ancestor (see `autograd.graph.backward`)."""
+        backward(self)
+
+    def __radd__(self, other: Operand) -> Value:
+        """other + self (a number on the left)."""
+        return _binary(ops.add, other, self)
+
+    def __rmul__(self, other: Operand) -> Value:
+        """other * self."""
+        return _binary(ops.mul, other, self)
+
+    def __sub__(self, other: Operand) -> Value:
+        """self - other, the row ops.sub."""
+        return _binary(ops.sub, self, other)
+
+    def __rsub__(self, other: Operand) -> Value:
+        """other - self."""
+        return _binary(ops.sub, other, self)
+
+    def __truediv__(self, other: Operand) -> Value:
+        """self / other, the row ops.div (ZeroDivisionError when other is 0)."""
+        return _binary(ops.div, self, other)
+
+    def __rtruediv__(self, other: Operand) -> Value:
+        """other / self."""
+        return _binary(ops.div, other, self)
 
     def __pow__(self, other: Operand) -> Value:
-        """self ** other: a number exponent (op shown as "**2") or a Value exponent (op "**", self > 0)."""
+        """self ** other: a number exponent, the row ops.power (op shown as "**2"), or a Value
+        exponent, the row ops.power_value (op "**", needs self > 0)."""
         if isinstance(other, Value):
             return _binary(ops.power_value, self, other)
         if not is_real(other):
             return NotImplemented
         return _unary(ops.power, self, real_number(other, "a ** n (the exponent n)"))
 
+    def __rpow__(self, other: Operand) -> Value:
+        """other ** self, a number base with a Value exponent (ops.power_value; other > 0)."""
+        return _binary(ops.power_value, other, self)
+
     def __neg__(self) -> Value:
-        """-self."""
+        """-self, the row ops.neg."""
         return _unary(ops.neg, self)
 
     def __abs__(self) -> Value:
-        """abs(self)."""
+        """abs(self), the row ops.absolute."""
         return _unary(ops.absolute, self)
 
     # ------------------------------------------------------------ functions
@@ -136,10 +211,6 @@ class Value(MicrogradNames):
         """Logistic sigmoid 1/(1+e^-x), stable for any x."""
         return _unary(ops.sigmoid, self)
 
-    def relu(self) -> Value:
-        """max(0, self), with relu'(0) = 0."""
-        return _unary(ops.relu, self)
-
     def step(self) -> Value:
         """The posts' threshold: 1 if self >= 0 else 0; its derivative is 0."""
         return _unary(ops.step, self)
@@ -151,12 +222,6 @@ class Value(MicrogradNames):
     def abs(self) -> Value:
         """|self|, with abs'(0) = 0."""
         return _unary(ops.absolute, self)
-
-    # ------------------------------------------------------------ gradients
-
-    def backward(self) -> None:
-        """Chain rule from this node to every ancestor (see `autograd.graph.backward`)."""
-        backward(self)
 
     # ------------------------------------------------------------ what the node records
 
@@ -249,82 +314,76 @@ class Value(MicrogradNames):
 def _build(
     out: Value, data: float, kind: Op | None, a: Any, da: Any, b: Any, db: float, const: float | None = None
 ) -> Value:
-    """The one place a node is built: its value, parents and local derivatives (unless inside
-    `no_grad()`, or `kind` is None: then a leaf), and the scope tag in force. Returns `out`."""
-    out.data = data
-    out.grad = 0.0
-    out._seen = None
-    tag = scope_now()
+    """The one place a node is built: its value, its op-table row, each parent with its local
+    derivative (a leaf has none: `kind` None), then what the switches in force change. Returns `out`."""
+    out.data, out.grad, out._seen = data, 0.0, None
+    out._kind = kind
+    out._a, out._da = a, da
+    out._b, out._db = b, db
+    if const is not None:
+        out._const = const
+    tag = scope_now()  # the `scope` in force, if any, tags the node
     if tag is not None:
         out._scope = tag.value
-    if kind is None or (no_grad_now() is not None and not is_grad_enabled()):
-        _make_leaf(out)
-    else:
-        out._kind = kind
-        out._a = a
-        out._b = b
-        out._da = da
-        out._db = db
-        if const is not None:
-            out._const = const
+    if no_grad_now() is not None:
+        _unrecord(out)
     return out
 
 
-def _make_leaf(out: Value) -> None:
-    """A leaf's fields: no operation, parents or local derivatives (also any result in no_grad)."""
-    out._kind = None
-    out._a = None
-    out._b = None
-    out._da = 0.0
-    out._db = 0.0
+def _unrecord(out: Value) -> None:
+    """Inside `no_grad()` a new node is a leaf: no operation, parents or local derivatives."""
+    if out._kind is not None and not is_grad_enabled():
+        out._kind = out._a = out._b = None
+        out._da = out._db = 0.0
+        if hasattr(out, "_const"):
+            del out._const
 
 
 _new = object.__new__  # a bare Value for `_build` to fill (Value.__init__ is for your leaves)
+_LARGEST = sys.float_info.max  # nan and inf fail `-_LARGEST <= x <= _LARGEST`, as do ints past it
 
 
 def constant(data: float) -> Value:
     """A constant leaf for a number operand (the 2 of `x * 2`): `is_constant` is True."""
-    if data - data != 0.0:
+    if not math.isfinite(data):
         raise ValueError(needs("a constant operand", "a finite number", data))
     out = _build(_new(Value), data, None, None, 0.0, None, 0.0)
     out._const = data
     return out
 
 
-def _coerce(other: object, op: str) -> Value | None:
-    """`other` as a Value (numbers become constant leaves), None for unsupported types; `op` names errors."""
+def _operand(other: object, kind: Op) -> Value | None:
+    """An operand of `kind`'s operator as a Value: a Value as it is, a real number as a constant
+    leaf (a ValueError when it is huge or not finite), None for any other type."""
     if isinstance(other, Value):
         return other
-    kind = type(other)
-    if kind is float or kind is int:  # the common case, without the slower ABC check below
-        try:
-            data = float(other)  # type: ignore[arg-type]
-        except OverflowError:  # an int beyond float range: real_number below says so
-            data = math.inf
-        if data - data == 0.0:
-            return constant(data)
-    if is_real(other):
-        return constant(real_number(other, f"an operand of {op}"))  # raises for huge or non-finite
-    return None
+    if (type(other) is float or type(other) is int) and -_LARGEST <= other <= _LARGEST:
+        return constant(float(other))  # the common case, without is_real's slower ABC check
+    if not is_real(other):
+        return None
+    return constant(real_number(other, f"an operand of {kind.name}"))
 
 
 # ====================================================================== applying a row of the table
 
 
-def _binary(kind: Op, a: Value, b: Value) -> Value:
-    """Apply a two-input row of the op table to `a` and `b` and record it."""
-    x, y = a.data, b.data
+def _binary(kind: Op, a: Operand, b: Operand) -> Value:
+    """Apply a two-input row of the op table to `a` and `b` and record it; numbers become
+    constant leaves, and any other operand gives NotImplemented (Python then tries the other side)."""
+    left, right = _operand(a, kind), _operand(b, kind)
+    if left is None or right is None:
+        return NotImplemented  # type: ignore[no-any-return]
+    x, y = left.data, right.data
     if kind.domain:
         kind.check((x, y))
     try:
         data, da, db = kind.fn(x, y)
     except OverflowError:  # math.exp and math.pow raise it where NumPy would give inf
         raise refused(kind, [x, y], None, [math.inf]) from None
-    # inf - inf and nan - nan are nan, so this one comparison catches any non-finite number,
-    # operands included: a `.data` set to nan by hand is refused even where a rule would hide it.
-    if (x - x) + (y - y) + (data - data) + (da - da) + (db - db) != 0.0:
+    # The operands too: a `.data` set to nan by hand is refused even where a rule would hide it.
+    if not all(map(math.isfinite, (x, y, data, da, db))):
         raise refused(kind, [x, y], None, [data, da, db])
-    return _build(_new(Value), data, kind, a, da, b, db)
+    return _build(_new(Value), data, kind, left, da, right, db)
 
 
 def _unary(kind: Op, a: Value, const: float | None = None) -> Value:
@@ -336,7 +395,7 @@ def _unary(kind: Op, a: Value, const: float | None = None) -> Value:
         data, da = kind.fn(x) if const is None else kind.fn(x, const)
     except OverflowError:
         raise refused(kind, [x], const, [math.inf]) from None
-    if (x - x) + (data - data) + (da - da) != 0.0:  # step(nan) would be a finite 0.0
+    if not (math.isfinite(x) and math.isfinite(data) and math.isfinite(da)):  # step(nan) would be 0.0
         raise refused(kind, [x], const, [data, da])
     return _build(_new(Value), data, kind, a, da, None, 0.0, const)
 
@@ -347,7 +406,7 @@ def refused(kind: Op, operands: Sequence[float], const: float | None, result: Se
     if len(names) != len(operands):  # an n-ary row such as wsum
         names = tuple(f"operand {i}" for i in range(len(operands)))
     for name, x in zip(names, operands):
-        if x - x != 0.0:
+        if not math.isfinite(x):
             return ValueError(
                 f"{kind.name}: {kind.formula} got {name}={x!r}, which is not a finite number "
                 f"(a Value's .data set to {x!r} by hand?)"
@@ -388,91 +447,6 @@ def apply(kind: Op, args: Sequence[Any]) -> Value:
     if kind.arity == 2:
         return _binary(kind, operands[0], operands[1])
     data, *grads = kind.fn(*[v.data for v in operands])
-    check = data + sum(grads)  # one C-level sum: finite unless something is inf or nan (or it overflows)
-    if check - check != 0.0 and not all(math.isfinite(d) for d in (data, *grads)):
+    if first_non_finite([data, *grads]) is not None:
         raise refused(kind, [v.data for v in operands], None, [data, *grads])
     return nary(kind, tuple(operands), data, tuple(grads))
-
-
-# ====================================================================== the operators
-
-
-def _operator(kind: Op, reflected: bool = False) -> Method:
-    """The method `self <op> other` for the two-input row `kind` (`other <op> self` when reflected)."""
-    forward = _fast_operator(kind) if kind is ops.add or kind is ops.mul else _rule_operator(kind)
-    if not reflected:
-        return forward
-
-    def method(self: Value, other: Operand) -> Value:
-        o = _coerce(other, kind.name)  # only a number gets here: Python tried other.__add__ first
-        return NotImplemented if o is None else forward(o, self)
-
-    return _named(method, kind, reflected)
-
-
-def _rule_operator(kind: Op) -> Method:
-    """`self <op> other`, computed by the row's rule (every two-input row but + and *)."""
-
-    def method(self: Value, other: Operand) -> Value:
-        o = _coerce(other, kind.name)
-        return NotImplemented if o is None else _binary(kind, self, o)
-
-    return _named(method, kind, False)
-
-
-def _fast_operator(kind: Op) -> Method:
-    """`self + other` and `self * other`: the one fast path (see the NOTE inside)."""
-    multiply = kind is ops.mul
-
-    def method(self: Value, other: Operand) -> Value:
-        o = other if type(other) is Value else _coerce(other, kind.name)
-        if o is None:
-            return NotImplemented  # type: ignore[no-any-return]  # Python then tries the other side
-        # NOTE: the one fast path. + and * make nearly every node of a network, so their one-line
-        # rules and `_build`'s work are written out here: no Python call per node besides this
-        # method. tests/test_autograd_optable.py checks the numbers against ops.add and ops.mul
-        # bit for bit, tests/test_autograd_value.py every field against `_build`'s node.
-        x, y = self.data, o.data
-        if multiply:
-            data, da, db = x * y, y, x
-        else:
-            data, da, db = x + y, 1.0, 1.0
-        if data - data != 0.0:  # inf or nan; the local derivatives are finite data or 1
-            raise refused(kind, [x, y], None, [data])
-        out = _new(Value)
-        out.data = data
-        out.grad = 0.0
-        out._seen = None
-        tag = scope_now()
-        if tag is not None:
-            out._scope = tag.value
-        if no_grad_now() is None or is_grad_enabled():
-            out._kind = kind
-            out._a = self
-            out._b = o
-            out._da = da
-            out._db = db
-        else:
-            _make_leaf(out)
-        return out
-
-    return _named(method, kind, False)
-
-
-def _named(method: Method, kind: Op, reflected: bool) -> Method:
-    """`method` named and documented as the operator it is (`__rmul__`: "other * self.")."""
-    dunder = {"+": "add", "-": "sub", "*": "mul", "/": "truediv", "**": "pow"}[kind.name]
-    method.__name__ = method.__qualname__ = f"__{'r' if reflected else ''}{dunder}__"
-    method.__doc__ = f"other {kind.name} self." if reflected else f"self {kind.name} other."
-    return method
-
-
-Value.__add__ = _operator(ops.add)
-Value.__radd__ = _operator(ops.add, reflected=True)
-Value.__sub__ = _operator(ops.sub)
-Value.__rsub__ = _operator(ops.sub, reflected=True)
-Value.__mul__ = _operator(ops.mul)
-Value.__rmul__ = _operator(ops.mul, reflected=True)
-Value.__truediv__ = _operator(ops.div)
-Value.__rtruediv__ = _operator(ops.div, reflected=True)
-Value.__rpow__ = _operator(ops.power_value, reflected=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from operator import mul as _times
 from typing import Any
@@ -52,7 +53,7 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Valu
         slopes.append(1.0)
         total = total + bias.data
     # Every slope is a Value's data (finite) or 1, so only the sum can be inf or nan.
-    if total - total != 0.0:
+    if not math.isfinite(total):
         raise refused(ops.wsum, [p.data for p in parents], None, [total])
     return nary(ops.wsum, parents, total, slopes)
 

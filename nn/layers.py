@@ -151,10 +151,11 @@ class Neuron(Module):
 
     def __call__(self, x: Sequence[Input]) -> Value:
         """activation(sum w_i x_i + b) for nin inputs (numbers or Values)."""
-        return self._forward(_as_values(_check_inputs(x, self.nin, f"Neuron {self.name}")))
+        return self._forward(_as_values(_check_inputs(x, self.nin, f"Neuron {self.name}")), current_scope())
 
-    def _forward(self, x: Sequence[Value]) -> Value:
-        """The neuron's output for inputs the caller checked and made Values (the layer)."""
+    def _forward(self, x: Sequence[Value], outer: str) -> Value:
+        """The neuron's output for inputs the caller checked and made Values (the layer), inside
+        the scope tag `outer` (the caller's `current_scope()`, read once for a whole layer)."""
         if self.activation in SEVERAL_NODES:  # `scope` tags every node made inside
             with scope(self.name):
                 out = activate(self.activation, weighted_sum(self.w, x, self.b))
@@ -162,13 +163,16 @@ class Neuron(Module):
             # NOTE: the weighted sum and the activation are the only nodes made here (the inputs
             # are Values already), so they are tagged directly, as `with scope(self.name)` would
             # tag them, without entering and leaving a context on every neuron call.
-            outer = current_scope()
             tag = f"{outer}.{self.name}" if outer else self.name
             z = weighted_sum(self.w, x, self.b)
             out = activate(self.activation, z)
             z.scope = out.scope = tag
         out.label = self.name
         return out
+
+    def parameters(self) -> list[Value]:
+        """[w0, w1, ..., b], as micrograd lists them (the order of `named_parameters()`)."""
+        return [*self.w] if self.b is None else [*self.w, self.b]
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """("w.0", w0), ("w.1", w1), ..., ("b", b)."""
@@ -231,12 +235,17 @@ class Layer(Module):
 
     def _forward(self, x: list[Value]) -> list[Value]:
         """Every neuron's output on inputs already checked (the previous layer's outputs in an MLP)."""
-        return [n._forward(x) for n in self.neurons]
+        outer = current_scope()
+        return [n._forward(x, outer) for n in self.neurons]
 
     def __call__(self, x: Sequence[Input]) -> Output:
         """The neurons' outputs: a Value for a one-neuron layer, else a list (as micrograd)."""
         out = self.outputs(x)
         return out[0] if len(out) == 1 else Outputs(out)
+
+    def parameters(self) -> list[Value]:
+        """Every neuron's parameters in turn (the order of `named_parameters()`)."""
+        return [p for n in self.neurons for p in n.parameters()]
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """("neurons.{j}.w.{i}", ...), ("neurons.{j}.b", ...) for every neuron j."""
@@ -322,6 +331,10 @@ class MLP(Module):
         """The network's output: a Value when the last layer has one neuron, else a list."""
         out = self.outputs(x)
         return out[0] if len(out) == 1 else Outputs(out)
+
+    def parameters(self) -> list[Value]:
+        """Every layer's parameters in turn, as micrograd lists them (without building the names)."""
+        return [p for layer in self.layers for p in layer.parameters()]
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """("layers.{k}.neurons.{j}.w.{i}", ...) and ("layers.{k}.neurons.{j}.b", ...)."""
