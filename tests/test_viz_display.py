@@ -227,3 +227,57 @@ def test_one_sample_with_many_inputs_folds_them_into_one_box() -> None:
     assert drawn_size(data)[0] == 3  # inputs, L1, L2
     source = viz.draw(y, group="layer").source
     assert "inputs (64 values)" in source and "… 61 more values" in source
+
+
+class FakeClock:
+    """A `time` stand-in for viz.display: `monotonic()` moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        """The fake time, in seconds."""
+        return self.now
+
+
+def clocked_display(monkeypatch: pytest.MonkeyPatch, trace_s: float, dot_s: float, svg: str) -> list[float]:
+    """Make every trace take `trace_s` and every dot run `dot_s` fake seconds (dot answering `svg`);
+    returns the list the time limits given to dot are recorded in."""
+    clock = FakeClock()
+    timeouts: list[float] = []
+    real_trace = display.trace
+
+    def slow_trace(*args: object, **kwargs: object) -> object:
+        clock.now += trace_s
+        return real_trace(*args, **kwargs)  # type: ignore[arg-type]
+
+    def slow_dot(diagram: object, timeout: float) -> str:
+        timeouts.append(timeout)
+        clock.now += dot_s
+        return svg
+
+    monkeypatch.setattr(display, "time", clock)
+    monkeypatch.setattr(display, "trace", slow_trace)
+    monkeypatch.setattr(display, "svg_of", slow_dot)
+    monkeypatch.setattr(display, "have_dot", lambda: True)
+    return timeouts
+
+
+def test_tracing_on_a_busy_machine_does_not_spend_dots_time_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A 100-sample batch loss traces ~40,000 Values in Python: about 2 s on the 2-core test machine
+    # and over 4 s under load, while dot lays the layer view out in 0.05 s. The picture must show.
+    svg = '<svg width="100pt" height="100pt"></svg>'
+    timeouts = clocked_display(monkeypatch, trace_s=2 * display.TIME_BUDGET, dot_s=0.05, svg=svg)
+    loss = batch_loss(3, sizes=(2, 3, 1))
+    assert loss._repr_mimebundle_() == {"image/svg+xml": svg, "text/plain": repr(loss)}
+    assert timeouts == [display.TIME_BUDGET]
+
+
+def test_dots_runs_together_stay_within_the_time_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    too_wide = f'<svg width="{display.MAX_WIDTH_PT + 1}pt" height="100pt"></svg>'
+    timeouts = clocked_display(monkeypatch, trace_s=0.0, dot_s=0.75 * display.TIME_BUDGET, svg=too_wide)
+    loss = batch_loss(3, sizes=(2, 3, 1))  # three views: every Value, by neuron, by layer
+    text = loss._repr_mimebundle_()["text/plain"]
+    # The second view gets what the first left; the third gets no run at all.
+    assert timeouts == pytest.approx([display.TIME_BUDGET, 0.25 * display.TIME_BUDGET])
+    assert f"Not drawn here: dot needs more than {display.TIME_BUDGET:g} s to lay it out." in text

@@ -40,6 +40,14 @@ return {node: [r.left, r.top, r.right, r.bottom], stage: [s.left, s.top, s.right
 """
 
 
+# Calls back once the page has rendered twice: every layout, resize-observer callback and scroll of
+# the first rendered frame is done (observers run after a frame's animation callbacks, before paint).
+PAINTED = """
+const done = arguments[arguments.length - 1];
+requestAnimationFrame(() => requestAnimationFrame(() => done(true)));
+"""
+
+
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
     with chromium(tmp_path / "profile", "--window-size=1280,900") as driver:
@@ -118,18 +126,30 @@ def test_fit_shows_the_whole_picture_and_100_percent_restores_it(browser: Any, t
     assert browser.execute_script(ACTIVE)["text"] >= 9.99
 
 
+def notebook_page(tmp_path: Path, style: str = "") -> Path:
+    """A page standing for a notebook: a tall cell, then the inline player in an output `<div>`
+    with the given `style`."""
+    shown = viz.backward_steps(smallest_network())._repr_html_()
+    host = tmp_path / "notebook.html"
+    host.write_text(
+        '<!DOCTYPE html><html><body><div style="height:300px">cell</div>'
+        f'<div id="output" style="{style}">{shown}</div></body></html>',
+        encoding="utf-8",
+    )
+    return host
+
+
 def test_the_inline_player_follows_inside_its_frame(browser: Any, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
     # A notebook shows the steps as an iframe among other outputs: a tall cell above it.
-    shown = viz.backward_steps(smallest_network())._repr_html_()
-    host = tmp_path / "notebook.html"
-    host.write_text(f'<!DOCTYPE html><html><body><div style="height:300px">cell</div>{shown}</body></html>',
-                    encoding="utf-8")
-    browser.get(host.as_uri())
+    browser.get(notebook_page(tmp_path).as_uri())
     frame = browser.find_element(By.TAG_NAME, "iframe")
     browser.switch_to.frame(frame)
     try:
+        # The frame's script may run before the notebook lays the frame out; the player follows
+        # once its stage has a size, before that first frame is painted: read what was painted.
+        browser.execute_async_script(PAINTED)
         last = int(browser.find_element(By.ID, "slider").get_attribute("max"))
         for step in range(last + 1):
             where = browser.execute_script(ACTIVE)
@@ -140,3 +160,26 @@ def test_the_inline_player_follows_inside_its_frame(browser: Any, tmp_path: Path
     finally:
         browser.switch_to.default_content()
     assert browser.execute_script("return window.scrollY") == 0  # the notebook itself never jumps
+
+
+def test_a_player_loaded_in_a_hidden_output_follows_once_shown(browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    # A collapsed output (or a frame not laid out yet when its script runs, which the inline test
+    # above met 2 runs in 20) has no layout: the first scroll cannot happen then. Before the fix the
+    # player's script stopped there with a TypeError: step 0 was never shown ("previous" stayed
+    # enabled) and, unless the frame's window was resized afterwards, never scrolled to.
+    browser.get(notebook_page(tmp_path, "display: none").as_uri())
+    browser.execute_script("document.getElementById('output').style.display = 'block'")
+    browser.switch_to.frame(browser.find_element(By.TAG_NAME, "iframe"))
+    try:
+        browser.execute_async_script(PAINTED)
+        where = browser.execute_script(ACTIVE)
+        assert inside(where["node"], [0, 0, *where["window"]]), f"step 0: {where}"
+        assert inside(where["node"], where["stage"]) and where["text"] >= 10, f"step 0: {where}"
+        assert browser.find_element(By.ID, "prev").get_attribute("disabled") is not None
+        browser.find_element(By.ID, "next").click()
+        where = browser.execute_script(ACTIVE)
+        assert inside(where["node"], where["stage"]), f"step 1: {where}"
+    finally:
+        browser.switch_to.default_content()

@@ -83,11 +83,15 @@
     stage.scrollTop = h <= ch ? top - (ch - h) / 2 : top - 8;
   }
 
+  // Before the page has a layout (a notebook's iframe can run this script before its output area
+  // is laid out, or while the output is hidden) nothing has a size: follow() waits for the stage's
+  // resize observer to call it again once the stage has one.
   function follow() {
     var found = activeParts(frames[current]);
     if (!found.node) { return; }
     var all = union(found.parts);
     var own = union([found.node]);
+    if (!own) { return; }
     var fits = all && all.right - all.left <= stage.clientWidth && all.bottom - all.top <= stage.clientHeight;
     scrollTo(fits ? all : own);
   }
@@ -132,7 +136,12 @@
     stage.scrollTop = drag[3] - (event.clientY - drag[1]);
   });
   window.addEventListener("pointerup", function () { drag = null; stage.classList.remove("dragging"); });
-  window.addEventListener("resize", follow);
+  // The stage's size changes when the window does, and first when the page gets its layout.
+  if (window.ResizeObserver) {
+    new ResizeObserver(function () { follow(); }).observe(stage);
+  } else {
+    window.addEventListener("resize", follow);
+  }
   setZoom(1, true);
   show(0);
 })();
