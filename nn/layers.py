@@ -166,7 +166,12 @@ class Neuron(Module):
             tag = f"{outer}.{self.name}" if outer else self.name
             z = weighted_sum(self.w, x, self.b)
             out = activate(self.activation, z)
-            z.scope = out.scope = tag
+            # The slots behind Value.scope and Value.label, written without their setters' str
+            # checks (the tag and the name are strs, checked when the neuron was made): no Python
+            # call per node for them.
+            z._scope = out._scope = tag
+            out._label = self.name
+            return out
         out.label = self.name
         return out
 
