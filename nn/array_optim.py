@@ -43,8 +43,7 @@ class ArrayOptimizer:
         self.absorb()
 
     def _lists(self) -> list[list[float]]:
-        """The optimizer's per-parameter state lists, in the order of `self.state` (its `states()`:
-        SGD's momentum buffer only while momentum is on, so plain SGD copies no state)."""
+        """The optimizer's per-parameter state lists, in the order of `self.state` (its `states()`)."""
         return list(self.optimizer.states().values())
 
     def absorb(self) -> None:
@@ -82,12 +81,12 @@ class ArrayOptimizer:
     def _update(self, old: Any, grad: Any, lr: float) -> tuple[Any, list[Any]]:
         """The new weights and state, or the optimizer's ValueError when an entry is inf or NaN."""
         new, state = self._rule(old, grad, lr)
-        # As Optimizer._check_step: a state that went bad is the cause, so it is named first.
-        for k, array in enumerate([*state, new]):
+        opt = self.optimizer
+        # As Optimizer._check_step: a state that went bad is the cause, so it is named first (a
+        # state the optimizer does not use now, SGD's buffer without momentum, is not checked).
+        for name, array in [*zip(opt.states(), state), ("", new)]:
             i = _first_bad(array)
             if i is not None:
-                opt = self.optimizer
-                name = list(opt.states())[k] if k < len(state) else ""
                 raise opt.overflow_error(i, name, float(array[i]), float(old[i]), float(grad[i]), lr)
         return new, state
 
@@ -96,17 +95,17 @@ class ArrayOptimizer:
 
 
 class ArraySGD(ArrayOptimizer):
-    """`SGD` on arrays: its momentum buffer is the state (none without momentum)."""
+    """`SGD` on arrays: its momentum buffer is the state (kept while momentum is 0, as `SGD` keeps it)."""
 
     optimizer: SGD
 
+    def _lists(self) -> list[list[float]]:
+        """The momentum buffer, whether momentum is on or not (it may be turned on again)."""
+        return [self.optimizer.velocity]
+
     def _rule(self, w: Any, g: Any, lr: float) -> tuple[Any, list[Any]]:
-        """`sgd_update` on every entry at once."""
+        """`sgd_update` on every entry at once (without momentum it returns the buffer unchanged)."""
         opt = self.optimizer
-        if bool(opt.momentum) != bool(self.state):  # momentum turned on or off since the state was read
-            self.absorb()
-        if not self.state:  # no momentum: sgd_update neither reads nor changes the buffer
-            return sgd_update(w, g, 0.0, lr, opt.momentum, opt.weight_decay)[0], []
         new, velocity = sgd_update(w, g, self.state[0], lr, opt.momentum, opt.weight_decay)
         return new, [velocity]
 

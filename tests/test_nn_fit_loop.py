@@ -213,3 +213,47 @@ def test_value_rows_are_the_values_of_the_last_run_a_row_per_node(backend: str) 
     tape.run([[3.0, 3.0, 3.0]])
     assert tape.value_rows(nodes).tolist() != first.tolist() and rows.tolist() == first.tolist()  # a copy
     assert tape.value_rows([]).shape == (0, 3)
+
+
+def _sgd_runs(toggles: dict[int, float], steps: int = 5) -> tuple[list[Any], list[Any]]:
+    """(weights, momentum buffer) after `steps` SGD steps with grad 1, momentum set to toggles[k]
+    before step k: on Values with `SGD.step`, and on arrays with nn.array_optim, no sync between."""
+    from nn.array_optim import array_optimizer
+
+    results = []
+    for on_arrays in (False, True):
+        params = [Value(1.0), Value(-2.0)]
+        opt = nn.SGD(params, lr=0.1, momentum=0.9)
+        stepper = array_optimizer(opt, None, np) if on_arrays else None
+        w, g = np.array([1.0, -2.0]), np.ones(2)
+        for k in range(steps):
+            opt.momentum = toggles.get(k, opt.momentum)
+            if stepper is not None:
+                w = stepper.step(w, g)
+            else:
+                for p in params:
+                    p.grad = 1.0
+                opt.step()
+        if stepper is not None:
+            stepper.publish()
+            results.append((w.tolist(), list(opt.velocity)))
+        else:
+            results.append(([p.data for p in params], list(opt.velocity)))
+    return results[0], results[1]
+
+
+def test_momentum_switched_off_and_on_between_syncs_keeps_its_buffer_as_sgd_does() -> None:
+    on_values, on_arrays = _sgd_runs({2: 0.0, 3: 0.9})
+    assert on_arrays == on_values  # bit for bit: the buffer survives the step without momentum
+    assert on_values[1] == pytest.approx([3.439, 3.439])
+
+
+def test_a_nan_in_an_unused_momentum_buffer_does_not_stop_plain_sgd() -> None:
+    from nn.array_optim import array_optimizer
+
+    params = [Value(1.0), Value(-2.0)]
+    opt = nn.SGD(params, lr=0.1, momentum=0.0)
+    opt.velocity[1] = math.nan  # SGD.step checks only the states it uses: none without momentum
+    stepper = array_optimizer(opt, None, np)
+    assert stepper is not None
+    assert stepper.step(np.array([1.0, -2.0]), np.ones(2)).tolist() == [0.9, -2.1]
