@@ -196,9 +196,10 @@ class _Group:
             self.w_shared = _strided(np, engine.shared, self.w_index)
             if self.w_unique:
                 self.w_grad = _strided(np, engine.grad, self.w_index)
-        # A matrix product written into a view whose inputs are not adjacent (parameters listed input
-        # by input) sums in another order than into a contiguous array: it gets the contiguous dw.
-        self.w_grad_rows = self.w_grad is not None and self.w_grad.strides[-1] == self.w_grad.itemsize
+        # A matrix product written into a view whose rows' entries (a neuron's weights) are not adjacent
+        # (parameters listed input by input) sums in another order than into a contiguous array and
+        # would change the bits: such a layer's weight gradient is made in `dw` first.
+        self.w_grad_direct = self.w_grad is not None and self.w_grad.strides[-1] == self.w_grad.itemsize
 
     def place_slopes(self, start: int) -> int:
         """Give each operand position a block of slope rows from `start`; returns the next free row."""
@@ -421,8 +422,8 @@ class _Group:
                     _add(np, adj, self.x_index, True, times(w.T, grad, out=self.product))
             if self.w_needs:
                 # The weight gradient goes straight into the gradient array (BLAS writes the strided
-                # view) when its rows are contiguous; else it is made whole and then written or added.
-                if self.w_write and self.w_grad_rows:
+                # view) when a neuron's weights are adjacent in it; else it is made in dw, then copied.
+                if self.w_write and self.w_grad_direct:
                     np.matmul(grad, x.T, out=self.w_grad)
                 elif self.w_write and self.w_grad is not None:
                     self.w_grad[...] = np.matmul(grad, x.T, out=self.dw)
