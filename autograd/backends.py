@@ -27,6 +27,10 @@ class Engine(Protocol):
         """Each sample's values of these slots from the last run, one list per sample."""
         ...
 
+    def value_rows(self, slots: Sequence[int]) -> Any:
+        """These slots' values from the last run as a (slots, B) float64 NumPy array, a row per slot."""
+        ...
+
 
 BACKENDS: dict[str, Callable[[Program], Engine]] = {
     "python": PythonEngine,  # no dependency

@@ -13,7 +13,6 @@ from typing import Any
 
 from autograd.backends import Engine, engine_for
 from autograd.checks import first_non_finite, needs, real_numbers
-from autograd.tape_numpy import NumpyEngine
 from autograd.tape_steps import Program, TapeStep
 from autograd.value import Value
 
@@ -102,19 +101,11 @@ class Tape(Program):
         (B columns): what `values` gives, transposed, without a Python float per sample (needs numpy)."""
         if self._batch_size is None:
             raise RuntimeError("tape.value_rows(nodes) needs tape.run(batch) first")
-        np = _numpy()
+        np = _numpy()  # here, so that a missing numpy is named on every back end
         slots = [self.slot_of(v) for v in nodes]
-        engine = self._engine
         if not slots:
             return np.empty((0, self._batch_size))
-        if not isinstance(engine, NumpyEngine):
-            return np.asarray(engine.rows(slots), dtype=np.float64).reshape(-1, len(slots)).T
-        rows = [engine.row[s] for s in slots]
-        picked = engine.values[rows]  # a copy: the next run reuses the engine's buffers
-        for k, r in enumerate(rows):
-            if r < engine.n_shared:  # a parameter or constant: one number for every sample
-                picked[k] = engine.shared[r]
-        return picked
+        return self._engine.value_rows(slots)
 
     def backward(self, weights: Sequence[float] | None = None, *, mean: bool = False) -> None:
         """Accumulate into each parameter's `.grad` the batch sum of d(root)/d(param).

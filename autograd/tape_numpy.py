@@ -196,6 +196,10 @@ class _Group:
             self.w_shared = _strided(np, engine.shared, self.w_index)
             if self.w_unique:
                 self.w_grad = _strided(np, engine.grad, self.w_index)
+        # A matrix product written into a view whose rows' entries (a neuron's weights) are not adjacent
+        # (parameters listed input by input) sums in another order than into a contiguous array and
+        # would change the bits: such a layer's weight gradient is made in `dw` first.
+        self.w_grad_direct = self.w_grad is not None and self.w_grad.strides[-1] == self.w_grad.itemsize
 
     def place_slopes(self, start: int) -> int:
         """Give each operand position a block of slope rows from `start`; returns the next free row."""
@@ -417,10 +421,14 @@ class _Group:
                 else:
                     _add(np, adj, self.x_index, True, times(w.T, grad, out=self.product))
             if self.w_needs:
-                # The weight gradient goes straight into the gradient array (BLAS writes the strided view).
-                dw = np.matmul(grad, x.T, out=self.w_grad if self.w_write else self.dw)
-                if not self.w_write:
-                    self._add_dw(engine, np, dw)
+                # The weight gradient goes straight into the gradient array (BLAS writes the strided
+                # view) when a neuron's weights are adjacent in it; else it is made in dw, then copied.
+                if self.w_write and self.w_grad_direct:
+                    np.matmul(grad, x.T, out=self.w_grad)
+                elif self.w_write and self.w_grad is not None:
+                    self.w_grad[...] = np.matmul(grad, x.T, out=self.dw)
+                else:
+                    self._add_dw(engine, np, np.matmul(grad, x.T, out=self.dw))
             return
         x = v[self.x_index]
         if self.x_needs:
@@ -537,7 +545,7 @@ class NumpyEngine:
         self.slopes = self.buffer[self.n_rows :]
         self.adj = np.empty((self.n_rows, size))
         self.scratch = np.empty((max([g.scratch_rows() for g in self.groups] + [0]), size))
-        self.checked = self.buffer[self.program.input_slots[0] :]  # inputs, steps' values, slopes
+        self.checked = self.buffer[self.program.first_step_slot :]  # the steps' values, slopes
         self.ones = np.ones(size)
         self.row_ones = np.ones(len(self.checked))
         self.values[self.whole_constants] = self.shared[self.whole_constants, None]  # never change
@@ -567,18 +575,18 @@ class NumpyEngine:
         first = program.input_slots[0]
         values[first : first + len(cols)] = cols
         with np.errstate(all="ignore"):
-            try:
-                for g in self.groups:
-                    g.forward(self, np)
-            except Exception:
-                self._check_columns(np, cols)  # a non-finite input is named, not the step it upset
-                raise
-            # The inputs, every computed value and every slope lie in one block of the buffer: one
-            # matrix-vector product with ones sums it (BLAS, faster than a plain sum); inf or NaN
-            # stays in the total (a finite total that overflows sends us to the exact check, which passes).
+            # The inputs are checked before any step sees them (a learner's op may loop on inf), with
+            # one sum over their rows: inf or NaN stays in it (an overflowing finite sum sends us to
+            # the exact check, which passes).
+            total = float(values[first : first + len(cols)].sum())
+            if total - total != 0.0:
+                self._check_columns(np, cols)
+            for g in self.groups:
+                g.forward(self, np)
+            # Every computed value and every slope lie in one block of the buffer: one matrix-vector
+            # product with ones sums it (BLAS, faster than a plain sum); inf or NaN stays in it too.
             total = float(self.row_ones @ (self.checked @ self.ones))
         if total - total != 0.0:
-            self._check_columns(np, cols)
             self._explain(np, values, self.slopes)
         return values[root].copy()
 
@@ -586,10 +594,7 @@ class NumpyEngine:
         """A ValueError naming the first sample of the first batch column that is inf or NaN."""
         for i, column in enumerate(cols):
             if not np.isfinite(column).all():
-                try:
-                    real_numbers(column.tolist(), f"tape.run(batch column {i})")
-                except ValueError as error:
-                    raise error from None  # the column's error alone, not the step it made fail
+                real_numbers(column.tolist(), f"tape.run(batch column {i})")
 
     @staticmethod
     def _column(np: Any, column: Any, index: int) -> Any:
@@ -641,14 +646,18 @@ class NumpyEngine:
 
     # ------------------------------------------------------------ backward
 
-    def rows(self, slots: Sequence[int]) -> list[list[float]]:
-        """Each sample's values of these slots from the last run."""
+    def value_rows(self, slots: Sequence[int]) -> Any:
+        """These slots' values from the last run as a new (slots, B) float64 array, a row per slot."""
         rows = [self.row[s] for s in slots]
-        picked = self.values[rows]
+        picked = self.values[rows]  # a copy: the next run reuses the buffers
         for k, r in enumerate(rows):
             if r < self.n_shared:  # a parameter or constant: `shared` holds it for every sample
                 picked[k] = self.shared[r]
-        return [[float(x) for x in column] for column in picked.T]
+        return picked
+
+    def rows(self, slots: Sequence[int]) -> list[list[float]]:
+        """Each sample's values of these slots from the last run."""
+        return self.value_rows(slots).T.tolist()  # type: ignore[no-any-return]
 
     def backward(self, weights: Sequence[float] | None) -> Any:
         """Adjoints for all rows at once; parameter gradients summed over the batch (a float64 array)."""

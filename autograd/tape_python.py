@@ -159,6 +159,13 @@ class PythonEngine:
             return [[] for _ in range(self.size)]
         return [list(r) for r in zip(*[self._column(s, self.cols, self.size) for s in slots])]
 
+    def value_rows(self, slots: Sequence[int]) -> Any:
+        """These slots' values from the last run as a (slots, B) float64 NumPy array, a row per slot."""
+        import numpy  # only here: the rest of this back end needs no third-party library
+
+        columns = [self._column(s, self.cols, self.size) for s in slots]
+        return numpy.array(columns, dtype=numpy.float64).reshape(len(slots), self.size)
+
     def backward(self, weights: Sequence[float] | None) -> list[float]:
         """Reverse replay, column by column; parameter adjoints sum over the batch."""
         program = self.program

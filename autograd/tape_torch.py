@@ -464,14 +464,22 @@ class TorchEngine:
 
     # ------------------------------------------------------------ backward
 
-    def rows(self, slots: Sequence[int]) -> list[list[float]]:
-        """Each sample's values of these slots from the last run."""
+    def _picked(self, slots: Sequence[int]) -> Any:
+        """These slots' values from the last run as a new (slots, B) float64 tensor on the device."""
         rows = [self.row[s] for s in slots]
         picked = self.values[rows].clone()
         for k, r in enumerate(rows):
             if r < self.n_shared:  # a parameter or constant: `shared` holds it for every sample
                 picked[k] = self.shared[r]
-        return [list(sample) for sample in picked.T.tolist()]
+        return picked
+
+    def value_rows(self, slots: Sequence[int]) -> Any:
+        """These slots' values from the last run as a (slots, B) float64 NumPy array, a row per slot."""
+        return self._picked(slots).cpu().numpy()
+
+    def rows(self, slots: Sequence[int]) -> list[list[float]]:
+        """Each sample's values of these slots from the last run."""
+        return [list(sample) for sample in self._picked(slots).T.tolist()]
 
     def backward(self, weights: Sequence[float] | None) -> Any:
         """Batch-summed parameter gradients as a float64 tensor (on the engine's device)."""

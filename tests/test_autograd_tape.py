@@ -418,6 +418,29 @@ def test_values_reads_any_node_per_sample(backend: str) -> None:
         tape.values([Value(3.0)])
 
 
+def test_each_engine_gives_value_rows_as_its_rows_transposed(backend: str) -> None:
+    """Every back end answers value_rows(slots) itself (Tape.value_rows only asks it): a new (slots, B)
+    float64 array whose columns are rows(slots), a parameter's row its number for every sample."""
+    np = pytest.importorskip("numpy")
+    x, w = Value(0.0), Value(1.5)
+    hidden = (x * w).tanh()
+    root = hidden * hidden + x
+    tape = compile(root, [x], [w], backend=backend)
+    tape.run([[-1.0, 0.25, 2.0]])
+    engine = tape._engine  # private, inspected on purpose: the interface each back end provides
+    slots = [tape.slot_of(v) for v in (hidden, w, x, root)]
+    rows = engine.value_rows(slots)
+    assert isinstance(rows, np.ndarray) and rows.dtype == np.float64 and rows.shape == (4, 3)
+    assert rows.T.tolist() == engine.rows(slots) == tape.values([hidden, w, x, root])
+    assert rows[1].tolist() == [1.5, 1.5, 1.5] and rows[2].tolist() == [-1.0, 0.25, 2.0]
+    tanhs = [math.tanh(-1.5), math.tanh(0.375), math.tanh(3.0)]
+    assert engine.value_rows(slots[:1])[0].tolist() == pytest.approx(tanhs, rel=1e-15)
+    assert tape.value_rows([hidden, w, x, root]).tolist() == rows.tolist()
+    rows[:] = 0.0  # a copy: the engine's own numbers stay
+    assert engine.value_rows(slots)[2].tolist() == [-1.0, 0.25, 2.0]
+    assert engine.value_rows([]).shape == (0, 3) and tape.value_rows([]).shape == (0, 3)
+
+
 def test_gradient_overflow_is_an_error(backend: str) -> None:
     """A batch-summed gradient past float range raises, as the scalar backward does; grads untouched."""
     x, w = Value(0.0), Value(1e-200, label="w")
