@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from measure import blas_threads, median_step_seconds, torch_threads
 from step import print_torch_breakdown
+from targets import fit_against_torch
 from workload import (
     LR,
     N_SAMPLES,
@@ -39,6 +40,7 @@ class SweepRow:
     torch: float
     tape_phases: dict[str, float]
     torch_tape: float | None = None  # the same tape step on the PyTorch back end (None without torch)
+    fit: tuple[float, float] | None = None  # (nn.fit(engine="tape") step, PyTorch's step without L2)
 
     @property
     def ratio(self) -> float:
@@ -100,6 +102,8 @@ def sweep(
                     min(torch_tape_times) if torch_tape_times else None,
                 )
             )
+            fit = fit_against_torch((2, width, width, 1), batch, budget)
+            rows[-1].fit = fit
             del tape, torch_engine, torch_tape
             gc.collect()
     return rows
@@ -110,6 +114,7 @@ def print_sweep(rows: Sequence[SweepRow]) -> None:
     print(
         f"  {'MLP':<14}{'samples':>8}{'tape ms':>10}{'torch ms':>10}{'tape/torch':>11}"
         f"{'  tape phases: run':>19}{'backward':>10}{'py loops':>10}{'torch tape ms':>15}  fastest"
+        f"{'fit ms':>10}{'torch ms':>10}{'fit/torch':>11}"
     )
     for r in rows:
         loops = sum(v for k, v in r.tape_phases.items() if "Python loop" in k)
@@ -120,14 +125,23 @@ def print_sweep(rows: Sequence[SweepRow]) -> None:
         print(
             f"  {f'2-{r.width}-{r.width}-1':<14}{r.batch:>8,}{r.tape * 1e3:>10.3f}{r.torch * 1e3:>10.3f}"
             f"{r.ratio:>10.2f}x{run / total:>19.0%}{back / total:>10.0%}{loops / total:>10.0%}"
-            f"{torch_tape:>15}  {r.winner}"
+            f"{torch_tape:>15}  {r.winner:<11}{_fit_columns(r.fit)}"
         )
     print(
         "  tape/torch < 1: the NumPy tape is faster. Tape phases (one step, shares of it): tape.run (+ the\n"
         "  loss sum), tape.gradient (the batch gradient as an array), and the step's own Python loop over\n"
         "  the parameters (set_parameters writing .data and .grad); the last grows with W^2.\n"
-        "  torch tape: the same tape step on compile(..., backend='torch') (1 thread); fastest: of the three"
+        "  torch tape: the same tape step on compile(..., backend='torch') (1 thread); fastest: of those.\n"
+        "  fit: what a learner runs, nn.fit(engine='tape') (hinge loss, no L2, SGD; the median epoch of one\n"
+        "  batch), beside PyTorch's step with the same weights and loss; fit/torch < 1: fit is faster"
     )
+
+
+def _fit_columns(fit: tuple[float, float] | None) -> str:
+    """The fit columns of a sweep row: ms per fit step, PyTorch's, their ratio (dashes without nn)."""
+    if fit is None:
+        return f"{'-':>10}{'-':>10}{'-':>11}"
+    return f"{fit[0] * 1e3:>10.3f}{fit[1] * 1e3:>10.3f}{fit[0] / fit[1]:>10.2f}x"
 
 
 def section_sweep(

@@ -122,6 +122,34 @@ def fit_engine(sizes: Sequence[int], batch: int, engine: str = "tape") -> tuple[
     return fit, model, (xs, ys)
 
 
+def fit_against_torch(sizes: Sequence[int], batch: int, budget: float) -> tuple[float, float] | None:
+    """(fit(engine="tape") seconds per step, PyTorch's (1 thread, same weights and loss)) for the sweep.
+
+    A fit of enough epochs for about `budget` / 2 seconds, then PyTorch for as long, twice in turn;
+    the lower median of each. None without nn or torch; SystemExit when the two first losses differ.
+    """
+    made = fit_engine(sizes, batch)
+    if made is None:
+        return None
+    fit, model, (xs, ys) = made
+    torch_engine = make_torch_engine(weights_of(model), xs, ys, threads=1, alpha=0.0)
+    if torch_engine is None:
+        return None
+    history, _ = fit(2)  # compiles the tape; its first loss is taken before any update
+    torch_loss = torch_engine.step(LR)
+    first = float(history.loss[0])
+    if abs(first - torch_loss) > TOLERANCE * max(1.0, abs(first)):
+        raise SystemExit(f"fit and PyTorch differ at 2-{sizes[1]} x {batch}: {first!r} != {torch_loss!r}")
+    epochs = max(3, min(FIT_EPOCHS, int(budget / 2 / max(min(history.time), 1e-6))))
+    fits: list[float] = []
+    torches: list[float] = []
+    with torch_threads(1):
+        for _ in range(2):
+            fits.append(statistics.median(fit(epochs)[0].time))
+            torches.append(median_step_seconds(torch_engine.step, budget / 2, at_least=3))
+    return min(fits), min(torches)
+
+
 def fit_figures(sizes: Sequence[int], batch: int, target: float, rounds: int) -> list[Figure] | str:
     """fit(engine="tape") step / PyTorch step (1 thread) and the fit call's setup, or why there is none."""
     made = fit_engine(sizes, batch)

@@ -169,6 +169,7 @@ def test_sweep_checks_and_times_tiny_cases() -> None:
         }
         assert r.torch_tape is not None and r.torch_tape > 0.0  # the torch back end's column
         assert r.winner in ("numpy tape", "torch", "torch tape")
+        assert r.fit is not None and r.fit[0] > 0.0 and r.fit[1] > 0.0  # what a learner runs: nn.fit
     sweep.print_sweep(rows)  # the table prints for any rows
 
 
