@@ -511,6 +511,11 @@ class NumpyEngine:
         self.whole_params = np.asarray([r for r in shared_whole if r < program.n_params], dtype=np.intp)
         self.whole_constants = np.asarray([r for r in shared_whole if r >= program.n_params], dtype=np.intp)
         self._plan_writes(np)
+        # Non-finite results are checked after each pass (one sum; overflow in backward shows up as
+        # inf in the result, which Tape.backward names), so numpy's warnings are off while the passes
+        # run. Each errstate is made once: as a decorator it sets numpy's state per call, thread-safely.
+        self._quiet_forward = np.errstate(all="ignore")(self._forward)
+        self._quiet_backward = np.errstate(over="ignore", invalid="ignore")(self._backward)
         self.size: int | None = None  # B of the buffers below, kept while batches keep that size
         self.values: Any = None
         self.slopes: Any = None
@@ -574,21 +579,24 @@ class NumpyEngine:
             values[self.whole_params] = self.shared[self.whole_params, None]
         first = program.input_slots[0]
         values[first : first + len(cols)] = cols
-        with np.errstate(all="ignore"):
-            # The inputs are checked before any step sees them (a learner's op may loop on inf), with
-            # one sum over their rows: inf or NaN stays in it (an overflowing finite sum sends us to
-            # the exact check, which passes).
-            total = float(values[first : first + len(cols)].sum())
-            if total - total != 0.0:
-                self._check_columns(np, cols)
-            for g in self.groups:
-                g.forward(self, np)
-            # Every computed value and every slope lie in one block of the buffer: one matrix-vector
-            # product with ones sums it (BLAS, faster than a plain sum); inf or NaN stays in it too.
-            total = float(self.row_ones @ (self.checked @ self.ones))
+        total = self._quiet_forward(np, cols, values[first : first + len(cols)])
         if total - total != 0.0:
             self._explain(np, values, self.slopes)
         return values[root].copy()
+
+    def _forward(self, np: Any, cols: Sequence[Any], inputs: Any) -> float:
+        """Check the inputs, run every group; the sum of every computed value and slope (inf or NaN stays in it)."""
+        # The inputs are checked before any step sees them (a learner's op may loop on inf), with
+        # one sum over their rows: inf or NaN stays in it (an overflowing finite sum sends us to
+        # the exact check, which passes).
+        total = float(inputs.sum())
+        if total - total != 0.0:
+            self._check_columns(np, cols)
+        for g in self.groups:
+            g.forward(self, np)
+        # Every computed value and every slope lie in one block of the buffer: one matrix-vector
+        # product with ones sums it (BLAS, faster than a plain sum).
+        return float(self.row_ones @ (self.checked @ self.ones))
 
     def _check_columns(self, np: Any, cols: Sequence[Any]) -> None:
         """A ValueError naming the first sample of the first batch column that is inf or NaN."""
@@ -674,13 +682,15 @@ class NumpyEngine:
             self.grad[self.grad_zero] = 0.0
         root = self.row[program.root_slot]
         adj[root] = 1.0 if weights is None else np.asarray(weights, dtype=np.float64)  # nothing adds to it
-        # Overflow shows up as inf in the result, which Tape.backward turns into a clear error.
-        with np.errstate(over="ignore", invalid="ignore"):
-            for g in reversed(self.groups):
-                if g.needed:
-                    g.backward(self, np)
-            # + 0.0 makes a copy and turns a -0.0 (a product written, not added to a zero) into 0.0.
-            grads = self.grad[:n_params] + 0.0
-            if len(self.whole_params):
-                grads[self.whole_params] += adj[self.whole_params].sum(axis=1)
+        return self._quiet_backward(np, adj, n_params)
+
+    def _backward(self, np: Any, adj: Any, n_params: int) -> Any:
+        """Run every group's backward; the parameters' batch-summed gradients as a new array."""
+        for g in reversed(self.groups):
+            if g.needed:
+                g.backward(self, np)
+        # + 0.0 makes a copy and turns a -0.0 (a product written, not added to a zero) into 0.0.
+        grads = self.grad[:n_params] + 0.0
+        if len(self.whole_params):
+            grads[self.whole_params] += adj[self.whole_params].sum(axis=1)
         return grads
