@@ -460,9 +460,7 @@ class _WeightedSums(_Group):
             if self.x_needs:
                 # One neuron: W^T @ adjoint is an outer product (one term per entry, the same numbers),
                 # which an elementwise product makes faster than a matrix product with inner size 1.
-                # Else np.dot: it hands the transposed strided view to BLAS as it is, where matmul
-                # first copies it (the same product; both outputs here are contiguous rows).
-                times = np.multiply if len(self.steps) == 1 else np.dot
+                times = np.multiply if len(self.steps) == 1 else np.matmul
                 if self.x_write:  # the inputs' first contribution: written straight into their rows
                     times(w.T, grad, out=self.x_adj)
                 elif self.x_adj is not None:
