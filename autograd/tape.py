@@ -37,6 +37,12 @@ class Tape(Program):
         self._batch_size: int | None = None
         self._run_params: list[float] | None = []  # the parameters' .data at the last run (None: given)
         self._seeds: Any = None  # the last mean=True seeds (see _mean_seeds)
+        # The gradient's finiteness sum (see _gradient) may overflow on finite entries: on NumPy it is
+        # taken with numpy's warnings off, so a learner's np.errstate neither warns nor raises there
+        # (the errstate made once: as a decorator it sets numpy's state per call, thread-safely).
+        self._total: Any = _total
+        if backend == "numpy":
+            self._total = _numpy().errstate(over="ignore", invalid="ignore")(_total)
 
     def __repr__(self) -> str:
         """Tape(steps=..., inputs=..., params=..., backend=...)."""
@@ -160,7 +166,7 @@ class Tape(Program):
         if isinstance(grads, list):
             i = first_non_finite(grads)
         else:
-            total = float(grads.sum())
+            total = self._total(grads)
             i = None if total - total == 0.0 else first_non_finite(grads.tolist())
         if i is not None:
             g = float(grads[i])
@@ -237,6 +243,11 @@ def _numpy() -> Any:
             "tape.parameter_data and tape.value_rows need numpy: pip install 'axongrad[numpy]'"
         ) from None
     return numpy
+
+
+def _total(array: Any) -> float:
+    """The sum of an array's entries as a float (inf or NaN when one is)."""
+    return float(array.sum())
 
 
 def _checked_weights(weights: Sequence[Any], where: str) -> Sequence[Any]:

@@ -124,10 +124,14 @@ class _Block:
 
 
 class _Group:
-    """Steps of one row of the op table at one depth, executed together; indices are value-array rows."""
+    """Steps of one row of the op table at one depth, executed together; indices are value-array rows.
+
+    `_Elementwise` (one call of the row's rule) and `_WeightedSums` (matrix products) say how the
+    group runs; the engine reads every group through the methods below.
+    """
 
     def __init__(self, kind: Op, steps: list[TapeStep], engine: NumpyEngine) -> None:
-        """Gather the rows each operand reads and the row each output writes."""
+        """The row each output writes and whether any of them leads to a parameter."""
         row = engine.row
         self.kind = kind
         self.steps = steps
@@ -135,11 +139,46 @@ class _Group:
         self.out_rows = [row[s.output] for s in steps]
         self.out = _index(self.out_rows)
         self.needed = any(engine.needs[r] for r in self.out_rows)
-        self.dense = False
         self.slopes: list[slice] = []  # rows of the engine's slope array, one block per operand position
-        if kind.weighted_sum:
-            self._weighted_sums(steps, engine)
-            return
+
+    def place_slopes(self, start: int) -> int:
+        """Give each operand position a block of slope rows from `start`; returns the next free row."""
+        return start
+
+    def plan_writes(self, adj: _FirstWrites, grad: _FirstWrites) -> None:
+        """Claim this group's backward contributions, in the order `backward` makes them."""
+        raise NotImplementedError
+
+    def rows_read_whole(self) -> list[int]:
+        """Value rows this group reads with all B samples (a parameter read as one number is not)."""
+        raise NotImplementedError
+
+    def scratch_rows(self) -> int:
+        """Rows of the engine's scratch buffer this group's backward products need."""
+        raise NotImplementedError
+
+    def bind(self, values: Any, slopes: Any, adj: Any, scratch: Any) -> None:
+        """Views of this group's rows in the engine's buffers (made once per batch size)."""
+        self.out_values = values[self.out]
+        self.out_adj = adj[self.out]
+        self.product = scratch[: self.scratch_rows()]
+
+    def forward(self, engine: NumpyEngine, np: Any) -> None:
+        """Compute the group's outputs into their rows (and keep its slopes)."""
+        raise NotImplementedError
+
+    def backward(self, engine: NumpyEngine, np: Any) -> None:
+        """Push the group's adjoints to the rows it read (only those that depend on a parameter)."""
+        raise NotImplementedError
+
+
+class _Elementwise(_Group):
+    """Steps of one elementwise row (relu, +, a learner's op): its rule runs once per (steps, B) block."""
+
+    def __init__(self, kind: Op, steps: list[TapeStep], engine: NumpyEngine) -> None:
+        """Gather the rows each operand reads."""
+        super().__init__(kind, steps, engine)
+        row = engine.row
         self.into = kind.into  # the row's rule written into our arrays, when it has that form
         self.arg_rows = [[row[s.inputs[j]] for s in steps] for j in range(len(steps[0].inputs))]
         self.args = [_index(r) for r in self.arg_rows]
@@ -147,64 +186,8 @@ class _Group:
         self.arg_needs = [any(engine.needs[r] for r in rows) for rows in self.arg_rows]
         self.arg_writes = [False] * len(self.args)  # set by plan_writes
 
-    def _weighted_sums(self, steps: list[TapeStep], engine: NumpyEngine) -> None:
-        """Index arrays for a group of weighted sums; a dense layer becomes one matrix product."""
-        np = _numpy()
-        row = engine.row
-        ws = [list(map(row.__getitem__, s.inputs[0:-1:2])) for s in steps]
-        xs = [list(map(row.__getitem__, s.inputs[1::2])) for s in steps]
-        has_bias = len(steps[0].inputs) % 2 == 1
-        self._bias_rows(np, [row[s.inputs[-1]] for s in steps] if has_bias else None, engine)
-        self._weight_rows(np, ws, engine)
-        self.x_flat = [x for r in xs for x in r]
-        self.x_needs = any(map(engine.needs.__getitem__, self.x_flat))
-        self.x_unique = _unique(self.x_flat)
-        # A dense layer: every neuron reads the same inputs, so the group is one matmul.
-        self.dense = self.scalar_weights and all(r == xs[0] for r in xs) and _unique(xs[0])
-        # A dense layer's weight gradient (neurons, inputs) is made here, not allocated every run.
-        self.dw = np.empty(self.w_index.shape) if self.dense else None
-        self.x_index = _index(xs[0]) if self.dense else np.asarray(xs, dtype=np.intp)
-        self.bias_write = self.x_write = self.w_write = False  # set by plan_writes
-
-    def _bias_rows(self, np: Any, bias: list[int] | None, engine: NumpyEngine) -> None:
-        """Where the group's biases are read and their gradients added (None: sums without bias)."""
-        self.bias = bias
-        self.bias_index = _index(bias) if bias is not None else None
-        self.bias_unique = bias is None or _unique(bias)
-        self.bias_needs = bias is not None and any(engine.needs[b] for b in bias)
-        # A bias that is a parameter or constant is read from `engine.shared` (a view when regular).
-        self.scalar_bias = bias is not None and all(b < engine.n_shared for b in bias)
-        self.bias_shared = self.bias_grad = None
-        if self.scalar_bias and bias is not None:
-            self.bias_index = np.asarray(bias, dtype=np.intp)
-            self.bias_shared = _strided(np, engine.shared, bias)
-            if self.bias_shared is not None:
-                self.bias_shared = self.bias_shared[:, None]  # a column: added to every sample
-            if self.bias_unique:
-                self.bias_grad = _strided(np, engine.grad, bias)
-
-    def _weight_rows(self, np: Any, ws: list[list[int]], engine: NumpyEngine) -> None:
-        """Where the group's weights are read; parameters or constants as one (neurons, inputs) matrix."""
-        self.w_flat = [w for r in ws for w in r]
-        self.w_unique = _unique(self.w_flat)
-        self.w_needs = any(map(engine.needs.__getitem__, self.w_flat))
-        self.w_index = np.asarray(ws, dtype=np.intp)
-        # Weights that are parameters or constants hold one value for the whole batch.
-        self.scalar_weights = max(self.w_flat, default=-1) < engine.n_shared
-        self.w_shared = self.w_grad = None
-        if self.scalar_weights:
-            self.w_shared = _strided(np, engine.shared, self.w_index)
-            if self.w_unique:
-                self.w_grad = _strided(np, engine.grad, self.w_index)
-        # A matrix product written into a view whose rows' entries (a neuron's weights) are not adjacent
-        # (parameters listed input by input) sums in another order than into a contiguous array and
-        # would change the bits: such a layer's weight gradient is made in `dw` first.
-        self.w_grad_direct = self.w_grad is not None and self.w_grad.strides[-1] == self.w_grad.itemsize
-
     def place_slopes(self, start: int) -> int:
         """Give each operand position a block of slope rows from `start`; returns the next free row."""
-        if self.kind.weighted_sum:  # its derivatives are its operands: nothing to store
-            return start
         for _ in self.args:
             self.slopes.append(slice(start, start + len(self.steps)))
             start += len(self.steps)
@@ -213,48 +196,22 @@ class _Group:
     def plan_writes(self, adj: _FirstWrites, grad: _FirstWrites) -> None:
         """Claim this group's backward contributions, in the order `backward` makes them."""
         adj.read(self.out_rows)  # its adjoints are complete when it runs
-        if not self.kind.weighted_sum:
-            self.arg_writes = [
-                needs and adj.claim(rows, isinstance(index, slice))
-                for rows, index, needs in zip(self.arg_rows, self.args, self.arg_needs)
-            ]
-            return
-        if self.bias is not None and self.bias_needs:
-            into = grad if self.scalar_bias else adj
-            self.bias_write = into.claim(self.bias, self.scalar_bias and self.bias_grad is not None)
-        if not self.scalar_weights:
-            adj.claim(self.w_flat, False)
-            adj.claim(self.x_flat, False)
-            return
-        if self.x_needs:  # a dense layer's product W^T @ adjoint has one row per input
-            inputs = self.x_flat[: len(self.x_flat) // len(self.steps)] if self.dense else self.x_flat
-            self.x_write = adj.claim(inputs, isinstance(self.x_index, slice))
-        if self.w_needs:
-            self.w_write = grad.claim(self.w_flat, self.w_grad is not None)
+        self.arg_writes = [
+            needs and adj.claim(rows, isinstance(index, slice))
+            for rows, index, needs in zip(self.arg_rows, self.args, self.arg_needs)
+        ]
 
     def rows_read_whole(self) -> list[int]:
         """Value rows this group reads with all B samples (a parameter read as one number is not)."""
-        if not self.kind.weighted_sum:
-            return [r for rows in self.arg_rows for r in rows]
-        bias = [] if self.scalar_bias or self.bias is None else self.bias
-        return [*self.x_flat, *bias, *([] if self.scalar_weights else self.w_flat)]
+        return [r for rows in self.arg_rows for r in rows]
 
     def scratch_rows(self) -> int:
         """Rows of the engine's scratch buffer this group's backward products need."""
-        if not self.kind.weighted_sum:
-            return len(self.steps)  # slope * adjoint, one row per step
-        return len(self.x_flat) // len(self.steps) if self.dense else 0  # W^T @ adjoint: a row per input
+        return len(self.steps)  # slope * adjoint, one row per step
 
     def bind(self, values: Any, slopes: Any, adj: Any, scratch: Any) -> None:
-        """Views of this group's rows in the engine's buffers (made once per batch size)."""
-        self.out_values = values[self.out]
-        self.out_adj = adj[self.out]
-        self.product = scratch[: self.scratch_rows()]
-        if self.kind.weighted_sum:
-            consecutive = isinstance(self.x_index, slice)
-            self.x_values = values[self.x_index] if consecutive else None
-            self.x_adj = adj[self.x_index] if consecutive else None  # written or added into in place
-            return
+        """Views of the operand, output and slope rows; the blocks the rule runs on."""
+        super().bind(values, slopes, adj, scratch)
         self.slope_views = [slopes[rows] for rows in self.slopes]
         # For each operand position that leads to a parameter: its slope rows, the adjoint rows its
         # products go to (a view when they are consecutive, else None), their index, unique, and
@@ -308,9 +265,6 @@ class _Group:
 
     def forward(self, engine: NumpyEngine, np: Any) -> None:
         """Compute the group's outputs into their rows (and keep its slopes), checking the row's domain."""
-        if self.kind.weighted_sum:
-            self._forward_weighted(engine, np, engine.values)
-            return
         kind, const, into = self.kind, self.const, self.into
         for block in self.plan:
             args = block.operands
@@ -347,12 +301,121 @@ class _Group:
             if not good.all():
                 engine.fail_first(np, self, ~np.broadcast_to(good, args[0].shape), block)
 
+    # ------------------------------------------------------------ backward
+
+    def backward(self, engine: NumpyEngine, np: Any) -> None:
+        """Push the group's adjoints to the rows it read (only those that depend on a parameter)."""
+        grad = self.out_adj
+        for slopes, view, index, unique, write in self.pushes:
+            if write:  # the rows' first contribution: the product goes straight there
+                np.multiply(slopes, grad, out=view)
+                continue
+            product = np.multiply(slopes, grad, out=self.product)
+            if view is not None:
+                view += product
+            else:
+                _add(np, engine.adj, index, unique, product)
+
+
+class _WeightedSums(_Group):
+    """A group of weighted sums `sum_k w_k x_k + b`: a dense layer is one matrix product."""
+
+    def __init__(self, kind: Op, steps: list[TapeStep], engine: NumpyEngine) -> None:
+        """Index arrays for a group of weighted sums; a dense layer becomes one matrix product."""
+        super().__init__(kind, steps, engine)
+        np = _numpy()
+        row = engine.row
+        ws = [list(map(row.__getitem__, s.inputs[0:-1:2])) for s in steps]
+        xs = [list(map(row.__getitem__, s.inputs[1::2])) for s in steps]
+        has_bias = len(steps[0].inputs) % 2 == 1
+        self._bias_rows(np, [row[s.inputs[-1]] for s in steps] if has_bias else None, engine)
+        self._weight_rows(np, ws, engine)
+        self.x_flat = [x for r in xs for x in r]
+        self.x_needs = any(map(engine.needs.__getitem__, self.x_flat))
+        self.x_unique = _unique(self.x_flat)
+        # A dense layer: every neuron reads the same inputs, so the group is one matmul.
+        self.dense = self.scalar_weights and all(r == xs[0] for r in xs) and _unique(xs[0])
+        # A dense layer's weight gradient (neurons, inputs) is made here, not allocated every run.
+        self.dw = np.empty(self.w_index.shape) if self.dense else None
+        self.x_index = _index(xs[0]) if self.dense else np.asarray(xs, dtype=np.intp)
+        self.bias_write = self.x_write = self.w_write = False  # set by plan_writes
+
+    def _bias_rows(self, np: Any, bias: list[int] | None, engine: NumpyEngine) -> None:
+        """Where the group's biases are read and their gradients added (None: sums without bias)."""
+        self.bias = bias
+        self.bias_index = _index(bias) if bias is not None else None
+        self.bias_unique = bias is None or _unique(bias)
+        self.bias_needs = bias is not None and any(engine.needs[b] for b in bias)
+        # A bias that is a parameter or constant is read from `engine.shared` (a view when regular).
+        self.scalar_bias = bias is not None and all(b < engine.n_shared for b in bias)
+        self.bias_shared = self.bias_grad = None
+        if self.scalar_bias and bias is not None:
+            self.bias_index = np.asarray(bias, dtype=np.intp)
+            self.bias_shared = _strided(np, engine.shared, bias)
+            if self.bias_shared is not None:
+                self.bias_shared = self.bias_shared[:, None]  # a column: added to every sample
+            if self.bias_unique:
+                self.bias_grad = _strided(np, engine.grad, bias)
+
+    def _weight_rows(self, np: Any, ws: list[list[int]], engine: NumpyEngine) -> None:
+        """Where the group's weights are read; parameters or constants as one (neurons, inputs) matrix."""
+        self.w_flat = [w for r in ws for w in r]
+        self.w_unique = _unique(self.w_flat)
+        self.w_needs = any(map(engine.needs.__getitem__, self.w_flat))
+        self.w_index = np.asarray(ws, dtype=np.intp)
+        # Weights that are parameters or constants hold one value for the whole batch.
+        self.scalar_weights = max(self.w_flat, default=-1) < engine.n_shared
+        self.w_shared = self.w_grad = None
+        if self.scalar_weights:
+            self.w_shared = _strided(np, engine.shared, self.w_index)
+            if self.w_unique:
+                self.w_grad = _strided(np, engine.grad, self.w_index)
+        # A matrix product written into a view whose rows' entries (a neuron's weights) are not adjacent
+        # (parameters listed input by input) sums in another order than into a contiguous array and
+        # would change the bits: such a layer's weight gradient is made in `dw` first.
+        self.w_grad_direct = self.w_grad is not None and self.w_grad.strides[-1] == self.w_grad.itemsize
+
+    def plan_writes(self, adj: _FirstWrites, grad: _FirstWrites) -> None:
+        """Claim this group's backward contributions, in the order `backward` makes them."""
+        adj.read(self.out_rows)  # its adjoints are complete when it runs
+        if self.bias is not None and self.bias_needs:
+            into = grad if self.scalar_bias else adj
+            self.bias_write = into.claim(self.bias, self.scalar_bias and self.bias_grad is not None)
+        if not self.scalar_weights:
+            adj.claim(self.w_flat, False)
+            adj.claim(self.x_flat, False)
+            return
+        if self.x_needs:  # a dense layer's product W^T @ adjoint has one row per input
+            inputs = self.x_flat[: len(self.x_flat) // len(self.steps)] if self.dense else self.x_flat
+            self.x_write = adj.claim(inputs, isinstance(self.x_index, slice))
+        if self.w_needs:
+            self.w_write = grad.claim(self.w_flat, self.w_grad is not None)
+
+    def rows_read_whole(self) -> list[int]:
+        """Value rows this group reads with all B samples (a parameter read as one number is not)."""
+        bias = [] if self.scalar_bias or self.bias is None else self.bias
+        return [*self.x_flat, *bias, *([] if self.scalar_weights else self.w_flat)]
+
+    def scratch_rows(self) -> int:
+        """Rows of the engine's scratch buffer this group's backward products need."""
+        return len(self.x_flat) // len(self.steps) if self.dense else 0  # W^T @ adjoint: a row per input
+
+    def bind(self, values: Any, slopes: Any, adj: Any, scratch: Any) -> None:
+        """Views of the inputs' values and adjoints when their rows are consecutive."""
+        super().bind(values, slopes, adj, scratch)
+        consecutive = isinstance(self.x_index, slice)
+        self.x_values = values[self.x_index] if consecutive else None
+        self.x_adj = adj[self.x_index] if consecutive else None  # written or added into in place
+
+    # ------------------------------------------------------------ forward
+
     def _weight_matrix(self, engine: NumpyEngine) -> Any:
         """The (neurons, inputs) weight matrix of a group whose weights are parameters or constants."""
         return self.w_shared if self.w_shared is not None else engine.shared[self.w_index]
 
-    def _forward_weighted(self, engine: NumpyEngine, np: Any, v: Any) -> None:
+    def forward(self, engine: NumpyEngine, np: Any) -> None:
         """sum_k w_k x_k + b for every neuron of the group: one matmul for a dense layer."""
+        v = engine.values
         out = self.out_values
         if self.dense:
             x = self.x_values if self.x_values is not None else v[self.x_index]
@@ -373,22 +436,6 @@ class _Group:
     # ------------------------------------------------------------ backward
 
     def backward(self, engine: NumpyEngine, np: Any) -> None:
-        """Push the group's adjoints to the rows it read (only those that depend on a parameter)."""
-        if self.kind.weighted_sum:
-            self._backward_weighted(engine, np)
-            return
-        grad = self.out_adj
-        for slopes, view, index, unique, write in self.pushes:
-            if write:  # the rows' first contribution: the product goes straight there
-                np.multiply(slopes, grad, out=view)
-                continue
-            product = np.multiply(slopes, grad, out=self.product)
-            if view is not None:
-                view += product
-            else:
-                _add(np, engine.adj, index, unique, product)
-
-    def _backward_weighted(self, engine: NumpyEngine, np: Any) -> None:
         """Push a group of weighted sums' adjoints: d/dw = x, d/dx = w, d/db = 1 (the weighted-sum rule)."""
         grad = self.out_adj
         adj, v = engine.adj, engine.values
@@ -497,7 +544,10 @@ class NumpyEngine:
         self.shared = np.empty(self.n_shared)
         self.shared[program.n_params :] = program.constants
         self.grad = np.zeros(self.n_shared)  # batch-summed gradients of the shared rows
-        self.groups = [_Group(steps[0].kind, steps, self) for steps in steps_by_group]
+        self.groups = [
+            (_WeightedSums if steps[0].kind.weighted_sum else _Elementwise)(steps[0].kind, steps, self)
+            for steps in steps_by_group
+        ]
         # Every step's local derivatives (a weighted sum's are its operands: none stored) live in one
         # (edges, B) array right after the values in one buffer, so a run checks them all at once.
         n_slopes = 0
@@ -511,6 +561,11 @@ class NumpyEngine:
         self.whole_params = np.asarray([r for r in shared_whole if r < program.n_params], dtype=np.intp)
         self.whole_constants = np.asarray([r for r in shared_whole if r >= program.n_params], dtype=np.intp)
         self._plan_writes(np)
+        # Non-finite results are checked after each pass (one sum; overflow in backward shows up as
+        # inf in the result, which Tape.backward names), so numpy's warnings are off while the passes
+        # run. Each errstate is made once: as a decorator it sets numpy's state per call, thread-safely.
+        self._quiet_forward = np.errstate(all="ignore")(self._forward)
+        self._quiet_backward = np.errstate(over="ignore", invalid="ignore")(self._backward)
         self.size: int | None = None  # B of the buffers below, kept while batches keep that size
         self.values: Any = None
         self.slopes: Any = None
@@ -574,21 +629,24 @@ class NumpyEngine:
             values[self.whole_params] = self.shared[self.whole_params, None]
         first = program.input_slots[0]
         values[first : first + len(cols)] = cols
-        with np.errstate(all="ignore"):
-            # The inputs are checked before any step sees them (a learner's op may loop on inf), with
-            # one sum over their rows: inf or NaN stays in it (an overflowing finite sum sends us to
-            # the exact check, which passes).
-            total = float(values[first : first + len(cols)].sum())
-            if total - total != 0.0:
-                self._check_columns(np, cols)
-            for g in self.groups:
-                g.forward(self, np)
-            # Every computed value and every slope lie in one block of the buffer: one matrix-vector
-            # product with ones sums it (BLAS, faster than a plain sum); inf or NaN stays in it too.
-            total = float(self.row_ones @ (self.checked @ self.ones))
+        total = self._quiet_forward(np, cols, values[first : first + len(cols)])
         if total - total != 0.0:
             self._explain(np, values, self.slopes)
         return values[root].copy()
+
+    def _forward(self, np: Any, cols: Sequence[Any], inputs: Any) -> float:
+        """Check the inputs, run every group: the sum of all values and slopes made (inf, NaN stay in it)."""
+        # The inputs are checked before any step sees them (a learner's op may loop on inf), with
+        # one sum over their rows: inf or NaN stays in it (an overflowing finite sum sends us to
+        # the exact check, which passes).
+        total = float(inputs.sum())
+        if total - total != 0.0:
+            self._check_columns(np, cols)
+        for g in self.groups:
+            g.forward(self, np)
+        # Every computed value and every slope lie in one block of the buffer: one matrix-vector
+        # product with ones sums it (BLAS, faster than a plain sum).
+        return float(self.row_ones @ (self.checked @ self.ones))
 
     def _check_columns(self, np: Any, cols: Sequence[Any]) -> None:
         """A ValueError naming the first sample of the first batch column that is inf or NaN."""
@@ -674,13 +732,15 @@ class NumpyEngine:
             self.grad[self.grad_zero] = 0.0
         root = self.row[program.root_slot]
         adj[root] = 1.0 if weights is None else np.asarray(weights, dtype=np.float64)  # nothing adds to it
-        # Overflow shows up as inf in the result, which Tape.backward turns into a clear error.
-        with np.errstate(over="ignore", invalid="ignore"):
-            for g in reversed(self.groups):
-                if g.needed:
-                    g.backward(self, np)
-            # + 0.0 makes a copy and turns a -0.0 (a product written, not added to a zero) into 0.0.
-            grads = self.grad[:n_params] + 0.0
-            if len(self.whole_params):
-                grads[self.whole_params] += adj[self.whole_params].sum(axis=1)
+        return self._quiet_backward(np, adj, n_params)
+
+    def _backward(self, np: Any, adj: Any, n_params: int) -> Any:
+        """Run every group's backward; the parameters' batch-summed gradients as a new array."""
+        for g in reversed(self.groups):
+            if g.needed:
+                g.backward(self, np)
+        # + 0.0 makes a copy and turns a -0.0 (a product written, not added to a zero) into 0.0.
+        grads = self.grad[:n_params] + 0.0
+        if len(self.whole_params):
+            grads[self.whole_params] += adj[self.whole_params].sum(axis=1)
         return grads
