@@ -26,7 +26,8 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Valu
     Parents are always (w0, x0, w1, x1, ..., [b]): number inputs become constant leaves, so an
     odd number of parents means the last one is the bias.
     """
-    _check_lengths(weights, inputs)
+    if len(weights) != len(inputs):
+        raise _lengths_differ(weights, inputs)
     values = [x if isinstance(x, Value) else constant(real_number(x, "weighted_sum input")) for x in inputs]
     for w in weights:
         if not isinstance(w, Value):
@@ -51,7 +52,6 @@ def neuron(
     `with scope(...)`, and the output the label `label`: the caller passes strs. A weight or bias
     that is not a Value (replaced by hand: `neuron.w[0] = 3.0`) is a TypeError naming it.
     """
-    _check_lengths(weights, inputs)
     z = _sum_node(weights, inputs, bias)
     out = activation(z)
     # The slots behind Value.scope and Value.label, written without their setters' str checks
@@ -61,18 +61,19 @@ def neuron(
     return out
 
 
-def _check_lengths(weights: Sequence[object], inputs: Sequence[object]) -> None:
-    """ValueError unless there are as many weights as inputs."""
-    if len(weights) != len(inputs):
-        raise ValueError(
-            "weighted_sum needs as many weights as inputs, "
-            f"got {len(weights)} weights and {len(inputs)} inputs"
-        )
+def _lengths_differ(weights: Sequence[object], inputs: Sequence[object]) -> ValueError:
+    """The error for a different number of weights and inputs."""
+    return ValueError(
+        f"weighted_sum needs as many weights as inputs, got {len(weights)} weights and {len(inputs)} inputs"
+    )
 
 
 def _sum_node(weights: Sequence[Value], inputs: Sequence[Value], bias: Value | None) -> Value:
     """The "wsum" node over Values (the callers checked them; a non-Value gets a TypeError here)."""
-    n = 2 * len(weights)
+    n = len(weights)
+    if n != len(inputs):  # a weight appended by hand (n.w.append(...)) or a short input row
+        raise _lengths_differ(weights, inputs)
+    n *= 2
     parents: list[Any] = [None] * n
     parents[0::2] = weights
     parents[1::2] = inputs

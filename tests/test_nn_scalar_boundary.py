@@ -144,3 +144,10 @@ def test_gradients_match_the_checked_weighted_sum() -> None:
     assert h[0].data == out.data
     assert [p.grad for p in model.parameters()] == fast
     assert all(math.isfinite(g) for g in fast)
+
+
+def test_a_weight_appended_by_hand_is_a_count_error_not_a_slice_error() -> None:
+    model = _model()
+    model.layers[0].neurons[1].w.append(Value(0.5))
+    with pytest.raises(ValueError, match="as many weights as inputs, got 4 weights and 3 inputs"):
+        model([1.0, 2.0, 3.0])
