@@ -151,3 +151,22 @@ def test_a_weight_appended_by_hand_is_a_count_error_not_a_slice_error() -> None:
     model.layers[0].neurons[1].w.append(Value(0.5))
     with pytest.raises(ValueError, match="as many weights as inputs, got 4 weights and 3 inputs"):
         model([1.0, 2.0, 3.0])
+
+
+class _ForeignValue:
+    """Another engine's Value (micrograd's): a float `.data`, but not a node of this graph."""
+
+    def __init__(self, data: float) -> None:
+        self.data = data
+        self.grad = 0.0
+
+
+def test_another_engines_value_as_a_weight_is_named_by_parameters_and_zero_grad() -> None:
+    # Its float .data passes the forward pass's one check; parameters() names it, and so does
+    # zero_grad(), which the training loop calls before backward().
+    model = _model()
+    model.layers[0].neurons[0].w[2] = _ForeignValue(0.5)  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match=r"Neuron L1\.n0: its w\.2 is a _ForeignValue"):
+        model.zero_grad()
+    with pytest.raises(TypeError, match=r"Neuron L1\.n0: its w\.2 is a _ForeignValue"):
+        model.parameters()
