@@ -50,9 +50,12 @@ def neuron(
     The weighted sum is `weighted_sum`'s node, and `activation` makes at most one node more (or
     returns the sum, for a linear neuron). Both get the scope tag `tag`, as inside
     `with scope(...)`, and the output the label `label`: the caller passes strs. A weight or bias
-    that is not a Value (replaced by hand: `neuron.w[0] = 3.0`) is a TypeError naming it.
+    that is not a Value (replaced by hand: `neuron.w[0] = 3.0`) is a TypeError naming it and `label`.
     """
-    z = _sum_node(weights, inputs, bias)
+    try:
+        z = _sum_node(weights, inputs, bias)
+    except TypeError as error:  # a weight or bias replaced by hand: say whose
+        raise TypeError(f"{label}: {error}") from None
     out = activation(z)
     # The slots behind Value.scope and Value.label, written without their setters' str checks
     # (the caller passes strs): no Python call per node for them.
@@ -85,7 +88,9 @@ def _sum_node(weights: Sequence[Value], inputs: Sequence[Value], bias: Value | N
     try:
         slopes = [p.data for p in parents]
         w_data, x_data = slopes[0:n:2], slopes[1:n:2]
-        total = sum(map(_times, w_data, x_data), 0.0) + (slopes[n] if bias is not None else 0.0)
+        total = sum(map(_times, w_data, x_data), 0.0)
+        if bias is not None:
+            total += slopes[n]
     except (AttributeError, TypeError):  # an operand with no float `.data`: say which
         raise _not_a_value(parents) from None
     # Floats only come out of Values; anything else (a tensor with a `.data`) is named here.

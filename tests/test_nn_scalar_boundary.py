@@ -28,7 +28,7 @@ class _HasData:
 def test_a_weight_replaced_by_hand_is_named_in_the_forward_pass(bad: object) -> None:
     model = _model()
     model.layers[0].neurons[2].w[1] = bad  # type: ignore[call-overload]
-    with pytest.raises(TypeError, match=r"weighted_sum needs Values, but weight 1 is a") as info:
+    with pytest.raises(TypeError, match=r"^L1\.n2: weighted_sum needs Values, but weight 1 is a") as info:
         model([1.0, 2.0, 3.0])
     assert type(bad).__name__ in str(info.value)
     assert "w.data = 3.0" in str(info.value)
@@ -37,14 +37,14 @@ def test_a_weight_replaced_by_hand_is_named_in_the_forward_pass(bad: object) -> 
 def test_a_bias_replaced_by_a_number_is_named_in_the_forward_pass() -> None:
     model = _model()
     model.layers[1].neurons[0].b = 0.5  # type: ignore[assignment]
-    with pytest.raises(TypeError, match=r"but the bias is a float: 0\.5"):
+    with pytest.raises(TypeError, match=r"^L2\.n0: weighted_sum needs Values, but the bias is a float: 0\.5"):
         model([1.0, 2.0, 3.0])
 
 
 def test_a_weight_list_replaced_by_numbers_is_named() -> None:
     model = _model()
     model.layers[0].neurons[0].w = [0.1, 0.2, 0.3]  # type: ignore[list-item]
-    with pytest.raises(TypeError, match=r"weight 0 is a float: 0\.1"):
+    with pytest.raises(TypeError, match=r"^L1\.n0: weighted_sum needs Values, but weight 0 is a float: 0\.1"):
         model([1.0, 2.0, 3.0])
 
 
