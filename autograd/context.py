@@ -55,9 +55,21 @@ _PENDING: ContextVar[tuple[object, weakref.ref[Any], list[_Block]] | None] = Con
     "axongrad_pending", default=None
 )
 
+# True while either switch holds a block here (None when both are None): building a node reads
+# this one variable, and the two above only when it is set. Every change of a switch goes
+# through `_set`, which keeps it so.
+_SWITCHED: ContextVar[bool | None] = ContextVar("axongrad_switched", default=None)
+
 # The bound C methods themselves: building a node reads them without a Python call in between.
+switched_now = _SWITCHED.get
 no_grad_now = _NO_GRAD.get
 scope_now = _SCOPE.get
+
+
+def _set(var: ContextVar[_Block | None], state: _Block | None) -> None:
+    """Put `state` in a switch's variable, and whether any switch is in force in `_SWITCHED`."""
+    var.set(state)
+    _SWITCHED.set(None if _NO_GRAD.get() is None and _SCOPE.get() is None else True)
 
 
 def _live(var: ContextVar[_Block | None]) -> _Block | None:
@@ -66,7 +78,7 @@ def _live(var: ContextVar[_Block | None]) -> _Block | None:
     while found is not None and found.alive is not None and found.alive() is None:
         found = found.outside
     if found is not state:
-        var.set(found)
+        _set(var, found)
     return found
 
 
@@ -97,7 +109,7 @@ def _leave(switch: _Switch | None, entered: list[_Block], *exc_info: object) -> 
     """An exit: put back the state its block found when it was entered."""
     if entered:
         block = entered[0]
-        block.switch.var.set(block.outside)
+        _set(block.switch.var, block.outside)
         _live(block.switch.var)  # what it found may be a block whose `with` has ended since
     elif switch is not None:  # entered by calling __enter__() by hand: leave the innermost block
         _leave_innermost(switch)
@@ -109,7 +121,7 @@ def _leave_innermost(switch: _Switch, *exc_info: object) -> None:
     block = var.get()
     while block is not None:
         if block.switch is switch and (block.alive is None or block.alive() is not None):
-            var.set(block.outside)
+            _set(var, block.outside)
             return
         block = block.outside
 
@@ -128,7 +140,7 @@ class _Switch:
         if pending is not None and pending[0] in (self, None) and pending[1]() is not None:
             block.alive = pending[1]
             pending[2].append(block)
-        self.var.set(block)
+        _set(self.var, block)
 
     __exit__ = _Exit()
 

@@ -108,7 +108,8 @@ def _postorder(root: Any, reset: bool = False) -> tuple[list[Any], list[Any]]:
     leaves: list[Any] = []
     # Depth first without recursion (a 1,000,000-node chain needs no deep Python stack). The
     # first time a node is popped it is `opened`: pushed back, then its parents on top of it. The
-    # second time, every parent has been emitted, so the node is emitted and `done`. (A node
+    # second time, every parent has been emitted, so the node is emitted and `done`; a node whose
+    # parents are all emitted already (a weight times a shared input) is emitted at once. (A node
     # pushed twice is opened from its later, higher copy; the older copy pops when it is done.)
     stack = [root]
     pop, push, emit = stack.pop, stack.append, order.append
@@ -127,19 +128,27 @@ def _postorder(root: Any, reset: bool = False) -> tuple[list[Any], list[Any]]:
             emit(node)
             leaves.append(node)
             continue
-        node._seen = opened
         if reset:
             node.grad = 0.0
-        push(node)
         b = node._b
         if b is MANY:
+            node._seen = opened
+            push(node)
             for p in reversed(a):
                 if p._seen is not done:
                     push(p)
             continue
-        if b is not None and b._seen is not done:
+        a_waits = a._seen is not done
+        b_waits = b is not None and b._seen is not done
+        if not (a_waits or b_waits):  # every parent emitted already: no second visit needed
+            node._seen = done
+            emit(node)
+            continue
+        node._seen = opened
+        push(node)
+        if b_waits:
             push(b)
-        if a._seen is not done:
+        if a_waits:
             push(a)
     return order, leaves
 

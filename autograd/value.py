@@ -17,7 +17,7 @@ from typing import Any, TypeAlias
 from autograd import display, ops
 from autograd.checks import first_non_finite, is_real, needs, real_number
 from autograd.closure import MicrogradNames, attach_children
-from autograd.context import current_scope, is_grad_enabled, no_grad_now, scope_now
+from autograd.context import current_scope, is_grad_enabled, no_grad_now, scope_now, switched_now
 from autograd.graph import MANY, backward
 from autograd.oprecord import Op
 
@@ -108,11 +108,12 @@ class Value(MicrogradNames):
         out._kind = ops.add
         out._a, out._da = self, 1.0
         out._b, out._db = o, 1.0
-        tag = scope_now()
-        if tag is not None:
-            out._scope = tag.value
-        if no_grad_now() is not None:
-            _unrecord(out)
+        if switched_now() is not None:  # a `scope` or `no_grad` is in force: as in `_build`
+            tag = scope_now()
+            if tag is not None:
+                out._scope = tag.value
+            if no_grad_now() is not None:
+                _unrecord(out)
         return out
 
     def __mul__(self, other: Operand) -> Value:
@@ -129,11 +130,12 @@ class Value(MicrogradNames):
         out._kind = ops.mul
         out._a, out._da = self, y
         out._b, out._db = o, x
-        tag = scope_now()
-        if tag is not None:
-            out._scope = tag.value
-        if no_grad_now() is not None:
-            _unrecord(out)
+        if switched_now() is not None:  # a `scope` or `no_grad` is in force: as in `_build`
+            tag = scope_now()
+            if tag is not None:
+                out._scope = tag.value
+            if no_grad_now() is not None:
+                _unrecord(out)
         return out
 
     def relu(self) -> Value:
@@ -322,11 +324,12 @@ def _build(
     out._b, out._db = b, db
     if const is not None:
         out._const = const
-    tag = scope_now()  # the `scope` in force, if any, tags the node
-    if tag is not None:
-        out._scope = tag.value
-    if no_grad_now() is not None:
-        _unrecord(out)
+    if switched_now() is not None:  # one read while no `scope` or `no_grad` is in force
+        tag = scope_now()  # the `scope` in force, if any, tags the node
+        if tag is not None:
+            out._scope = tag.value
+        if no_grad_now() is not None:
+            _unrecord(out)
     return out
 
 

@@ -1,9 +1,15 @@
-"""`weighted_sum`: the neuron's w0*x0 + w1*x1 + ... + b as one node (the op table's row "wsum")."""
+"""`weighted_sum`: the neuron's w0*x0 + w1*x1 + ... + b as one node (the op table's row "wsum").
+
+Two entries: `weighted_sum`, for anything a learner passes (each weight, input and bias checked),
+and `neuron`, for callers whose operands are already Values (nn's neurons: a model checks its
+inputs once at its boundary and makes them Values; the weights are the neuron's own), which builds
+the same node without a check per operand and tags it with the neuron's scope and label.
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from operator import mul as _times
 from typing import Any
 
@@ -21,47 +27,93 @@ def weighted_sum(weights: Sequence[Value], inputs: Sequence[Operand], bias: Valu
     odd number of parents means the last one is the bias.
     """
     if len(weights) != len(inputs):
-        raise ValueError(
-            "weighted_sum needs as many weights as inputs, "
-            f"got {len(weights)} weights and {len(inputs)} inputs"
-        )
-    n = 2 * len(weights)
+        raise _lengths_differ(weights, inputs)
+    values = [x if isinstance(x, Value) else constant(real_number(x, "weighted_sum input")) for x in inputs]
+    for w in weights:
+        if not isinstance(w, Value):
+            raise TypeError(f"weighted_sum needs Value weights, got {type(w).__name__}")
+    if bias is not None and not isinstance(bias, Value):
+        raise TypeError(f"weighted_sum needs a Value bias or None, got {type(bias).__name__}")
+    return _sum_node(weights, values, bias)
+
+
+def neuron(
+    weights: Sequence[Value],
+    inputs: Sequence[Value],
+    bias: Value | None,
+    activation: Callable[[Value], Value],
+    tag: str,
+    label: str,
+) -> Value:
+    """activation(w0*x0 + ... + b) for operands that are Values already, as nn's neurons build it.
+
+    The weighted sum is `weighted_sum`'s node, and `activation` makes at most one node more (or
+    returns the sum, for a linear neuron). Both get the scope tag `tag`, as inside
+    `with scope(...)`, and the output the label `label`: the caller passes strs. A weight or bias
+    that is not a Value (replaced by hand: `neuron.w[0] = 3.0`) is a TypeError naming it and `label`.
+    """
+    try:
+        z = _sum_node(weights, inputs, bias)
+    except TypeError as error:  # a weight or bias replaced by hand: say whose
+        raise TypeError(f"{label}: {error}") from None
+    out = activation(z)
+    # The slots behind Value.scope and Value.label, written without their setters' str checks
+    # (the caller passes strs): no Python call per node for them.
+    z._scope = out._scope = tag
+    out._label = label
+    return out
+
+
+def _lengths_differ(weights: Sequence[object], inputs: Sequence[object]) -> ValueError:
+    """The error for a different number of weights and inputs."""
+    return ValueError(
+        f"weighted_sum needs as many weights as inputs, got {len(weights)} weights and {len(inputs)} inputs"
+    )
+
+
+def _sum_node(weights: Sequence[Value], inputs: Sequence[Value], bias: Value | None) -> Value:
+    """The "wsum" node over Values (the callers checked them; a non-Value gets a TypeError here)."""
+    n = len(weights)
+    if n != len(inputs):  # a weight appended by hand (n.w.append(...)) or a short input row
+        raise _lengths_differ(weights, inputs)
+    n *= 2
     parents: list[Any] = [None] * n
     parents[0::2] = weights
     parents[1::2] = inputs
-    try:  # the common case, every weight and input a Value, in one comprehension
-        data = [p.data if type(p) is Value else _not_a_value(p) for p in parents]
-    except _NotAValueError:
-        parents[1::2] = [x if isinstance(x, Value) else constant(real_number(x, "weighted_sum input"))
-                         for x in inputs]
-        for w in weights:
-            if not isinstance(w, Value):
-                raise TypeError(f"weighted_sum needs Value weights, got {type(w).__name__}") from None
-        data = [p.data for p in parents]
+    if bias is not None:
+        parents.append(bias)
     # NOTE: ops.wsum's rule, computed here on the hot path of every nn network (the rule's call
     # and its tuples, per neuron, are skipped); tests/test_autograd_optable.py checks it
     # against the row bit for bit.
-    w_data, x_data = data[0::2], data[1::2]
-    total = sum(map(_times, w_data, x_data), 0.0)
-    slopes = data  # the same list, reordered: d/dw_i = x_i, d/dx_i = w_i
-    slopes[0::2] = x_data
-    slopes[1::2] = w_data
+    try:
+        slopes = [p.data for p in parents]
+        w_data, x_data = slopes[0:n:2], slopes[1:n:2]
+        total = sum(map(_times, w_data, x_data), 0.0)
+        if bias is not None:
+            total += slopes[n]
+    except (AttributeError, TypeError):  # an operand with no float `.data`: say which
+        raise _not_a_value(parents) from None
+    # Floats only come out of Values; anything else (a tensor with a `.data`) is named here.
+    if type(total) is not float and any(type(p) is not Value for p in parents):
+        raise _not_a_value(parents)
+    slopes[0:n:2] = x_data  # the same list, reordered: d/dw_i = x_i, d/dx_i = w_i, d/db = 1
+    slopes[1:n:2] = w_data
     if bias is not None:
-        if not isinstance(bias, Value):
-            raise TypeError(f"weighted_sum needs a Value bias or None, got {type(bias).__name__}")
-        parents.append(bias)
-        slopes.append(1.0)
-        total = total + bias.data
+        slopes[n] = 1.0
     # Every slope is a Value's data (finite) or 1, so only the sum can be inf or nan.
     if not math.isfinite(total):
         raise refused(ops.wsum, [p.data for p in parents], None, [total])
     return nary(ops.wsum, parents, total, slopes)
 
 
-class _NotAValueError(Exception):
-    """Raised inside weighted_sum's fast comprehension to switch to the checking path."""
-
-
-def _not_a_value(p: object) -> float:
-    """Leave the fast path: an operand of weighted_sum is not a Value."""
-    raise _NotAValueError
+def _not_a_value(parents: Sequence[object]) -> TypeError:
+    """The TypeError naming the first parent of a "wsum" node that is not a Value."""
+    n = len(parents) // 2 * 2
+    for i, p in enumerate(parents):
+        if not isinstance(p, Value):
+            what = "the bias" if i == n else f"weight {i // 2}" if i % 2 == 0 else f"input {i // 2}"
+            return TypeError(
+                f"weighted_sum needs Values, but {what} is a {type(p).__name__}: {p!r} "
+                "(replaced by hand? set a weight's number with w.data = 3.0, not w = 3.0)"
+            )
+    return TypeError("weighted_sum needs Values with float .data")

@@ -24,6 +24,7 @@ or any Neuron built with it). Re-running the cell that defines it replaces the r
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from autograd import Op, Value
 from autograd.activations import LEAKY_SLOPE, NAMES, TABLE
@@ -31,7 +32,8 @@ from autograd.checks import needs
 
 __all__ = [
     "ACTIVATIONS", "CUSTOM", "DISPLAY_NAMES", "LEAKY_SLOPE", "SEVERAL_NODES",
-    "activate", "check_activation", "display_name", "init_bound", "is_activation", "register",
+    "activate", "activation_function", "check_activation", "display_name", "init_bound", "is_activation",
+    "register",
 ]
 
 ACTIVATIONS: tuple[str, ...] = NAMES
@@ -100,19 +102,23 @@ def display_name(name: str) -> str:
     return DISPLAY_NAMES.get(name, name)
 
 
-def activate(name: str, z: Value) -> Value:
-    """Apply the activation called `name` to the pre-activation `z` (linear returns z itself)."""
+def activation_function(name: str) -> Callable[[Value], Value]:
+    """The function that applies the activation called `name` to a pre-activation z."""
     row = TABLE.get(name) if type(name) is str else None
     if row is None:
         name = check_activation(name)  # a plain str, or an error naming the valid names
         row = TABLE.get(name)
     if row is not None:
-        return row.apply(z)
+        return row.apply
     custom = CUSTOM.get(name)
     if custom is None:
         raise ValueError(f"activation {name!r} is not registered")
-    result: Value = custom(z)
-    return result
+    return custom
+
+
+def activate(name: str, z: Value) -> Value:
+    """Apply the activation called `name` to the pre-activation `z` (linear returns z itself)."""
+    return activation_function(name)(z)
 
 
 def init_bound(name: str, fan_in: int, fan_out: int) -> float:

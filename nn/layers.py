@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 
-from autograd import Op, Value, current_scope, scope, weighted_sum
+from autograd import Op, Value, current_scope, scope
 from autograd.checks import integer, is_real, needs, sequence
-from nn.activations import SEVERAL_NODES, activate, check_activation, display_name, init_bound
+from autograd.weighted import neuron
+from nn.activations import SEVERAL_NODES, activation_function, check_activation, display_name, init_bound
 from nn.module import Module
 
 if TYPE_CHECKING:
@@ -156,28 +158,32 @@ class Neuron(Module):
     def _forward(self, x: Sequence[Value], outer: str) -> Value:
         """The neuron's output for inputs the caller checked and made Values (the layer), inside
         the scope tag `outer` (the caller's `current_scope()`, read once for a whole layer)."""
-        if self.activation in SEVERAL_NODES:  # `scope` tags every node made inside
-            with scope(self.name):
-                out = activate(self.activation, weighted_sum(self.w, x, self.b))
-        else:
-            # NOTE: the weighted sum and the activation are the only nodes made here (the inputs
-            # are Values already), so they are tagged directly, as `with scope(self.name)` would
-            # tag them, without entering and leaving a context on every neuron call.
-            tag = f"{outer}.{self.name}" if outer else self.name
-            z = weighted_sum(self.w, x, self.b)
-            out = activate(self.activation, z)
-            # The slots behind Value.scope and Value.label, written without their setters' str
-            # checks (the tag and the name are strs, checked when the neuron was made): no Python
-            # call per node for them.
-            z._scope = out._scope = tag
-            out._label = self.name
-            return out
-        out.label = self.name
-        return out
+        apply = activation_function(self.activation)
+        if self.activation in SEVERAL_NODES:  # `scope` tags every node the activation makes
+            with scope(self.name) as tag:
+                return neuron(self.w, x, self.b, apply, tag, self.name)
+        # NOTE: the weighted sum and the activation are the only nodes made here (the inputs are
+        # Values already), so `neuron` tags them as `with scope(self.name)` would, without
+        # entering and leaving a context on every neuron call.
+        tag = f"{outer}.{self.name}" if outer else self.name
+        return neuron(self.w, x, self.b, apply, tag, self.name)
 
     def parameters(self) -> list[Value]:
         """[w0, w1, ..., b], as micrograd lists them (the order of `named_parameters()`)."""
-        return [*self.w] if self.b is None else [*self.w, self.b]
+        params = [*self.w] if self.b is None else [*self.w, self.b]
+        # Optimizers and zero_grad start here: a weight replaced by hand (`n.w[0] = 3.0`) is named
+        # now, not met as "'float' object has no attribute 'grad'" inside them.
+        if not all(map(isinstance, params, repeat(Value))):
+            raise TypeError(self._not_a_value())
+        return params
+
+    def _not_a_value(self) -> str:
+        """The message naming this neuron's first weight or bias that is not a Value."""
+        name, p = next((name, p) for name, p in self.named_parameters() if not isinstance(p, Value))
+        return (
+            f"Neuron {self.name}: its {name} is a {type(p).__name__} ({p!r}), not a Value; a weight "
+            "was replaced by hand? set its number instead: n.w[0].data = 3.0"
+        )
 
     def named_parameters(self) -> list[tuple[str, Value]]:
         """("w.0", w0), ("w.1", w1), ..., ("b", b)."""
