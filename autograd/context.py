@@ -67,9 +67,16 @@ scope_now = _SCOPE.get
 
 
 def _set(var: ContextVar[_Block | None], state: _Block | None) -> None:
-    """Put `state` in a switch's variable, and whether any switch is in force in `_SWITCHED`."""
+    """Put `state` in a switch's variable, and whether any switch is in force in `_SWITCHED`.
+
+    `_SWITCHED` is set before a block goes in and cleared only after both switches are off, so an
+    interrupt between the two writes leaves it True (the slower path, never a missed switch).
+    """
+    if state is not None:
+        _SWITCHED.set(True)
     var.set(state)
-    _SWITCHED.set(None if _NO_GRAD.get() is None and _SCOPE.get() is None else True)
+    if _NO_GRAD.get() is None and _SCOPE.get() is None:
+        _SWITCHED.set(None)
 
 
 def _live(var: ContextVar[_Block | None]) -> _Block | None:

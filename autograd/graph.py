@@ -113,44 +113,59 @@ def _postorder(root: Any, reset: bool = False) -> tuple[list[Any], list[Any]]:
     # pushed twice is opened from its later, higher copy; the older copy pops when it is done.)
     stack = [root]
     pop, push, emit = stack.pop, stack.append, order.append
-    while stack:
-        node = pop()
-        seen = node._seen
-        if seen is opened:
-            node._seen = done
-            emit(node)
-            continue
-        if seen is done:
-            continue
-        a = node._a
-        if a is None:
-            node._seen = done
-            emit(node)
-            leaves.append(node)
-            continue
-        if reset:
-            node.grad = 0.0
-        b = node._b
-        if b is MANY:
+    try:
+        while stack:
+            node = pop()
+            seen = node._seen
+            if seen is opened:
+                node._seen = done
+                emit(node)
+                continue
+            if seen is done:
+                continue
+            a = node._a
+            if a is None:
+                node._seen = done
+                emit(node)
+                leaves.append(node)
+                continue
+            if reset:
+                node.grad = 0.0
+            b = node._b
+            if b is MANY:
+                node._seen = opened
+                push(node)
+                for p in reversed(a):
+                    if p._seen is not done:
+                        push(p)
+                continue
+            a_waits = a._seen is not done
+            b_waits = b is not None and b._seen is not done
+            if not (a_waits or b_waits):  # every parent emitted already: no second visit needed
+                node._seen = done
+                emit(node)
+                continue
             node._seen = opened
             push(node)
-            for p in reversed(a):
-                if p._seen is not done:
-                    push(p)
-            continue
-        a_waits = a._seen is not done
-        b_waits = b is not None and b._seen is not done
-        if not (a_waits or b_waits):  # every parent emitted already: no second visit needed
-            node._seen = done
-            emit(node)
-            continue
-        node._seen = opened
-        push(node)
-        if b_waits:
-            push(b)
-        if a_waits:
-            push(a)
+            if b_waits:
+                push(b)
+            if a_waits:
+                push(a)
+    except AttributeError:  # an object that is not a Value among the parents (put in by hand)
+        raise _not_a_node(node) from None
     return order, leaves
+
+
+def _not_a_node(node: Any) -> TypeError:
+    """The TypeError for a walk that met an object that is not a Value: `node` or one of its parents."""
+    if hasattr(node, "_seen"):
+        a, b = node._a, node._b
+        parents = list(a) if b is MANY else [a, b]
+        node = next((p for p in parents if p is not None and not hasattr(p, "_seen")), node)
+    return TypeError(
+        f"backward: the graph holds a {type(node).__name__}, not a Value ({node!r:.60}): a weight or "
+        "input replaced by hand? (set a weight's number with w.data = 3.0, not w = 3.0)"
+    )
 
 
 def topological_order(root: Any) -> list[Any]:

@@ -39,7 +39,7 @@ class Tape(Program):
         self._seeds: Any = None  # the last mean=True seeds (see _mean_seeds)
         # The gradient's finiteness sum (see _gradient) may overflow on finite entries: on NumPy it is
         # taken with numpy's warnings off, so a learner's np.errstate neither warns nor raises there
-        # (the errstate made once: as a decorator it sets numpy's state per call, thread-safely).
+        # (the errstate made once; as a decorator it sets numpy's state per call, per thread on numpy 2).
         self._total: Any = _total
         if backend == "numpy":
             self._total = _numpy().errstate(over="ignore", invalid="ignore")(_total)

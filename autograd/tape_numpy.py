@@ -563,7 +563,8 @@ class NumpyEngine:
         self._plan_writes(np)
         # Non-finite results are checked after each pass (one sum; overflow in backward shows up as
         # inf in the result, which Tape.backward names), so numpy's warnings are off while the passes
-        # run. Each errstate is made once: as a decorator it sets numpy's state per call, thread-safely.
+        # run. Each errstate is made once; as a decorator it sets numpy's state per call (per thread on
+        # numpy 2; numpy 1.x keeps it on the object, and a tape is for one thread at a time: its buffers).
         self._quiet_forward = np.errstate(all="ignore")(self._forward)
         self._quiet_backward = np.errstate(over="ignore", invalid="ignore")(self._backward)
         self.size: int | None = None  # B of the buffers below, kept while batches keep that size

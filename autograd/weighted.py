@@ -47,9 +47,11 @@ def neuron(
 ) -> Value:
     """activation(w0*x0 + ... + b) for operands that are Values already, as nn's neurons build it.
 
-    The weighted sum is `weighted_sum`'s node, and `activation` makes at most one node more (or
-    returns the sum, for a linear neuron). Both get the scope tag `tag`, as inside
-    `with scope(...)`, and the output the label `label`: the caller passes strs. A weight or bias
+    The weighted sum is `weighted_sum`'s node, and `activation` makes the rest: one node for the
+    built-in activations, none for a linear neuron, several for a composite one (leaky_relu, which
+    the caller runs inside `with scope(...)` so that every node is tagged). The sum and the output
+    get the scope tag `tag`, as inside `with scope(...)`, and the output the label `label`: the
+    caller passes strs. A weight or bias
     that is not a Value (replaced by hand: `neuron.w[0] = 3.0`) is a TypeError naming it and `label`.
     """
     try:
@@ -115,5 +117,13 @@ def _not_a_value(parents: Sequence[object]) -> TypeError:
             return TypeError(
                 f"weighted_sum needs Values, but {what} is a {type(p).__name__}: {p!r} "
                 "(replaced by hand? set a weight's number with w.data = 3.0, not w = 3.0)"
+            )
+    for i, p in enumerate(parents):
+        if type(p.data) is not float:  # type: ignore[attr-defined]  # a Value's .data set by hand
+            what = "the bias" if i == n else f"weight {i // 2}" if i % 2 == 0 else f"input {i // 2}"
+            data = p.data  # type: ignore[attr-defined]
+            return TypeError(
+                f"weighted_sum needs Values with float .data, but {what}'s .data is a "
+                f"{type(data).__name__}: {data!r} (set by hand? use a float)"
             )
     return TypeError("weighted_sum needs Values with float .data")

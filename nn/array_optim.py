@@ -38,7 +38,7 @@ class ArrayOptimizer:
         self.state: list[Any] = []
         self.lr: object = None  # the last lr checked (a float is immutable: the same object is still valid)
         # Overflow is checked on the results, so numpy's warnings are off while the rule runs; the
-        # errstate is made once (as a decorator it sets numpy's state for each call, thread-safely).
+        # errstate is made once (as a decorator it sets numpy's state for each call, per thread on numpy 2).
         self._quiet_update = np.errstate(over="ignore", invalid="ignore")(self._update)
         self.absorb()
 

@@ -4,10 +4,14 @@ switch is entered and left."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from contextlib import ExitStack
+from typing import Any
 
-from autograd import Value, no_grad, scope
+import pytest
+
+from autograd import Value, context, current_scope, is_grad_enabled, no_grad, scope
 from autograd.context import no_grad_now, scope_now, switched_now
 
 
@@ -67,3 +71,43 @@ def test_a_switch_in_one_thread_leaves_the_other_threads_flag_unset() -> None:
     inside.set()
     thread.join(5)
     assert other == [None] and node.parents and node.scope == ""
+
+
+def _interrupt_at_line(k: int) -> list[int]:
+    """Raise KeyboardInterrupt at the k-th line event inside `context._set` (counts them in a list)."""
+    seen = [0]
+
+    def line(frame: Any, event: str, arg: Any) -> Any:
+        if event == "line":
+            seen[0] += 1
+            if seen[0] == k:
+                sys.settrace(None)
+                raise KeyboardInterrupt
+        return line
+
+    def calls(frame: Any, event: str, arg: Any) -> Any:
+        return line if frame.f_code is context._set.__code__ else None
+
+    sys.settrace(calls)
+    return seen
+
+
+@pytest.mark.parametrize("make", [lambda: no_grad(), lambda: scope("Z")], ids=["no_grad", "scope"])
+def test_a_switch_entered_by_hand_and_interrupted_anywhere_is_obeyed_by_new_nodes(make: Any) -> None:
+    x = Value(2.0)
+    for k in range(1, 20):
+        switch = make()
+        try:
+            _interrupt_at_line(k)
+            switch.__enter__()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            sys.settrace(None)
+        # Whatever the switches say now, a new node obeys it (the flag never says "off" wrongly).
+        y = x * 3.0
+        assert (y._kind is None) == (not is_grad_enabled())
+        assert y.scope == current_scope()
+        switch.__exit__(None, None, None)
+        assert is_grad_enabled() and current_scope() == ""
+        assert (x * 3.0)._kind is not None and (x * 3.0).scope == ""

@@ -170,3 +170,19 @@ def test_another_engines_value_as_a_weight_is_named_by_parameters_and_zero_grad(
         model.zero_grad()
     with pytest.raises(TypeError, match=r"Neuron L1\.n0: its w\.2 is a _ForeignValue"):
         model.parameters()
+
+
+@pytest.mark.parametrize("where", ["weight", "bias"])
+def test_another_engines_value_in_a_model_is_named_by_backward(where: str) -> None:
+    # A loop that calls backward() before any zero_grad() (as many lecture notebooks do) gets a
+    # TypeError naming the object, not an AttributeError from inside the walk.
+    model = _model()
+    neuron = model.layers[0].neurons[0]
+    if where == "weight":
+        neuron.w[2] = _ForeignValue(0.5)  # type: ignore[call-overload]
+    else:
+        neuron.b = _ForeignValue(0.5)  # type: ignore[assignment]
+    out = model([1.0, 2.0, 3.0])
+    loss = out[0] if isinstance(out, list) else out
+    with pytest.raises(TypeError, match=r"backward: the graph holds a _ForeignValue, not a Value"):
+        loss.backward()
