@@ -3,8 +3,9 @@
 Read it like micrograd's engine. The class opens with `+`, `*`, `relu` and `backward`; each
 operation names its row of the op table (autograd/ops.py, where every rule's value and local
 derivatives are written once), and `backward` walks the graph (autograd/graph.py). After the
-class: `_build`, the one place a node is made, and how a row is applied to Values (`_binary`,
-`_unary`, `nary`, `apply`).
+class: `_build`, which makes every node but those of `+` and `*` (they fill theirs inline, the
+one fast path: see the NOTE above them), and how a row is applied to Values (`_binary`, `_unary`,
+`nary`, `apply`).
 """
 
 from __future__ import annotations
@@ -316,7 +317,7 @@ class Value(MicrogradNames):
 def _build(
     out: Value, data: float, kind: Op | None, a: Any, da: Any, b: Any, db: float, const: float | None = None
 ) -> Value:
-    """The one place a node is built: its value, its op-table row, each parent with its local
+    """Where a node is built (but + and *, inline): its value, its op-table row, each parent with its local
     derivative (a leaf has none: `kind` None), then what the switches in force change. Returns `out`."""
     out.data, out.grad, out._seen = data, 0.0, None
     out._kind = kind
