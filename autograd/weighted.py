@@ -66,6 +66,11 @@ def neuron(
     return out
 
 
+def _operand(i: int, n: int) -> str:
+    """How messages name parent i of a "wsum" node over n weights and inputs (then the bias)."""
+    return "the bias" if i == n else f"weight {i // 2}" if i % 2 == 0 else f"input {i // 2}"
+
+
 def _lengths_differ(weights: Sequence[object], inputs: Sequence[object]) -> ValueError:
     """The error for a different number of weights and inputs."""
     return ValueError(
@@ -109,21 +114,20 @@ def _sum_node(weights: Sequence[Value], inputs: Sequence[Value], bias: Value | N
 
 
 def _not_a_value(parents: Sequence[object]) -> TypeError:
-    """The TypeError naming the first parent of a "wsum" node that is not a Value."""
+    """The TypeError naming the first parent of a "wsum" node that is not a Value (or else the
+    first whose `.data` is not a float)."""
     n = len(parents) // 2 * 2
     for i, p in enumerate(parents):
         if not isinstance(p, Value):
-            what = "the bias" if i == n else f"weight {i // 2}" if i % 2 == 0 else f"input {i // 2}"
             return TypeError(
-                f"weighted_sum needs Values, but {what} is a {type(p).__name__}: {p!r} "
+                f"weighted_sum needs Values, but {_operand(i, n)} is a {type(p).__name__}: {p!r} "
                 "(replaced by hand? set a weight's number with w.data = 3.0, not w = 3.0)"
             )
     for i, p in enumerate(parents):
-        if type(p.data) is not float:  # type: ignore[attr-defined]  # a Value's .data set by hand
-            what = "the bias" if i == n else f"weight {i // 2}" if i % 2 == 0 else f"input {i // 2}"
-            data = p.data  # type: ignore[attr-defined]
+        data = p.data  # type: ignore[attr-defined]
+        if type(data) is not float:  # a Value's .data set by hand
             return TypeError(
-                f"weighted_sum needs Values with float .data, but {what}'s .data is a "
+                f"weighted_sum needs Values with float .data, but {_operand(i, n)}'s .data is a "
                 f"{type(data).__name__}: {data!r} (set by hand? use a float)"
             )
     return TypeError("weighted_sum needs Values with float .data")
