@@ -174,3 +174,13 @@ def first_non_finite(values: Sequence[float]) -> int | None:
         if x - x != 0.0:
             return i
     return None  # only the sum overflowed
+
+
+def first_non_finite_entry(array: Any) -> int | None:
+    """`first_non_finite` for a NumPy array (or a tensor): its own C-level sum first, then the scan.
+
+    The sum of finite entries can overflow, so a caller that must not warn takes it under
+    `numpy.errstate(over="ignore", invalid="ignore")`.
+    """
+    total = float(array.sum())
+    return None if total - total == 0.0 else first_non_finite(array.tolist())

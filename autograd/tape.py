@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from autograd.backends import Engine, engine_for
-from autograd.checks import first_non_finite, needs, real_numbers
+from autograd.checks import first_non_finite, first_non_finite_entry, needs, real_numbers
 from autograd.tape_steps import Program, TapeStep
 from autograd.value import Value
 
@@ -40,9 +40,9 @@ class Tape(Program):
         # The gradient's finiteness sum (see _gradient) may overflow on finite entries: on NumPy it is
         # taken with numpy's warnings off, so a learner's np.errstate neither warns nor raises there
         # (the errstate made once; as a decorator it sets numpy's state per call, per thread on numpy 2).
-        self._total: Any = _total
+        self._first_bad: Any = first_non_finite_entry
         if backend == "numpy":
-            self._total = _numpy().errstate(over="ignore", invalid="ignore")(_total)
+            self._first_bad = _numpy().errstate(over="ignore", invalid="ignore")(first_non_finite_entry)
 
     def __repr__(self) -> str:
         """Tape(steps=..., inputs=..., params=..., backend=...)."""
@@ -163,11 +163,7 @@ class Tape(Program):
         grads = self._engine.backward(weights)
         # As the scalar backward: an overflowing gradient is an error. An array is checked with one
         # C-level sum (inf or NaN stays in it; a sum that overflows only sends us to the exact scan).
-        if isinstance(grads, list):
-            i = first_non_finite(grads)
-        else:
-            total = self._total(grads)
-            i = None if total - total == 0.0 else first_non_finite(grads.tolist())
+        i = first_non_finite(grads) if isinstance(grads, list) else self._first_bad(grads)
         if i is not None:
             g = float(grads[i])
             what = "is NaN" if g != g else "overflows a float"
@@ -243,11 +239,6 @@ def _numpy() -> Any:
             "tape.parameter_data and tape.value_rows need numpy: pip install 'axongrad[numpy]'"
         ) from None
     return numpy
-
-
-def _total(array: Any) -> float:
-    """The sum of an array's entries as a float (inf or NaN when one is)."""
-    return float(array.sum())
 
 
 def _checked_weights(weights: Sequence[Any], where: str) -> Sequence[Any]:

@@ -17,14 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from autograd import first_non_finite
+from autograd.checks import first_non_finite_entry
 from nn.optim import SGD, Adam, Optimizer, adam_update, sgd_update
-
-
-def _first_bad(array: Any) -> int | None:
-    """Index of the first inf or NaN in a float64 array, or None (one sum; a scan only when it is not)."""
-    total = float(array.sum())
-    return None if total - total == 0.0 else first_non_finite(array.tolist())
 
 
 class ArrayOptimizer:
@@ -85,7 +79,7 @@ class ArrayOptimizer:
         # As Optimizer._check_step: a state that went bad is the cause, so it is named first (a
         # state the optimizer does not use now, SGD's buffer without momentum, is not checked).
         for name, array in [*zip(opt.states(), state), ("", new)]:
-            i = _first_bad(array)
+            i = first_non_finite_entry(array)
             if i is not None:
                 raise opt.overflow_error(i, name, float(array[i]), float(old[i]), float(grad[i]), lr)
         return new, state
