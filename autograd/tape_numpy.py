@@ -13,6 +13,7 @@ itself imports nothing third-party.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -69,6 +70,69 @@ def _strided(np: Any, base: Any, index: Any) -> Any:
     size = base.itemsize
     strides = (s0 * size, s1 * size)[: index.ndim] if index.ndim == 2 else (s0 * size,)
     return np.lib.stride_tricks.as_strided(base[start:], shape=index.shape, strides=strides)
+
+
+def _bias_fold(np: Any, steps: Sequence[TapeStep], row: Sequence[int], engine: NumpyEngine) -> tuple[list[int], Any] | None:
+    """A dense layer's input rows and its [W | b] parameter indices (neurons, inputs + 1) when its
+    bias can be folded into its product (see `_BiasFold`), else None.
+
+    It can when every neuron reads the same consecutive value rows and has parameters for weights
+    and bias, listed weights then bias (nn's order), each parameter once, so that [W | b] is one
+    regular view of the parameters whose rows are adjacent entries.
+    """
+    if not steps[0].kind.weighted_sum or len(steps[0].inputs) % 2 == 0 or len(steps[0].inputs) < 3:
+        return None
+    x = [row[i] for i in steps[0].inputs[1::2]]
+    if any(s.inputs[1::2] != steps[0].inputs[1::2] for s in steps):
+        return None
+    if x != list(range(x[0], x[0] + len(x))) or x[0] < engine.n_shared:
+        return None
+    grid = np.asarray([[*s.inputs[0:-1:2], s.inputs[-1]] for s in steps], dtype=np.intp)
+    if int(grid.max()) >= engine.program.n_params or not _unique(grid.ravel().tolist()):
+        return None
+    view = _strided(np, engine.shared, grid)
+    if view is None or view.strides[1] != view.itemsize:
+        return None
+    return x, grid
+
+
+class _BiasFold:
+    """A ones row after a dense layer's inputs folds its bias into the product: [W | b] @ [x; 1].
+
+    nn lists a neuron's parameters w0..wK-1, b, so [W | b] is one view of the parameters (and of
+    their gradients), and the engine leaves a row of ones right after the layer's input rows. The
+    forward pass is then one matrix product, and the weights' and bias's gradients another,
+    adjoint @ [x; 1]^T: the bias add and the bias's batch sum are not separate calls.
+    """
+
+    def __init__(self, np: Any, grid: Any, inputs: slice, engine: NumpyEngine) -> None:
+        """Views of [W | b] in the parameters and their gradients; `inputs` are the x rows and the ones row."""
+        self.params: list[int] = grid.ravel().tolist()
+        self.shared = _strided(np, engine.shared, grid)
+        self.grad = _strided(np, engine.grad, grid)
+        self.inputs = inputs
+        self.made = np.empty(grid.shape)  # the gradients when they are added, not written
+        self.write = False  # set by plan_writes
+        self.x_ones: Any = None  # set by bind
+
+    def plan_writes(self, grad: _FirstWrites) -> None:
+        """Claim the weights' and bias's gradients."""
+        self.write = grad.claim(self.params, True)
+
+    def bind(self, values: Any) -> None:
+        """The view of the input rows and the ones row after them."""
+        self.x_ones = values[self.inputs]
+
+    def forward(self, np: Any, out: Any) -> None:
+        """sum_k w_k x_k + b for every neuron: [W | b] @ [x; 1]."""
+        np.matmul(self.shared, self.x_ones, out=out)
+
+    def backward(self, np: Any, adjoint: Any) -> None:
+        """Weights' and bias's gradients (d/dw = x, d/db = 1): adjoint @ [x; 1]^T."""
+        if self.write:
+            np.matmul(adjoint, self.x_ones.T, out=self.grad)
+        else:
+            self.grad += np.matmul(adjoint, self.x_ones.T, out=self.made)
 
 
 class _FirstWrites:
@@ -339,6 +403,10 @@ class _WeightedSums(_Group):
         self.dw = np.empty(self.w_index.shape) if self.dense else None
         self.x_index = _index(xs[0]) if self.dense else np.asarray(xs, dtype=np.intp)
         self.bias_write = self.x_write = self.w_write = False  # set by plan_writes
+        self.fold: _BiasFold | None = None
+        fold = _bias_fold(np, steps, row, engine)
+        if fold is not None and fold[0][-1] + 1 in engine.ones_rows:
+            self.fold = _BiasFold(np, fold[1], slice(fold[0][0], fold[0][-1] + 2), engine)
 
     def _bias_rows(self, np: Any, bias: list[int] | None, engine: NumpyEngine) -> None:
         """Where the group's biases are read and their gradients added (None: sums without bias)."""
@@ -378,7 +446,10 @@ class _WeightedSums(_Group):
     def plan_writes(self, adj: _FirstWrites, grad: _FirstWrites) -> None:
         """Claim this group's backward contributions, in the order `backward` makes them."""
         adj.read(self.out_rows)  # its adjoints are complete when it runs
-        if self.bias is not None and self.bias_needs:
+        if self.fold is not None:
+            self.fold.plan_writes(grad)
+            self.bias_write = self.w_write = self.fold.write
+        elif self.bias is not None and self.bias_needs:
             into = grad if self.scalar_bias else adj
             self.bias_write = into.claim(self.bias, self.scalar_bias and self.bias_grad is not None)
         if not self.scalar_weights:
@@ -388,7 +459,7 @@ class _WeightedSums(_Group):
         if self.x_needs:  # a dense layer's product W^T @ adjoint has one row per input
             inputs = self.x_flat[: len(self.x_flat) // len(self.steps)] if self.dense else self.x_flat
             self.x_write = adj.claim(inputs, isinstance(self.x_index, slice))
-        if self.w_needs:
+        if self.w_needs and self.fold is None:
             self.w_write = grad.claim(self.w_flat, self.w_grad is not None)
 
     def rows_read_whole(self) -> list[int]:
@@ -406,6 +477,8 @@ class _WeightedSums(_Group):
         consecutive = isinstance(self.x_index, slice)
         self.x_values = values[self.x_index] if consecutive else None
         self.x_adj = adj[self.x_index] if consecutive else None  # written or added into in place
+        if self.fold is not None:
+            self.fold.bind(values)
 
     # ------------------------------------------------------------ forward
 
@@ -417,6 +490,9 @@ class _WeightedSums(_Group):
         """sum_k w_k x_k + b for every neuron of the group: one matmul for a dense layer."""
         v = engine.values
         out = self.out_values
+        if self.fold is not None:
+            self.fold.forward(np, out)
+            return
         if self.dense:
             x = self.x_values if self.x_values is not None else v[self.x_index]
             np.matmul(self._weight_matrix(engine), x, out=out)
@@ -439,7 +515,9 @@ class _WeightedSums(_Group):
         """Push a group of weighted sums' adjoints: d/dw = x, d/dx = w, d/db = 1 (the weighted-sum rule)."""
         grad = self.out_adj
         adj, v = engine.adj, engine.values
-        if self.bias_index is not None and self.bias_needs:
+        if self.fold is not None:
+            self.fold.backward(np, grad)
+        elif self.bias_index is not None and self.bias_needs:
             if not self.scalar_bias:
                 _add(np, adj, self.bias_index, self.bias_unique, grad)
             elif self.bias_write:
@@ -467,7 +545,7 @@ class _WeightedSums(_Group):
                     self.x_adj += times(w.T, grad, out=self.product)
                 else:
                     _add(np, adj, self.x_index, True, times(w.T, grad, out=self.product))
-            if self.w_needs:
+            if self.w_needs and self.fold is None:
                 # The weight gradient goes straight into the gradient array (BLAS writes the strided
                 # view) when a neuron's weights are adjacent in it; else it is made in dw, then copied.
                 if self.w_write and self.w_grad_direct:
@@ -530,12 +608,6 @@ class NumpyEngine:
         """Group the steps by depth and op-table row and give each group consecutive rows."""
         np = self.np = _numpy()
         self.program = program
-        steps_by_group, row = layers(program)
-        self.row = row
-        self.n_rows = len(program.nodes)
-        self.needs = [False] * self.n_rows
-        for slot, flag in enumerate(program.needs_grad):
-            self.needs[row[slot]] = flag
         # A parameter or constant is one number for the whole batch: `shared` holds them (refilled
         # from the parameters' .data at every run) and the matrix products read their weights and
         # biases from it. Only rows that other operations read whole get all B copies in the values
@@ -544,6 +616,12 @@ class NumpyEngine:
         self.shared = np.empty(self.n_shared)
         self.shared[program.n_params :] = program.constants
         self.grad = np.zeros(self.n_shared)  # batch-summed gradients of the shared rows
+        steps_by_group, row = layers(program)
+        self._place_ones(np, steps_by_group, row)
+        row = self.row
+        self.needs = [False] * self.n_rows
+        for slot, flag in enumerate(program.needs_grad):
+            self.needs[row[slot]] = flag
         self.groups = [
             (_WeightedSums if steps[0].kind.weighted_sum else _Elementwise)(steps[0].kind, steps, self)
             for steps in steps_by_group
@@ -577,6 +655,31 @@ class NumpyEngine:
         self.ones: Any = None
         self.row_ones: Any = None
 
+    def _place_ones(self, np: Any, steps_by_group: list[list[TapeStep]], row: list[int]) -> None:
+        """Number the value rows: `layers`' rows, with a row of ones after each block of rows that a
+        dense layer whose bias folds (`_BiasFold`) reads as its inputs.
+
+        A block is a group's outputs (they end there) or some of the batch's input rows, which are
+        then written in pieces (`input_pieces`). Sets `row` (slot -> row), `n_rows`, `ones_rows`.
+        """
+        program = self.program
+        first_input, first_step = program.input_slots[0], program.first_step_slot
+        ends = {row[steps[-1].output] for steps in steps_by_group} | set(range(first_input, first_step))
+        folds = [_bias_fold(np, steps, row, self) for steps in steps_by_group]
+        after = sorted({fold[0][-1] for fold in folds if fold is not None and fold[0][-1] in ends})
+        self.row = [r + bisect_left(after, r) for r in row]  # every row after an inserted one moves down
+        self.ones_rows = {r + k + 1 for k, r in enumerate(after)}
+        self.n_rows = len(row) + len(after)
+        self.first_step_row = first_step + bisect_left(after, first_step)
+        inputs = [self.row[s] for s in program.input_slots]
+        self.input_rows = slice(inputs[0], inputs[-1] + 1)  # with the ones rows among them
+        self.input_pieces: list[tuple[slice, slice]] = []  # (rows, batch columns) written together
+        start = 0
+        for k in range(1, len(inputs) + 1):
+            if k == len(inputs) or inputs[k] != inputs[k - 1] + 1:
+                self.input_pieces.append((slice(inputs[start], inputs[k - 1] + 1), slice(start, k)))
+                start = k
+
     def _plan_writes(self, np: Any) -> None:
         """Which backward contributions are written rather than added, and what to zero before each pass."""
         adj = _FirstWrites([self.row[self.program.root_slot]])  # the root holds the seeds
@@ -601,10 +704,11 @@ class NumpyEngine:
         self.slopes = self.buffer[self.n_rows :]
         self.adj = np.empty((self.n_rows, size))
         self.scratch = np.empty((max([g.scratch_rows() for g in self.groups] + [0]), size))
-        self.checked = self.buffer[self.program.first_step_slot :]  # the steps' values, slopes
+        self.checked = self.buffer[self.first_step_row :]  # the steps' values, slopes
         self.ones = np.ones(size)
         self.row_ones = np.ones(len(self.checked))
         self.values[self.whole_constants] = self.shared[self.whole_constants, None]  # never change
+        self.values[sorted(self.ones_rows)] = 1.0  # no group writes them
         self.size = size
         for g in self.groups:
             g.bind(self.values, self.slopes, self.adj, self.scratch)
@@ -628,9 +732,9 @@ class NumpyEngine:
         self.shared[: program.n_params] = params
         if len(self.whole_params):
             values[self.whole_params] = self.shared[self.whole_params, None]
-        first = program.input_slots[0]
-        values[first : first + len(cols)] = cols
-        total = self._quiet_forward(np, cols, values[first : first + len(cols)])
+        for rows, columns in self.input_pieces:
+            values[rows] = cols[columns]
+        total = self._quiet_forward(np, cols, values[self.input_rows])
         if total - total != 0.0:
             self._explain(np, values, self.slopes)
         return values[root].copy()
