@@ -72,7 +72,9 @@ def _strided(np: Any, base: Any, index: Any) -> Any:
     return np.lib.stride_tricks.as_strided(base[start:], shape=index.shape, strides=strides)
 
 
-def _bias_fold(np: Any, steps: Sequence[TapeStep], row: Sequence[int], engine: NumpyEngine) -> tuple[list[int], Any] | None:
+def _bias_fold(
+    np: Any, steps: Sequence[TapeStep], row: Sequence[int], engine: NumpyEngine
+) -> tuple[list[int], Any] | None:
     """A dense layer's input rows and its [W | b] parameter indices (neurons, inputs + 1) when its
     bias can be folded into its product (see `_BiasFold`), else None.
 
@@ -106,7 +108,7 @@ class _BiasFold:
     """
 
     def __init__(self, np: Any, grid: Any, inputs: slice, engine: NumpyEngine) -> None:
-        """Views of [W | b] in the parameters and their gradients; `inputs` are the x rows and the ones row."""
+        """Views of [W | b] in the parameters and their gradients; `inputs`: the x rows, then the ones row."""
         self.params: list[int] = grid.ravel().tolist()
         self.shared = _strided(np, engine.shared, grid)
         self.grad = _strided(np, engine.grad, grid)
@@ -667,10 +669,10 @@ class NumpyEngine:
         ends = {row[steps[-1].output] for steps in steps_by_group} | set(range(first_input, first_step))
         folds = [_bias_fold(np, steps, row, self) for steps in steps_by_group]
         after = sorted({fold[0][-1] for fold in folds if fold is not None and fold[0][-1] in ends})
-        self.row = [r + bisect_left(after, r) for r in row]  # every row after an inserted one moves down
-        self.ones_rows = {r + k + 1 for k, r in enumerate(after)}
-        self.n_rows = len(row) + len(after)
-        self.first_step_row = first_step + bisect_left(after, first_step)
+        self.row: list[int] = [r + bisect_left(after, r) for r in row]  # rows after a ones row move down
+        self.ones_rows: set[int] = {r + k + 1 for k, r in enumerate(after)}
+        self.n_rows: int = len(row) + len(after)
+        self.first_step_row: int = first_step + bisect_left(after, first_step)
         inputs = [self.row[s] for s in program.input_slots]
         self.input_rows = slice(inputs[0], inputs[-1] + 1)  # with the ones rows among them
         self.input_pieces: list[tuple[slice, slice]] = []  # (rows, batch columns) written together
@@ -732,8 +734,8 @@ class NumpyEngine:
         self.shared[: program.n_params] = params
         if len(self.whole_params):
             values[self.whole_params] = self.shared[self.whole_params, None]
-        for rows, columns in self.input_pieces:
-            values[rows] = cols[columns]
+        for rows, taken in self.input_pieces:
+            values[rows] = cols[taken]
         total = self._quiet_forward(np, cols, values[self.input_rows])
         if total - total != 0.0:
             self._explain(np, values, self.slopes)
