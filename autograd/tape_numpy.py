@@ -2,7 +2,8 @@
 
 Steps are grouped by depth (one more than the deepest input's) and by op-table row, so a layer's
 activations are one call of the row's rule with `m=numpy` (the rule the scalar engine runs on
-floats) and its weighted sums one matrix product. Rules that take no `m` run per sample, or in
+floats) and its weighted sums one matrix product (a ones row after a dense layer's inputs folds
+its bias into the product: `_BiasFold`). Rules that take no `m` run per sample, or in
 the array form a learner gave (`vectorized=`); a built-in row with an `into` form (relu) writes
 its rule straight into the value and slope rows. Every number lives in buffers made once per
 batch size: the forward pass fills the values and slopes and checks them all with one sum; the
@@ -384,7 +385,8 @@ class _Elementwise(_Group):
 
 
 class _WeightedSums(_Group):
-    """A group of weighted sums `sum_k w_k x_k + b`: a dense layer is one matrix product."""
+    """A group of weighted sums `sum_k w_k x_k + b`: a dense layer is one matrix product (its bias
+    folded in where `_BiasFold` applies)."""
 
     def __init__(self, kind: Op, steps: list[TapeStep], engine: NumpyEngine) -> None:
         """Index arrays for a group of weighted sums; a dense layer becomes one matrix product."""
@@ -658,11 +660,12 @@ class NumpyEngine:
         self.row_ones: Any = None
 
     def _place_ones(self, np: Any, steps_by_group: list[list[TapeStep]], row: list[int]) -> None:
-        """Number the value rows: `layers`' rows, with a row of ones after each block of rows that a
-        dense layer whose bias folds (`_BiasFold`) reads as its inputs.
+        """Number the value rows: `layers`' rows (shared with the torch back end), with a row of ones
+        after each block of rows that a dense layer whose bias folds (`_BiasFold`) reads as its inputs.
 
-        A block is a group's outputs (they end there) or some of the batch's input rows, which are
-        then written in pieces (`input_pieces`). Sets `row` (slot -> row), `n_rows`, `ones_rows`.
+        A block ends where a group's outputs end (so every group's rows stay one slice) or among the
+        batch's input rows, which `run` then writes in pieces (`input_pieces`). Sets `self.row`
+        (slot -> row), `n_rows`, `ones_rows`, `first_step_row` and the input rows.
         """
         program = self.program
         first_input, first_step = program.input_slots[0], program.first_step_slot
