@@ -314,3 +314,23 @@ def test_parameters_shared_by_two_folded_layers_add_their_gradients() -> None:
     writes = [g.fold.write for g in tape._engine.groups if g.kind.weighted_sum]  # type: ignore[attr-defined]
     assert sorted(writes) == [False, True]
     assert_scalar_numbers(tape, build, params, columns(2, 9, seed=6))
+
+
+def test_layers_reading_overlapping_inputs_fold_where_the_rows_allow() -> None:
+    """One layer reads x0, x1 and another x0, x1, x2: a ones row after x1 folds the first; the second's
+    rows are then no longer one slice, so it keeps the plain path. Both give the scalar numbers."""
+    rng = random.Random(7)
+    w = [[[Value(rng.uniform(-1, 1)) for _ in range(k + 2)] for _ in range(3)] for k in range(2)]
+    b = [[Value(rng.uniform(-1, 1)) for _ in range(3)] for _ in range(2)]
+    params = [p for k in range(2) for n in range(3) for p in [*w[k][n], b[k][n]]]
+
+    def build(xs: list[Value], y: Value) -> Value:
+        first = [weighted_sum(w[0][n], xs[0:2], b[0][n]).tanh() for n in range(3)]
+        second = [weighted_sum(w[1][n], xs, b[1][n]).tanh() for n in range(3)]
+        total = first[0] * second[0] + first[1] * second[1] + first[2] * second[2]
+        return (total - y) * (total - y)
+
+    tape, _ = compiled(build, params, 3)
+    assert sorted(folds(tape)) == [False, True]
+    assert len(tape._engine.input_pieces) == 3  # type: ignore[attr-defined]  # x0 x1 | x2 | y
+    assert_scalar_numbers(tape, build, params, columns(3, 6, seed=7))
