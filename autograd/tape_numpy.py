@@ -408,9 +408,10 @@ class _WeightedSums(_Group):
         self.x_index = _index(xs[0]) if self.dense else np.asarray(xs, dtype=np.intp)
         self.bias_write = self.x_write = self.w_write = False  # set by plan_writes
         self.fold: _BiasFold | None = None
-        fold = _bias_fold(np, steps, row, engine)
-        if fold is not None and fold[0][-1] + 1 in engine.ones_rows:
-            self.fold = _BiasFold(np, fold[1], slice(fold[0][0], fold[0][-1] + 2), engine)
+        foldable = _bias_fold(np, steps, row, engine)
+        if foldable is not None and foldable[0][-1] + 1 in engine.ones_rows:
+            x, grid = foldable
+            self.fold = _BiasFold(np, grid, slice(x[0], x[-1] + 2), engine)  # x rows and the ones row
 
     def _bias_rows(self, np: Any, bias: list[int] | None, engine: NumpyEngine) -> None:
         """Where the group's biases are read and their gradients added (None: sums without bias)."""
@@ -670,8 +671,8 @@ class NumpyEngine:
         program = self.program
         first_input, first_step = program.input_slots[0], program.first_step_slot
         ends = {row[steps[-1].output] for steps in steps_by_group} | set(range(first_input, first_step))
-        folds = [_bias_fold(np, steps, row, self) for steps in steps_by_group]
-        after = sorted({fold[0][-1] for fold in folds if fold is not None and fold[0][-1] in ends})
+        foldable = [_bias_fold(np, steps, row, self) for steps in steps_by_group]
+        after = sorted({f[0][-1] for f in foldable if f is not None and f[0][-1] in ends})  # x's last row
         self.row: list[int] = [r + bisect_left(after, r) for r in row]  # rows after a ones row move down
         self.ones_rows: set[int] = {r + k + 1 for k, r in enumerate(after)}
         self.n_rows: int = len(row) + len(after)
