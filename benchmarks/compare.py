@@ -6,9 +6,11 @@ Run from the repository root:
 
 The base is checked out into a temporary `git worktree`. For each tree (base, then this working
 tree) and each step (micrograd's demo step in micrograd-style code on `Value`, the same step on
-`nn.MLP`, and on the pure-Python and NumPy tapes), a fresh interpreter with that tree first on
+`nn.MLP`, and on the pure-Python and NumPy tapes; and what a learner runs, an epoch of
+`nn.fit(engine="tape")` over the 100 samples in one batch: 1 or 1 + k epochs in one call, so the
+call's setup is subtracted too), a fresh interpreter with that tree first on
 `sys.path` runs the step under `valgrind --tool=callgrind`, once with 1 step and once with 1 + k
-(k = 2 for the scalar steps, 10 and 50 for the smaller tape steps): (I(1+k) - I(1)) / k is one
+(k = 2 for the scalar steps, 10 and 50 for the smaller tape steps, 50 for fit): (I(1+k) - I(1)) / k is one
 step's instructions, with the imports, the setup and the first step's warm-up subtracted
 (PYTHONHASHSEED=0 and one BLAS thread, so the two runs differ only by the k extra steps). The
 workload code (benchmarks/workload.py) is this working tree's in both, so only the engine differs.
@@ -30,8 +32,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 _HERE = Path(__file__).resolve().parent
-STEPS = ("micrograd-style", "nn.MLP", "tape (python)", "tape (numpy)")
-EXTRA = {"micrograd-style": 2, "nn.MLP": 2, "tape (python)": 10, "tape (numpy)": 50}  # the k above
+STEPS = ("micrograd-style", "nn.MLP", "tape (python)", "tape (numpy)", "fit (tape)")
+EXTRA = {"micrograd-style": 2, "nn.MLP": 2, "tape (python)": 10, "tape (numpy)": 50, "fit (tape)": 50}  # k
 # One thread everywhere: a BLAS pool's idle threads spin, which callgrind would count.
 THREADS = {name: "1" for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 LIMIT = 0.05  # the "no slower by more than 5%"
@@ -62,6 +64,15 @@ def run_child(tree: str, step: str, count: int) -> None:
         if model is None:
             raise SystemExit(f"compare: nn.MLP does not build in {root}")
         engine = workload.value_engine(step, autograd.Value, model, xs, ys)
+    elif step == "fit (tape)":
+        model = workload.nn_mlp(weights)
+        if model is None:
+            raise SystemExit(f"compare: nn.MLP does not build in {root}")
+        optimizer = nn.SGD(model.parameters(), lr=workload.LR)
+        nn.fit(model, xs, ys, loss="hinge", optimizer=optimizer, epochs=count, batch_size=len(xs),
+               progress=False, accuracy=None, engine="tape")
+        print(f"ok {step} x{count}")
+        return
     else:
         backend = "python" if step == "tape (python)" else "numpy"
         made = workload.make_tape_engine(weights, xs, ys, backend)
@@ -116,7 +127,7 @@ def table(
         base, new = per[0, step], per[1, step]
         ratio = new / base if base else float("inf")
         verdict = "yes" if ratio <= 1.0 + limit else "NO"
-        lines.append(f"{step:<18} {base / 1e6:>15.1f}M {new / 1e6:>15.1f}M {ratio:>8.3f}x  {verdict}")
+        lines.append(f"{step:<18} {base / 1e6:>15.3f}M {new / 1e6:>15.3f}M {ratio:>8.3f}x  {verdict}")
     return lines
 
 

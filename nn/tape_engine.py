@@ -12,7 +12,8 @@ Targets become inputs of the graph, so its shape never depends on a label:
   graph by a tree of max(a, b) = b + relu(a - b) (relu re-evaluates per sample). Any c gives the
   same value (it cancels, as sum_k t_k = 1) and d(loss)/dc = 1 - sum softmax = 0, so the gradient
   is the scalar engine's; with c the per-sample max every exponent is <= 0 and no logit overflows.
-- squared_error, mse, hinge: the loss's own formula with a target input in place of each number.
+- squared_error, mse, hinge: the loss's own formula with a target input in place of each number
+  (hinge's enters negated, -y, so the graph is relu(1 + (-y) * score) with no step computing -y).
 - binary_cross_entropy: needs a sigmoid output; computed from its logit z as
   m + log(e^-m + e^(z - m)) - t z with m = relu(z): softplus(z) - t z, exact for every z, with
   slope sigmoid(z) - t everywhere (also at z = 0, where relu'(0) = 0 is harmless).
@@ -124,6 +125,16 @@ def _numbers(width: int, scalar: bool) -> Encoder:
     return encode
 
 
+def _negated(encode: Encoder) -> Encoder:
+    """`encode`, each target entry negated (exact: -1.0 and 1.0 swap)."""
+
+    def negated(ys: Sequence[Any]) -> list[list[float]]:
+        """The encoded columns with every entry's sign flipped."""
+        return [[-v for v in column] for column in encode(ys)]
+
+    return negated
+
+
 def _placeholders(y0: Any, prefix: str) -> tuple[Any, list[Value], Encoder]:
     """Placeholder Values shaped like target y0 (a number or a list), their list, and the encoder."""
     if isinstance(y0, (str, bytes)) or not (isinstance(y0, Sequence) or is_real(y0)):
@@ -154,8 +165,11 @@ def _loss_graph(
         root = _losses.sum_values(terms) * scale
         return root, ts, encode
     if loss is _losses.hinge:
+        # The target enters negated: -y is data, so no step of every batch computes it.
         target, ts, encode = _placeholders(y0, "t")
-        return (1 + -ts[0] * outs[0]).relu(), ts, encode
+        t = ts[0]
+        t.data, t.label = -t.data, "-t"
+        return (1 + t * outs[0]).relu(), ts, _negated(encode)
     if loss is _losses.binary_cross_entropy:
         p = outs[0]
         if p.operation is not ops.sigmoid:

@@ -53,6 +53,11 @@ def _as_array(np: Any, x: Any) -> Any:
     return np.asarray(x.tolist() if hasattr(x, "tolist") else x, dtype=np.float64)
 
 
+def _left_to_right(values: Any) -> float:
+    """The sum of the sample losses added left to right, as the scalar engine adds them (cumsum does)."""
+    return float(values.cumsum()[-1])
+
+
 def _row_on_array(np: Any, row: Op, x: Any, const: float | None) -> Any:
     """An op-table row's value on an array: its rule with m=numpy when it has one, else per entry."""
     args = (x,) if const is None else (x, const)
@@ -105,6 +110,9 @@ class ArraySteps:
         self.rule = rule
         self.labels = None if rule is None else np.asarray([rule[1](y) for y in ys])
         self.optimizer = optimizer
+        # Finite losses may sum past a float: fit then names the inf total, so numpy neither warns nor
+        # raises there under a learner's np.errstate (made once; as a decorator it sets the state per call).
+        self._total = np.errstate(over="ignore", invalid="ignore")(_left_to_right)
         tapes = [how for kind, how in compiled.readers if kind == "tape"]
         slot = {id(p): k for k, p in enumerate(self.params)} if tapes else {}
         # Outputs the loss does not use have tapes of their own, over some of the parameters.
@@ -199,8 +207,7 @@ class ArraySteps:
         columns = self.batch_data[:, lo:hi]
         values = _as_array(np, self.tape.run(columns, self.w))
         self.g = _as_array(np, self.tape.gradient(mean=True))  # the gradient of the mean loss
-        # cumsum adds left to right, as the scalar engine adds the sample losses.
-        total = float(values.cumsum()[-1])
+        total = self._total(values)
         mean = total * (1.0 / size) if size > 1 else total
         if self.accuracy is None:
             return mean, None

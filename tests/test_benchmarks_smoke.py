@@ -353,6 +353,9 @@ def test_compare_child_runs_a_step_with_the_given_tree_first(tmp_path: Path) -> 
     done = subprocess.run([sys.executable, str(script), "--child", str(root), "micrograd-style", "1"],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0 and done.stdout.strip() == "ok micrograd-style x1", done.stderr
+    done = subprocess.run([sys.executable, str(script), "--child", str(root), "fit (tape)", "2"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == "ok fit (tape) x2", done.stderr
     done = subprocess.run([sys.executable, str(script), "--child", str(tmp_path), "nn.MLP", "1"],
                           capture_output=True, text=True, check=False)
     assert done.returncode != 0 and f"not from {tmp_path}" in done.stderr

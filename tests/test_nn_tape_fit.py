@@ -353,3 +353,23 @@ def test_a_callback_that_changes_the_models_structure_is_a_clear_error() -> None
     with pytest.raises(ValueError, match=changed):
         nn.fit(model, *nn.xor(), epochs=3, progress=False, engine="tape", record=1, on_frame=swap)
     assert all(math.isfinite(w) for w in _weights(model))
+
+
+@pytest.mark.parametrize("numpy_errors", ["warn", "raise"])
+def test_finite_losses_that_sum_past_a_float_are_named_under_any_errstate(
+    numpy_errors: str, array_runs: list[bool]
+) -> None:
+    """Three finite sample losses whose sum overflows: fit's "the batch loss is inf", not numpy's warning
+    or FloatingPointError, whatever np.errstate the learner set."""
+    import warnings
+
+    import numpy as np
+
+    t = math.sqrt(1.79e308)  # 0.5 * (p - t)^2 is about 0.9e308: finite alone, inf when three are added
+    model = nn.MLP(2, [1], seed=0)
+    with warnings.catch_warnings(), np.errstate(all=numpy_errors):  # type: ignore[arg-type]
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match=r"batch 1 of 1: the batch loss is inf"):
+            nn.fit(model, [[0.0, 0.0]] * 3, [t] * 3, loss="squared_error", epochs=1, batch_size=3,
+                   progress=False, engine="tape", accuracy=None)
+    assert array_runs == [True]
