@@ -644,6 +644,9 @@ class NumpyEngine:
         self.whole_params = np.asarray([r for r in shared_whole if r < program.n_params], dtype=np.intp)
         self.whole_constants = np.asarray([r for r in shared_whole if r >= program.n_params], dtype=np.intp)
         self._plan_writes(np)
+        self.inputs_first = any(
+            not g.kind.builtin or g.kind.domain for g in self.groups if isinstance(g, _Elementwise)
+        )
         # Non-finite results are checked after each pass (one sum; overflow in backward shows up as
         # inf in the result, which Tape.backward names), so numpy's warnings are off while the passes
         # run. Each errstate is made once; as a decorator it sets numpy's state per call (per thread on
@@ -666,7 +669,7 @@ class NumpyEngine:
 
         A block ends where a group's outputs end (so every group's rows stay one slice) or among the
         batch's input rows, which `run` then writes in pieces (`input_pieces`). Sets `self.row`
-        (slot -> row), `n_rows`, `ones_rows`, `first_step_row` and the input rows.
+        (slot -> row), `n_rows`, `ones_rows` and the input rows.
         """
         program = self.program
         first_input, first_step = program.input_slots[0], program.first_step_slot
@@ -676,7 +679,6 @@ class NumpyEngine:
         self.row: list[int] = [r + bisect_left(after, r) for r in row]  # rows after a ones row move down
         self.ones_rows: set[int] = {r + k + 1 for k, r in enumerate(after)}
         self.n_rows: int = len(row) + len(after)
-        self.first_step_row: int = first_step + bisect_left(after, first_step)
         inputs = [self.row[s] for s in program.input_slots]
         self.input_rows = slice(inputs[0], inputs[-1] + 1)  # with the ones rows among them
         self.input_pieces: list[tuple[slice, slice]] = []  # (rows, batch columns) written together
@@ -710,7 +712,7 @@ class NumpyEngine:
         self.slopes = self.buffer[self.n_rows :]
         self.adj = np.empty((self.n_rows, size))
         self.scratch = np.empty((max([g.scratch_rows() for g in self.groups] + [0]), size))
-        self.checked = self.buffer[self.first_step_row :]  # the steps' values, slopes
+        self.checked = self.buffer[self.input_rows.start :]  # the inputs, the steps' values, slopes
         self.ones = np.ones(size)
         self.row_ones = np.ones(len(self.checked))
         self.values[self.whole_constants] = self.shared[self.whole_constants, None]  # never change
@@ -742,21 +744,24 @@ class NumpyEngine:
             values[rows] = cols[taken]
         total = self._quiet_forward(np, cols, values[self.input_rows])
         if total - total != 0.0:
+            self._check_columns(np, cols)  # an input that is inf or NaN is named first
             self._explain(np, values, self.slopes)
         return values[root].copy()
 
     def _forward(self, np: Any, cols: Sequence[Any], inputs: Any) -> float:
-        """Check the inputs, run every group: the sum of all values and slopes made (inf, NaN stay in it)."""
-        # The inputs are checked before any step sees them (a learner's op may loop on inf), with
-        # one sum over their rows: inf or NaN stays in it (an overflowing finite sum sends us to
-        # the exact check, which passes).
-        total = float(inputs.sum())
-        if total - total != 0.0:
-            self._check_columns(np, cols)
+        """Run every group: the sum of all inputs, values and slopes (inf, NaN stay in it)."""
+        # A learner's op may loop on inf and a domain check would blame its step for an input's
+        # NaN, so where the tape has either the inputs are checked before any step sees them (one
+        # sum: an overflowing finite sum sends us to the exact check, which passes); built-in rows
+        # just carry an inf or NaN on to the check after the steps, which names the input first.
+        if self.inputs_first:
+            total = float(inputs.sum())
+            if total - total != 0.0:
+                self._check_columns(np, cols)
         for g in self.groups:
             g.forward(self, np)
-        # Every computed value and every slope lie in one block of the buffer: one matrix-vector
-        # product with ones sums it (BLAS, faster than a plain sum).
+        # The inputs and every computed value and slope lie in one block of the buffer: one
+        # matrix-vector product with ones sums it (BLAS, faster than a plain sum).
         return float(self.row_ones @ (self.checked @ self.ones))
 
     def _check_columns(self, np: Any, cols: Sequence[Any]) -> None:
