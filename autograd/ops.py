@@ -46,7 +46,14 @@ def sub(a: Any, b: Any, m: Any = FLOATS) -> tuple[Any, Any, Any]:
     return a - b, 1.0, -1.0
 
 
-@op(symbol="×", rule=("b", "a"), formula="a · b", _builtin=True, name="*")
+def _mul_into(a: Any, b: Any, value: Any, da: Any, db: Any, m: Any) -> None:
+    """mul's rule below, written into the NumPy tape's value and slope arrays with no temporary."""
+    m.multiply(a, b, out=value)
+    m.copyto(da, b)
+    m.copyto(db, a)
+
+
+@op(symbol="×", rule=("b", "a"), formula="a · b", _builtin=True, name="*", _into=_mul_into)
 def mul(a: Any, b: Any, m: Any = FLOATS) -> tuple[Any, Any, Any]:
     """a * b; d/da = b, d/db = a."""
     return a * b, b, a

@@ -4,7 +4,7 @@ Steps are grouped by depth (one more than the deepest input's) and by op-table r
 activations are one call of the row's rule with `m=numpy` (the rule the scalar engine runs on
 floats) and its weighted sums one matrix product (a ones row after a dense layer's inputs folds
 its bias into the product: `_BiasFold`). Rules that take no `m` run per sample, or in
-the array form a learner gave (`vectorized=`); a built-in row with an `into` form (relu) writes
+the array form a learner gave (`vectorized=`); a built-in row with an `into` form (relu, *) writes
 its rule straight into the value and slope rows. Every number lives in buffers made once per
 batch size: the forward pass fills the values and slopes and checks them all with one sum; the
 backward pass writes each adjoint row's first contribution rather than adding it to a zeroed row

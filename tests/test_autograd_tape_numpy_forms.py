@@ -40,9 +40,9 @@ def operand_grid(row: Op) -> list[Any]:
     return [np.asarray([[p[j] for p in points]]) for j in range(width)]
 
 
-def test_the_relu_row_has_an_into_form() -> None:
-    """At least relu has one (the loop below would check nothing otherwise)."""
-    assert TABLE["relu"] in INTO_ROWS
+def test_the_relu_and_mul_rows_have_an_into_form() -> None:
+    """At least relu and * have one (the loop below would check nothing otherwise)."""
+    assert TABLE["relu"] in INTO_ROWS and TABLE["*"] in INTO_ROWS
     assert all(row.builtin and row.takes_m for row in INTO_ROWS)
 
 
