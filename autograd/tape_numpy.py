@@ -15,7 +15,8 @@ itself imports nothing third-party.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any, NoReturn
 
 from autograd.checks import needs, real_numbers
@@ -238,6 +239,14 @@ class _Group:
         """Push the group's adjoints to the rows it read (only those that depend on a parameter)."""
         raise NotImplementedError
 
+    def forward_calls(self, engine: NumpyEngine, np: Any) -> list[Callable[[], object]]:
+        """`forward` as calls with their views bound (after `bind`); a group of one NumPy call gives it."""
+        return [partial(self.forward, engine, np)]
+
+    def backward_calls(self, engine: NumpyEngine, np: Any) -> list[Callable[[], object]]:
+        """`backward` as calls with their views bound (after `bind`): its NumPy calls where they are fixed."""
+        return [partial(self.backward, engine, np)]
+
 
 class _Elementwise(_Group):
     """Steps of one elementwise row (relu, +, a learner's op): its rule runs once per (steps, B) block."""
@@ -382,6 +391,21 @@ class _Elementwise(_Group):
                 view += product
             else:
                 _add(np, engine.adj, index, unique, product)
+
+    def forward_calls(self, engine: NumpyEngine, np: Any) -> list[Callable[[], object]]:
+        """The row's `into` form on the whole group when nothing else is to do (no gather, constant or
+        domain check), else `forward`."""
+        block = self.plan[0] if len(self.plan) == 1 else None
+        if self.into is None or block is None or block.gathered or self.const is not None or self.kind.domain:
+            return super().forward_calls(engine, np)
+        return [partial(self.into, *block.operands, block.out, *block.slopes, m=np)]
+
+    def backward_calls(self, engine: NumpyEngine, np: Any) -> list[Callable[[], object]]:
+        """slope * adjoint written into each operand's adjoint rows when every product is written
+        there (their first contribution), else `backward`."""
+        if not all(write for *_, write in self.pushes):
+            return super().backward_calls(engine, np)
+        return [partial(np.multiply, slopes, self.out_adj, view) for slopes, view, *_ in self.pushes]
 
 
 class _WeightedSums(_Group):
@@ -570,6 +594,25 @@ class _WeightedSums(_Group):
             else:
                 self._add_dw(engine, np, dw)
 
+    def forward_calls(self, engine: NumpyEngine, np: Any) -> list[Callable[[], object]]:
+        """A folded layer's one product [W | b] @ [x; 1], else `forward`."""
+        if self.fold is None:
+            return super().forward_calls(engine, np)
+        return [partial(np.matmul, self.fold.shared, self.fold.x_ones, self.out_values)]
+
+    def backward_calls(self, engine: NumpyEngine, np: Any) -> list[Callable[[], object]]:
+        """A folded dense layer whose products are written (not added): adjoint @ [x; 1]^T into the
+        gradients, then W^T @ adjoint into the inputs' adjoints when they need it; else `backward`."""
+        fold, w = self.fold, self.w_shared
+        inputs_written = not self.x_needs or (self.x_write and w is not None)
+        if fold is None or not fold.write or not self.dense or not inputs_written:
+            return super().backward_calls(engine, np)
+        calls: list[Callable[[], object]] = [partial(np.matmul, self.out_adj, fold.x_ones.T, fold.grad)]
+        if self.x_needs and w is not None:
+            times = np.multiply if len(self.steps) == 1 else np.matmul  # as in `backward`
+            calls.append(partial(times, w.T, self.out_adj, self.x_adj))
+        return calls
+
     def _add_dw(self, engine: NumpyEngine, np: Any, dw: Any) -> None:
         """Add a weight gradient (neurons, inputs) into the parameter gradients."""
         if self.w_grad is not None:
@@ -662,6 +705,8 @@ class NumpyEngine:
         self.checked: Any = None
         self.ones: Any = None
         self.row_ones: Any = None
+        self.forward_calls: list[Callable[[], object]] = []
+        self.backward_calls: list[Callable[[], object]] = []
 
     def _place_ones(self, np: Any, steps_by_group: list[list[TapeStep]], row: list[int]) -> None:
         """Number the value rows: `layers`' rows (shared with the torch back end), with a row of ones
@@ -717,9 +762,15 @@ class NumpyEngine:
         self.row_ones = np.ones(len(self.checked))
         self.values[self.whole_constants] = self.shared[self.whole_constants, None]  # never change
         self.values[sorted(self.ones_rows)] = 1.0  # no group writes them
-        self.size = size
         for g in self.groups:
             g.bind(self.values, self.slopes, self.adj, self.scratch)
+        # Each pass is a list of calls with the groups' views bound: a group that is one or two NumPy
+        # calls (a folded layer's product, relu's `into`, slope * adjoint) runs them with no Python
+        # frame of its own, the others through their `forward`/`backward`.
+        self.forward_calls = [call for g in self.groups for call in g.forward_calls(self, np)]
+        needed = [g for g in reversed(self.groups) if g.needed]
+        self.backward_calls = [call for g in needed for call in g.backward_calls(self, np)]
+        self.size = size  # last: an allocation cut short (Ctrl-C) is made again at the next run
 
     # ------------------------------------------------------------ forward
 
@@ -758,8 +809,8 @@ class NumpyEngine:
             total = float(inputs.sum())
             if total - total != 0.0:
                 self._check_columns(np, cols)
-        for g in self.groups:
-            g.forward(self, np)
+        for call in self.forward_calls:
+            call()
         # The inputs and every computed value and slope lie in one block of the buffer: one
         # matrix-vector product with ones sums it (BLAS, faster than a plain sum).
         return float(self.row_ones @ (self.checked @ self.ones))
@@ -852,9 +903,8 @@ class NumpyEngine:
 
     def _backward(self, np: Any, adj: Any, n_params: int) -> Any:
         """Run every group's backward; the parameters' batch-summed gradients as a new array."""
-        for g in reversed(self.groups):
-            if g.needed:
-                g.backward(self, np)
+        for call in self.backward_calls:
+            call()
         # + 0.0 makes a copy and turns a -0.0 (a product written, not added to a zero) into 0.0.
         grads = self.grad[:n_params] + 0.0
         if len(self.whole_params):
