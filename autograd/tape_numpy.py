@@ -6,7 +6,8 @@ floats) and its weighted sums one matrix product (a ones row after a dense layer
 its bias into the product: `_BiasFold`). Rules that take no `m` run per sample, or in
 the array form a learner gave (`vectorized=`); a built-in row with an `into` form (relu, *) writes
 its rule straight into the value and slope rows. Every number lives in buffers made once per
-batch size: the forward pass fills the values and slopes and checks them all with one sum; the
+batch size, and each group's work is then bound to its views as a few calls (`forward_calls`,
+`backward_calls`): the forward pass fills the values and slopes and checks them all with one sum; the
 backward pass writes each adjoint row's first contribution rather than adding it to a zeroed row
 (`_FirstWrites` plans which). numpy is imported inside the functions that need it: `autograd`
 itself imports nothing third-party.
