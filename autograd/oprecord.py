@@ -69,6 +69,7 @@ class Op:
         "weighted_sum",
         "points",
         "into",
+        "keeps_finite",
     )
 
     def __init__(
@@ -87,6 +88,7 @@ class Op:
         weighted_sum: bool = False,
         points: Sequence[Point] = (),
         into: Callable[..., None] | None = None,
+        keeps_finite: bool = False,
     ) -> None:
         """Describe `fn` (see `op` for the arguments); reads the operand names from its signature."""
         names, nary, self.takes_m = _signature(fn, name, const)
@@ -115,6 +117,10 @@ class Op:
         # A built-in row's rule written into the NumPy tape's arrays, `into(*operands, value, *slopes,
         # m=numpy)`: no temporaries (tests/test_autograd_tape_numpy_forms.py checks it bit for bit).
         self.into = into
+        # A built-in row that gives a finite value and finite derivatives whenever its operands are
+        # finite (relu, tanh, ...; tested on every such row): the NumPy tape's check after the
+        # forward pass skips its slopes, which can only be bad where an operand already is.
+        self.keeps_finite = keeps_finite
 
     def __repr__(self) -> str:
         """Op('tanh', d/dx = 1 - tanh(x)^2)."""
@@ -410,6 +416,7 @@ def op(
     points: Sequence[Sequence[float]] = ...,
     _builtin: bool = ...,
     _into: Callable[..., None] | None = ...,
+    _keeps_finite: bool = ...,
 ) -> Op: ...
 
 
@@ -429,6 +436,7 @@ def op(
     points: Sequence[Sequence[float]] = ...,
     _builtin: bool = ...,
     _into: Callable[..., None] | None = ...,
+    _keeps_finite: bool = ...,
 ) -> Callable[[Callable[..., Any]], Op]: ...
 
 
@@ -447,6 +455,7 @@ def op(
     points: Sequence[Sequence[float]] = (),
     _builtin: bool = False,
     _into: Callable[..., None] | None = None,
+    _keeps_finite: bool = False,
 ) -> Op | Callable[[Callable[..., Any]], Op]:
     """Register `fn` (returning value and d/d each input) as an operation; returns the callable `Op`.
 
@@ -482,6 +491,7 @@ def op(
             weighted_sum=weighted_sum,
             points=tuple(tuple(p) for p in points),
             into=_into,
+            keeps_finite=_keeps_finite,
         )
         if not row.formula:
             row.formula = f"{key}({', '.join(row.operands)})"

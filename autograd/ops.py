@@ -75,7 +75,7 @@ def div(a: Any, b: Any, m: Any = FLOATS) -> tuple[Any, Any, Any]:
     return q, 1.0 / b, -q / b
 
 
-@op(symbol="−x", rule="-1", formula="-x", _builtin=True)
+@op(symbol="−x", rule="-1", formula="-x", _builtin=True, _keeps_finite=True)
 def neg(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """-x; d/dx = -1."""
     return -x, -1.0
@@ -162,7 +162,8 @@ def sqrt(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
 # ---------------------------------------------------------------- activations
 
 
-@op(symbol="tanh", rule="1 - tanh(x)^2", latex=r"1 - \tanh^2(x)", formula="tanh(x)", _builtin=True)
+@op(symbol="tanh", rule="1 - tanh(x)^2", latex=r"1 - \tanh^2(x)", formula="tanh(x)", _builtin=True,
+    _keeps_finite=True)
 def tanh(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """tanh(x); d/dx = 1 - tanh(x)^2, computed as 4e/(1+e)^2 with e = e^-2|x| (no cancellation)."""
     # 1 - t*t loses every digit once |t| rounds near 1 (tanh'(-15) came out 3.7437e-13, true
@@ -177,6 +178,7 @@ def tanh(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     latex=r"\sigma(x)\,(1 - \sigma(x))",
     formula="σ(x)",
     _builtin=True,
+    _keeps_finite=True,
 )
 def sigmoid(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """sigmoid(x) = 1/(1+e^-x); d/dx = s(1-s). Never overflows: e^-|x| is at most 1."""
@@ -194,7 +196,7 @@ def _relu_into(x: Any, value: Any, slope: Any, m: Any) -> None:
 
 
 @op(symbol="ReLU", rule="1 if x > 0 else 0", latex=r"[x > 0]", formula="max(0, x)", _builtin=True,
-    _into=_relu_into)
+    _into=_relu_into, _keeps_finite=True)
 def relu(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """relu(x) = max(0, x), the posts' ramp; d/dx = 1 if x > 0 else 0 (relu'(0) = 0)."""
     positive = x > 0.0
@@ -203,20 +205,20 @@ def relu(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     return x * positive + 0.0, positive * 1.0
 
 
-@op(symbol="step", rule="0", formula="step(x)", _builtin=True)
+@op(symbol="step", rule="0", formula="step(x)", _builtin=True, _keeps_finite=True)
 def step(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """step(x) = 1 if x >= 0 else 0, the posts' threshold; d/dx = 0 (flat: nothing to learn from)."""
     return m.where(x >= 0.0, 1.0, 0.0), m.zeros_like(x)
 
 
-@op(symbol="sign", rule="0", formula="sign(x)", _builtin=True)
+@op(symbol="sign", rule="0", formula="sign(x)", _builtin=True, _keeps_finite=True)
 def sign(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """sign(x) = 1 if x >= 0 else -1, the posts' -1/+1 function; d/dx = 0."""
     return m.where(x >= 0.0, 1.0, -1.0), m.zeros_like(x)
 
 
 @op(symbol="|x|", rule="sign(x) (0 at x = 0)", latex=r"\operatorname{sign}(x)", formula="|x|", _builtin=True,
-    name="abs")
+    name="abs", _keeps_finite=True)
 def absolute(x: Any, m: Any = FLOATS) -> tuple[Any, Any]:
     """abs(x) = |x|; d/dx = sign(x), with abs'(0) = 0."""
     return m.abs(x), m.where(x > 0.0, 1.0, m.where(x < 0.0, -1.0, 0.0))

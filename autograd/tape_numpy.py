@@ -676,10 +676,17 @@ class NumpyEngine:
             for steps in steps_by_group
         ]
         # Every step's local derivatives (a weighted sum's are its operands: none stored) live in one
-        # (edges, B) array right after the values in one buffer, so a run checks them all at once.
+        # (edges, B) array right after the values in one buffer, so a run checks them all at once;
+        # those of rows that keep finite numbers finite (relu's 0 and 1) come last, and the check
+        # stops before them: they can only be bad where an operand already is, and that is checked.
         n_slopes = 0
         for g in self.groups:
-            n_slopes = g.place_slopes(n_slopes)
+            if not g.kind.keeps_finite:
+                n_slopes = g.place_slopes(n_slopes)
+        self.n_checked_slopes = n_slopes
+        for g in self.groups:
+            if g.kind.keeps_finite:
+                n_slopes = g.place_slopes(n_slopes)
         self.n_slopes = n_slopes
         whole: set[int] = {row[program.root_slot]}
         for g in self.groups:
@@ -758,7 +765,8 @@ class NumpyEngine:
         self.slopes = self.buffer[self.n_rows :]
         self.adj = np.empty((self.n_rows, size))
         self.scratch = np.empty((max([g.scratch_rows() for g in self.groups] + [0]), size))
-        self.checked = self.buffer[self.input_rows.start :]  # the inputs, the steps' values, slopes
+        # The inputs, every step's values, the slopes that are checked (see `n_checked_slopes`).
+        self.checked = self.buffer[self.input_rows.start : self.n_rows + self.n_checked_slopes]
         self.ones = np.ones(size)
         self.row_ones = np.ones(len(self.checked))
         self.values[self.whole_constants] = self.shared[self.whole_constants, None]  # never change
