@@ -7,7 +7,7 @@ its bias into the product: `_BiasFold`). Rules that take no `m` run per sample, 
 the array form a learner gave (`vectorized=`); a built-in row with an `into` form (relu, *) writes
 its rule straight into the value and slope rows. Every number lives in buffers made once per
 batch size, and each group's work is then bound to its views as a few calls (`forward_calls`,
-`backward_calls`): the forward pass fills the values and slopes and checks them all with one sum; the
+`backward_calls`): the forward pass fills the values and slopes and checks them with one sum; the
 backward pass writes each adjoint row's first contribution rather than adding it to a zeroed row
 (`_FirstWrites` plans which). numpy is imported inside the functions that need it: `autograd`
 itself imports nothing third-party.
@@ -129,7 +129,13 @@ class _BiasFold:
         self.x_ones = values[self.inputs]
 
     def forward(self, np: Any, out: Any) -> None:
-        """sum_k w_k x_k + b for every neuron: [W | b] @ [x; 1]."""
+        """sum_k w_k x_k + b for every neuron: [W | b] @ [x; 1] (for one sample, W @ x, then + b)."""
+        if out.shape[1] == 1:
+            # BLAS's matrix-vector kernel may round w x + b once (a fused multiply-add), where the
+            # scalar engine rounds twice; at a relu's kink (w x = -b exactly) the one rounding
+            # crosses it. The unfolded order is the scalar engine's there.
+            np.add(np.matmul(self.shared[:, :-1], self.x_ones[:-1], out=out), self.shared[:, -1:], out=out)
+            return
         np.matmul(self.shared, self.x_ones, out=out)
 
     def backward(self, np: Any, adjoint: Any) -> None:
@@ -596,8 +602,8 @@ class _WeightedSums(_Group):
                 self._add_dw(engine, np, dw)
 
     def forward_calls(self, engine: NumpyEngine, np: Any) -> list[Callable[[], object]]:
-        """A folded layer's one product [W | b] @ [x; 1], else `forward`."""
-        if self.fold is None:
+        """A folded layer's one product [W | b] @ [x; 1] (more than one sample), else `forward`."""
+        if self.fold is None or self.out_values.shape[1] == 1:
             return super().forward_calls(engine, np)
         return [partial(np.matmul, self.fold.shared, self.fold.x_ones, self.out_values)]
 
@@ -695,8 +701,8 @@ class NumpyEngine:
         self.whole_params = np.asarray([r for r in shared_whole if r < program.n_params], dtype=np.intp)
         self.whole_constants = np.asarray([r for r in shared_whole if r >= program.n_params], dtype=np.intp)
         self._plan_writes(np)
-        self.inputs_first = any(
-            not g.kind.builtin or g.kind.domain for g in self.groups if isinstance(g, _Elementwise)
+        self.checks_inputs_first = any(
+            not g.kind.builtin or g.kind.domain for g in self.groups if not g.kind.weighted_sum
         )
         # Non-finite results are checked after each pass (one sum; overflow in backward shows up as
         # inf in the result, which Tape.backward names), so numpy's warnings are off while the passes
@@ -814,7 +820,7 @@ class NumpyEngine:
         # NaN, so where the tape has either the inputs are checked before any step sees them (one
         # sum: an overflowing finite sum sends us to the exact check, which passes); built-in rows
         # just carry an inf or NaN on to the check after the steps, which names the input first.
-        if self.inputs_first:
+        if self.checks_inputs_first:
             total = float(inputs.sum())
             if total - total != 0.0:
                 self._check_columns(np, cols)

@@ -166,9 +166,10 @@ def _loss_graph(
         return root, ts, encode
     if loss is _losses.hinge:
         # The target enters negated: -y is data, so no step of every batch computes it.
-        target, ts, encode = _placeholders(y0, "t")
+        _, ts, encode = _placeholders(y0, "t")
         t = ts[0]
-        t.data, t.label = -t.data, "-t"
+        t.data = -t.data
+        t.label = "-t"
         return (1 + t * outs[0]).relu(), ts, _negated(encode)
     if loss is _losses.binary_cross_entropy:
         p = outs[0]

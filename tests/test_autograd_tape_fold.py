@@ -334,3 +334,23 @@ def test_layers_reading_overlapping_inputs_fold_where_the_rows_allow() -> None:
     assert sorted(folds(tape)) == [False, True]
     assert len(tape._engine.input_pieces) == 3  # type: ignore[attr-defined]  # x0 x1 | x2 | y
     assert_scalar_numbers(tape, build, params, columns(3, 6, seed=7))
+
+
+def test_one_sample_at_a_relus_kink_gives_the_scalar_engines_zero_gradient() -> None:
+    """w x + b = 0.1 * 10 - 1 is exactly 0 when rounded twice (the scalar engine) and 5.6e-17 when
+    rounded once (a fused multiply-add in BLAS's matrix-vector kernel): the relu's kink. With one
+    sample the folded layer adds its bias after the product, as the scalar engine does."""
+
+    def graph(x: Value) -> tuple[Value, list[Value]]:
+        ws, bs = [Value(0.1), Value(0.1)], [Value(-1.0), Value(-1.0)]
+        h = [weighted_sum([w], [x], b).relu() for w, b in zip(ws, bs)]
+        return h[0] + h[1], [ws[0], bs[0], ws[1], bs[1]]
+
+    x = Value(0.0, "x")
+    root, params = graph(x)
+    tape = compile(root, [x], params, backend="numpy")
+    assert any(g.fold is not None for g in tape._engine.groups if g.kind.weighted_sum)  # the case under test
+    scalar, scalar_params = graph(Value(10.0))
+    scalar.backward()
+    assert tape.run([[10.0]]).tolist() == [scalar.data] == [0.0]
+    assert tape.gradient().tolist() == [p.grad for p in scalar_params] == [0.0, 0.0, 0.0, 0.0]

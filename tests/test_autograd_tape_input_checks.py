@@ -53,7 +53,7 @@ def test_an_inf_or_nan_input_is_named_by_column_and_sample(
 def test_built_in_rows_check_the_inputs_after_the_steps_and_the_others_before() -> None:
     """Which tapes check first: the learner's op may loop on inf, a domain check would blame its step."""
     x, y, w = Value(1.0, "x"), Value(2.0, "y"), Value(0.5, "w")
-    first = {b.__name__: compile(b(x, y, w), [x, y], [w], backend="numpy")._engine.inputs_first
+    first = {b.__name__: compile(b(x, y, w), [x, y], [w], backend="numpy")._engine.checks_inputs_first
              for b in (_builtin, _domain, _learner)}
     assert first == {"_builtin": False, "_domain": True, "_learner": True}
 
