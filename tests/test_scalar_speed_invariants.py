@@ -1,0 +1,161 @@
+"""What the scalar engine's cheaper paths must keep: the walk's order and its errors where it steps
+straight on to a parent, and a neuron that follows an activation changed between calls."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+import pytest
+
+import autograd
+import nn
+from autograd import Value, topological_order, weighted_sum
+from nn import activations
+
+
+def _build_topo(root: Value) -> list[Value]:
+    """micrograd's recursive topological sort over `parents` in argument order (small graphs only)."""
+    topo: list[Value] = []
+    visited: set[int] = set()
+
+    def visit(v: Value) -> None:
+        if id(v) not in visited:
+            visited.add(id(v))
+            for p in v.parents:
+                visit(p)
+            topo.append(v)
+
+    visit(root)
+    return topo
+
+
+# ---------------------------------------------------------------- the walk
+
+
+def _graphs() -> dict[str, Value]:
+    """Graphs where the walk steps on to its first parent, its second only, or neither."""
+    x, y = Value(0.5, "x"), Value(-1.5, "y")
+    t = x.tanh()
+    chain = sum((x * float(i) for i in range(1, 40)), y)  # micrograd's sum: a deep left chain
+    return {
+        "only the second parent waits": x + (x * y),  # x is emitted before (x * y) is met
+        "only the first parent waits": (x * y) + y,
+        "both wait, first is shared": (t * y) + (t + y),
+        "a parent twice": t * t,
+        "no parent waits": (x + y) * (x + y) + x * y,
+        "a chain": chain,
+        "n-ary over waiting nodes": weighted_sum([x, y], [t, x * y], t.relu()),
+        "n-ary nested": weighted_sum([x], [weighted_sum([y, t], [x, x])], None) * t,
+    }
+
+
+@pytest.mark.parametrize("name", list(_graphs()))
+def test_the_walk_keeps_micrograds_order(name: str) -> None:
+    root = _graphs()[name]
+    assert topological_order(root) == _build_topo(root)
+
+
+def test_a_long_chain_walks_without_recursion_in_micrograds_order() -> None:
+    x = Value(1.0, "x")
+    node = x
+    for _ in range(50_000):
+        node = node * 1.0 + x  # each + node: its first parent waits, its second (x) is emitted
+    order = topological_order(node)
+    assert len(order) == 1 + 3 * 50_000  # x, then per step: the constant, the *, the +
+    assert order[0] is x and order[-1] is node
+    node.backward()
+    assert x.grad == 50_001.0  # d/dx of x + x + ... (50,001 terms, each with slope 1)
+
+
+@pytest.mark.parametrize("where", ["first", "second", "n-ary"])
+def test_the_walk_names_an_object_that_is_not_a_value_where_it_steps_on(where: str) -> None:
+    x, y = Value(2.0, "x"), Value(3.0, "y")
+    inner = x * y
+    if where == "n-ary":
+        root = weighted_sum([x], [inner], None)
+        root._a = [x, 2.5]
+    else:
+        root = inner + y if where == "first" else x + inner
+        inner._a = 2.5  # a parent replaced by hand by a float, met when the walk steps on to it
+    with pytest.raises(TypeError, match=r"backward: the graph holds a float, not a Value \(2\.5\)"):
+        root.backward()
+
+
+# ---------------------------------------------------------------- the neuron's activation
+
+
+@pytest.fixture
+def clean_registry() -> Iterator[None]:
+    """No learner's op registered by a test outlives it."""
+    saved = dict(activations.CUSTOM)
+    try:
+        yield
+    finally:
+        activations.CUSTOM.clear()
+        activations.CUSTOM.update(saved)
+
+
+def _z(neuron: nn.Neuron, x: list[float]) -> float:
+    """The neuron's weighted sum, computed on floats."""
+    assert neuron.b is not None
+    return sum(w.data * xi for w, xi in zip(neuron.w, x)) + neuron.b.data
+
+
+def test_a_neuron_follows_an_activation_changed_between_calls(clean_registry: None) -> None:
+    neuron = nn.Neuron(2, "relu", seed=3)
+    neuron.b.data = -0.25  # type: ignore[union-attr]
+    x = [0.7, -1.3]
+    z = _z(neuron, x)
+    assert neuron(x).data == max(z, 0.0)
+    expected = {
+        "tanh": math.tanh(z),
+        "sigmoid": 1 / (1 + math.exp(-z)),
+        "linear": z,
+        "leaky_relu": z if z > 0 else 0.01 * z,
+        "relu": max(z, 0.0),
+    }
+    for name, value in expected.items():
+        neuron.activation = name
+        out = neuron(x)
+        assert out.data == pytest.approx(value, abs=1e-15), name
+        assert out.label == "L1.n0" and repr(neuron).endswith(f"Neuron({neuron.nin})")
+    neuron.activation = "leaky_relu"  # several nodes: every one is tagged with the neuron's scope
+    assert {n.scope for n in topological_order(neuron(x)) if n.parents} == {"L1.n0"}
+
+
+def test_a_neuron_follows_a_learners_op_and_its_redefinition(clean_registry: None) -> None:
+    @autograd.op(name="my_act", rule="2")
+    def doubled(x: float) -> tuple[float, float]:
+        return 2 * x, 2.0
+
+    neuron = nn.Neuron(2, "relu", seed=1)
+    x = [0.4, 0.9]
+    neuron.activation = doubled  # type: ignore[assignment]  (an op object, registered on use)
+    assert neuron(x).data == 2 * _z(neuron, x)
+
+    @autograd.op(name="my_act", rule="3")  # the learner re-runs the cell with another rule
+    def tripled(x: float) -> tuple[float, float]:
+        return 3 * x, 3.0
+
+    activations.register(tripled)
+    neuron.activation = "my_act"
+    assert neuron(x).data == 3 * _z(neuron, x)
+
+    @autograd.op(name="my_act", rule="4")
+    def quadrupled(x: float) -> tuple[float, float]:
+        return 4 * x, 4.0
+
+    activations.register(quadrupled)  # the neuron's activation is not set again: still obeyed
+    assert neuron(x).data == 4 * _z(neuron, x)
+
+
+def test_an_unknown_activation_set_by_hand_is_refused_when_the_neuron_runs() -> None:
+    model = nn.MLP(2, [3, 1], seed=0)
+    model.layers[0].neurons[1].activation = "swish"  # accepted here: a model file names it later
+    assert model.layers[0].neurons[1].activation == "swish"
+    with pytest.raises(ValueError, match=r"needs an activation name \(one of linear, step.*got str 'swish'"):
+        model([0.1, 0.2])
+    model.layers[0].neurons[1].activation = ["relu"]  # type: ignore[assignment]
+    with pytest.raises(TypeError, match="needs an activation name"):
+        model([0.1, 0.2])
