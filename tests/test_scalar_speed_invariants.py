@@ -131,7 +131,7 @@ def test_a_neuron_follows_a_learners_op_and_its_redefinition(clean_registry: Non
 
     neuron = nn.Neuron(2, "relu", seed=1)
     x = [0.4, 0.9]
-    neuron.activation = doubled  # type: ignore[assignment]  (an op object, registered on use)
+    neuron.activation = doubled  # type: ignore[assignment]  # an op object: registered on use
     assert neuron(x).data == 2 * _z(neuron, x)
 
     @autograd.op(name="my_act", rule="3")  # the learner re-runs the cell with another rule
