@@ -159,3 +159,47 @@ def test_an_unknown_activation_set_by_hand_is_refused_when_the_neuron_runs() -> 
     model.layers[0].neurons[1].activation = ["relu"]  # type: ignore[assignment]
     with pytest.raises(TypeError, match="needs an activation name"):
         model([0.1, 0.2])
+
+
+# ---------------------------------------------------------------- a layer reads its inputs once
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_a_layers_nodes_are_weighted_sums_own(bias: bool) -> None:
+    """The layer reads its inputs' numbers once for all its neurons: each sum node is, number for
+    number, the node `weighted_sum` builds from the same operands."""
+    layer = nn.Layer(5, 4, "linear", bias=bias, seed=2)
+    x = [Value(v) for v in (0.3, -1.7, 2.5, 1e-3, -0.0)]
+    for n, out in zip(layer.neurons, layer.outputs(x)):
+        alone = weighted_sum(n.w, x, n.b)
+        assert out.parents == alone.parents
+        assert (out.data, out.local_grads) == (alone.data, alone.local_grads)
+        assert out.scope == n.name and out.label == n.name
+
+
+@pytest.mark.parametrize(("bad", "error", "message"), [
+    ("2", TypeError, r"L1\.n0: weighted_sum needs Values with float \.data, but input 1's .* str: '2'"),
+    (None, TypeError, r"L1\.n0: weighted_sum needs Values with float \.data, but input 1's .* NoneType"),
+    (math.nan, ValueError, r"wsum: Σ w_i x_i \+ b got operand 3=nan, which is not a finite number"),
+])
+def test_a_layer_names_an_input_whose_data_was_set_by_hand(bad: object, error: type, message: str) -> None:
+    x = [Value(1.0), Value(2.0)]
+    x[1].data = bad  # type: ignore[assignment]
+    for model in (nn.Layer(2, 3, seed=0), nn.MLP(2, [3, 1], seed=0)):
+        with pytest.raises(error, match=message):
+            model(x)
+
+
+def test_a_layer_names_a_weight_or_bias_replaced_by_hand() -> None:
+    layer = nn.Layer(2, 3, seed=0)
+    layer.neurons[1].w[0] = 3.0  # type: ignore[call-overload]
+    with pytest.raises(TypeError, match=r"L1\.n1: weighted_sum needs Values, but weight 0 is a float: 3\.0"):
+        layer([1.0, 2.0])
+    layer = nn.Layer(2, 3, seed=0)
+    layer.neurons[2].b = 3.0  # type: ignore[assignment]
+    with pytest.raises(TypeError, match=r"L1\.n2: weighted_sum needs Values, but the bias is a float: 3\.0"):
+        layer([1.0, 2.0])
+    layer = nn.Layer(2, 3, seed=0)
+    layer.neurons[0].w.append(Value(1.0))
+    with pytest.raises(ValueError, match="needs as many weights as inputs, got 3 weights and 2 inputs"):
+        layer([1.0, 2.0])
