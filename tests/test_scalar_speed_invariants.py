@@ -1,5 +1,6 @@
-"""What the scalar engine's cheaper paths must keep: the walk's order and its errors where it steps
-straight on to a parent, and a neuron that follows an activation changed between calls."""
+"""What the scalar engine's cheaper paths must keep: the walk's errors where it steps straight on
+to a parent (its order: tests/test_autograd_scalar_order.py), a neuron that follows an activation
+changed between calls, and a layer that reads its inputs' numbers once: the same nodes and errors."""
 
 from __future__ import annotations
 
@@ -13,47 +14,7 @@ import nn
 from autograd import Value, topological_order, weighted_sum
 from nn import activations
 
-
-def _build_topo(root: Value) -> list[Value]:
-    """micrograd's recursive topological sort over `parents` in argument order (small graphs only)."""
-    topo: list[Value] = []
-    visited: set[int] = set()
-
-    def visit(v: Value) -> None:
-        if id(v) not in visited:
-            visited.add(id(v))
-            for p in v.parents:
-                visit(p)
-            topo.append(v)
-
-    visit(root)
-    return topo
-
-
 # ---------------------------------------------------------------- the walk
-
-
-def _graphs() -> dict[str, Value]:
-    """Graphs where the walk steps on to its first parent, its second only, or neither."""
-    x, y = Value(0.5, "x"), Value(-1.5, "y")
-    t = x.tanh()
-    chain = sum((x * float(i) for i in range(1, 40)), y)  # micrograd's sum: a deep left chain
-    return {
-        "only the second parent waits": x + (x * y),  # x is emitted before (x * y) is met
-        "only the first parent waits": (x * y) + y,
-        "both wait, first is shared": (t * y) + (t + y),
-        "a parent twice": t * t,
-        "no parent waits": (x + y) * (x + y) + x * y,
-        "a chain": chain,
-        "n-ary over waiting nodes": weighted_sum([x, y], [t, x * y], t.relu()),
-        "n-ary nested": weighted_sum([x], [weighted_sum([y, t], [x, x])], None) * t,
-    }
-
-
-@pytest.mark.parametrize("name", list(_graphs()))
-def test_the_walk_keeps_micrograds_order(name: str) -> None:
-    root = _graphs()[name]
-    assert topological_order(root) == _build_topo(root)
 
 
 def test_a_long_chain_walks_without_recursion_in_micrograds_order() -> None:
