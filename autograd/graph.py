@@ -106,51 +106,53 @@ def _postorder(root: Any, reset: bool = False) -> tuple[list[Any], list[Any]]:
     opened, done = object(), object()
     order: list[Any] = []
     leaves: list[Any] = []
-    # Depth first without recursion (a 1,000,000-node chain needs no deep Python stack). The
-    # first time a node is popped it is `opened`: pushed back, then its parents on top of it. The
-    # second time, every parent has been emitted, so the node is emitted and `done`; a node whose
-    # parents are all emitted already (a weight times a shared input) is emitted at once. (A node
-    # pushed twice is opened from its later, higher copy; the older copy pops when it is done.)
-    stack = [root]
+    # Depth first without recursion (a 1,000,000-node chain needs no deep Python stack). A node
+    # whose parents are all emitted already (a leaf, a weight times a shared input) is emitted at
+    # once. Otherwise it is `opened`: pushed, with its waiting parents on top of it, last parent
+    # lowest; when it is popped again every parent has been emitted, so it is emitted and `done`.
+    # The walk steps straight on to the first waiting parent instead of pushing it and popping it
+    # again at once. (A node pushed twice is opened from its later, higher copy; the older copy
+    # pops when it is done.)
+    stack: list[Any] = []
     pop, push, emit = stack.pop, stack.append, order.append
+    node = root
     try:
-        while stack:
-            node = pop()
+        while True:
             seen = node._seen
-            if seen is opened:
+            if seen is opened:  # popped again: every parent has been emitted
                 node._seen = done
                 emit(node)
-                continue
-            if seen is done:
-                continue
-            a = node._a
-            if a is None:
-                node._seen = done
-                emit(node)
-                leaves.append(node)
-                continue
-            if reset:
-                node.grad = 0.0
-            b = node._b
-            if b is MANY:
-                node._seen = opened
-                push(node)
-                for p in reversed(a):
-                    if p._seen is not done:
-                        push(p)
-                continue
-            a_waits = a._seen is not done
-            b_waits = b is not None and b._seen is not done
-            if not (a_waits or b_waits):  # every parent emitted already: no second visit needed
-                node._seen = done
-                emit(node)
-                continue
-            node._seen = opened
-            push(node)
-            if b_waits:
-                push(b)
-            if a_waits:
-                push(a)
+            elif seen is not done:  # met for the first time
+                a = node._a
+                if a is None:
+                    node._seen = done
+                    emit(node)
+                    leaves.append(node)
+                else:
+                    if reset:
+                        node.grad = 0.0
+                    b = node._b
+                    if b is MANY:
+                        node._seen = opened
+                        push(node)
+                        for p in reversed(a):
+                            if p._seen is not done:
+                                push(p)
+                    else:
+                        a_waits = a._seen is not done
+                        b_waits = b is not None and b._seen is not done
+                        if a_waits or b_waits:
+                            node._seen = opened
+                            push(node)
+                            if a_waits and b_waits:
+                                push(b)
+                            node = a if a_waits else b  # the first waiting parent, next
+                            continue
+                        node._seen = done
+                        emit(node)
+            if not stack:
+                break
+            node = pop()
     except AttributeError:  # an object that is not a Value among the parents (put in by hand)
         raise _not_a_node(node) from None
     return order, leaves

@@ -44,6 +44,7 @@ def neuron(
     activation: Callable[[Value], Value],
     tag: str,
     label: str,
+    input_data: Sequence[float] | None = None,
 ) -> Value:
     """activation(w0*x0 + ... + b) for operands that are Values already, as nn's neurons build it.
 
@@ -51,11 +52,12 @@ def neuron(
     built-in activations, none for a linear neuron, several for a composite one (leaky_relu, which
     the caller runs inside `with scope(...)` so that every node is tagged). The sum and the output
     get the scope tag `tag`, as inside `with scope(...)`, and the output the label `label`: the
-    caller passes strs. A weight or bias
-    that is not a Value (replaced by hand: `neuron.w[0] = 3.0`) is a TypeError naming it and `label`.
+    caller passes strs. `input_data`, when given, is `[x.data for x in inputs]`, read once by a caller
+    that hands the same inputs to many neurons (a layer). A weight or bias that is not a Value
+    (replaced by hand: `neuron.w[0] = 3.0`) is a TypeError naming it and `label`.
     """
     try:
-        z = _sum_node(weights, inputs, bias)
+        z = _sum_node(weights, inputs, bias, input_data)
     except TypeError as error:  # a weight or bias replaced by hand: say whose
         raise TypeError(f"{label}: {error}") from None
     out = activation(z)
@@ -78,13 +80,18 @@ def _lengths_differ(weights: Sequence[object], inputs: Sequence[object]) -> Valu
     )
 
 
-def _sum_node(weights: Sequence[Value], inputs: Sequence[Value], bias: Value | None) -> Value:
-    """The "wsum" node over Values (the callers checked them; a non-Value gets a TypeError here)."""
+def _sum_node(
+    weights: Sequence[Value],
+    inputs: Sequence[Value],
+    bias: Value | None,
+    x_data: Sequence[float] | None = None,
+) -> Value:
+    """The "wsum" node over Values (the callers checked them; a non-Value gets a TypeError here).
+    `x_data`, when given, holds the inputs' numbers (read once for a whole layer)."""
     n = len(weights)
     if n != len(inputs):  # a weight appended by hand (n.w.append(...)) or a short input row
         raise _lengths_differ(weights, inputs)
-    n *= 2
-    parents: list[Any] = [None] * n
+    parents: list[Any] = [None] * (2 * n)
     parents[0::2] = weights
     parents[1::2] = inputs
     if bias is not None:
@@ -93,20 +100,20 @@ def _sum_node(weights: Sequence[Value], inputs: Sequence[Value], bias: Value | N
     # and its tuples, per neuron, are skipped); tests/test_autograd_optable.py checks it
     # against the row bit for bit.
     try:
-        slopes = [p.data for p in parents]
-        w_data, x_data = slopes[0:n:2], slopes[1:n:2]
+        w_data = [w.data for w in weights]
+        if x_data is None:
+            x_data = [x.data for x in inputs]
         total = sum(map(_times, w_data, x_data), 0.0)
         if bias is not None:
-            total += slopes[n]
+            total += bias.data
     except (AttributeError, TypeError):  # an operand with no float `.data`: say which
         raise _not_a_value(parents) from None
     # Floats only come out of Values; anything else (a tensor with a `.data`) is named here.
     if type(total) is not float and any(type(p) is not Value for p in parents):
         raise _not_a_value(parents)
-    slopes[0:n:2] = x_data  # the same list, reordered: d/dw_i = x_i, d/dx_i = w_i, d/db = 1
-    slopes[1:n:2] = w_data
-    if bias is not None:
-        slopes[n] = 1.0
+    slopes = [1.0] * len(parents)  # d/db = 1 (the bias, if any, is last)
+    slopes[0 : 2 * n : 2] = x_data  # d/dw_i = x_i
+    slopes[1 : 2 * n : 2] = w_data  # d/dx_i = w_i
     # Every slope is a Value's data (finite) or 1, so only the sum can be inf or nan.
     if not math.isfinite(total):
         raise refused(ops.wsum, [p.data for p in parents], None, [total])

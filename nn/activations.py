@@ -27,13 +27,13 @@ import math
 from collections.abc import Callable
 
 from autograd import Op, Value
-from autograd.activations import LEAKY_SLOPE, NAMES, TABLE
+from autograd.activations import LEAKY_SLOPE, NAMES, TABLE, Activation
 from autograd.checks import needs
 
 __all__ = [
     "ACTIVATIONS", "CUSTOM", "DISPLAY_NAMES", "LEAKY_SLOPE", "SEVERAL_NODES",
-    "activate", "activation_function", "check_activation", "display_name", "init_bound", "is_activation",
-    "register",
+    "activate", "activation_function", "built_in", "check_activation", "display_name", "init_bound",
+    "is_activation", "register",
 ]
 
 ACTIVATIONS: tuple[str, ...] = NAMES
@@ -102,9 +102,14 @@ def display_name(name: str) -> str:
     return DISPLAY_NAMES.get(name, name)
 
 
+def built_in(name: object) -> Activation | None:
+    """The built-in activation's row called `name`; None for any other name or object."""
+    return TABLE.get(name) if type(name) is str else None
+
+
 def activation_function(name: str) -> Callable[[Value], Value]:
     """The function that applies the activation called `name` to a pre-activation z."""
-    row = TABLE.get(name) if type(name) is str else None
+    row = built_in(name)
     if row is None:
         name = check_activation(name)  # a plain str, or an error naming the valid names
         row = TABLE.get(name)

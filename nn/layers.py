@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeAlias
 from autograd import Op, Value, current_scope, scope
 from autograd.checks import integer, is_real, needs, sequence
 from autograd.weighted import neuron
-from nn.activations import SEVERAL_NODES, activation_function, check_activation, display_name, init_bound
+from nn.activations import activation_function, built_in, check_activation, display_name, init_bound
 from nn.module import Module
 
 if TYPE_CHECKING:
@@ -151,22 +151,37 @@ class Neuron(Module):
             self.w = [Value(generator.uniform(-a, a), label=f"w{i}") for i in range(self.nin)]
             self.b: Value | None = Value(0.0, label="b") if bias else None
 
+    @property
+    def activation(self) -> str:
+        """The activation's name ("relu", "linear", a registered op's); assign another to change it."""
+        return self._activation
+
+    @activation.setter
+    def activation(self, name: str) -> None:
+        """Apply `name` from the next call on (a name that is not an activation is refused then)."""
+        self._activation = name
+        # A built-in's row is found once, here, instead of on every call. A learner's op (no row)
+        # is looked up on every call: re-running the cell that defines it replaces it.
+        self._row = built_in(name)
+
     def __call__(self, x: Sequence[Input]) -> Value:
         """activation(sum w_i x_i + b) for nin inputs (numbers or Values)."""
         return self._forward(_as_values(_check_inputs(x, self.nin, f"Neuron {self.name}")), current_scope())
 
-    def _forward(self, x: Sequence[Value], outer: str) -> Value:
+    def _forward(self, x: Sequence[Value], outer: str, x_data: Sequence[float] | None = None) -> Value:
         """The neuron's output for inputs the caller checked and made Values (the layer), inside
-        the scope tag `outer` (the caller's `current_scope()`, read once for a whole layer)."""
-        apply = activation_function(self.activation)
-        if self.activation in SEVERAL_NODES:  # `scope` tags every node the activation makes
+        the scope tag `outer` (the caller's `current_scope()`, read once for a whole layer);
+        `x_data`, when given, is the inputs' numbers (also read once for a whole layer)."""
+        row = self._row
+        apply = activation_function(self._activation) if row is None else row.apply
+        if row is not None and row.composed:  # `scope` tags every node the activation makes
             with scope(self.name) as tag:
-                return neuron(self.w, x, self.b, apply, tag, self.name)
+                return neuron(self.w, x, self.b, apply, tag, self.name, x_data)
         # NOTE: the weighted sum and the activation are the only nodes made here (the inputs are
         # Values already), so `neuron` tags them as `with scope(self.name)` would, without
         # entering and leaving a context on every neuron call.
         tag = f"{outer}.{self.name}" if outer else self.name
-        return neuron(self.w, x, self.b, apply, tag, self.name)
+        return neuron(self.w, x, self.b, apply, tag, self.name, x_data)
 
     def parameters(self) -> list[Value]:
         """[w0, w1, ..., b], as micrograd lists them (the order of `named_parameters()`)."""
@@ -247,7 +262,8 @@ class Layer(Module):
     def _forward(self, x: list[Value]) -> list[Value]:
         """Every neuron's output on inputs already checked (the previous layer's outputs in an MLP)."""
         outer = current_scope()
-        return [n._forward(x, outer) for n in self.neurons]
+        numbers = [v.data for v in x]  # every neuron reads the same inputs: their numbers, read once
+        return [n._forward(x, outer, numbers) for n in self.neurons]
 
     def __call__(self, x: Sequence[Input]) -> Output:
         """The neurons' outputs: a Value for a one-neuron layer, else a list (as micrograd)."""

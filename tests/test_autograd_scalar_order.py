@@ -49,3 +49,27 @@ def _random_graph(seed: int) -> Value:
 def test_the_walk_gives_micrograds_order(seed: int) -> None:
     root = _random_graph(seed)
     assert topological_order(root) == _build_topo(root)
+
+
+def _graphs() -> dict[str, Value]:
+    """Graphs where the walk steps on to its first parent, its second only, or neither."""
+    x, y = Value(0.5, "x"), Value(-1.5, "y")
+    t = x.tanh()
+    chain = sum((x * float(i) for i in range(1, 40)), y)  # micrograd's sum: a deep left chain
+    return {
+        "only the second parent waits": (x * y) + (x * (y + 1.0)),  # x is emitted when x * (...) is met
+        "only the first parent waits": (x * y) * ((x + 1.0) + y),  # y is emitted when (...) + y is met
+        "both wait": (x * y) + y,
+        "both wait, first is shared": (t * y) + (t + y),
+        "a parent twice": t * t,
+        "no parent waits": (x + y) * (x + y) + x * y,
+        "a chain": chain,
+        "n-ary over waiting nodes": weighted_sum([x, y], [t, x * y], t.relu()),
+        "n-ary nested": weighted_sum([x], [weighted_sum([y, t], [x, x])], None) * t,
+    }
+
+
+@pytest.mark.parametrize("name", list(_graphs()))
+def test_the_walk_keeps_micrograds_order(name: str) -> None:
+    root = _graphs()[name]
+    assert topological_order(root) == _build_topo(root)
