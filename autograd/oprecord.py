@@ -119,8 +119,9 @@ class Op:
         self.into = into
         # A built-in row that gives a finite value and finite derivatives whenever its operands are
         # finite (relu, tanh, ...; tested on every such row): the NumPy tape's check after the
-        # forward pass skips its slopes, which can only be bad where an operand already is.
-        self.keeps_finite = keeps_finite
+        # forward pass skips its slopes, which can only be bad where its value is too. A learner's
+        # row is always checked whole.
+        self.keeps_finite = keeps_finite and builtin
 
     def __repr__(self) -> str:
         """Op('tanh', d/dx = 1 - tanh(x)^2)."""

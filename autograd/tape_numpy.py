@@ -104,6 +104,11 @@ def _bias_fold(
 class _BiasFold:
     """A ones row after a dense layer's inputs folds its bias into the product: [W | b] @ [x; 1].
 
+    NOTE: BLAS adds a layer's terms in its own order and rounding, folded or not (the fold adds the
+    bias to them), so where the scalar engine's sum is exactly 0, at a relu's kink, a product can
+    land a rounding away on the other side, and relu's slope differs there. Values agree to 1e-12;
+    at a kink no engine built on BLAS matches the scalar engine's choice bit for bit.
+
     nn lists a neuron's parameters w0..wK-1, b, so [W | b] is one view of the parameters (and of
     their gradients), and the engine leaves a row of ones right after the layer's input rows. The
     forward pass is then one matrix product, and the weights' and bias's gradients another,
@@ -684,7 +689,7 @@ class NumpyEngine:
         # Every step's local derivatives (a weighted sum's are its operands: none stored) live in one
         # (edges, B) array right after the values in one buffer, so a run checks them all at once;
         # those of rows that keep finite numbers finite (relu's 0 and 1) come last, and the check
-        # stops before them: they can only be bad where an operand already is, and that is checked.
+        # stops before them: such a slope can only be bad where the row's value is too (checked).
         n_slopes = 0
         for g in self.groups:
             if not g.kind.keeps_finite:

@@ -151,19 +151,6 @@ class Neuron(Module):
             self.w = [Value(generator.uniform(-a, a), label=f"w{i}") for i in range(self.nin)]
             self.b: Value | None = Value(0.0, label="b") if bias else None
 
-    @property
-    def activation(self) -> str:
-        """The activation's name ("relu", "linear", a registered op's); assign another to change it."""
-        return self._activation
-
-    @activation.setter
-    def activation(self, name: str) -> None:
-        """Apply `name` from the next call on (a name that is not an activation is refused then)."""
-        self._activation = name
-        # A built-in's row is found once, here, instead of on every call. A learner's op (no row)
-        # is looked up on every call: re-running the cell that defines it replaces it.
-        self._row = built_in(name)
-
     def __call__(self, x: Sequence[Input]) -> Value:
         """activation(sum w_i x_i + b) for nin inputs (numbers or Values)."""
         return self._forward(_as_values(_check_inputs(x, self.nin, f"Neuron {self.name}")), current_scope())
@@ -172,8 +159,10 @@ class Neuron(Module):
         """The neuron's output for inputs the caller checked and made Values (the layer), inside
         the scope tag `outer` (the caller's `current_scope()`, read once for a whole layer);
         `x_data`, when given, is the inputs' numbers (also read once for a whole layer)."""
-        row = self._row
-        apply = activation_function(self._activation) if row is None else row.apply
+        # Looked up on every call: an activation changed by hand, or a learner's op defined again
+        # (the cell re-run), is what the next call applies.
+        row = built_in(self.activation)
+        apply = activation_function(self.activation) if row is None else row.apply
         if row is not None and row.composed:  # `scope` tags every node the activation makes
             with scope(self.name) as tag:
                 return neuron(self.w, x, self.b, apply, tag, self.name, x_data)

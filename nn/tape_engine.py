@@ -33,6 +33,7 @@ from typing import Any
 from autograd import BACKENDS, Tape, Value, compile, default_backend, ops, topological_order, weighted_sum
 from autograd.checks import first_non_finite, is_real, needs, sequence
 from nn import losses as _losses
+from nn.activations import CUSTOM
 from nn.layers import MLP, _check_inputs
 
 NAMED_LOSSES = (
@@ -69,8 +70,16 @@ def same_values(a: list[Value], b: list[Value]) -> bool:
 
 
 def _structure(model: MLP) -> tuple[object, ...]:
-    """What the compiled graph depends on besides the parameter Values: sizes and each activation."""
-    return (model.nin, *((n.activation, len(n.w)) for layer in model.layers for n in layer.neurons))
+    """What the compiled graph depends on besides the parameter Values: sizes and each activation
+    (a learner's op by its object too: the cell that defines it run again is a new rule)."""
+    return (
+        model.nin,
+        *(
+            (n.activation, CUSTOM.get(n.activation) if type(n.activation) is str else None, len(n.w))
+            for layer in model.layers
+            for n in layer.neurons
+        ),
+    )
 
 
 def _max(values: Sequence[Value]) -> Value:

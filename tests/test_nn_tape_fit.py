@@ -373,3 +373,35 @@ def test_finite_losses_that_sum_past_a_float_are_named_under_any_errstate(
             nn.fit(model, [[0.0, 0.0]] * 3, [t] * 3, loss="squared_error", epochs=1, batch_size=3,
                    progress=False, engine="tape", accuracy=None)
     assert array_runs == [True]
+
+
+def test_a_learners_activation_defined_again_is_recompiled_by_the_tape() -> None:
+    """Re-running the cell that defines a learner's op (same name, new rule) between two fits: the
+    tape compiles the new rule, as the scalar engine applies it (the compiled tape keyed on the name)."""
+    from autograd import op
+    from nn import activations
+
+    saved = dict(activations.CUSTOM)
+
+    @op(name="cell_act", rule="1")
+    def first(x: float) -> tuple[float, float]:
+        return x, 1.0
+
+    @op(name="cell_act", rule="3")
+    def again(x: float) -> tuple[float, float]:
+        return 3 * x, 3.0
+
+    def train(engine: str) -> list[float]:
+        activations.register(first)
+        model = nn.MLP(2, [3, 1], activation=first, seed=1)
+        xs, ys = [[0.1, 0.2], [0.3, -0.1]], [1.0, -1.0]
+        nn.fit(model, xs, ys, epochs=1, progress=False, engine=engine)
+        activations.register(again)  # the learner re-runs the cell with another rule
+        nn.fit(model, xs, ys, epochs=1, progress=False, engine=engine)
+        return _weights(model)
+
+    try:
+        assert _close(train("tape"), train("scalar"))
+    finally:
+        activations.CUSTOM.clear()
+        activations.CUSTOM.update(saved)

@@ -164,3 +164,19 @@ def test_a_layer_names_a_weight_or_bias_replaced_by_hand() -> None:
     layer.neurons[0].w.append(Value(1.0))
     with pytest.raises(ValueError, match="needs as many weights as inputs, got 3 weights and 2 inputs"):
         layer([1.0, 2.0])
+
+
+def test_a_learners_neuron_subclass_with_its_own_activation_runs() -> None:
+    """A subclass that sets `activation` as a class attribute and skips Neuron.__init__ (as a
+    learner's notebook may) is applied as on any neuron: the activation is read on every call."""
+
+    class TanhNeuron(nn.Neuron):
+        activation = "tanh"
+
+        def __init__(self, nin: int) -> None:
+            self.nin, self.name, self.nonlin = nin, "L1.n0", True
+            self.w, self.b = [Value(0.5) for _ in range(nin)], Value(0.1)
+
+    out = TanhNeuron(2)([1.0, 2.0])
+    assert out.data == math.tanh(0.5 * 1.0 + 0.5 * 2.0 + 0.1)
+    assert out.op == "tanh"
