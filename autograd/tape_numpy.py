@@ -577,9 +577,7 @@ class _WeightedSums(_Group):
         if self.dense:
             x = self.x_values if self.x_values is not None else v[self.x_index]
             if self.x_needs:
-                # One neuron: W^T @ adjoint is an outer product (one term per entry, the same numbers),
-                # which an elementwise product makes faster than a matrix product with inner size 1.
-                times = np.multiply if len(self.steps) == 1 else np.matmul
+                times = self._times_for_inputs(np)
                 if self.x_write:  # the inputs' first contribution: written straight into their rows
                     times(w.T, grad, out=self.x_adj)
                 elif self.x_adj is not None:
@@ -606,6 +604,11 @@ class _WeightedSums(_Group):
             else:
                 self._add_dw(engine, np, dw)
 
+    def _times_for_inputs(self, np: Any) -> Any:
+        """The product W^T @ adjoint is made with: for one neuron an outer product (one term per
+        entry, the same numbers), which an elementwise product makes faster than a matrix product."""
+        return np.multiply if len(self.steps) == 1 else np.matmul
+
     def forward_calls(self, engine: NumpyEngine, np: Any) -> list[Callable[[], object]]:
         """A folded layer's one product [W | b] @ [x; 1] (more than one sample), else `forward`."""
         if self.fold is None or self.out_values.shape[1] == 1:
@@ -621,7 +624,7 @@ class _WeightedSums(_Group):
             return super().backward_calls(engine, np)
         calls: list[Callable[[], object]] = [partial(np.matmul, self.out_adj, fold.x_ones.T, fold.grad)]
         if self.x_needs and w is not None:
-            times = np.multiply if len(self.steps) == 1 else np.matmul  # as in `backward`
+            times = self._times_for_inputs(np)
             calls.append(partial(times, w.T, self.out_adj, self.x_adj))
         return calls
 
