@@ -24,7 +24,9 @@ class Tape(Program):
 
     `steps` is the flat list of `TapeStep`s in topological order; `nodes[slot]` is the Value a
     slot came from (slots: parameters, then constants, then inputs, then one per step), so the
-    original graph can still be drawn (`tape.root`).
+    original graph can still be drawn (`tape.root`). A tape runs one batch at a time: it keeps the
+    last run's numbers for `gradient` (the NumPy back end in buffers it reuses), so threads that
+    share one tape take turns (a lock around `run` and `gradient`), or compile a tape each.
     """
 
     def __init__(
