@@ -834,8 +834,8 @@ class NumpyEngine:
                 self._check_columns(np, cols)
         for call in self.forward_calls:
             call()
-        # The inputs and every computed value and slope lie in one block of the buffer: one
-        # matrix-vector product with ones sums it (BLAS, faster than a plain sum).
+        # The inputs, every computed value and every checked slope lie in one block of the buffer:
+        # one matrix-vector product with ones sums it (BLAS, faster than a plain sum).
         return float(self.row_ones @ (self.checked @ self.ones))
 
     def _check_columns(self, np: Any, cols: Sequence[Any]) -> None:
