@@ -439,8 +439,6 @@ class _WeightedSums(_Group):
         self.x_unique = _unique(self.x_flat)
         # A dense layer: every neuron reads the same inputs, so the group is one matmul.
         self.dense = self.scalar_weights and all(r == xs[0] for r in xs) and _unique(xs[0])
-        # A dense layer's weight gradient (neurons, inputs) is made here, not allocated every run.
-        self.dw = np.empty(self.w_index.shape) if self.dense else None
         self.x_index = _index(xs[0]) if self.dense else np.asarray(xs, dtype=np.intp)
         self.bias_write = self.x_write = self.w_write = False  # set by plan_writes
         self.fold: _BiasFold | None = None
@@ -448,6 +446,9 @@ class _WeightedSums(_Group):
         if foldable is not None and foldable[0][-1] + 1 in engine.ones_rows:
             x, grid = foldable
             self.fold = _BiasFold(np, grid, slice(x[0], x[-1] + 2), engine)  # x rows and the ones row
+        # An unfolded dense layer's weight gradient (neurons, inputs) is made here, not allocated
+        # every run (a folded one's is made with its bias's, by the fold).
+        self.dw = np.empty(self.w_index.shape) if self.dense and self.fold is None else None
 
     def _bias_rows(self, np: Any, bias: list[int] | None, engine: NumpyEngine) -> None:
         """Where the group's biases are read and their gradients added (None: sums without bias)."""
