@@ -133,15 +133,19 @@ class _BiasFold:
         """The view of the input rows and the ones row after them."""
         self.x_ones = values[self.inputs]
 
-    def forward(self, np: Any, out: Any) -> None:
-        """sum_k w_k x_k + b for every neuron: [W | b] @ [x; 1] (for one sample, W @ x, then + b)."""
+    def forward_call(self, np: Any, out: Any) -> Callable[[], object]:
+        """sum_k w_k x_k + b for every neuron into `out`, as one call: [W | b] @ [x; 1] (for one
+        sample, W @ x, then + b)."""
         if out.shape[1] == 1:
             # BLAS's matrix-vector kernel may round w x + b once (a fused multiply-add), where the
             # scalar engine rounds twice; at a relu's kink (w x = -b exactly) the one rounding
             # crosses it. The unfolded order is the scalar engine's there.
-            np.add(np.matmul(self.shared[:, :-1], self.x_ones[:-1], out=out), self.shared[:, -1:], out=out)
-            return
-        np.matmul(self.shared, self.x_ones, out=out)
+            return partial(self._one_sample, np, out)
+        return partial(np.matmul, self.shared, self.x_ones, out)
+
+    def _one_sample(self, np: Any, out: Any) -> None:
+        """W @ x, then + b, for a batch of one sample."""
+        np.add(np.matmul(self.shared[:, :-1], self.x_ones[:-1], out=out), self.shared[:, -1:], out=out)
 
     def backward(self, np: Any, adjoint: Any) -> None:
         """Weights' and bias's gradients (d/dw = x, d/db = 1): adjoint @ [x; 1]^T."""
@@ -533,7 +537,7 @@ class _WeightedSums(_Group):
         v = engine.values
         out = self.out_values
         if self.fold is not None:
-            self.fold.forward(np, out)
+            self.fold.forward_call(np, out)()
             return
         if self.dense:
             x = self.x_values if self.x_values is not None else v[self.x_index]
@@ -611,10 +615,10 @@ class _WeightedSums(_Group):
         return np.multiply if len(self.steps) == 1 else np.matmul
 
     def forward_calls(self, engine: NumpyEngine, np: Any) -> list[Callable[[], object]]:
-        """A folded layer's one product [W | b] @ [x; 1] (more than one sample), else `forward`."""
-        if self.fold is None or self.out_values.shape[1] == 1:
+        """A folded layer's product [W | b] @ [x; 1] (`_BiasFold.forward_call`), else `forward`."""
+        if self.fold is None:
             return super().forward_calls(engine, np)
-        return [partial(np.matmul, self.fold.shared, self.fold.x_ones, self.out_values)]
+        return [self.fold.forward_call(np, self.out_values)]
 
     def backward_calls(self, engine: NumpyEngine, np: Any) -> list[Callable[[], object]]:
         """A folded dense layer whose products are written (not added): adjoint @ [x; 1]^T into the
