@@ -86,6 +86,11 @@ class Row:
         return min(self.totals())
 
 
+def reclaim_seconds(collect: float, baseline: float, garbage: int) -> float:
+    """What reclaiming a call's garbage cost: its collection less an empty one, 0 when it left none."""
+    return max(0.0, collect - baseline) if garbage else 0.0
+
+
 def measure(fn: Callable[[], object]) -> Sample:
     """Time fn() (a graph it builds is freed inside, when fn returns), then collect its garbage.
 
@@ -95,6 +100,10 @@ def measure(fn: Callable[[], object]) -> Sample:
     collections (consecutive micrograd steps take about step + this); axongrad's graphs are freed
     by reference counting inside the call. Nothing between the call and the collection allocates
     an object the collector tracks, so no automatic collection can run in between.
+
+    A call that left no garbage is charged no reclaim: its two collections differ only by noise
+    (the first scans a heap the call pushed out of the caches), and a difference clipped at 0
+    would charge only the noise's positive half, to those contenders alone.
     """
     with metering():
         METER.reset()
@@ -110,12 +119,13 @@ def measure(fn: Callable[[], object]) -> Sample:
     inside = [e for e in METER.events if e[0] < end]
     after = [e for e in METER.events if e[0] >= end]
     runs = [sum(1 for e in inside if e[2] == generation) for generation in range(3)]
+    garbage = sum(e[3] for e in after)
     return Sample(
         seconds=end - start,
         gc_seconds=sum(e[1] for e in inside),
         gc_runs=(runs[0], runs[1], runs[2]),
-        cleanup_seconds=max(0.0, done - end - baseline),
-        garbage=sum(e[3] for e in after),
+        cleanup_seconds=reclaim_seconds(done - end, baseline, garbage),
+        garbage=garbage,
     )
 
 
