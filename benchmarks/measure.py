@@ -166,8 +166,9 @@ def print_rows(rows: list[Row]) -> None:
 LEGEND = (
     "  call = the timed call (build, backward, update, and freeing by refcount); in gc = cycle-collector\n"
     "  time inside it, gc runs = its collections per generation 0/1/2; +reclaim = gc.collect() of the\n"
-    "  garbage it left (net of an empty collect), objects = how many; total = call + reclaim, except\n"
-    "  'gc off' rows, which by definition never pay the collector (their reclaim is in parentheses)"
+    "  garbage it left (net of an empty collect; 0 when there was none), objects = how many; total =\n"
+    "  call + reclaim, except 'gc off' rows, which by definition never pay the collector (their\n"
+    "  reclaim is in parentheses)"
 )
 
 
