@@ -91,8 +91,9 @@ class Value(MicrogradNames):
     #
     # NOTE: + and * make nearly every node of a network, so they compute their rows' one-line
     # rules here and fill the node's slots themselves as `_build` does: no Python call per node
-    # besides the operator. tests/test_autograd_optable.py checks their numbers against ops.add
-    # and ops.mul bit for bit, tests/test_autograd_value.py their fields against `_build`'s node.
+    # besides the operator (and `_switched` inside a `scope` or `no_grad`).
+    # tests/test_autograd_optable.py checks their numbers against ops.add and ops.mul bit for bit,
+    # tests/test_autograd_value.py their fields against `_build`'s node.
     # Every other operation calls its row's rule through `_binary` or `_unary`.
 
     def __add__(self, other: Operand) -> Value:
@@ -109,12 +110,8 @@ class Value(MicrogradNames):
         out._kind = ops.add
         out._a, out._da = self, 1.0
         out._b, out._db = o, 1.0
-        if switched_now() is not None:  # a `scope` or `no_grad` is in force: as in `_build`
-            tag = scope_now()
-            if tag is not None:
-                out._scope = tag.value
-            if no_grad_now() is not None:
-                _unrecord(out)
+        if switched_now() is not None:  # a `scope` or `no_grad` is in force
+            _switched(out)
         return out
 
     def __mul__(self, other: Operand) -> Value:
@@ -131,12 +128,8 @@ class Value(MicrogradNames):
         out._kind = ops.mul
         out._a, out._da = self, y
         out._b, out._db = o, x
-        if switched_now() is not None:  # a `scope` or `no_grad` is in force: as in `_build`
-            tag = scope_now()
-            if tag is not None:
-                out._scope = tag.value
-            if no_grad_now() is not None:
-                _unrecord(out)
+        if switched_now() is not None:  # a `scope` or `no_grad` is in force
+            _switched(out)
         return out
 
     def relu(self) -> Value:
@@ -326,17 +319,18 @@ def _build(
     if const is not None:
         out._const = const
     if switched_now() is not None:  # one read while no `scope` or `no_grad` is in force
-        tag = scope_now()  # the `scope` in force, if any, tags the node
-        if tag is not None:
-            out._scope = tag.value
-        if no_grad_now() is not None:
-            _unrecord(out)
+        _switched(out)
     return out
 
 
-def _unrecord(out: Value) -> None:
-    """Inside `no_grad()` a new node is a leaf: no operation, parents or local derivatives."""
-    if out._kind is not None and not is_grad_enabled():
+def _switched(out: Value) -> None:
+    """What the switches in force do to a new node: the `scope` tags it, and inside `no_grad()` it
+    is a leaf (no operation, parents or local derivatives)."""
+    block = scope_now()
+    if block is not None:
+        # A block whose `with` an interrupt unwound is dead: current_scope() finds the live tag.
+        out._scope = block.value if block.alive is None or block.alive() is not None else current_scope()
+    if no_grad_now() is not None and out._kind is not None and not is_grad_enabled():
         out._kind = out._a = out._b = None
         out._da = out._db = 0.0
         if hasattr(out, "_const"):
@@ -422,8 +416,8 @@ def nary(
     kind: Op, parents: Sequence[Value], data: float, grads: Sequence[float], const: float | None = None
 ) -> Value:
     """Record a node over any number of parents (finite numbers, sequences kept as given, never
-    changed); inside no_grad, or with no parents, a constant leaf."""
-    if not parents or (no_grad_now() is not None and not is_grad_enabled()):
+    changed); with no parents, a constant leaf."""
+    if not parents:
         return constant(data)
     return _build(_new(Value), data, kind, parents, grads, MANY, 0.0, const)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from autograd import Value, context, current_scope, is_grad_enabled, no_grad, scope
+from autograd import Value, context, current_scope, is_grad_enabled, no_grad, op, scope, weighted_sum
 from autograd.context import no_grad_now, scope_now, switched_now
 
 
@@ -111,3 +111,39 @@ def test_a_switch_entered_by_hand_and_interrupted_anywhere_is_obeyed_by_new_node
         switch.__exit__(None, None, None)
         assert is_grad_enabled() and current_scope() == ""
         assert (x * 3.0)._kind is not None and (x * 3.0).scope == ""
+
+
+@op(rule="2", formula="2x")
+def _twice(a: float) -> tuple[float, float]:
+    """2a; d/da = 2 (a learner's op)."""
+    return 2.0 * a, 2.0
+
+
+def _every_kind_of_node(x: Value, w: Value) -> dict[str, Value]:
+    """One node of each way a node is built: inline + and *, a unary and a binary row, a row with
+    a constant, weighted_sum (n-ary) and a learner's op. Creates no Value by hand (that reads the
+    scope)."""
+    return {
+        "+": x + 1.0, "*": x * 3.0, "tanh": x.tanh(), "-": x - w, "**2": x**2,
+        "wsum": weighted_sum([w], [x], w), "learner's op": _twice(x),
+    }
+
+
+def test_a_scope_whose_with_was_unwound_tags_no_node_of_any_kind() -> None:
+    x, w = Value(2.0), Value(0.5)
+    s = scope("gone")
+    leave = s.__exit__  # a `with` looks its exit up first ...
+    s.__enter__()  # ... then enters, and the block is linked to that exit
+    del leave  # an interrupt unwound the `with` before its exit ran: the block is dead
+    made = _every_kind_of_node(x, w)  # nothing has read the scope since
+    assert {name: v.scope for name, v in made.items()} == dict.fromkeys(made, "")
+    assert all(v.parents for v in made.values())
+
+
+def test_inside_no_grad_every_kind_of_node_is_the_same_kind_of_leaf() -> None:
+    x, w = Value(2.0), Value(0.5)
+    with no_grad():
+        made = _every_kind_of_node(x, w)
+    seen = {name: (v.parents, v.op, v.is_constant, v.const) for name, v in made.items()}
+    assert seen == dict.fromkeys(made, ((), "", False, None))
+    assert made["wsum"].data == 1.5 and made["learner's op"].data == 4.0
