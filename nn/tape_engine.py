@@ -119,7 +119,8 @@ def _finite_floats(values: Sequence[Any]) -> bool:
 
 
 def _numbers(width: int, scalar: bool) -> Encoder:
-    """Targets that are numbers (`scalar`) or sequences of `width` numbers, as `width` columns."""
+    """Targets that are numbers (`scalar`) or sequences of `width` numbers, as `width` columns (a custom
+    loss's targets: its graph was recorded for the first target's shape, so every target has it)."""
 
     def encode(ys: Sequence[Any]) -> list[list[float]]:
         """One column per target entry; a ValueError when a target has another length."""
@@ -132,6 +133,38 @@ def _numbers(width: int, scalar: bool) -> Encoder:
         return [[_target(y[k], f"sample {i}") for i, y in enumerate(ys)] for k in range(width)]
 
     return encode
+
+
+def _entries(y: object) -> Sequence[Any]:
+    """A target's entries as the named losses read it (`nn.losses`): a sequence's items, else [y]."""
+    return y if isinstance(y, Sequence) and not isinstance(y, str) else [y]
+
+
+def _entry_columns(width: int) -> Encoder:
+    """Targets a named loss has accepted (a number, or a sequence of `width` numbers, mixed as the scalar
+    engine takes them) as `width` columns."""
+
+    def encode(ys: Sequence[Any]) -> list[list[float]]:
+        """One column per target entry."""
+        if width == 1 and _finite_floats(ys):  # the common case: nothing to convert, no message to prepare
+            return [list(ys)]
+        rows = [_entry_row(y, width, i) for i, y in enumerate(ys)]
+        return [list(column) for column in zip(*rows)]
+
+    return encode
+
+
+def _entry_row(y: object, width: int, i: int) -> list[float]:
+    """Target i's `width` entries as floats (a Value's is refused: the scalar engine would backpropagate
+    into it, the tape reads numbers)."""
+    items = _entries(y)
+    if len(items) != width:  # the named losses' check has refused it before: kept for a direct call
+        raise ValueError(f"fit(engine='tape') target {i} needs {width} numbers, got {len(items)}")
+    if any(isinstance(t, Value) for t in items):
+        what = "numbers, not Values (the tape does not backpropagate into a target)"
+        where = f"fit(engine='tape') target {i}"
+        raise TypeError(needs(where, what, y) + f"; pass its .data, or {SUGGESTION}")
+    return [_target(t, f"sample {i}") for t in items]
 
 
 def _negated(encode: Encoder) -> Encoder:
@@ -156,6 +189,21 @@ def _placeholders(y0: Any, prefix: str) -> tuple[Any, list[Value], Encoder]:
     return t, [t], _numbers(1, scalar=True)
 
 
+def _entry_placeholders(y0: Any, width: int) -> tuple[list[Value], Encoder]:
+    """A named loss's `width` target placeholders, set to y0's entries, and the encoder of its targets."""
+    row = _entry_row(y0, width, 0)
+    ts = [Value(t, label="t" if width == 1 else f"t{k}") for k, t in enumerate(row)]
+    return ts, _entry_columns(width)
+
+
+def target_shape(loss: Callable[[Any, Any], Value], y0: Any) -> int | None:
+    """What a compiled loss graph depends on in its first target: nothing for a named loss (it reads
+    any shape the loss accepts); a custom loss's, -1 for a number, else the sequence's length."""
+    if any(loss is f for f in NAMED_LOSSES):
+        return None
+    return len(y0) if isinstance(y0, Sequence) and not isinstance(y0, (str, bytes)) else -1
+
+
 def _loss_graph(
     loss: Callable[[Any, Any], Value], outs: list[Value], y0: Any
 ) -> tuple[Value, list[Value], Encoder]:
@@ -168,14 +216,14 @@ def _loss_graph(
         root = _losses.sum_values([d.exp() for d in shifted]).log() - _weighted(ts, shifted)
         return root, ts, _one_hot(len(outs))
     if loss is _losses.squared_error or loss is _losses.mse:
-        target, ts, encode = _placeholders(y0, "t")
+        ts, encode = _entry_placeholders(y0, len(outs))
         terms = [(p - t) ** 2 for p, t in zip(outs, ts)]
         scale = 0.5 if loss is _losses.squared_error else 1.0 / len(terms)
         root = _losses.sum_values(terms) * scale
         return root, ts, encode
     if loss is _losses.hinge:
         # The target enters negated: -y is data, so no step of every batch computes it.
-        _, ts, encode = _placeholders(y0, "t")
+        ts, encode = _entry_placeholders(y0, 1)
         t = ts[0]
         t.data = -t.data
         t.label = "-t"
@@ -189,7 +237,7 @@ def _loss_graph(
                 f"term its target zeroes, a per-sample choice the tape cannot record; {SUGGESTION}"
             )
         (z,) = p.parents
-        target, ts, encode = _placeholders(y0, "t")
+        ts, encode = _entry_placeholders(y0, 1)
         m = z.relu()
         return m + ((-m).exp() + (z - m).exp()).log() - ts[0] * z, ts, encode
     target, ts, encode = _placeholders(y0, "t")
@@ -254,7 +302,7 @@ class _Compiled:
                 self.readers.append(("tape", self._compile(o, xs, own, backend)))
         self.n_inputs = len(xs)
         self.single = len(outs) == 1
-        self.validated: set[Hashable] = set()
+        self.target_shape = target_shape(loss, y0)
 
     @staticmethod
     def _compile(root: Value, inputs: list[Value], params: list[Value], backend: str) -> Tape:
@@ -324,6 +372,8 @@ class TapeEngine:
             raise ValueError(needs("TapeEngine(backend)", f"{', '.join(BACKENDS)} or None", backend))
         self.backend = backend
         self._compiled: _Compiled | None = None
+        # The targets a named loss has accepted, for (loss, outputs): checked once, not at every batch.
+        self._checked: tuple[Callable[[Any, Any], Value], int, set[Hashable]] | None = None
 
     def __repr__(self) -> str:
         """TapeEngine(backend=...)."""
@@ -343,8 +393,8 @@ class TapeEngine:
                 f"the tape engine needs equally many (>= 1) xs and ys, got {len(xs)} and {len(ys)}"
             )
         rows = _feature_rows(xs, model.nin)
+        self._validate(model, loss, ys)  # before compiling: a bad target is the loss's error, not the tape's
         compiled = self._compile(model, loss, rows[0], ys[0])
-        self._validate(compiled, model, loss, ys)
         size = len(rows)
         columns: Any
         if compiled.tape.backend == "numpy":
@@ -381,29 +431,36 @@ class TapeEngine:
         if params is None:
             params = _parameters(model)
         compiled = self._compiled  # read once: another thread's fit may replace it meanwhile
-        if compiled is None or not compiled.matches(model, loss, params):
+        if (
+            compiled is None
+            or not compiled.matches(model, loss, params)
+            or compiled.target_shape != target_shape(loss, y0)  # a custom loss's graph is per shape
+        ):
             backend = self.backend or default_backend()
             self._compiled = None
             compiled = self._compiled = _Compiled(model, loss, params, [float(x) for x in x0], y0, backend)
         return compiled
 
-    @staticmethod
-    def _validate(
-        compiled: _Compiled, model: MLP, loss: Callable[[Any, Any], Value], ys: Sequence[Any]
-    ) -> None:
+    def _validate(self, model: MLP, loss: Callable[[Any, Any], Value], ys: Sequence[Any]) -> None:
         """Check each new target with the loss itself, so bad targets raise the scalar engine's error."""
         if not any(loss is f for f in NAMED_LOSSES):
             return  # a custom loss: its targets were shaped by the placeholders; the encoder checks them
+        if not isinstance(model, MLP):
+            raise TypeError(needs("fit(engine='tape', model)", "an MLP", model))
         width = model.layers[-1].nout
+        checked = self._checked  # read once: another thread's fit may replace it meanwhile
+        if checked is None or checked[0] is not loss or checked[1] != width:
+            checked = self._checked = (loss, width, set())
+        validated = checked[2]
         dummy: Any = [0.5] * width if width > 1 else 0.5
         for y in ys:
             # The type is part of the key: 1, 1.0 and True hash alike but the losses tell them apart.
             key: Hashable = tuple((type(t), t) for t in y) if isinstance(y, (list, tuple)) else (type(y), y)
             try:
-                if key in compiled.validated:
+                if key in validated:
                     continue
             except TypeError:  # unhashable: check it every time
                 key = None
             loss(dummy, y)
             if key is not None:
-                compiled.validated.add(key)
+                validated.add(key)

@@ -153,8 +153,8 @@ class ArraySteps:
             return None
         try:
             rows = _feature_rows(xs, model.nin)
+            engine._validate(model, loss, ys)
             compiled = engine._compile(model, loss, rows[0], ys[0], params)
-            engine._validate(compiled, model, loss, ys)
             features = np.asarray(rows, dtype=np.float64).T
             data = np.concatenate([features, np.asarray(compiled.encode(ys), dtype=np.float64)])
         except (TypeError, ValueError):

@@ -1,0 +1,125 @@
+"""fit(engine="tape") at its edges: bad targets get the scalar engine's words; a step is all or nothing."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+import nn
+from autograd import Value
+
+ENGINES = ["tape", "tape-python"] + (["tape-torch"] if importlib.util.find_spec("torch") else [])
+
+# (loss, hidden-and-output sizes, output activation): every named loss on the outputs it is used with.
+MODELS: dict[str, tuple[str, list[int], str]] = {
+    "hinge": ("hinge", [3, 1], "linear"),
+    "mse-1": ("mse", [3, 1], "linear"),
+    "mse-2": ("mse", [3, 2], "linear"),
+    "squared_error-1": ("squared_error", [3, 1], "linear"),
+    "squared_error-2": ("squared_error", [3, 2], "linear"),
+    "binary_cross_entropy": ("binary_cross_entropy", [3, 1], "sigmoid"),
+    "binary_cross_entropy-linear": ("binary_cross_entropy", [3, 1], "linear"),
+    "cross_entropy": ("cross_entropy", [3, 3], "linear"),
+}
+
+# Targets some named loss refuses: the wrong type, not finite, out of range, the wrong length.
+BAD_TARGETS: list[Any] = [
+    True, False, math.nan, math.inf, -math.inf, "1", None, 1 + 2j, [True], [math.nan],
+    [1.0, 2.0, 3.0], [1.0, "x"], 2.0, -1.0, 3, 1.5, [0.5], (1.0,), Value(1.0), [Value(0.5)],
+]
+
+XS = [[0.1, 0.2], [0.3, -0.1], [-0.2, 0.4]]
+
+
+def _model(sizes: list[int], activation: str) -> nn.MLP:
+    """A fresh small model (each fit starts from the same weights)."""
+    return nn.MLP(2, sizes, seed=1, output_activation=activation)
+
+
+def _outcome(engine: str, case: str, ys: list[Any], batch_size: int | None = None) -> tuple[str, str]:
+    """("ok", "") when fit trains one epoch, else the error's type name and message."""
+    loss, sizes, activation = MODELS[case]
+    try:
+        nn.fit(_model(sizes, activation), XS, ys, loss=loss, epochs=1, batch_size=batch_size, progress=False,
+               engine=engine)
+    except (TypeError, ValueError) as error:
+        return type(error).__name__, str(error)
+    return "ok", ""
+
+
+def _agrees(scalar: tuple[str, str], tape: tuple[str, str]) -> bool:
+    """The tape refuses what the scalar engine refuses in its words; it suggests the scalar engine only
+    for what that engine accepts."""
+    if scalar[0] != "ok":
+        return tape == scalar
+    return tape[0] == "ok" or "engine='scalar'" in tape[1]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("case", MODELS)
+@pytest.mark.parametrize("where", [0, 2])
+def test_a_bad_target_gets_the_scalar_engines_error(engine: str, case: str, where: int) -> None:
+    """Each bad target, first or last of the batch (and in a later batch): the same type and words."""
+    for bad in BAD_TARGETS:
+        good = {"cross_entropy": 1, "binary_cross_entropy": 1.0, "mse-2": [0.5, -0.5],
+                "squared_error-2": [0.5, -0.5]}.get(case.split("-linear")[0], 1.0)
+        ys = [good] * len(XS)
+        ys[where] = bad
+        for batch_size in (None, 2):
+            scalar = _outcome("scalar", case, ys, batch_size)
+            tape = _outcome(engine, case, ys, batch_size)
+            assert _agrees(scalar, tape), (bad, batch_size, scalar, tape)
+
+
+def test_the_repro_bool_hinge_target() -> None:
+    """The issue's repro: a bool label gets the scalar engine's TypeError, not a suggestion to use it."""
+    for engine in ENGINES:
+        with pytest.raises(TypeError, match=r"^hinge\(target\[0\]\) needs a finite number, got bool True$"):
+            nn.fit(nn.MLP(2, [3, 1], seed=1), XS[:2], [True, False], loss="hinge", epochs=1, progress=False,
+                   engine=engine)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_targets_shape_may_change_between_fits_and_within_one(engine: str) -> None:
+    """mse on one output takes 0.5 and [0.5] alike (the scalar engine does): a fit with one shape does not
+    leave the tape refusing the other, and one fit may mix them; the gradients are the scalar engine's."""
+    shapes: list[list[Any]] = [[[0.5], [1.0], [-1.0]], [0.5, 1.0, -1.0], [[0.5], 1.0, (-1.0,)]]
+    for ys in shapes:
+        grads = {}
+        for name in ("scalar", engine):
+            model = _model([3, 1], "linear")
+            nn.fit(model, XS, ys, loss="mse", epochs=1, progress=False, engine=name)
+            grads[name] = [p.grad for p in model.parameters()]  # the one batch's, before its step
+        assert grads[engine] == pytest.approx(grads["scalar"], rel=1e-12, abs=1e-15)
+
+
+def test_a_custom_loss_keeps_its_target_shape_per_compilation() -> None:
+    """A custom loss is compiled for the first target's shape: a later fit with the other shape compiles
+    again instead of refusing it."""
+
+    def loss(pred: Any, target: Any) -> Any:
+        """Squared error written by a learner, for a number or a one-entry list."""
+        t = target[0] if isinstance(target, list) else target
+        return (pred - t) ** 2
+
+    model = _model([3, 1], "linear")
+    for ys in ([[0.5], [1.0], [-1.0]], [0.5, 1.0, -1.0]):
+        nn.fit(model, XS, ys, loss=loss, epochs=1, progress=False, engine="tape")
+
+
+CUSTOM_TARGETS: list[tuple[Callable[[Any, Any], Any], list[Any]]] = [
+    (lambda p, y: (p - len(y)) ** 2, ["ab", "c", "de"]),  # the scalar engine takes any target the loss reads
+]
+
+
+@pytest.mark.parametrize("loss, ys", CUSTOM_TARGETS)
+def test_the_scalar_engine_is_suggested_only_where_it_accepts(loss: Any, ys: list[Any]) -> None:
+    """A custom loss on str targets: the scalar engine trains it, so the tape's refusal suggests it."""
+    model = _model([3, 1], "linear")
+    nn.fit(model, XS, ys, loss=loss, epochs=1, progress=False, engine="scalar")
+    with pytest.raises(TypeError, match=r"engine='scalar'"):
+        nn.fit(model, XS, ys, loss=loss, epochs=1, progress=False, engine="tape")
