@@ -53,6 +53,18 @@ class Tape(Program):
             f"backend={self.backend!r})"
         )
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Refused (pickle, copy.copy and copy.deepcopy all ask here): a TypeError naming the way out.
+
+        The back end's calls are bound to this tape's buffers, so a copy would write into them (a
+        run of the copy changing this tape's results), and axongrad saves nothing with pickle.
+        """
+        raise TypeError(
+            "a compiled Tape cannot be copied or pickled: it holds buffers bound to its calls (a copy "
+            "would share them with this tape); compile the graph again for a tape of its own: "
+            f"autograd.compile(tape.root, tape.inputs, tape.params, backend={self.backend!r})"
+        )
+
     def run(self, batch: Sequence[Any], params: Any = None) -> Any:
         """The root value for each of the B samples (a list of floats; an ndarray or tensor on NumPy, torch).
 

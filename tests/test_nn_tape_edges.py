@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import importlib.util
 import math
 from collections.abc import Callable
@@ -68,8 +69,8 @@ def test_a_bad_target_gets_the_scalar_engines_error(engine: str, case: str, wher
         good = {"cross_entropy": 1, "binary_cross_entropy": 1.0, "mse-2": [0.5, -0.5],
                 "squared_error-2": [0.5, -0.5]}.get(case.split("-linear")[0], 1.0)
         ys = [good] * len(XS)
-        ys[where] = bad
         for batch_size in (None, 2):
+            ys[where] = copy.deepcopy(bad)  # a Value target: fresh, no grad left by the last fit
             scalar = _outcome("scalar", case, ys, batch_size)
             tape = _outcome(engine, case, ys, batch_size)
             assert _agrees(scalar, tape), (bad, batch_size, scalar, tape)
