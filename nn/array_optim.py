@@ -5,12 +5,16 @@ subclass that overrides it gets None). `step(w, g)` applies the optimizer's rule
 `adam_update`: the functions its `step` applies parameter by parameter) to every entry at once,
 so the numbers are bit for bit those of `optimizer.step()` on Values. The optimizer object stays
 the one place of lr, momentum, betas and weight decay (read at every step, so a schedule that
-changes `optimizer.lr` is obeyed) and of Adam's step count `t`; its per-parameter state (SGD's
-momentum buffer, Adam's moments) lives here as arrays while fit trains: `publish()` writes it into
-the optimizer's lists and `absorb()` reads it back.
+changes `optimizer.lr` is obeyed); its per-parameter state (SGD's momentum buffer, Adam's moments)
+and Adam's step count `t` live here while fit trains: `publish()` writes them into the optimizer
+(its lists, its `t`) and `absorb(w)` reads them back.
 
 All or nothing, as `Optimizer.step`: the new weights and state are computed aside and checked;
 when an entry is inf or NaN the optimizer's own ValueError is raised and nothing has changed.
+The weights (`w`), the state arrays and the step count (`t`: Adam's while fit trains) are held
+here together and committed by one assignment of all three, so a KeyboardInterrupt (delivered in
+CPython at a call or a backward jump, never inside one statement of stores) leaves them all from
+before the step or all from after it: what fit publishes when it is interrupted.
 """
 
 from __future__ import annotations
@@ -25,56 +29,69 @@ class ArrayOptimizer:
     """Steps the entries `index` of a weights array (None: all, in order) as `optimizer` would its Values."""
 
     def __init__(self, optimizer: Optimizer, index: Any, np: Any) -> None:
-        """Keep the optimizer and read its state into arrays."""
+        """Keep the optimizer and read its state into arrays (the weights come with the first
+        `absorb(w)` or `step(w, g)`)."""
         self.optimizer = optimizer
         self.index = index
         self.np = np
+        self.w: Any = None
         self.state: list[Any] = []
+        self.t = 0
         self.lr: object = None  # the last lr checked (a float is immutable: the same object is still valid)
         # Overflow is checked on the results, so numpy's warnings are off while the rule runs; the
         # errstate is made once (as a decorator it sets numpy's state for each call, per thread on numpy 2).
         self._quiet_update = np.errstate(over="ignore", invalid="ignore")(self._update)
-        self.absorb()
+        self.absorb(None)
 
     def _lists(self) -> list[list[float]]:
         """The optimizer's per-parameter state lists, in the order of `self.state` (its `states()`)."""
         return list(self.optimizer.states().values())
 
-    def absorb(self) -> None:
-        """Read the optimizer's state lists (a learner may have changed them)."""
-        self.state = [self.np.array(values, dtype=self.np.float64) for values in self._lists()]
+    def _count(self) -> int:
+        """The optimizer's step count (subclasses that count steps)."""
+        return 0
+
+    def _publish_count(self) -> None:
+        """Write the step count into the optimizer (subclasses that count steps)."""
+
+    def absorb(self, w: Any) -> None:
+        """Take the weights array `w` and read the optimizer's state lists and step count (a learner
+        may have changed them): committed together, as a step is."""
+        state = [self.np.array(values, dtype=self.np.float64) for values in self._lists()]
+        t = self._count()
+        self.w, self.state, self.t = w, state, t
 
     def publish(self) -> None:
-        """Write the state arrays into the optimizer's lists (the same list objects)."""
+        """Write the state arrays into the optimizer's lists (the same list objects) and its step count."""
         for values, array in zip(self._lists(), self.state):
             values[:] = array.tolist()
+        self._publish_count()
 
-    def _rule(self, w: Any, g: Any, lr: float) -> tuple[Any, list[Any]]:
-        """The new weights and state arrays (subclasses)."""
+    def _rule(self, w: Any, g: Any, lr: float, t: int) -> tuple[Any, list[Any]]:
+        """The new weights and state arrays at step t (subclasses)."""
         raise NotImplementedError
 
     def step(self, w: Any, g: Any) -> Any:
-        """The weights after a step from the gradient `g` (tape order); on a ValueError nothing has changed.
-
-        Stepping every entry, the result is a new array (no copy back into `w`); stepping some
-        entries (`index`), they are updated in `w`, which is returned.
-        """
+        """The weights after a step from `w` with the gradient `g` (tape order), kept as `self.w` and
+        returned (a new array: `w` is not written); on a ValueError nothing has changed."""
         opt = self.optimizer
         lr = opt.lr if opt.lr is self.lr else opt._check_lr()
         self.lr = lr
         index = self.index
-        old, grad = (w, g) if index is None else (w[index], g[index])
-        new, state = self._quiet_update(old, grad, lr)
-        # Every check passed: commit (straight-line assignments, no call between them to interrupt).
-        if index is not None:
-            w[index] = new
-        self.state = state
-        self._committed()
-        return new if index is None else w
+        t = self.t + 1
+        if index is None:
+            weights, state = self._quiet_update(w, g, lr, t)
+        else:
+            new, state = self._quiet_update(w[index], g[index], lr, t)
+            weights = w.copy()
+            weights[index] = new
+        # Every check passed: the one commit point (no call between these stores, see the module docstring).
+        self.w, self.state, self.t = weights, state, t
+        return weights
 
-    def _update(self, old: Any, grad: Any, lr: float) -> tuple[Any, list[Any]]:
+    def _update(self, old: Any, grad: Any, lr: float, t: int) -> tuple[Any, list[Any]]:
         """The new weights and state, or the optimizer's ValueError when an entry is inf or NaN."""
-        new, state = self._rule(old, grad, lr)
+        new, state = self._rule(old, grad, lr, t)
         opt = self.optimizer
         # As Optimizer._check_step: a state that went bad is the cause, so it is named first (a
         # state the optimizer does not use now, SGD's buffer without momentum, is not checked).
@@ -83,9 +100,6 @@ class ArrayOptimizer:
             if i is not None:
                 raise opt.overflow_error(i, name, float(array[i]), float(old[i]), float(grad[i]), lr)
         return new, state
-
-    def _committed(self) -> None:
-        """After a step stood (Adam counts it)."""
 
 
 class ArraySGD(ArrayOptimizer):
@@ -97,7 +111,7 @@ class ArraySGD(ArrayOptimizer):
         """The momentum buffer, whether momentum is on or not (it may be turned on again)."""
         return [self.optimizer.velocity]
 
-    def _rule(self, w: Any, g: Any, lr: float) -> tuple[Any, list[Any]]:
+    def _rule(self, w: Any, g: Any, lr: float, t: int) -> tuple[Any, list[Any]]:
         """`sgd_update` on every entry at once (without momentum it returns the buffer unchanged)."""
         opt = self.optimizer
         new, velocity = sgd_update(w, g, self.state[0], lr, opt.momentum, opt.weight_decay)
@@ -105,19 +119,23 @@ class ArraySGD(ArrayOptimizer):
 
 
 class ArrayAdam(ArrayOptimizer):
-    """`Adam` on arrays: its moments m and v are the state; `t` stays on the optimizer."""
+    """`Adam` on arrays: its moments m and v are the state, its `t` the step count."""
 
     optimizer: Adam
 
-    def _rule(self, w: Any, g: Any, lr: float) -> tuple[Any, list[Any]]:
-        """`adam_update` on every entry at once, at step t + 1."""
-        m, v = self.state
-        new, m, v = adam_update(w, g, m, v, lr, self.optimizer, self.optimizer.t + 1, self.np.sqrt)
-        return new, [m, v]
+    def _count(self) -> int:
+        """Adam's steps so far."""
+        return self.optimizer.t
 
-    def _committed(self) -> None:
-        """The step stood: count it, as `Adam.step` does."""
-        self.optimizer.t += 1
+    def _publish_count(self) -> None:
+        """The steps that stood, counted as `Adam.step` counts them."""
+        self.optimizer.t = self.t
+
+    def _rule(self, w: Any, g: Any, lr: float, t: int) -> tuple[Any, list[Any]]:
+        """`adam_update` on every entry at once, at step t."""
+        m, v = self.state
+        new, m, v = adam_update(w, g, m, v, lr, self.optimizer, t, self.np.sqrt)
+        return new, [m, v]
 
 
 def array_optimizer(optimizer: Optimizer, index: Any, np: Any) -> ArrayOptimizer | None:

@@ -9,7 +9,8 @@ and for copying every weight Value -> array -> Value. `ArraySteps` does that wor
   gathers it in its shuffled order once and each batch is a view of it;
 - the weights live in one float64 array `w` (in the tape's parameter order) and the batch gradient
   in `g` (`Tape.gradient`: no Value is touched); the optimizer steps on them as array expressions
-  (`nn.array_optim`: nn's SGD and Adam, their overflow check and undo);
+  (`nn.array_optim`: nn's SGD and Adam, their overflow check and undo) and holds `w` with its state
+  and step count, committed together (an interrupt never publishes half a step);
 - accuracy by one of fit's own rules is counted on the outputs as an array; a rule of the
   learner's gets each sample's outputs as Values, as with the per-batch engine.
 
@@ -109,7 +110,7 @@ class ArraySteps:
         self.accuracy = accuracy
         self.rule = rule
         self.labels = None if rule is None else np.asarray([rule[1](y) for y in ys])
-        self.optimizer = optimizer
+        self.optimizer = optimizer  # holds the weights `w` too (committed with its state at each step)
         # Finite losses may sum past a float: fit then names the inf total, so numpy neither warns nor
         # raises there under a learner's np.errstate (made once; as a decorator it sets the state per call).
         self._total = np.errstate(over="ignore", invalid="ignore")(_left_to_right)
@@ -124,7 +125,6 @@ class ArraySteps:
         # Every output is a node of the loss's tape (no sigmoid read from its logit, no tape of its
         # own): the nodes' rows are the outputs, in order.
         self.outputs_read = all(kind == "slot" for kind, _ in compiled.readers)
-        self.w: Any = None
         self.g: Any = None  # None until the first batch's gradient: the Values' grads are not read
         self.order: Sequence[int] = range(len(ys))
         self.batch_data = data
@@ -162,10 +162,27 @@ class ArraySteps:
         rule = next((r for f, r in rules.items() if f is accuracy), None)
         return cls(model, loss, compiled, data, ys, accuracy, rule, stepper, np)
 
+    @property
+    def w(self) -> Any:
+        """The weights array, in the tape's parameter order (the optimizer's: see `step`)."""
+        return self.optimizer.w
+
     # ------------------------------------------------------------ the sync point
 
     def publish(self) -> None:
-        """Write the weights and grads into the parameter Values, and the optimizer's state into its lists."""
+        """Write the weights and grads into the parameter Values, and the optimizer's state into its lists.
+
+        A KeyboardInterrupt while writing (a loop over every parameter: Ctrl-C at the end of fit can
+        land in it) writes them all again before it is raised, so no Value is left from before.
+        """
+        try:
+            self._write()
+        except KeyboardInterrupt:
+            self._write()
+            raise
+
+    def _write(self) -> None:
+        """`publish`'s writes: weights, grads, the optimizer's state and step count."""
         if self.g is None:  # no batch has run: the grads are the Values' own
             for p, x in zip(self.params, self.w.tolist()):
                 p.data = x
@@ -188,8 +205,7 @@ class ArraySteps:
 
     def _read_weights(self) -> None:
         """The parameters' .data into `w`, the optimizer's state lists into its arrays."""
-        self.w = self.np.array([p.data for p in self.params], dtype=self.np.float64)
-        self.optimizer.absorb()
+        self.optimizer.absorb(self.np.array([p.data for p in self.params], dtype=self.np.float64))
 
     # ------------------------------------------------------------ training
 
@@ -239,5 +255,8 @@ class ArraySteps:
 
     def step(self) -> None:
         """The optimizer's update of the weights array (a ValueError leaves it as it was; it refuses
-        a step that would leave a weight or its state non-finite)."""
-        self.w = self.optimizer.step(self.w, self.g)
+        a step that would leave a weight or its state non-finite). The optimizer keeps the new
+        weights with its state and step count, committed in one statement: an interrupt leaves fit
+        publishing all of the step or none of it."""
+        optimizer = self.optimizer
+        optimizer.step(optimizer.w, self.g)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import math
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -124,3 +125,72 @@ def test_the_scalar_engine_is_suggested_only_where_it_accepts(loss: Any, ys: lis
     nn.fit(model, XS, ys, loss=loss, epochs=1, progress=False, engine="scalar")
     with pytest.raises(TypeError, match=r"engine='scalar'"):
         nn.fit(model, XS, ys, loss=loss, epochs=1, progress=False, engine="tape")
+
+
+# ------------------------------------------------------------ an interrupt and the optimizer's commit
+
+TRACED = {"array_optim.py", "optim.py", "tape_fit.py"}
+"""The files whose every line a KeyboardInterrupt is raised before, in turn (the array steps' code)."""
+
+
+def _interrupt_at_line(k: int) -> list[int]:
+    """Raise KeyboardInterrupt before the k-th line run in TRACED's code (counts them in a list)."""
+    seen = [0]
+
+    def line(frame: Any, event: str, arg: Any) -> Any:
+        if event == "line":
+            seen[0] += 1
+            if seen[0] == k:
+                sys.settrace(None)
+                raise KeyboardInterrupt
+        return line
+
+    def calls(frame: Any, event: str, arg: Any) -> Any:
+        return line if frame.f_code.co_filename.rsplit("/", 1)[-1] in TRACED else None
+
+    sys.settrace(calls)
+    return seen
+
+
+OPTIMIZERS: dict[str, Callable[[list[Value]], nn.Optimizer]] = {
+    "momentum": lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
+    "adam": lambda ps: nn.Adam(ps, lr=0.05, weight_decay=0.01),
+}
+
+
+def _published(model: nn.MLP, opt: nn.Optimizer) -> tuple[list[float], list[float], int]:
+    """What the learner sees: every weight, the optimizer's state lists and Adam's step count."""
+    state = [x for values in opt.states().values() for x in values]
+    return [p.data for p in model.parameters()], state, getattr(opt, "t", 0)
+
+
+def _training(name: str, epochs: int, interrupt_at: int | None = None) -> tuple[Any, bool]:
+    """(what is published, whether an interrupt landed) after fit on a fresh model: one full batch an epoch."""
+    model = _model([4, 1], "tanh")
+    opt = OPTIMIZERS[name](model.parameters())
+    landed = False
+    try:
+        seen = _interrupt_at_line(interrupt_at) if interrupt_at is not None else [0]
+        nn.fit(model, XS, [0.5, -0.5, 1.0], optimizer=opt, epochs=epochs, progress=False, engine="tape")
+    except KeyboardInterrupt:
+        landed = True
+    finally:
+        sys.settrace(None)
+    assert interrupt_at is None or landed or seen[0] < interrupt_at
+    return _published(model, opt), landed
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_an_interrupt_anywhere_in_a_step_publishes_all_of_it_or_none(name: str, array_runs: list[bool]) -> None:
+    """A KeyboardInterrupt before any line of the array steps' code (the batch, the update rule, the
+    commit): the weights, the state and t fit publishes are those after 0, 1 or 2 whole steps."""
+    whole = [_training(name, epochs)[0] for epochs in (1, 2)]
+    start = _published(_model([4, 1], "tanh"), OPTIMIZERS[name](_model([4, 1], "tanh").parameters()))
+    snapshots = [start, *whole]
+    assert snapshots[0] != snapshots[1] != snapshots[2]
+    k, landed = 0, True
+    while landed:
+        k += 1
+        published, landed = _training(name, 2, interrupt_at=k)
+        assert published in snapshots, f"interrupted before line event {k}: a step split"
+    assert k > 40 and all(array_runs)  # every line of the steps was visited, on arrays
