@@ -165,7 +165,7 @@ def _published(model: nn.MLP, opt: nn.Optimizer) -> tuple[list[float], list[floa
 
 
 def _training(name: str, epochs: int, interrupt_at: int | None = None) -> tuple[Any, bool]:
-    """(what is published, whether an interrupt landed) after fit on a fresh model: one full batch an epoch."""
+    """(what is published, whether an interrupt landed) after fit on a fresh model, a full batch an epoch."""
     model = _model([4, 1], "tanh")
     opt = OPTIMIZERS[name](model.parameters())
     landed = False
@@ -181,11 +181,12 @@ def _training(name: str, epochs: int, interrupt_at: int | None = None) -> tuple[
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
-def test_an_interrupt_anywhere_in_a_step_publishes_all_of_it_or_none(name: str, array_runs: list[bool]) -> None:
+def test_an_interrupt_anywhere_in_a_step_publishes_all_or_none(name: str, array_runs: list[bool]) -> None:
     """A KeyboardInterrupt before any line of the array steps' code (the batch, the update rule, the
     commit): the weights, the state and t fit publishes are those after 0, 1 or 2 whole steps."""
     whole = [_training(name, epochs)[0] for epochs in (1, 2)]
-    start = _published(_model([4, 1], "tanh"), OPTIMIZERS[name](_model([4, 1], "tanh").parameters()))
+    model = _model([4, 1], "tanh")
+    start = _published(model, OPTIMIZERS[name](model.parameters()))
     snapshots = [start, *whole]
     assert snapshots[0] != snapshots[1] != snapshots[2]
     k, landed = 0, True
