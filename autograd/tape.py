@@ -45,6 +45,13 @@ class Tape(Program):
         self._first_bad: Any = first_non_finite_entry
         if backend == "numpy":
             self._first_bad = _numpy().errstate(over="ignore", invalid="ignore")(first_non_finite_entry)
+        # A parameter that is inf or NaN shows in the value of a weighted sum that reads it (inf * x
+        # is inf or NaN), which every back end checks after its forward pass; a row such as tanh,
+        # step, relu (of -inf), exp (of -inf) or a division can turn it into a finite number. So the
+        # parameters are checked at each run (one C-level sum) only when one of them is read by no
+        # weighted sum: never for nn's layers, whose every weight and bias is in one.
+        in_sums = {i for s in self.steps if s.kind.weighted_sum for i in s.inputs}
+        self._checks_params = not in_sums.issuperset(range(self.n_params))
 
     def __repr__(self) -> str:
         """Tape(steps=..., inputs=..., params=..., backend=...)."""
@@ -105,10 +112,24 @@ class Tape(Program):
                 f"got {len(params)}"
             )
         numbers = [p.data for p in self.params] if params is None else params
+        if self._checks_params:
+            self._check_params(numbers, given=params is not None)
         result = self._engine.run(batch, numbers)
         self._batch_size = size
         self._run_params = numbers if params is None else None
         return result
+
+    def _check_params(self, numbers: Any, given: bool) -> None:
+        """A ValueError naming the first parameter that is inf or NaN, as the scalar engine names an
+        operand that is (see `_checks_params` in `__init__` for when this runs)."""
+        i = first_non_finite(numbers) if isinstance(numbers, list) else self._first_bad(numbers)
+        if i is None:
+            return
+        x = float(numbers[i])
+        where = "tape.run(batch, params)" if given else "tape.run"
+        hint = "" if given else f" (a Value's .data set to {x!r} by hand?)"
+        named = f"params[{i}] (label {self.params[i].label!r}) is {x!r}"
+        raise ValueError(f"{where}: {named}, which is not a finite number{hint}")
 
     def values(self, nodes: Sequence[Value]) -> list[list[float]]:
         """Each sample's values of these graph nodes from the last `run`, one list per sample."""

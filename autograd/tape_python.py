@@ -79,7 +79,9 @@ class PythonEngine:
         program = self.program
         data = [_python_column(c, i) for i, c in enumerate(columns)]
         size = len(data[0])
-        shared = params + program.constants
+        # The numbers as a list (a training loop may give them as a float64 array: `+` would add).
+        given: Any = params
+        shared = (params if type(params) is list else given.tolist()) + program.constants
         first = self.first_input
         cols: list[Column | None] = [None] * len(program.nodes)
         cols[first : first + len(data)] = data

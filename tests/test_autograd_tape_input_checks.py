@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from collections.abc import Callable
 
 import pytest
 
 import autograd
-from autograd import Value, compile
+from autograd import Value, compile, weighted_sum
 
 np = pytest.importorskip("numpy")
 
@@ -64,3 +65,69 @@ def test_a_finite_batch_whose_sum_overflows_is_not_an_error() -> None:
     tape = compile((w * x + y).relu(), [x, y], [w], backend="numpy")
     big = 1e308
     assert tape.run(np.array([[big, big], [-big, -big]])).tolist() == [0.0, 0.0]
+
+
+# ------------------------------------------------------------ a parameter set to inf or NaN by hand
+
+TAPE_BACKENDS = ["python", "numpy"] + (["torch"] if importlib.util.find_spec("torch") else [])
+
+# Rows that can turn a parameter's inf or NaN into a finite value and slope (tanh(inf) = 1, its
+# slope 0): the check after the forward pass, which sums values and slopes, cannot see it there.
+HIDING: dict[str, Callable[[Value], Value]] = {
+    "tanh": lambda w: w.tanh(),
+    "sigmoid": lambda w: w.sigmoid(),
+    "step": lambda w: w.step(),
+    "sign": lambda w: w.sign(),
+    "relu": lambda w: w.relu(),
+    "exp": lambda w: w.exp(),
+    "divide": lambda w: 1.0 / w,
+}
+
+
+@pytest.mark.parametrize("backend", TAPE_BACKENDS)
+@pytest.mark.parametrize("row", HIDING)
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_a_parameter_set_to_inf_by_hand_is_named_where_a_row_would_hide_it(
+    backend: str, row: str, bad: float
+) -> None:
+    """w feeds only `row`: an inf or NaN in its .data, or in the numbers given to run, is a ValueError
+    naming it, as the scalar engine raises for it (never a silent finite number)."""
+    x, w = Value(0.5, label="x"), Value(2.0, label="w")
+    tape = compile(HIDING[row](w) * x, [x], [w], backend=backend)
+    batch = [[0.1, 0.2]]
+    assert len(list(tape.run(batch))) == 2  # finite: it runs
+    named = rf"params\[0\] \(label 'w'\) is {bad!r}, which is not a finite number"
+    for given in ([bad], np.array([bad])):
+        with pytest.raises(ValueError, match=rf"^tape\.run\(batch, params\): {named}$"):
+            tape.run(batch, given)
+    w.data = bad
+    by_hand = rf" \(a Value's \.data set to {bad!r} by hand\?\)$"
+    with pytest.raises(ValueError, match=rf"^tape\.run: {named}{by_hand}"):
+        tape.run(batch)
+    with pytest.raises(ValueError, match=rf"not a finite number{by_hand}"):
+        HIDING[row](w) * x  # the scalar engine, for reference
+
+
+@pytest.mark.parametrize("backend", TAPE_BACKENDS)
+def test_a_parameter_in_a_weighted_sum_is_caught_by_the_sums_value(backend: str) -> None:
+    """Every weight and bias in a weighted sum (nn's layers) is not checked apart, and needs not be:
+    inf * x is inf or NaN in the sum's value, which the check after the forward pass names."""
+    xs = [Value(0.5, label="x0"), Value(0.0, label="x1")]
+    ws = [Value(0.3, label="w0"), Value(-0.7, label="w1")]
+    b = Value(0.1, label="b")
+    tape = compile(weighted_sum(ws, xs, b).tanh(), xs, [*ws, b], backend=backend)
+    assert not tape._checks_params
+    for k in range(3):
+        numbers = [0.3, -0.7, 0.1]
+        numbers[k] = math.inf  # w1 multiplies x1 = 0: inf * 0 is NaN, still seen
+        with pytest.raises(ValueError, match=r"^tape step 'wsum' \(slot \d+\) on sample 0: "):
+            tape.run([[0.5], [0.0]], np.array(numbers))
+
+
+def test_the_python_back_end_takes_the_parameters_as_an_array() -> None:
+    """tape.run(batch, params) with a float64 array, as fit keeps its weights: the numbers of a list
+    (the Python back end added the array to its constants' list instead)."""
+    x, w = Value(0.5, label="x"), Value(2.0, label="w")
+    tape = compile((w * x + 3.0).tanh() * w, [x], [w], backend="python")
+    by_list = tape.run([[1.0, -2.0]], [1.5])
+    assert tape.run([[1.0, -2.0]], np.array([1.5])) == by_list == [math.tanh(4.5) * 1.5, math.tanh(0.0) * 1.5]
