@@ -195,3 +195,26 @@ def test_an_interrupt_anywhere_in_a_step_publishes_all_or_none(name: str, array_
         published, landed = _training(name, 2, interrupt_at=k)
         assert published in snapshots, f"interrupted before line event {k}: a step split"
     assert k > 40 and all(array_runs)  # every line of the steps was visited, on arrays
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("bad", [math.inf, -math.inf, math.nan])
+def test_a_weight_set_to_inf_by_hand_gets_the_scalar_engines_error(engine: str, bad: float) -> None:
+    """Every weight of nn's layers is in a weighted sum, whose value shows it: fit on a tape says what
+    the scalar engine says (the tape's own check of the parameters is not needed there)."""
+    outcomes = []
+    for name in ("scalar", engine):
+        model = _model([3, 1], "sigmoid")
+        model.layers[0].neurons[1].w[0].data = bad
+        outcomes.append(_outcome_of(model, name))
+    assert outcomes[0][0] == "ValueError" and outcomes[1] == outcomes[0]
+    assert outcomes[0][1].endswith(f"not a finite number (a Value's .data set to {bad!r} by hand?)")
+
+
+def _outcome_of(model: nn.MLP, engine: str) -> tuple[str, str]:
+    """("ok", "") when one epoch of fit on XS trains `model`, else the error's type name and message."""
+    try:
+        nn.fit(model, XS, [0.5, -0.5, 1.0], loss="mse", epochs=1, progress=False, engine=engine)
+    except (TypeError, ValueError) as error:
+        return type(error).__name__, str(error)
+    return "ok", ""
