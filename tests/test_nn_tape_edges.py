@@ -43,11 +43,17 @@ def _model(sizes: list[int], activation: str) -> nn.MLP:
 
 
 def _outcome(engine: str, case: str, ys: list[Any], batch_size: int | None = None) -> tuple[str, str]:
-    """("ok", "") when fit trains one epoch, else the error's type name and message."""
+    """`_outcome_of` on a fresh model of `case` (its loss, sizes and output activation)."""
     loss, sizes, activation = MODELS[case]
+    return _outcome_of(_model(sizes, activation), engine, ys, loss, batch_size)
+
+
+def _outcome_of(
+    model: nn.MLP, engine: str, ys: list[Any], loss: str = "mse", batch_size: int | None = None
+) -> tuple[str, str]:
+    """("ok", "") when one epoch of fit on XS trains `model`, else the error's type name and message."""
     try:
-        nn.fit(_model(sizes, activation), XS, ys, loss=loss, epochs=1, batch_size=batch_size, progress=False,
-               engine=engine)
+        nn.fit(model, XS, ys, loss=loss, epochs=1, batch_size=batch_size, progress=False, engine=engine)
     except (TypeError, ValueError) as error:
         return type(error).__name__, str(error)
     return "ok", ""
@@ -206,15 +212,7 @@ def test_a_weight_set_to_inf_by_hand_gets_the_scalar_engines_error(engine: str, 
     for name in ("scalar", engine):
         model = _model([3, 1], "sigmoid")
         model.layers[0].neurons[1].w[0].data = bad
-        outcomes.append(_outcome_of(model, name))
+        outcomes.append(_outcome_of(model, name, [0.5, -0.5, 1.0]))
     assert outcomes[0][0] == "ValueError" and outcomes[1] == outcomes[0]
     assert outcomes[0][1].endswith(f"not a finite number (a Value's .data set to {bad!r} by hand?)")
 
-
-def _outcome_of(model: nn.MLP, engine: str) -> tuple[str, str]:
-    """("ok", "") when one epoch of fit on XS trains `model`, else the error's type name and message."""
-    try:
-        nn.fit(model, XS, [0.5, -0.5, 1.0], loss="mse", epochs=1, progress=False, engine=engine)
-    except (TypeError, ValueError) as error:
-        return type(error).__name__, str(error)
-    return "ok", ""
