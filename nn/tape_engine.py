@@ -196,7 +196,7 @@ def _entry_placeholders(y0: Any, width: int) -> tuple[list[Value], Encoder]:
     return ts, _entry_columns(width)
 
 
-def target_shape(loss: Callable[[Any, Any], Value], y0: Any) -> int | None:
+def _target_shape(loss: Callable[[Any, Any], Value], y0: Any) -> int | None:
     """What a compiled loss graph depends on in its first target: nothing for a named loss (it reads
     any shape the loss accepts); a custom loss's, -1 for a number, else the sequence's length."""
     if any(loss is f for f in NAMED_LOSSES):
@@ -302,7 +302,7 @@ class _Compiled:
                 self.readers.append(("tape", self._compile(o, xs, own, backend)))
         self.n_inputs = len(xs)
         self.single = len(outs) == 1
-        self.target_shape = target_shape(loss, y0)
+        self.target_shape = _target_shape(loss, y0)
 
     @staticmethod
     def _compile(root: Value, inputs: list[Value], params: list[Value], backend: str) -> Tape:
@@ -434,7 +434,7 @@ class TapeEngine:
         if (
             compiled is None
             or not compiled.matches(model, loss, params)
-            or compiled.target_shape != target_shape(loss, y0)  # a custom loss's graph is per shape
+            or compiled.target_shape != _target_shape(loss, y0)  # a custom loss's graph is per shape
         ):
             backend = self.backend or default_backend()
             self._compiled = None
