@@ -161,6 +161,7 @@ def _interrupt_at_line(k: int) -> list[int]:
 OPTIMIZERS: dict[str, Callable[[list[Value]], nn.Optimizer]] = {
     "momentum": lambda ps: nn.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01),
     "adam": lambda ps: nn.Adam(ps, lr=0.05, weight_decay=0.01),
+    "adam-reordered": lambda ps: nn.Adam(ps[::-1], lr=0.05),  # steps the weights array's entries by index
 }
 
 
