@@ -10,6 +10,7 @@ from contextlib import ExitStack
 from typing import Any
 
 import pytest
+from interrupts import interrupt_at_line
 
 from autograd import Value, context, current_scope, is_grad_enabled, no_grad, op, scope, weighted_sum
 from autograd.context import no_grad_now, scope_now, switched_now
@@ -75,21 +76,7 @@ def test_a_switch_in_one_thread_leaves_the_other_threads_flag_unset() -> None:
 
 def _interrupt_at_line(k: int) -> list[int]:
     """Raise KeyboardInterrupt at the k-th line event inside `context._set` (counts them in a list)."""
-    seen = [0]
-
-    def line(frame: Any, event: str, arg: Any) -> Any:
-        if event == "line":
-            seen[0] += 1
-            if seen[0] == k:
-                sys.settrace(None)
-                raise KeyboardInterrupt
-        return line
-
-    def calls(frame: Any, event: str, arg: Any) -> Any:
-        return line if frame.f_code is context._set.__code__ else None
-
-    sys.settrace(calls)
-    return seen
+    return interrupt_at_line(k, lambda code: code is context._set.__code__)
 
 
 @pytest.mark.parametrize("make", [lambda: no_grad(), lambda: scope("Z")], ids=["no_grad", "scope"])

@@ -7,9 +7,11 @@ import importlib.util
 import math
 import sys
 from collections.abc import Callable
+from types import CodeType
 from typing import Any
 
 import pytest
+from interrupts import interrupt_at_line
 
 import nn
 from autograd import Value
@@ -139,23 +141,9 @@ TRACED = {"array_optim.py", "optim.py", "tape_fit.py"}
 """The files whose every line a KeyboardInterrupt is raised before, in turn (the array steps' code)."""
 
 
-def _interrupt_at_line(k: int) -> list[int]:
-    """Raise KeyboardInterrupt before the k-th line run in TRACED's code (counts them in a list)."""
-    seen = [0]
-
-    def line(frame: Any, event: str, arg: Any) -> Any:
-        if event == "line":
-            seen[0] += 1
-            if seen[0] == k:
-                sys.settrace(None)
-                raise KeyboardInterrupt
-        return line
-
-    def calls(frame: Any, event: str, arg: Any) -> Any:
-        return line if frame.f_code.co_filename.rsplit("/", 1)[-1] in TRACED else None
-
-    sys.settrace(calls)
-    return seen
+def _in_traced(code: CodeType) -> bool:
+    """Code of one of the TRACED files."""
+    return code.co_filename.rsplit("/", 1)[-1] in TRACED
 
 
 OPTIMIZERS: dict[str, Callable[[list[Value]], nn.Optimizer]] = {
@@ -177,7 +165,7 @@ def _training(name: str, epochs: int, interrupt_at: int | None = None) -> tuple[
     opt = OPTIMIZERS[name](model.parameters())
     landed = False
     try:
-        seen = _interrupt_at_line(interrupt_at) if interrupt_at is not None else [0]
+        seen = interrupt_at_line(interrupt_at, _in_traced) if interrupt_at is not None else [0]
         nn.fit(model, XS, [0.5, -0.5, 1.0], optimizer=opt, epochs=epochs, progress=False, engine="tape")
     except KeyboardInterrupt:
         landed = True
