@@ -85,6 +85,13 @@ def test_a_bad_target_gets_the_scalar_engines_error(engine: str, case: str, wher
             assert _agrees(scalar, tape), (bad, batch_size, scalar, tape)
 
 
+def test_every_named_loss_is_checked() -> None:
+    """A loss added to fit's names gets its cases above."""
+    from nn.train import LOSSES
+
+    assert {loss for loss, _, _ in MODELS.values()} == set(LOSSES)
+
+
 def test_the_repro_bool_hinge_target() -> None:
     """The issue's repro: a bool label gets the scalar engine's TypeError, not a suggestion to use it."""
     for engine in ENGINES:
