@@ -81,7 +81,9 @@ class PythonEngine:
         size = len(data[0])
         # The numbers as a list (a training loop may give them as a float64 array: `+` would add).
         given: Any = params
-        shared = (params if type(params) is list else given.tolist()) + program.constants
+        if type(given) is not list:
+            given = given.tolist() if hasattr(given, "tolist") else list(given)
+        shared = given + program.constants
         first = self.first_input
         cols: list[Column | None] = [None] * len(program.nodes)
         cols[first : first + len(data)] = data
