@@ -122,7 +122,7 @@ class Tape(Program):
     def _check_params(self, numbers: Any, given: bool) -> None:
         """A ValueError naming the first parameter that is inf or NaN, as the scalar engine names an
         operand that is (see `_checks_params` in `__init__` for when this runs)."""
-        i = first_non_finite(numbers) if isinstance(numbers, list) else self._first_bad(numbers)
+        i = first_non_finite(numbers) if isinstance(numbers, Sequence) else self._first_bad(numbers)
         if i is None:
             return
         x = float(numbers[i])

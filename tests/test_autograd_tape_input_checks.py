@@ -97,7 +97,7 @@ def test_a_parameter_set_to_inf_by_hand_is_named_where_a_row_would_hide_it(
     batch = [[0.1, 0.2]]
     assert len(list(tape.run(batch))) == 2  # finite: it runs
     named = rf"params\[0\] \(label 'w'\) is {bad!r}, which is not a finite number"
-    for given in ([bad], np.array([bad])):
+    for given in ([bad], (bad,), np.array([bad])):
         with pytest.raises(ValueError, match=rf"^tape\.run\(batch, params\): {named}$"):
             tape.run(batch, given)
     w.data = bad
