@@ -9,7 +9,7 @@ call that draws a readable picture. Nothing here raises: a display hook that fai
 
 The whole display is bounded in time, whatever the graph's size: a walk that stops after
 GROUPED_VALUES Values decides first which views can fit at all (a 1,000,000-Value chain is known to
-be too large after that walk, never traced); the two groupings share one trace; and no new view is
+be too large after that walk, never traced); the two groupings share one trace, which is not
 started once TIME_BUDGET seconds have passed.
 """
 
@@ -43,9 +43,10 @@ MAX_WIDTH_PT = 1000
 _WIDTH = re.compile(r'<svg[^>]*?\swidth="([\d.]+)pt"')
 
 
-def _views(value: Value, size: GraphSize) -> Iterator[tuple[str, Diagram]]:
+def _views(value: Value, size: GraphSize, deadline: float) -> Iterator[tuple[str, Diagram]]:
     """Candidate diagrams for `value` (whose graph has `size`), most detailed first, each with a
-    note for the caption; only views that can fit are traced."""
+    note for the caption; only views that can fit are traced. TimeoutError when the grouped
+    views' trace (the one that grows with the graph) would start after `deadline` (time.monotonic)."""
     if size.complete and size.values <= FLAT_NODES:
         try:
             data, _ = trace(value, max_nodes=FLAT_NODES)
@@ -57,6 +58,8 @@ def _views(value: Value, size: GraphSize) -> Iterator[tuple[str, Diagram]]:
             yield "", flat
     if not (size.complete and size.scoped):
         return  # too large to trace, or no scopes: grouping draws the same flat graph
+    if time.monotonic() > deadline:
+        raise TimeoutError(f"drawing it takes more than {TIME_BUDGET:g} s")
     data, _ = trace(value, max_nodes=None)
     for group in ("neuron", "layer"):
         try:
@@ -121,18 +124,19 @@ def value_bundle(value: Value) -> dict[str, str]:
         size = graph_size(value, GROUPED_VALUES)
         reason = _reason(size)
         # dot's runs together get TIME_BUDGET, however long tracing took (a busy machine must not
-        # lose a picture that dot lays out at once); between views the display's whole time counts.
+        # lose a picture that dot lays out at once); only the grouped views' trace, whose time
+        # grows with the graph, is not started once the display has taken TIME_BUDGET in all.
         dot_seconds = 0.0
-        tried = False
-        views = _views(value, size)
+        views = _views(value, size, deadline=start + TIME_BUDGET)
         while True:
             if TIME_BUDGET - dot_seconds < 0.1:
                 reason = f"dot needs more than {TIME_BUDGET:g} s to lay it out"
                 break
-            if tried and time.monotonic() - start > TIME_BUDGET:
-                reason = f"drawing it takes more than {TIME_BUDGET:g} s"
+            try:
+                view = next(views, None)
+            except TimeoutError as error:
+                reason = str(error)
                 break
-            view = next(views, None)
             if view is None:
                 break
             left = TIME_BUDGET - dot_seconds
@@ -143,7 +147,6 @@ def value_bundle(value: Value) -> dict[str, str]:
                 reason = f"dot needs more than {TIME_BUDGET:g} s to lay it out"
                 break
             dot_seconds += time.monotonic() - began
-            tried = True
             if _fits(svg):
                 return {"image/svg+xml": svg, "text/plain": repr(value)}
         return {"text/plain": summary(value, reason, size)}
