@@ -138,6 +138,25 @@ def test_an_interrupt_ends_the_wrappers_children(tmp_path: Path, monkeypatch: py
     assert ended(child_pid(pidfile))
 
 
+def test_an_interrupt_while_dot_is_starting_ends_the_wrappers_children(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C can land after dot is running but before subprocess.Popen has returned (a loaded
+    # machine makes that window wide); the group must be ended all the same.
+    pidfile = fake_dot(tmp_path, monkeypatch, HANGS)
+    start = subprocess.Popen._execute_child  # type: ignore[attr-defined]
+
+    def interrupted_start(self: subprocess.Popen[bytes], *args: Any, **kwargs: Any) -> None:
+        start(self, *args, **kwargs)
+        child_pid(pidfile)  # the wrapper and its child are running
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", interrupted_start)
+    with pytest.raises(KeyboardInterrupt):
+        run_dot("digraph { a -> b }", "svg", 60)
+    assert ended(child_pid(pidfile))
+
+
 def test_children_left_by_a_wrapper_that_finished_are_ended(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
