@@ -114,6 +114,15 @@ def test_graph_size_counts_what_the_engine_walks_and_stops_at_its_limit() -> Non
     assert str(graph_size(g["E"], 100)) == "12 values and 11 edges"
 
 
+def test_graph_size_refuses_bad_arguments() -> None:
+    with pytest.raises(TypeError, match=r"^graph_size\(root\) needs an autograd Value, got 1\.5$"):
+        graph_size(1.5, 10)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^graph_size\(limit\) needs an int >= 1, got 0$"):
+        graph_size(Value(1.0), 0)
+    with pytest.raises(TypeError, match=r"^graph_size\(limit\) needs an int >= 1, got bool True$"):
+        graph_size(Value(1.0), True)
+
+
 def test_graph_size_names_an_object_that_is_not_a_value_like_the_engine() -> None:
     x, y = Value(2.0, "x"), Value(3.0, "y")
     inner = x * y

@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from autograd import Value, topological_order
-from autograd.checks import needs
+from autograd.checks import integer, needs
 from viz.names import edge_rule, names_and_samples, symbol_of, term_of
 
 # Node kinds, used for colours (see the legend in dot.py).
@@ -174,6 +174,9 @@ def graph_size(root: Value, limit: int) -> GraphSize:
     has more than 150 Values costs a walk over 150, not over all of a 1,000,000-Value chain. (No
     order, no names, no marks on the nodes: a set of the Values met, each expanded once.)
     """
+    if not isinstance(root, Value):
+        raise TypeError(needs("graph_size(root)", "an autograd Value", root))
+    limit = integer(limit, "graph_size(limit)", at_least=1)
     seen = {root}
     stack = [root]
     edges = 0
