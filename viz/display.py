@@ -106,7 +106,7 @@ def summary(value: Value, reason: str, size: GraphSize | None = None) -> str:
 def _reason(size: GraphSize) -> str:
     """Why no view of a graph of `size` is drawn, before any dot run says more."""
     if not size.complete:
-        return f"it is too large to draw or group in a notebook output (more than {GROUPED_VALUES:,} values)"
+        return "it is too large to draw, or to group by scope, in a notebook output"
     if size.values > FLAT_NODES and not size.scoped:
         return (
             f"{size.values:,} values are too many to draw one by one here (at most {FLAT_NODES}), "
