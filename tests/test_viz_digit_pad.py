@@ -171,6 +171,11 @@ def test_viz_digit_pad_does_not_import_nn() -> None:
 # ---------------------------------------------------------------- the page in headless Chromium
 
 
+# Seconds a wait for the page polls before the test fails: long enough for any loaded machine, it
+# only bounds a hang.
+HANG_S = 30
+
+
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     reason = missing_browser()
@@ -259,7 +264,14 @@ def test_vertical_stroke_is_centred_and_prediction_updates_while_drawing(
     canvas = open_pad(browser, small_model(), tmp_path)
     assert page_state(browser)["input"] is None and page_state(browser)["shown"] == ""
     draw(browser, canvas, ONE, release_last=False)  # the button is still held down
-    WebDriverWait(browser, 5).until(lambda d: page_state(d)["input"] is not None)
+    # While drawing, the pad updates on the next animation frame: wait for a frame after the
+    # last move (an update it scheduled runs first), then poll for the state. HANG_S only bounds
+    # a hang; a loaded machine may take seconds to paint a frame.
+    browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "requestAnimationFrame(() => requestAnimationFrame(() => done(null)));"
+    )
+    WebDriverWait(browser, HANG_S, poll_frequency=0.05).until(lambda d: page_state(d)["input"] is not None)
     x = page_state(browser)["input"]
     columns = [sum(x[r * 8 + c] for r in range(8)) for c in range(8)]
     assert columns[3] > 0 and columns[4] > 0 and columns[3] == pytest.approx(columns[4])  # centred

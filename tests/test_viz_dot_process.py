@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,6 +27,9 @@ sleep 300 &
 echo $! > "$AXONGRAD_TEST_PIDFILE"
 wait
 """
+
+# A wrapper that is slow to start its child, as any is on a machine under heavy load.
+STARTS_LATE = HANGS.replace("#!/bin/sh\n", "#!/bin/sh\nsleep 1\n")
 
 LEAVES_A_CHILD = """#!/bin/sh
 sleep 300 < /dev/null > /dev/null 2>&1 &
@@ -61,26 +67,54 @@ def running(pid: int) -> bool:
         return True
 
 
+# Waits poll for their condition; this limit only bounds a hang (a loaded machine is slow, not stuck).
+HANG_S = 30.0
+
+
+def poll(condition: Callable[[], bool]) -> bool:
+    """True as soon as `condition()` holds, polled until HANG_S seconds have passed; else False."""
+    deadline = time.monotonic() + HANG_S
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def ended(pid: int) -> bool:
     """True once `pid` is no longer running (SIGKILL is delivered at once; allow the kernel a moment)."""
-    for _ in range(100):
-        if not running(pid):
-            return True
-        time.sleep(0.02)
-    return False
+    return poll(lambda: not running(pid))
 
 
 def child_pid(pidfile: Path) -> int:
     """The pid the wrapper's child wrote (waiting until the wrapper wrote it)."""
-    for _ in range(250):
-        if pidfile.exists() and pidfile.read_text().strip():
-            return int(pidfile.read_text())
-        time.sleep(0.02)
-    raise AssertionError("the fake dot never wrote its child's pid")
+    if not poll(lambda: pidfile.exists() and pidfile.read_text().strip() != ""):
+        raise AssertionError(f"the fake dot never wrote its child's pid in {HANG_S:g} s")
+    return int(pidfile.read_text())
 
 
-def test_the_time_limit_ends_the_wrappers_children(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pidfile = fake_dot(tmp_path, monkeypatch, HANGS)
+def limit_starts_once_child_runs(monkeypatch: pytest.MonkeyPatch, pidfile: Path) -> None:
+    """Make run_dot's time limit start only once the fake dot's child is running.
+
+    A loaded machine may take longer than the limit to start the wrapper's child; killed before
+    that, there is no child to check. So the wait for dot's output (`communicate`, where the
+    limit runs) first waits for the child's pid file.
+    """
+
+    class ChildFirst(subprocess.Popen):  # type: ignore[type-arg]
+        def communicate(self, *args: Any, **kwargs: Any) -> Any:
+            child_pid(pidfile)
+            return super().communicate(*args, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", ChildFirst)
+
+
+@pytest.mark.parametrize("script", [HANGS, STARTS_LATE], ids=["hangs", "starts-late"])
+def test_the_time_limit_ends_the_wrappers_children(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str
+) -> None:
+    pidfile = fake_dot(tmp_path, monkeypatch, script)
+    limit_starts_once_child_runs(monkeypatch, pidfile)
     with pytest.raises(ValueError, match=r"dot did not finish laying out this diagram in 0.5 s"):
         run_dot("digraph { a -> b }", "svg", 0.5)
     pid = child_pid(pidfile)
@@ -104,6 +138,25 @@ def test_an_interrupt_ends_the_wrappers_children(tmp_path: Path, monkeypatch: py
     assert ended(child_pid(pidfile))
 
 
+def test_an_interrupt_while_dot_is_starting_ends_the_wrappers_children(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C can land after dot is running but before subprocess.Popen has returned (a loaded
+    # machine makes that window wide); the group must be ended all the same.
+    pidfile = fake_dot(tmp_path, monkeypatch, HANGS)
+    start = subprocess.Popen._execute_child  # type: ignore[attr-defined]
+
+    def interrupted_start(self: subprocess.Popen[bytes], *args: Any, **kwargs: Any) -> None:
+        start(self, *args, **kwargs)
+        child_pid(pidfile)  # the wrapper and its child are running
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(subprocess.Popen, "_execute_child", interrupted_start)
+    with pytest.raises(KeyboardInterrupt):
+        run_dot("digraph { a -> b }", "svg", 60)
+    assert ended(child_pid(pidfile))
+
+
 def test_children_left_by_a_wrapper_that_finished_are_ended(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -114,8 +167,6 @@ def test_children_left_by_a_wrapper_that_finished_are_ended(
 
 def test_the_check_sees_a_live_child() -> None:
     """The checker can fail: a child started outside run_dot is seen running until killed."""
-    import subprocess
-
     child = subprocess.Popen(["sleep", "300"])
     try:
         assert running(child.pid)

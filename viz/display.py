@@ -6,6 +6,11 @@ has more nodes or edges than dot lays out quickly, when dot needs longer than th
 TIME_BUDGET, or when its SVG is larger than MAX_SVG_BYTES or wider than MAX_WIDTH_PT; a smaller
 view says so in its caption. When no view fits, the display is a short text summary naming the
 call that draws a readable picture. Nothing here raises: a display hook that fails shows nothing.
+
+The whole display is bounded in time, whatever the graph's size: a walk that stops after
+GROUPED_VALUES Values decides first which views can fit at all (a 1,000,000-Value chain is known to
+be too large after that walk, never traced); the two groupings share one trace, which is not
+started once TIME_BUDGET seconds have passed.
 """
 
 from __future__ import annotations
@@ -14,10 +19,10 @@ import re
 import time
 from collections.abc import Iterator
 
-from autograd import Value, topological_order
+from autograd import Value
 from viz.dot import Diagram, build, check_size, have_dot, svg_of
 from viz.labels import fmt
-from viz.trace import trace
+from viz.trace import GraphSize, graph_size, grouped, trace
 
 # Views tried for a display, and their limits. dot lays out 150 flat Values or a grouped MLP of
 # ~100 boxes and ~400 edges in well under a second (measurements: tests/test_viz_display.py).
@@ -25,7 +30,11 @@ FLAT_NODES = 150
 DISPLAY_NODES = 300
 DISPLAY_EDGES = 600
 DISPLAY_PARAMS = 6
-# Seconds all of a display's dot runs may take together.
+# A grouped view traces every Value (names, nodes, edges), in time that grows with the graph; a
+# graph of more Values than this (a large batch's loss) is summarised in text without a trace.
+GROUPED_VALUES = 50_000
+# Seconds all of a display's dot runs may take together; once this long has passed in all
+# (tracing included), no further view is started.
 TIME_BUDGET = 4.0
 # An SVG larger or wider than this would bloat the saved notebook or shrink to unreadable text.
 MAX_SVG_BYTES = 400_000
@@ -34,29 +43,36 @@ MAX_WIDTH_PT = 1000
 _WIDTH = re.compile(r'<svg[^>]*?\swidth="([\d.]+)pt"')
 
 
-def _views(value: Value) -> Iterator[tuple[str, Diagram]]:
-    """Candidate diagrams for `value`, most detailed first, each with a note for the caption."""
-    try:
-        data, _ = trace(value, max_nodes=FLAT_NODES)
-        check_size(data, DISPLAY_EDGES, None)
-        yield "", build(data, rankdir="TB")
-    except ValueError:
-        pass
-    count = len(topological_order(value))
+def _views(value: Value, size: GraphSize, deadline: float) -> Iterator[tuple[str, Diagram]]:
+    """Candidate diagrams for `value` (whose graph has `size`), most detailed first, each with a
+    note for the caption; only views that can fit are traced. TimeoutError when the grouped
+    views' trace (the one that grows with the graph) would start after `deadline` (time.monotonic)."""
+    if size.complete and size.values <= FLAT_NODES:
+        try:
+            data, _ = trace(value, max_nodes=FLAT_NODES)
+            check_size(data, DISPLAY_EDGES, None)
+            flat = build(data, rankdir="TB")
+        except ValueError:
+            pass
+        else:
+            yield "", flat
+    if not (size.complete and size.scoped):
+        return  # too large to trace, or no scopes: grouping draws the same flat graph
+    if time.monotonic() > deadline:
+        raise TimeoutError(f"drawing it takes more than {TIME_BUDGET:g} s")
+    data, _ = trace(value, max_nodes=None)
     for group in ("neuron", "layer"):
         try:
-            data, _ = trace(value, max_nodes=DISPLAY_NODES, group=group)
-            check_size(data, DISPLAY_EDGES, group)
+            view = grouped(data, group, max_nodes=DISPLAY_NODES)
+            check_size(view, DISPLAY_EDGES, group)
         except ValueError:
             continue
-        if not data.groups:
-            break  # no scopes: grouping draws the same flat graph
         finer = "viz.draw(value)" if group == "neuron" else 'viz.draw(value, group="neuron")'
         note = (
-            f"grouped by {group}: {count:,} values are too many to show one by one here;\n"
+            f"grouped by {group}: {size.values:,} values are too many to show one by one here;\n"
             f"{finer} draws more detail"
         )
-        yield note, build(data, rankdir="TB", caption=note, max_params=DISPLAY_PARAMS)
+        yield note, build(view, rankdir="TB", caption=note, max_params=DISPLAY_PARAMS)
 
 
 def _fits(svg: str) -> bool:
@@ -67,22 +83,36 @@ def _fits(svg: str) -> bool:
     return match is None or float(match.group(1)) <= MAX_WIDTH_PT
 
 
-def summary(value: Value, reason: str) -> str:
-    """A few lines about `value`'s graph: data, grad, sizes, why it is not drawn, what to call."""
-    order = topological_order(value)
-    edges = sum(len(v.parents) for v in order)
-    scoped = any(v.scope for v in order)
+def summary(value: Value, reason: str, size: GraphSize | None = None) -> str:
+    """A few lines about `value`'s graph: data, grad, sizes, why it is not drawn, what to call.
+
+    `size` is the graph's `graph_size` when the caller has it (counted up to GROUPED_VALUES).
+    """
+    if size is None:
+        size = graph_size(value, GROUPED_VALUES)
     call = (
         'viz.draw(value, group="layer") for one box per layer, or draw one sample\'s loss '
         "rather than a batch's"
-        if scoped
+        if size.scoped
         else "viz.explain(value, leaf) for one derivative, or viz.draw a smaller part of the graph"
     )
     return (
         f"{value!r}\n"
-        f"data {fmt(value.data)}, grad {fmt(value.grad)}; its graph has {len(order):,} values and "
-        f"{edges:,} edges.\nNot drawn here: {reason}.\nFor a readable picture: {call}."
+        f"data {fmt(value.data)}, grad {fmt(value.grad)}; its graph has {size}.\n"
+        f"Not drawn here: {reason}.\nFor a readable picture: {call}."
     )
+
+
+def _reason(size: GraphSize) -> str:
+    """Why no view of a graph of `size` is drawn, before any dot run says more."""
+    if not size.complete:
+        return "it is too large to draw, or to group by scope, in a notebook output"
+    if size.values > FLAT_NODES and not size.scoped:
+        return (
+            f"{size.values:,} values are too many to draw one by one here (at most {FLAT_NODES}), "
+            "and none has a scope (nn's neurons and layers) to group them by"
+        )
+    return "every view of it is too large for a notebook output"
 
 
 def value_bundle(value: Value) -> dict[str, str]:
@@ -90,25 +120,36 @@ def value_bundle(value: Value) -> dict[str, str]:
     try:
         if not have_dot():
             return {"text/plain": repr(value)}
-        # Only dot's runs spend the budget: tracing a large batch in Python takes seconds on a busy
-        # machine, but it is linear and always ends; dot's layout is what may not.
+        start = time.monotonic()
+        size = graph_size(value, GROUPED_VALUES)
+        reason = _reason(size)
+        # dot's runs together get TIME_BUDGET, however long tracing took (a busy machine must not
+        # lose a picture that dot lays out at once); only the grouped views' trace, whose time
+        # grows with the graph, is not started once the display has taken TIME_BUDGET in all.
         dot_seconds = 0.0
-        reason = "every view of it is too large for a notebook output"
-        for _, diagram in _views(value):
-            left = TIME_BUDGET - dot_seconds
-            if left < 0.1:
+        views = _views(value, size, deadline=start + TIME_BUDGET)
+        while True:
+            if TIME_BUDGET - dot_seconds < 0.1:
                 reason = f"dot needs more than {TIME_BUDGET:g} s to lay it out"
                 break
-            start = time.monotonic()
             try:
-                svg = svg_of(diagram, timeout=left)
+                view = next(views, None)
+            except TimeoutError as error:
+                reason = str(error)
+                break
+            if view is None:
+                break
+            left = TIME_BUDGET - dot_seconds
+            began = time.monotonic()
+            try:
+                svg = svg_of(view[1], timeout=left)
             except ValueError:
                 reason = f"dot needs more than {TIME_BUDGET:g} s to lay it out"
                 break
-            dot_seconds += time.monotonic() - start
+            dot_seconds += time.monotonic() - began
             if _fits(svg):
                 return {"image/svg+xml": svg, "text/plain": repr(value)}
-        return {"text/plain": summary(value, reason)}
+        return {"text/plain": summary(value, reason, size)}
     except Exception:
         try:
             return {"text/plain": repr(value)}

@@ -691,13 +691,19 @@ def _run_in_own_group(command: list[str], data: bytes, timeout: float) -> subpro
     the wrapper left behind are ended too: a drawing leaves no process behind. (A child that starts
     a session of its own, `setsid`, leaves the group: it is not ended, and only its pipes are closed.)
     """
-    process = subprocess.Popen(  # noqa: S603 (dot from PATH, arguments are ours, input on stdin)
-        command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        start_new_session=os.name == "posix",
-    )
+    # The object is made before dot starts, so that an interrupt landing while Popen is still
+    # starting it (dot already running, Popen not yet returned) finds `process.pid` here to end
+    # the group by; `process = Popen(...)` would never be assigned. (dot from PATH, our arguments.)
+    process: subprocess.Popen[bytes] = subprocess.Popen.__new__(subprocess.Popen)
     try:
+        process.__init__(  # type: ignore[misc]
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=os.name == "posix",
+        )
         out, err = process.communicate(data, timeout=timeout)
     except BaseException:  # TimeoutExpired, KeyboardInterrupt, ...
+        if getattr(process, "pid", None) is None:
+            raise  # dot never started
         _end_group(process)
         for stream in (process.stdin, process.stdout, process.stderr):
             if stream is not None:

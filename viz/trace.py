@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from autograd import Value, topological_order
-from autograd.checks import needs
+from autograd.checks import integer, needs
 from viz.names import edge_rule, names_and_samples, symbol_of, term_of
 
 # Node kinds, used for colours (see the legend in dot.py).
@@ -131,12 +131,77 @@ def grouping_hint(group: str | None) -> str:
     )
 
 
-def too_many_nodes(count: int, max_nodes: int, what: str, hint: str) -> ValueError:
-    """The error for a diagram larger than `max_nodes`, with `hint` saying how to proceed."""
+def too_many_nodes(
+    count: int, max_nodes: int, what: str, hint: str, *, counted_all: bool = True
+) -> ValueError:
+    """The error for a diagram larger than `max_nodes`, with `hint` saying how to proceed.
+
+    `counted_all=False`: the count stopped at `count` (`graph_size`), so the graph has more.
+    """
+    if counted_all:
+        size = f"{count} nodes, more than max_nodes={max_nodes}"
+    else:
+        size = f"more than {count:,} nodes (max_nodes={max_nodes})"
     return ValueError(
-        f"{what} has {count} nodes, more than max_nodes={max_nodes}: dot would take very long and "
-        f"the picture would be unreadable. {hint}"
+        f"{what} has {size}: dot would take very long and the picture would be unreadable. {hint}"
     )
+
+
+@dataclass(frozen=True)
+class GraphSize:
+    """What a bounded walk learned of a graph: its Values and edges, counted up to a limit.
+
+    `complete` is False when the walk stopped at its limit: then `values` is that limit, the graph
+    has more, and `edges` and `scoped` describe only the part reached.
+    """
+
+    values: int
+    edges: int
+    scoped: bool
+    complete: bool
+
+    def __str__(self) -> str:
+        """The size in words: "1,234 values and 2,345 edges", or "more than 50,000 values"."""
+        if not self.complete:
+            return f"more than {self.values:,} values"
+        return f"{self.values:,} values and {self.edges:,} edges"
+
+
+def graph_size(root: Value, limit: int) -> GraphSize:
+    """Count `root`'s Values (at most `limit`) and edges, and see whether any carries a scope.
+
+    A cheap walk that stops as soon as more than `limit` Values are found: learning that a graph
+    has more than 150 Values costs a walk over 150, not over all of a 1,000,000-Value chain. (No
+    order, no names, no marks on the nodes: a set of the Values met, each expanded once.)
+    """
+    if not isinstance(root, Value):
+        raise TypeError(needs("graph_size(root)", "an autograd Value", root))
+    limit = integer(limit, "graph_size(limit)", at_least=1)
+    seen = {root}
+    stack = [root]
+    edges = 0
+    scoped = False
+    try:
+        while stack:
+            node = stack.pop()
+            parents = node.parents
+            edges += len(parents)
+            scoped = scoped or bool(node.scope)
+            for p in parents:
+                if p not in seen:
+                    if len(seen) == limit:
+                        return GraphSize(limit, edges, scoped, complete=False)
+                    seen.add(p)
+                    stack.append(p)
+    except AttributeError:  # an object that is not a Value among the parents (put in by hand)
+        topological_order(root)  # raises the engine's TypeError naming that object
+        raise
+    return GraphSize(len(seen), edges, scoped, complete=True)
+
+
+# A graph over a view's node cap is counted on up to this many times the cap, so the error can say
+# how large it is ("61 nodes, more than max_nodes=20") without walking a whole huge graph.
+COUNT_FACTOR = 10
 
 
 def trace(
@@ -162,9 +227,13 @@ def trace(
         raise TypeError(needs("trace(root)", "an autograd Value", root))
     if group not in (None, "neuron", "layer"):
         raise ValueError(needs("group", 'None, "neuron" or "layer"', group))
+    if group is None and max_nodes is not None:
+        size = graph_size(root, COUNT_FACTOR * max_nodes)
+        if not size.complete or size.values > max_nodes:
+            raise too_many_nodes(
+                size.values, max_nodes, "this graph", hint or grouping_hint(None), counted_all=size.complete
+            )
     order = topological_order(root)
-    if group is None and max_nodes is not None and len(order) > max_nodes:
-        raise too_many_nodes(len(order), max_nodes, "this graph", hint or grouping_hint(None))
     index = {v: i for i, v in enumerate(order)}
     chosen = _chosen(params, index)
     names, samples = names_and_samples(order, chosen)
@@ -187,14 +256,23 @@ def trace(
     data = Trace(tuple(nodes), tuple(edges), f"n{index[root]}", has_grad, by_id)
     if group is None:
         return data, order
+    return grouped(data, group, max_nodes=max_nodes, hint=hint), order
+
+
+def grouped(data: Trace, group: str, *, max_nodes: int | None = 500, hint: str | None = None) -> Trace:
+    """`data` (an ungrouped trace) with one box per scope for `group` ("neuron" or "layer").
+
+    One trace serves both groupings (the Jupyter display tries both). Raises ValueError when
+    more than `max_nodes` boxes plus ungrouped Values would be drawn, its message ending with `hint`.
+    """
     groups = tuple(group_nodes(data, group))
     boxed = group_key_map(list(groups))
-    drawn = len(groups) + sum(1 for n in nodes if n.id not in boxed)
+    drawn = len(groups) + sum(1 for n in data.nodes if n.id not in boxed)
     if max_nodes is not None and drawn > max_nodes:
         raise too_many_nodes(
             drawn, max_nodes, f"this graph, grouped by {group},", hint or grouping_hint(group)
         )
-    return Trace(data.nodes, data.edges, data.root, has_grad, by_id, groups), order
+    return Trace(data.nodes, data.edges, data.root, data.has_grad, data.by_id, groups)
 
 
 def _edges(
