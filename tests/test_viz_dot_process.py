@@ -141,20 +141,22 @@ def test_an_interrupt_ends_the_wrappers_children(tmp_path: Path, monkeypatch: py
 def test_an_interrupt_while_dot_is_starting_ends_the_wrappers_children(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Ctrl-C can land after dot is running but before subprocess.Popen has returned (a loaded
-    # machine makes that window wide); the group must be ended all the same.
+    # Ctrl-C can land while fork and exec run (a loaded machine makes that window wide): Python
+    # raises it as they return, before Popen stores dot's pid. The group must be ended all the same.
     pidfile = fake_dot(tmp_path, monkeypatch, HANGS)
-    start = subprocess.Popen._execute_child  # type: ignore[attr-defined]
+    fork_exec = subprocess._fork_exec  # type: ignore[attr-defined]
 
-    def interrupted_start(self: subprocess.Popen[bytes], *args: Any, **kwargs: Any) -> None:
-        start(self, *args, **kwargs)
+    def interrupted(*args: Any, **kwargs: Any) -> int:
+        pid: int = fork_exec(*args, **kwargs)
         child_pid(pidfile)  # the wrapper and its child are running
-        raise KeyboardInterrupt
+        os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C, before Popen has stored `pid`
+        return pid
 
-    monkeypatch.setattr(subprocess.Popen, "_execute_child", interrupted_start)
+    monkeypatch.setattr(subprocess, "_fork_exec", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_dot("digraph { a -> b }", "svg", 60)
     assert ended(child_pid(pidfile))
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
 
 
 def test_children_left_by_a_wrapper_that_finished_are_ended(

@@ -35,8 +35,10 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import graphviz
@@ -691,27 +693,49 @@ def _run_in_own_group(command: list[str], data: bytes, timeout: float) -> subpro
     the wrapper left behind are ended too: a drawing leaves no process behind. (A child that starts
     a session of its own, `setsid`, leaves the group: it is not ended, and only its pipes are closed.)
     """
-    # The object is made before dot starts, so that an interrupt landing while Popen is still
-    # starting it (dot already running, Popen not yet returned) finds `process.pid` here to end
-    # the group by; `process = Popen(...)` would never be assigned. (dot from PATH, our arguments.)
-    process: subprocess.Popen[bytes] = subprocess.Popen.__new__(subprocess.Popen)
+    process = None
     try:
-        process.__init__(  # type: ignore[misc]
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            start_new_session=os.name == "posix",
-        )
+        with _interrupts_held() as held:  # Popen stores dot's pid only once fork and exec return
+            process = subprocess.Popen(  # noqa: S603 (dot from PATH, our own arguments)
+                command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                start_new_session=os.name == "posix",
+            )
+        if held:
+            signal.raise_signal(signal.SIGINT)  # the Ctrl-C held back: its handler runs now
         out, err = process.communicate(data, timeout=timeout)
     except BaseException:  # TimeoutExpired, KeyboardInterrupt, ...
-        if getattr(process, "pid", None) is None:
+        if process is None:
             raise  # dot never started
-        _end_group(process)
-        for stream in (process.stdin, process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()  # not read to the end: a child that left the group may hold them
-        process.wait()
+        with _interrupts_held() as again:  # a second Ctrl-C waits until dot's group is ended
+            _end_group(process)
+            for stream in (process.stdin, process.stdout, process.stderr):
+                if stream is not None:
+                    stream.close()  # not read to the end: a child that left the group may hold them
+            process.wait()
+        if again:
+            signal.raise_signal(signal.SIGINT)
         raise
     _end_group(process)
     return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[list[int]]:
+    """Hold back a Ctrl-C (SIGINT) while the block runs, in the main thread: the list it yields
+    says whether one came. A KeyboardInterrupt raised while Popen starts dot, after fork but before
+    Popen stores the pid, would leave dot running with nothing to end it. Only the main thread
+    receives KeyboardInterrupt, and only it may set a handler: elsewhere nothing is held."""
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield held
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held and previous in (signal.SIG_IGN, None):
+            held.clear()  # an ignored Ctrl-C, or a handler set outside Python: not ours to deliver
 
 
 def _end_group(process: subprocess.Popen[bytes]) -> None:
