@@ -18,7 +18,7 @@ from typing import Any, TypeAlias
 from autograd import display, ops
 from autograd.checks import first_non_finite, is_real, needs, real_number
 from autograd.closure import MicrogradNames, attach_children
-from autograd.context import current_scope, is_grad_enabled, no_grad_now, scope_now, switched_now
+from autograd.context import current_scope, is_grad_enabled, switched_now
 from autograd.graph import MANY, backward
 from autograd.oprecord import Op
 
@@ -78,7 +78,6 @@ class Value(MicrogradNames):
         if not isinstance(label, str):
             raise TypeError(needs("Value(label)", "a str", label))
         ok = type(data) is float and math.isfinite(data)  # else real_number converts or refuses it
-        current_scope()  # reading it clears a tag an interrupted `scope` left (see autograd.context)
         _build(self, data if ok else real_number(data, "Value(data)"), None, None, 0.0, None, 0.0)
         if label:
             self._label = label
@@ -91,7 +90,7 @@ class Value(MicrogradNames):
     #
     # NOTE: + and * make nearly every node of a network, so they compute their rows' one-line
     # rules here and fill the node's slots themselves as `_build` does: no Python call per node
-    # besides the operator (and `_switched` inside a `scope` or `no_grad`).
+    # besides the operator (and `_apply_switches` inside a `scope` or `no_grad`).
     # tests/test_autograd_optable.py checks their numbers against ops.add and ops.mul bit for bit,
     # tests/test_autograd_value.py their fields against `_build`'s node.
     # Every other operation calls its row's rule through `_binary` or `_unary`.
@@ -111,7 +110,7 @@ class Value(MicrogradNames):
         out._a, out._da = self, 1.0
         out._b, out._db = o, 1.0
         if switched_now() is not None:  # a `scope` or `no_grad` is in force
-            _switched(out)
+            _apply_switches(out)
         return out
 
     def __mul__(self, other: Operand) -> Value:
@@ -129,7 +128,7 @@ class Value(MicrogradNames):
         out._a, out._da = self, y
         out._b, out._db = o, x
         if switched_now() is not None:  # a `scope` or `no_grad` is in force
-            _switched(out)
+            _apply_switches(out)
         return out
 
     def relu(self) -> Value:
@@ -319,18 +318,17 @@ def _build(
     if const is not None:
         out._const = const
     if switched_now() is not None:  # one read while no `scope` or `no_grad` is in force
-        _switched(out)
+        _apply_switches(out)
     return out
 
 
-def _switched(out: Value) -> None:
+def _apply_switches(out: Value) -> None:
     """What the switches in force do to a new node: the `scope` tags it, and inside `no_grad()` it
     is a leaf (no operation, parents or local derivatives)."""
-    block = scope_now()
-    if block is not None:
-        # A block whose `with` an interrupt unwound is dead: current_scope() finds the live tag.
-        out._scope = block.value if block.alive is None or block.alive() is not None else current_scope()
-    if no_grad_now() is not None and out._kind is not None and not is_grad_enabled():
+    tag = current_scope()
+    if tag:
+        out._scope = tag
+    if out._kind is not None and not is_grad_enabled():
         out._kind = out._a = out._b = None
         out._da = out._db = 0.0
         if hasattr(out, "_const"):

@@ -202,8 +202,9 @@ def test_the_call_guard_fails_when_the_chain_rule_calls_a_function_per_edge(
 
 
 def _check_fast_arithmetic_calls() -> None:
-    """Guard 4: a + b and a * b each make their node in one Python call; two in a scope (the
-    switches' `_switched`); four with a number on the right, which first becomes a constant leaf
+    """Guard 4: a + b and a * b each make their node in one Python call; six in a scope
+    (`_apply_switches` asks context's `current_scope()` and `is_grad_enabled()`, each reading its
+    variable's live block); four with a number on the right, which first becomes a constant leaf
     (`_operand`, `constant`, `_build`); eight with a number on the left, whose reflected method
     applies the row's rule through `_binary` (`_operand` twice, `constant`, `_build`, the rule,
     `_build`)."""
@@ -212,7 +213,7 @@ def _check_fast_arithmetic_calls() -> None:
     with scope("L1"):
         counts += [_python_calls(lambda: a * b)]
     counts += [_python_calls(lambda: a + 2.0), _python_calls(lambda: 2.0 * a)]
-    assert counts == [1, 1, 2, 4, 8], f"Python calls for + and * (Values, in a scope, with numbers): {counts}"
+    assert counts == [1, 1, 6, 4, 8], f"Python calls for + and * (Values, in a scope, with numbers): {counts}"
 
 
 def test_add_and_mul_make_their_node_in_one_python_call() -> None:
