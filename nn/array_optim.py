@@ -36,6 +36,7 @@ class ArrayOptimizer:
         self.np = np
         self.w: Any = None
         self.state: list[Any] = []
+        self.names: list[str | None] = []
         self.t = 0
         self.lr: object = None  # the last lr checked (a float is immutable: the same object is still valid)
         # Overflow is checked on the results, so numpy's warnings are off while the rule runs; the
@@ -57,9 +58,14 @@ class ArrayOptimizer:
     def absorb(self, w: Any) -> None:
         """Take the weights array `w` and read the optimizer's state lists and step count (a learner
         may have changed them): committed together, as a step is."""
-        state = [self.np.array(values, dtype=self.np.float64) for values in self._lists()]
+        lists = self._lists()
+        state = [self.np.array(values, dtype=self.np.float64) for values in lists]
         t = self._count()
-        self.w, self.state, self.t = w, state, t
+        # Each array's name in messages, as the optimizer's `states()` names its list (None: a list
+        # it does not use now, SGD's buffer without momentum, which is not checked).
+        named = {id(values): name for name, values in self.optimizer.states().items()}
+        names = [named.get(id(values)) for values in lists]
+        self.w, self.state, self.t, self.names = w, state, t, names
 
     def publish(self) -> None:
         """Write the state arrays into the optimizer's lists (the same list objects) and its step count."""
@@ -95,7 +101,9 @@ class ArrayOptimizer:
         opt = self.optimizer
         # As Optimizer._check_step: a state that went bad is the cause, so it is named first (a
         # state the optimizer does not use now, SGD's buffer without momentum, is not checked).
-        for name, array in [*zip(opt.states(), state), ("", new)]:
+        for name, array in [*zip(self.names, state), ("", new)]:
+            if name is None:
+                continue
             i = first_non_finite_entry(array)
             if i is not None:
                 raise opt.overflow_error(i, name, float(array[i]), float(old[i]), float(grad[i]), lr)
@@ -122,6 +130,10 @@ class ArrayAdam(ArrayOptimizer):
     """`Adam` on arrays: its moments m and v are the state, its `t` the step count."""
 
     optimizer: Adam
+
+    def _lists(self) -> list[list[float]]:
+        """The moments m and v, in the order `_rule` reads them (a subclass may list its states otherwise)."""
+        return [self.optimizer.m, self.optimizer.v]
 
     def _count(self) -> int:
         """Adam's steps so far."""

@@ -130,6 +130,10 @@ class ArraySteps:
         self.batch_data = data
         self.batch_labels: Any = self.labels
         self._read_weights()  # `start` has just matched the compiled tape to the model
+        # Whether the arrays hold numbers the Values do not (a batch or step ran since the last
+        # publish or absorb): only then does publish write, so what a callback set before it raised
+        # (best weights put back, the optimizer reset) is not overwritten by fit's final publish.
+        self.ahead = False
 
     @classmethod
     def start(
@@ -175,11 +179,14 @@ class ArraySteps:
         A KeyboardInterrupt while writing (a loop over every parameter: Ctrl-C at the end of fit can
         land in it) writes them all again before it is raised, so no Value is left from before.
         """
+        if not self.ahead:
+            return
         try:
             self._write()
         except KeyboardInterrupt:
             self._write()
             raise
+        self.ahead = False
 
     def _write(self) -> None:
         """`publish`'s writes: weights, grads, the optimizer's state and step count."""
@@ -202,6 +209,7 @@ class ArraySteps:
             )
         self._read_weights()
         self.g = self.np.array([p.grad for p in self.params], dtype=self.np.float64)
+        self.ahead = False
 
     def _read_weights(self) -> None:
         """The parameters' .data into `w`, the optimizer's state lists into its arrays."""
@@ -218,6 +226,7 @@ class ArraySteps:
 
     def batch(self, lo: int, hi: int) -> tuple[float, int | None]:
         """Samples lo..hi-1 of the epoch: (mean loss, correct count or None); the gradient kept in `g`."""
+        self.ahead = True
         np = self.np
         size = hi - lo
         columns = self.batch_data[:, lo:hi]
@@ -258,5 +267,6 @@ class ArraySteps:
         a step that would leave a weight or its state non-finite). The optimizer keeps the new
         weights with its state and step count, committed in one statement: an interrupt leaves fit
         publishing all of the step or none of it."""
+        self.ahead = True
         optimizer = self.optimizer
         optimizer.step(optimizer.w, self.g)

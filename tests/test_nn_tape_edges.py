@@ -212,3 +212,62 @@ def test_a_weight_set_to_inf_by_hand_gets_the_scalar_engines_error(engine: str, 
     assert outcomes[0][0] == "ValueError" and outcomes[1] == outcomes[0]
     assert outcomes[0][1].endswith(f"not a finite number (a Value's .data set to {bad!r} by hand?)")
 
+
+
+class _StopError(Exception):
+    """A callback's own way to end fit early."""
+
+
+def _stopped_by_a_callback(engine: str, optimizer: Callable[[list[Value]], nn.Optimizer]) -> list[Any]:
+    """What a callback that puts its own weights and optimizer state in place, then raises, leaves."""
+    model = nn.MLP(2, [3, 1], seed=3)
+    opt = optimizer(model.parameters())
+
+    def on_frame(history: Any, frame: Any) -> None:
+        if frame.step == 3:
+            for p in model.parameters():
+                p.data = 0.123  # the best weights, put back
+            for values in opt.states().values():
+                values[:] = [0.0] * len(values)
+            if isinstance(opt, nn.Adam):
+                opt.t = 0
+            raise _StopError
+
+    with pytest.raises(_StopError):
+        nn.fit(model, XS, [0.5, -0.5, 1.0], optimizer=opt, epochs=10, progress=False, engine=engine,
+               record=1, on_frame=on_frame, accuracy=None)
+    return [[p.data for p in model.parameters()], opt.states(), getattr(opt, "t", None)]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize(
+    "optimizer",
+    [lambda ps: nn.Adam(ps, lr=0.05), lambda ps: nn.SGD(ps, lr=0.05, momentum=0.9)],
+    ids=["adam", "sgd-momentum"],
+)
+def test_what_a_callback_set_before_it_raised_is_kept(engine: str, optimizer: Any) -> None:
+    kept = _stopped_by_a_callback(engine, optimizer)
+    assert kept == _stopped_by_a_callback("scalar", optimizer)
+    assert set(kept[0]) == {0.123}
+
+
+class _AdamListingVFirst(nn.Adam):
+    """A learner's Adam whose `states()` lists v before m."""
+
+    def states(self) -> dict[str, list[float]]:
+        """v, then m."""
+        return {"v": self.v, "m": self.m}
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_an_adam_subclass_that_lists_its_states_otherwise_keeps_m_and_v_apart(engine: str) -> None:
+    runs = []
+    for name in ("scalar", engine):
+        model = nn.MLP(2, [3, 1], seed=3)
+        opt = _AdamListingVFirst(model.parameters(), lr=0.05)
+        nn.fit(model, XS, [0.5, -0.5, 1.0], optimizer=opt, epochs=3, progress=False, engine=name)
+        runs.append((opt.m, opt.v, opt.t))
+    (m, v, t), (tape_m, tape_v, tape_t) = runs
+    assert min(v) >= 0.0 and t == tape_t == 3
+    assert tape_m == pytest.approx(m, rel=1e-12, abs=1e-15)
+    assert tape_v == pytest.approx(v, rel=1e-12, abs=1e-15)
