@@ -149,7 +149,7 @@ def test_the_grouped_trace_is_not_started_once_the_time_budget_is_spent(
     loss = batch_loss(3, sizes=(2, 3, 1))
     text = loss._repr_mimebundle_()["text/plain"]
     assert traced == [display.FLAT_NODES] and timeouts == [display.TIME_BUDGET]
-    assert f"Not drawn here: drawing it takes more than {display.TIME_BUDGET:g} s." in text
+    assert f"Not drawn here: tracing it for a grouped view would go past {display.TIME_BUDGET:g} s." in text
 
 
 def test_both_groupings_share_one_trace(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,3 +180,18 @@ def test_a_graph_without_scopes_too_large_to_draw_flat_says_so_without_a_trace(
     assert walks.full_walks == 0 and walks.expanded == 201
     assert "its graph has 201 values and 200 edges." in text
     assert "201 values are too many to draw one by one here (at most 150)" in text
+
+
+@pytest.mark.parametrize("bad", [0, -1, 10.0, True])
+def test_a_bad_max_nodes_is_named_as_the_learner_passed_it(bad: object) -> None:
+    y = Value(1.0) + 2.0
+    with pytest.raises((TypeError, ValueError), match=rf"^max_nodes needs an int >= 1, got .*{bad!r}"):
+        trace(y, max_nodes=bad)  # type: ignore[arg-type]
+
+
+def test_an_unhashable_object_among_the_parents_gets_the_engines_message() -> None:
+    inner = Value(1.0) + 2.0
+    outer = inner * 3.0
+    inner._a = [2.5]  # put in by hand
+    with pytest.raises(TypeError, match="the graph holds a list, not a Value"):
+        graph_size(outer, 100)

@@ -7,10 +7,11 @@ TIME_BUDGET, or when its SVG is larger than MAX_SVG_BYTES or wider than MAX_WIDT
 view says so in its caption. When no view fits, the display is a short text summary naming the
 call that draws a readable picture. Nothing here raises: a display hook that fails shows nothing.
 
-The whole display is bounded in time, whatever the graph's size: a walk that stops after
-GROUPED_VALUES Values decides first which views can fit at all (a 1,000,000-Value chain is known to
-be too large after that walk, never traced); the two groupings share one trace, which is not
-started once TIME_BUDGET seconds have passed.
+The display's time is bounded whatever the graph's size: a walk that stops after GROUPED_VALUES
+Values decides first which views can fit at all (a 1,000,000-Value chain is known to be too large
+after that walk, never traced); then at most one trace of a graph of at most that many Values (the
+two groupings share it; it is not started once TIME_BUDGET seconds have passed, and its time grows
+with the graph's edges too), and dot's runs, TIME_BUDGET seconds in all.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def _views(value: Value, size: GraphSize, deadline: float) -> Iterator[tuple[str
     if not (size.complete and size.scoped):
         return  # too large to trace, or no scopes: grouping draws the same flat graph
     if time.monotonic() > deadline:
-        raise TimeoutError(f"drawing it takes more than {TIME_BUDGET:g} s")
+        raise TimeoutError(f"tracing it for a grouped view would go past {TIME_BUDGET:g} s")
     data, _ = trace(value, max_nodes=None)
     for group in ("neuron", "layer"):
         try:

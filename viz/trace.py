@@ -139,7 +139,7 @@ def too_many_nodes(
     `counted_all=False`: the count stopped at `count` (`graph_size`), so the graph has more.
     """
     if counted_all:
-        size = f"{count} nodes, more than max_nodes={max_nodes}"
+        size = f"{count:,} nodes, more than max_nodes={max_nodes}"
     else:
         size = f"more than {count:,} nodes (max_nodes={max_nodes})"
     return ValueError(
@@ -193,8 +193,8 @@ def graph_size(root: Value, limit: int) -> GraphSize:
                         return GraphSize(limit, edges, scoped, complete=False)
                     seen.add(p)
                     stack.append(p)
-    except AttributeError:  # an object that is not a Value among the parents (put in by hand)
-        topological_order(root)  # raises the engine's TypeError naming that object
+    except (AttributeError, TypeError):  # not a Value among the parents (put in by hand): no
+        topological_order(root)  # `.parents`, or unhashable; raises the engine's TypeError naming it
         raise
     return GraphSize(len(seen), edges, scoped, complete=True)
 
@@ -227,6 +227,8 @@ def trace(
         raise TypeError(needs("trace(root)", "an autograd Value", root))
     if group not in (None, "neuron", "layer"):
         raise ValueError(needs("group", 'None, "neuron" or "layer"', group))
+    if max_nodes is not None:
+        max_nodes = integer(max_nodes, "max_nodes", at_least=1)
     if group is None and max_nodes is not None:
         size = graph_size(root, COUNT_FACTOR * max_nodes)
         if not size.complete or size.values > max_nodes:
