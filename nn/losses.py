@@ -8,7 +8,7 @@ Mismatched lengths and out-of-range targets raise ValueError saying which.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from autograd import Value, ops
 from autograd.checks import integer, real_number
@@ -46,10 +46,15 @@ def _data(t: Value | float) -> float:
     return t.data if isinstance(t, Value) else t
 
 
+def target_entries(target: object) -> Sequence[Any]:
+    """A target's entries as the losses read it: a sequence's items, else [target] (a str is one)."""
+    return target if isinstance(target, Sequence) and not isinstance(target, str) else [target]
+
+
 def _pairs(pred: Prediction, target: Target, where: str) -> list[tuple[Value, Value | float]]:
     """(prediction, target) pairs; a ValueError when the lengths differ."""
     preds = _values(pred, where)
-    items = target if isinstance(target, Sequence) and not isinstance(target, str) else [target]
+    items = target_entries(target)
     targets = [_target(t, f"{where}(target[{i}])") for i, t in enumerate(items)]
     if len(preds) != len(targets):
         raise ValueError(

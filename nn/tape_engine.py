@@ -135,11 +135,6 @@ def _numbers(width: int, scalar: bool) -> Encoder:
     return encode
 
 
-def _entries(y: object) -> Sequence[Any]:
-    """A target's entries as the named losses read it (`nn.losses`): a sequence's items, else [y]."""
-    return y if isinstance(y, Sequence) and not isinstance(y, str) else [y]
-
-
 def _entry_columns(width: int) -> Encoder:
     """Targets a named loss has accepted (a number, or a sequence of `width` numbers, mixed as the scalar
     engine takes them) as `width` columns."""
@@ -157,7 +152,7 @@ def _entry_columns(width: int) -> Encoder:
 def _entry_row(y: object, width: int, i: int) -> list[float]:
     """Target i's `width` entries as floats (a Value's is refused: the scalar engine would backpropagate
     into it, the tape reads numbers)."""
-    items = _entries(y)
+    items = _losses.target_entries(y)
     if len(items) != width:  # the named losses' check has refused it before: kept for a direct call
         raise ValueError(f"fit(engine='tape') target {i} needs {width} numbers, got {len(items)}")
     if any(isinstance(t, Value) for t in items):
