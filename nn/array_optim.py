@@ -45,8 +45,8 @@ class ArrayOptimizer:
         self.absorb(None)
 
     def _lists(self) -> list[list[float]]:
-        """The optimizer's per-parameter state lists, in the order of `self.state` (its `states()`)."""
-        return list(self.optimizer.states().values())
+        """The optimizer's per-parameter state lists, in the order `_rule` reads them (subclasses)."""
+        raise NotImplementedError
 
     def _count(self) -> int:
         """The optimizer's step count (subclasses that count steps)."""

@@ -191,10 +191,15 @@ def _entry_placeholders(y0: Any, width: int) -> tuple[list[Value], Encoder]:
     return ts, _entry_columns(width)
 
 
+def _is_named(loss: Callable[[Any, Any], Value]) -> bool:
+    """Whether `loss` is one of nn's named losses (compiled from its formula, any target shape)."""
+    return any(loss is f for f in NAMED_LOSSES)
+
+
 def _target_shape(loss: Callable[[Any, Any], Value], y0: Any) -> int | None:
     """What a compiled loss graph depends on in its first target: nothing for a named loss (it reads
     any shape the loss accepts); a custom loss's, -1 for a number, else the sequence's length."""
-    if any(loss is f for f in NAMED_LOSSES):
+    if _is_named(loss):
         return None
     return len(y0) if isinstance(y0, Sequence) and not isinstance(y0, (str, bytes)) else -1
 
@@ -438,7 +443,7 @@ class TapeEngine:
 
     def _validate(self, model: MLP, loss: Callable[[Any, Any], Value], ys: Sequence[Any]) -> None:
         """Check each new target with the loss itself, so bad targets raise the scalar engine's error."""
-        if not any(loss is f for f in NAMED_LOSSES):
+        if not _is_named(loss):
             return  # a custom loss: its targets were shaped by the placeholders; the encoder checks them
         if not isinstance(model, MLP):
             raise TypeError(needs("fit(engine='tape', model)", "an MLP", model))
